@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * The whole configuration, parsed once at start (CONTRACT.md "Commands").
+ * A provider is real when its credentials are present, emulated otherwise;
+ * each switch is independent.
+ */
+
+const optional = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const url = z.url({ protocol: /^https?$/ });
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('var'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+
+  ANTHROPIC_API_KEY: optional,
+  ANTHROPIC_BASE_URL: url.optional(),
+  ANTHROPIC_MODEL: z.string().min(1).default('claude-sonnet-5-5'),
+  MODEL_TIMEOUT_MS: int(60_000, 1_000, 600_000),
+  MODEL_MAX_RETRIES: int(2, 0, 10),
+  AGENT_MAX_ITERATIONS: int(8, 1, 50),
+  AGENT_MAX_TOKENS: int(1024, 64, 32_000),
+  TURN_DEBOUNCE_MS: int(0, 0, 10_000),
+
+  ZAPI_BASE_URL: url.default('https://api.z-api.io'),
+  ZAPI_INSTANCE_ID: optional,
+  ZAPI_INSTANCE_TOKEN: optional,
+  ZAPI_CLIENT_TOKEN: optional,
+  ZAPI_WEBHOOK_TOKEN: optional,
+
+  OMIE_BASE_URL: url.default('https://app.omie.com.br'),
+  OMIE_APP_KEY: optional,
+  OMIE_APP_SECRET: optional,
+
+  PIX_RAIL: z.enum(['trio', 'bcb']).default('trio'),
+  TRIO_BASE_URL: url.default('https://api.trio.com.br'),
+  TRIO_CLIENT_ID: optional,
+  TRIO_CLIENT_SECRET: optional,
+  TRIO_VIRTUAL_ACCOUNT_ID: optional,
+  TRIO_WEBHOOK_SECRET: optional,
+  TRIO_WEBHOOK_SIGNING_KEY: optional,
+  BCB_PIX_BASE_URL: url.optional(),
+  BCB_PIX_CLIENT_ID: optional,
+  BCB_PIX_CLIENT_SECRET: optional,
+
+  FOCUS_BASE_URL: url.default('https://api.focusnfe.com.br'),
+  FOCUS_TOKEN: optional,
+  MERCHANT_CNPJ: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional(),
+
+  PROVIDER_TIMEOUT_MS: int(10_000, 100, 120_000),
+  PIX_REFUND_WINDOW_DAYS: int(90, 1, 365),
+  MANDATE_SIGNING_KEY: optional,
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env;
+  dataDir: string;
+  /** Which providers are the emulators on this server. */
+  emulated: { model: boolean; zapi: boolean; omie: boolean; pix: boolean; fiscal: boolean };
+  /** True when any provider is emulated: the sandbox routes are mounted. */
+  sandbox: boolean;
+}
+
+/** Reads `.env` (if present) under the process's own environment, which wins. */
+export function loadDotEnv(cwd = process.cwd()): void {
+  const file = path.join(cwd, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+export function parseConfig(source: Record<string, string | undefined> = process.env): Config {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = result.data;
+  const bothOrNeither = (names: Array<keyof Env>): boolean => {
+    const set = names.filter((n) => env[n] !== undefined);
+    if (set.length !== 0 && set.length !== names.length) {
+      const missing = names.filter((n) => env[n] === undefined);
+      throw new ConfigError(`invalid configuration:\n  ${missing.join(', ')}: required when ${set.join(', ')} is set`);
+    }
+    return set.length === names.length;
+  };
+  const zapiReal = bothOrNeither(['ZAPI_INSTANCE_ID', 'ZAPI_INSTANCE_TOKEN', 'ZAPI_CLIENT_TOKEN', 'ZAPI_WEBHOOK_TOKEN']);
+  const omieReal = bothOrNeither(['OMIE_APP_KEY', 'OMIE_APP_SECRET']);
+  const pixReal =
+    env.PIX_RAIL === 'trio'
+      ? bothOrNeither(['TRIO_CLIENT_ID', 'TRIO_CLIENT_SECRET', 'TRIO_VIRTUAL_ACCOUNT_ID', 'TRIO_WEBHOOK_SECRET', 'TRIO_WEBHOOK_SIGNING_KEY'])
+      : bothOrNeither(['BCB_PIX_BASE_URL', 'BCB_PIX_CLIENT_ID', 'BCB_PIX_CLIENT_SECRET']);
+  const fiscalReal = bothOrNeither(['FOCUS_TOKEN', 'MERCHANT_CNPJ']);
+  if (env.PIX_RAIL === 'bcb' && !pixReal) {
+    throw new ConfigError('invalid configuration:\n  PIX_RAIL: "bcb" has no emulator; set BCB_PIX_* or use "trio"');
+  }
+  const emulated = {
+    model: env.ANTHROPIC_API_KEY === undefined,
+    zapi: !zapiReal,
+    omie: !omieReal,
+    pix: !pixReal,
+    fiscal: !fiscalReal,
+  };
+  return {
+    env,
+    dataDir: path.resolve(env.DATA_DIR),
+    emulated,
+    sandbox: Object.values(emulated).some(Boolean),
+  };
+}

@@ -1,0 +1,50 @@
+import type { Db } from './db.ts';
+
+export interface CaseRow {
+  id: string;
+  conversation_id: string;
+  order_number: string;
+  status: 'open' | 'sealed' | 'failed';
+  created_at: string;
+}
+
+export interface CaseRecordRow {
+  case_id: string;
+  seq: number;
+  kind: string;
+  body: string;
+  prev_hash: string;
+  hash: string;
+  created_at: string;
+}
+
+export function casesRepo(db: Db) {
+  return {
+    open(row: CaseRow): void {
+      db.prepare('INSERT INTO cases (id, conversation_id, order_number, status, created_at) VALUES (@id, @conversation_id, @order_number, @status, @created_at)').run(row);
+    },
+    get(id: string): CaseRow | undefined {
+      return db.prepare('SELECT * FROM cases WHERE id = ?').get(id) as CaseRow | undefined;
+    },
+    ids(): string[] {
+      return (db.prepare('SELECT id FROM cases ORDER BY created_at').all() as Array<{ id: string }>).map((r) => r.id);
+    },
+    forConversation(conversationId: string): CaseRow[] {
+      return db.prepare('SELECT * FROM cases WHERE conversation_id = ? ORDER BY created_at').all(conversationId) as CaseRow[];
+    },
+    setStatus(id: string, status: CaseRow['status']): void {
+      db.prepare("UPDATE cases SET status = ? WHERE id = ? AND status = 'open'").run(status, id);
+    },
+    head(caseId: string): CaseRecordRow | undefined {
+      return db.prepare('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq DESC LIMIT 1').get(caseId) as CaseRecordRow | undefined;
+    },
+    append(row: CaseRecordRow): void {
+      db.prepare(
+        'INSERT INTO case_records (case_id, seq, kind, body, prev_hash, hash, created_at) VALUES (@case_id, @seq, @kind, @body, @prev_hash, @hash, @created_at)',
+      ).run(row);
+    },
+    records(caseId: string): CaseRecordRow[] {
+      return db.prepare('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq').all(caseId) as CaseRecordRow[];
+    },
+  };
+}

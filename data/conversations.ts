@@ -1,0 +1,45 @@
+import type { Db } from './db.ts';
+import { newId } from '../core/ids.ts';
+
+export interface Conversation {
+  id: string;
+  chat_id: string;
+  phone: string | null;
+  customer_code: number | null;
+  mode: 'agent' | 'staff';
+  created_at: string;
+  updated_at: string;
+}
+
+export function conversationsRepo(db: Db) {
+  const byChat = db.prepare('SELECT * FROM conversations WHERE chat_id = ?');
+  const byId = db.prepare('SELECT * FROM conversations WHERE id = ?');
+  const insert = db.prepare(
+    'INSERT INTO conversations (id, chat_id, phone, mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING',
+  );
+  return {
+    /** The conversation of a chat, created on first contact. */
+    ensure(chatId: string, phone: string | null, now: string): Conversation {
+      insert.run(newId('cv'), chatId, phone, 'agent', now, now);
+      return byChat.get(chatId) as Conversation;
+    },
+    get(id: string): Conversation | undefined {
+      return byId.get(id) as Conversation | undefined;
+    },
+    byChat(chatId: string): Conversation | undefined {
+      return byChat.get(chatId) as Conversation | undefined;
+    },
+    bindCustomer(id: string, customerCode: number, now: string): void {
+      db.prepare('UPDATE conversations SET customer_code = ?, updated_at = ? WHERE id = ?').run(customerCode, now, id);
+    },
+    setMode(id: string, mode: 'agent' | 'staff', now: string): void {
+      db.prepare('UPDATE conversations SET mode = ?, updated_at = ? WHERE id = ?').run(mode, now, id);
+    },
+    touch(id: string, now: string): void {
+      db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, id);
+    },
+    list(limit = 100): Conversation[] {
+      return db.prepare('SELECT * FROM conversations ORDER BY updated_at DESC LIMIT ?').all(limit) as Conversation[];
+    },
+  };
+}

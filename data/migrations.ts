@@ -1,0 +1,286 @@
+/**
+ * Schema migrations, applied in order at start, each in its own transaction.
+ * Append new ones; never edit one that has shipped.
+ */
+export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+CREATE TABLE conversations (
+  id TEXT PRIMARY KEY,
+  chat_id TEXT NOT NULL UNIQUE,          -- what Z-API calls "phone": digits, or an @lid id
+  phone TEXT,                            -- normalised number when the chat has one
+  customer_code INTEGER,                 -- ERP customer bound by CPF (for @lid chats)
+  mode TEXT NOT NULL DEFAULT 'agent' CHECK (mode IN ('agent', 'staff')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+-- Every Z-API event we accepted, deduplicated by messageId; text messages wait
+-- here until a turn processes them (processed_at), across restarts.
+CREATE TABLE inbox (
+  id INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL UNIQUE,
+  conversation_id TEXT REFERENCES conversations(id),
+  kind TEXT NOT NULL CHECK (kind IN ('text', 'ignored')),
+  ignore_reason TEXT,
+  text TEXT,
+  payload TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  processed_at TEXT,
+  turn_id TEXT
+);
+CREATE INDEX inbox_pending ON inbox (conversation_id, id) WHERE kind = 'text' AND processed_at IS NULL;
+
+CREATE TABLE turns (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'parked')),
+  iterations INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  started_at TEXT NOT NULL,
+  ended_at TEXT
+);
+CREATE INDEX turns_by_conversation ON turns (conversation_id, started_at);
+
+-- The model's view of a conversation, in Messages API shape, appended as it happens.
+CREATE TABLE history (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  turn_id TEXT,
+  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+  content TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX history_by_conversation ON history (conversation_id, id);
+
+CREATE TABLE model_calls (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  turn_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  request_id TEXT,
+  message_id TEXT,
+  stop_reason TEXT,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  cache_read_tokens INTEGER,
+  cache_creation_tokens INTEGER,
+  prefix_hash TEXT NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  error TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX model_calls_by_turn ON model_calls (turn_id);
+
+CREATE TABLE tool_calls (
+  id INTEGER PRIMARY KEY,
+  tool_use_id TEXT NOT NULL UNIQUE,
+  conversation_id TEXT NOT NULL,
+  turn_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  input TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('started', 'done')),
+  outcome TEXT CHECK (outcome IN ('ok', 'refused', 'error')),
+  reason TEXT,
+  result TEXT,
+  created_at TEXT NOT NULL,
+  finished_at TEXT
+);
+CREATE INDEX tool_calls_by_conversation ON tool_calls (conversation_id, id);
+
+-- Messages to customers: kept until Z-API accepted them, retried with backoff.
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  chat_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('agent', 'template', 'staff', 'system')),
+  template TEXT,
+  dedupe_key TEXT UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT,
+  provider_message_id TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
+
+-- Original payments as verified with the ERP and the rail.
+CREATE TABLE payments (
+  id TEXT PRIMARY KEY,
+  rail TEXT NOT NULL,
+  document_id TEXT NOT NULL,
+  end_to_end_id TEXT NOT NULL,
+  order_number TEXT NOT NULL,
+  customer_code INTEGER NOT NULL,
+  amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+  external_refunded_cents INTEGER NOT NULL DEFAULT 0 CHECK (external_refunded_cents >= 0),
+  paid_at TEXT NOT NULL,
+  verified_at TEXT NOT NULL,
+  UNIQUE (rail, document_id)
+);
+
+-- Signed spend mandates; each change of caps is a new version (old ones stay).
+CREATE TABLE mandates (
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  agent_id TEXT NOT NULL,
+  document TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (id, version)
+);
+-- Status changes (pause, resume, revoke) as events; the newest wins.
+CREATE TABLE mandate_events (
+  id INTEGER PRIMARY KEY,
+  mandate_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX mandate_events_by_mandate ON mandate_events (mandate_id, id);
+
+CREATE TABLE refunds (
+  id TEXT PRIMARY KEY,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  payment_id TEXT NOT NULL REFERENCES payments(id),
+  order_number TEXT NOT NULL,
+  conversation_id TEXT,
+  case_id TEXT,
+  amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('reserved', 'pending', 'unknown', 'settled', 'failed')),
+  mandate_id TEXT NOT NULL,
+  mandate_version INTEGER NOT NULL,
+  authorized_by TEXT NOT NULL,
+  approval_id TEXT,
+  rail TEXT NOT NULL,
+  rail_refund_id TEXT,
+  end_to_end_id TEXT,
+  failure_reason TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  settled_at TEXT
+);
+CREATE INDEX refunds_by_payment ON refunds (payment_id);
+CREATE INDEX refunds_by_mandate ON refunds (mandate_id, created_at);
+CREATE INDEX refunds_open ON refunds (status) WHERE status IN ('reserved', 'pending', 'unknown');
+
+CREATE TABLE refund_events (
+  id INTEGER PRIMARY KEY,
+  refund_id TEXT NOT NULL REFERENCES refunds(id),
+  from_status TEXT,
+  to_status TEXT NOT NULL,
+  source TEXT NOT NULL,
+  detail TEXT,
+  created_at TEXT NOT NULL
+);
+
+-- Every decision of the guard, allowed or refused, with its machine-readable reason.
+CREATE TABLE guard_decisions (
+  id INTEGER PRIMARY KEY,
+  tool_use_id TEXT,
+  conversation_id TEXT,
+  actor TEXT NOT NULL,
+  order_number TEXT,
+  amount_cents INTEGER,
+  decision TEXT NOT NULL CHECK (decision IN ('allowed', 'refused', 'approval_required')),
+  reason TEXT,
+  detail TEXT NOT NULL,
+  mandate_id TEXT,
+  mandate_version INTEGER,
+  refund_id TEXT,
+  approval_id TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX guard_decisions_by_conversation ON guard_decisions (conversation_id, id);
+
+CREATE TABLE approvals (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  order_number TEXT NOT NULL,
+  amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+  reason TEXT NOT NULL,
+  proposal_hash TEXT NOT NULL,
+  guard_reason TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'failed')),
+  requested_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  decided_by TEXT,
+  decided_at TEXT,
+  decision_reason TEXT,
+  refund_id TEXT
+);
+
+CREATE TABLE credit_notes (
+  id INTEGER PRIMARY KEY,
+  refund_id TEXT NOT NULL UNIQUE REFERENCES refunds(id),
+  ref TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('requested', 'processing', 'authorized', 'rejected', 'denied')),
+  number TEXT,
+  series TEXT,
+  access_key TEXT,
+  message TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+-- A case: one complaint that led to a refund, with its receipt id (rcp_…).
+CREATE TABLE cases (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  order_number TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'sealed', 'failed')),
+  created_at TEXT NOT NULL
+);
+
+-- The case's hash chain: append-only (triggers below).
+CREATE TABLE case_records (
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (case_id, seq)
+);
+CREATE TRIGGER case_records_no_update BEFORE UPDATE ON case_records
+BEGIN SELECT RAISE(ABORT, 'case_records are append-only'); END;
+CREATE TRIGGER case_records_no_delete BEFORE DELETE ON case_records
+BEGIN SELECT RAISE(ABORT, 'case_records are append-only'); END;
+
+-- Durable background work (credit notes, reconciliation, notifications), retried with backoff.
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL UNIQUE,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  run_at TEXT NOT NULL,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (run_at) WHERE status = 'pending';
+
+-- Rail webhooks seen, so that a replay changes nothing.
+CREATE TABLE webhook_events (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  event_key TEXT NOT NULL UNIQUE,
+  payload TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  received_at TEXT NOT NULL
+);
+`,
+  },
+];

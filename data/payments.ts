@@ -1,0 +1,157 @@
+import type { Db } from './db.ts';
+
+/** Original payments as verified, and the refunds reserved against them. */
+
+export interface PaymentRow {
+  id: string;
+  rail: string;
+  document_id: string;
+  end_to_end_id: string;
+  order_number: string;
+  customer_code: number;
+  amount_cents: number;
+  external_refunded_cents: number;
+  paid_at: string;
+  verified_at: string;
+}
+
+export type RefundStatus = 'reserved' | 'pending' | 'unknown' | 'settled' | 'failed';
+
+/** Statuses that hold money against the payment and the mandate (all but failed). */
+export const HOLDING_STATUSES: readonly RefundStatus[] = ['reserved', 'pending', 'unknown', 'settled'];
+
+export interface RefundRow {
+  id: string;
+  idempotency_key: string;
+  payment_id: string;
+  order_number: string;
+  conversation_id: string | null;
+  case_id: string | null;
+  amount_cents: number;
+  reason: string;
+  status: RefundStatus;
+  mandate_id: string;
+  mandate_version: number;
+  authorized_by: string;
+  approval_id: string | null;
+  rail: string;
+  rail_refund_id: string | null;
+  end_to_end_id: string | null;
+  failure_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  settled_at: string | null;
+}
+
+/**
+ * Legal moves of a refund: the money path as a closed state machine.
+ * reserved → pending|unknown|failed (the rail answered, or did not);
+ * unknown → pending|settled|failed (reconciliation learned the truth);
+ * pending → settled|failed (the rail's webhook). settled and failed are final.
+ */
+export const REFUND_TRANSITIONS: Record<RefundStatus, readonly RefundStatus[]> = {
+  reserved: ['pending', 'unknown', 'settled', 'failed'],
+  unknown: ['pending', 'settled', 'failed'],
+  pending: ['settled', 'failed'],
+  settled: [],
+  failed: [],
+};
+
+export function paymentsRepo(db: Db) {
+  const holdingList = HOLDING_STATUSES.map((s) => `'${s}'`).join(', ');
+  return {
+    /**
+     * Records a verified payment. The amount, e2e and owner never change once
+     * seen; refunds made outside Estorno only ever raise `external_refunded_cents`.
+     */
+    upsert(row: PaymentRow): PaymentRow {
+      db.prepare(
+        `INSERT INTO payments (id, rail, document_id, end_to_end_id, order_number, customer_code, amount_cents, external_refunded_cents, paid_at, verified_at)
+         VALUES (@id, @rail, @document_id, @end_to_end_id, @order_number, @customer_code, @amount_cents, @external_refunded_cents, @paid_at, @verified_at)
+         ON CONFLICT (id) DO UPDATE SET
+           external_refunded_cents = MAX(external_refunded_cents, excluded.external_refunded_cents),
+           verified_at = excluded.verified_at`,
+      ).run(row);
+      return db.prepare('SELECT * FROM payments WHERE id = ?').get(row.id) as PaymentRow;
+    },
+    get(id: string): PaymentRow | undefined {
+      return db.prepare('SELECT * FROM payments WHERE id = ?').get(id) as PaymentRow | undefined;
+    },
+    /** Cents reserved or settled by Estorno against a payment. */
+    heldCents(paymentId: string): number {
+      const row = db
+        .prepare(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds WHERE payment_id = ? AND status IN (${holdingList})`)
+        .get(paymentId) as { total: number };
+      return row.total;
+    },
+    /** Cents held under a mandate (any version) since `sinceIso`. */
+    mandateWindowCents(mandateId: string, sinceIso: string): number {
+      const row = db
+        .prepare(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds WHERE mandate_id = ? AND created_at >= ? AND status IN (${holdingList})`)
+        .get(mandateId, sinceIso) as { total: number };
+      return row.total;
+    },
+    insertRefund(row: Omit<RefundRow, 'rail_refund_id' | 'end_to_end_id' | 'failure_reason' | 'settled_at'>): void {
+      db.prepare(
+        `INSERT INTO refunds (id, idempotency_key, payment_id, order_number, conversation_id, case_id, amount_cents, reason, status,
+           mandate_id, mandate_version, authorized_by, approval_id, rail, created_at, updated_at)
+         VALUES (@id, @idempotency_key, @payment_id, @order_number, @conversation_id, @case_id, @amount_cents, @reason, @status,
+           @mandate_id, @mandate_version, @authorized_by, @approval_id, @rail, @created_at, @updated_at)`,
+      ).run(row);
+      db.prepare('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, NULL, ?, ?, NULL, ?)').run(
+        row.id, row.status, 'guard', row.created_at,
+      );
+    },
+    refund(id: string): RefundRow | undefined {
+      return db.prepare('SELECT * FROM refunds WHERE id = ?').get(id) as RefundRow | undefined;
+    },
+    refundByRailId(railRefundId: string): RefundRow | undefined {
+      return db.prepare('SELECT * FROM refunds WHERE rail_refund_id = ?').get(railRefundId) as RefundRow | undefined;
+    },
+    refundByKey(key: string): RefundRow | undefined {
+      return db.prepare('SELECT * FROM refunds WHERE idempotency_key = ?').get(key) as RefundRow | undefined;
+    },
+    refundsForConversation(conversationId: string): RefundRow[] {
+      return db.prepare('SELECT * FROM refunds WHERE conversation_id = ? ORDER BY created_at').all(conversationId) as RefundRow[];
+    },
+    refundsForPayment(paymentId: string): RefundRow[] {
+      return db.prepare('SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at').all(paymentId) as RefundRow[];
+    },
+    /** Refunds whose outcome we do not know yet (after a crash or a timeout). */
+    openRefunds(statuses: RefundStatus[] = ['reserved', 'unknown']): RefundRow[] {
+      const list = statuses.map((s) => `'${s}'`).join(', ');
+      return db.prepare(`SELECT * FROM refunds WHERE status IN (${list}) ORDER BY created_at`).all() as RefundRow[];
+    },
+    /**
+     * Moves a refund along REFUND_TRANSITIONS; returns false (and changes
+     * nothing) when the move is not legal from its current status, which is
+     * how a replayed or late event becomes a no-op.
+     */
+    transition(
+      id: string,
+      to: RefundStatus,
+      source: string,
+      fields: { rail_refund_id?: string | null; end_to_end_id?: string | null; failure_reason?: string | null; detail?: unknown },
+      now: string,
+    ): boolean {
+      const current = db.prepare('SELECT status FROM refunds WHERE id = ?').get(id) as { status: RefundStatus } | undefined;
+      if (!current || !REFUND_TRANSITIONS[current.status].includes(to)) return false;
+      db.prepare(
+        `UPDATE refunds SET status = ?, updated_at = ?,
+           rail_refund_id = COALESCE(?, rail_refund_id), end_to_end_id = COALESCE(?, end_to_end_id),
+           failure_reason = COALESCE(?, failure_reason), settled_at = CASE WHEN ? = 'settled' THEN ? ELSE settled_at END
+         WHERE id = ? AND status = ?`,
+      ).run(to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, current.status);
+      db.prepare('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        id, current.status, to, source, fields.detail === undefined ? null : JSON.stringify(fields.detail), now,
+      );
+      return true;
+    },
+    setRailRefundId(id: string, railRefundId: string, now: string): void {
+      db.prepare('UPDATE refunds SET rail_refund_id = ?, updated_at = ? WHERE id = ? AND rail_refund_id IS NULL').run(railRefundId, now, id);
+    },
+    setCase(id: string, caseId: string): void {
+      db.prepare('UPDATE refunds SET case_id = ? WHERE id = ?').run(caseId, id);
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import type { Db } from './db.ts';
+
+/** Turns, the model's history, and every model and tool call of a turn. */
+
+export interface HistoryRow {
+  id: number;
+  conversation_id: string;
+  turn_id: string | null;
+  role: 'user' | 'assistant';
+  content: string;
+  created_at: string;
+}
+
+export interface ModelCallRow {
+  conversation_id: string;
+  turn_id: string;
+  model: string;
+  request_id: string | null;
+  message_id: string | null;
+  stop_reason: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_read_tokens: number | null;
+  cache_creation_tokens: number | null;
+  prefix_hash: string;
+  latency_ms: number;
+  error: string | null;
+  created_at: string;
+}
+
+export interface ToolCallRow {
+  id: number;
+  tool_use_id: string;
+  conversation_id: string;
+  turn_id: string;
+  name: string;
+  input: string;
+  status: 'started' | 'done';
+  outcome: 'ok' | 'refused' | 'error' | null;
+  reason: string | null;
+  result: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export function turnsRepo(db: Db) {
+  return {
+    start(id: string, conversationId: string, now: string): void {
+      db.prepare("INSERT INTO turns (id, conversation_id, status, started_at) VALUES (?, ?, 'running', ?)").run(id, conversationId, now);
+    },
+    finish(id: string, status: 'done' | 'failed' | 'parked', iterations: number, error: string | null, now: string): void {
+      db.prepare('UPDATE turns SET status = ?, iterations = ?, error = ?, ended_at = ? WHERE id = ?').run(status, iterations, error, now, id);
+    },
+    appendHistory(conversationId: string, turnId: string | null, role: 'user' | 'assistant', content: unknown, now: string): void {
+      db.prepare('INSERT INTO history (conversation_id, turn_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        conversationId, turnId, role, JSON.stringify(content), now,
+      );
+    },
+    history(conversationId: string): HistoryRow[] {
+      return db.prepare('SELECT * FROM history WHERE conversation_id = ? ORDER BY id').all(conversationId) as HistoryRow[];
+    },
+    recordModelCall(row: ModelCallRow): void {
+      db.prepare(
+        `INSERT INTO model_calls (conversation_id, turn_id, model, request_id, message_id, stop_reason, input_tokens, output_tokens,
+           cache_read_tokens, cache_creation_tokens, prefix_hash, latency_ms, error, created_at)
+         VALUES (@conversation_id, @turn_id, @model, @request_id, @message_id, @stop_reason, @input_tokens, @output_tokens,
+           @cache_read_tokens, @cache_creation_tokens, @prefix_hash, @latency_ms, @error, @created_at)`,
+      ).run(row);
+    },
+    modelCalls(conversationId: string): ModelCallRow[] {
+      return db.prepare('SELECT * FROM model_calls WHERE conversation_id = ? ORDER BY id').all(conversationId) as ModelCallRow[];
+    },
+    /** Records a tool call before it runs; false when this tool_use id was already recorded. */
+    startToolCall(row: { tool_use_id: string; conversation_id: string; turn_id: string; name: string; input: string; created_at: string }): boolean {
+      return (
+        db
+          .prepare(
+            `INSERT INTO tool_calls (tool_use_id, conversation_id, turn_id, name, input, status, created_at)
+             VALUES (@tool_use_id, @conversation_id, @turn_id, @name, @input, 'started', @created_at) ON CONFLICT (tool_use_id) DO NOTHING`,
+          )
+          .run(row).changes === 1
+      );
+    },
+    finishToolCall(toolUseId: string, outcome: 'ok' | 'refused' | 'error', reason: string | null, result: string, now: string): void {
+      db.prepare("UPDATE tool_calls SET status = 'done', outcome = ?, reason = ?, result = ?, finished_at = ? WHERE tool_use_id = ?").run(
+        outcome, reason, result, now, toolUseId,
+      );
+    },
+    toolCall(toolUseId: string): ToolCallRow | undefined {
+      return db.prepare('SELECT * FROM tool_calls WHERE tool_use_id = ?').get(toolUseId) as ToolCallRow | undefined;
+    },
+    toolCalls(conversationId: string): ToolCallRow[] {
+      return db.prepare('SELECT * FROM tool_calls WHERE conversation_id = ? ORDER BY id').all(conversationId) as ToolCallRow[];
+    },
+  };
+}
