@@ -18,8 +18,31 @@ export interface CaseRecordRow {
   created_at: string;
 }
 
+export interface CaseSealRow {
+  case_id: string;
+  outcome: 'settled' | 'failed';
+  head_seq: number;
+  head_hash: string;
+  signature: string;
+  key_id: string;
+  sealed_at: string;
+}
+
 export function casesRepo(db: Db) {
   return {
+    seal(row: CaseSealRow): boolean {
+      return (
+        db
+          .prepare(
+            `INSERT INTO case_seals (case_id, outcome, head_seq, head_hash, signature, key_id, sealed_at)
+             VALUES (@case_id, @outcome, @head_seq, @head_hash, @signature, @key_id, @sealed_at) ON CONFLICT (case_id) DO NOTHING`,
+          )
+          .run(row).changes === 1
+      );
+    },
+    sealOf(caseId: string): CaseSealRow | undefined {
+      return db.prepare('SELECT * FROM case_seals WHERE case_id = ?').get(caseId) as CaseSealRow | undefined;
+    },
     open(row: CaseRow): void {
       db.prepare('INSERT INTO cases (id, conversation_id, order_number, status, created_at) VALUES (@id, @conversation_id, @order_number, @status, @created_at)').run(row);
     },
@@ -34,6 +57,12 @@ export function casesRepo(db: Db) {
     },
     setStatus(id: string, status: CaseRow['status']): void {
       db.prepare("UPDATE cases SET status = ? WHERE id = ? AND status = 'open'").run(status, id);
+    },
+    /** Sealed or failed cases that have no seal yet (e.g. after a crash). */
+    unsealed(): CaseRow[] {
+      return db
+        .prepare("SELECT c.* FROM cases c LEFT JOIN case_seals s ON s.case_id = c.id WHERE s.case_id IS NULL AND c.status = 'failed'")
+        .all() as CaseRow[];
     },
     head(caseId: string): CaseRecordRow | undefined {
       return db.prepare('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq DESC LIMIT 1').get(caseId) as CaseRecordRow | undefined;

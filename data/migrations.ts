@@ -98,6 +98,7 @@ CREATE TABLE outbox (
   text TEXT NOT NULL,
   source TEXT NOT NULL CHECK (source IN ('agent', 'template', 'staff', 'system')),
   template TEXT,
+  case_id TEXT,
   dedupe_key TEXT UNIQUE,
   status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
   attempts INTEGER NOT NULL DEFAULT 0,
@@ -256,6 +257,21 @@ CREATE TRIGGER case_records_no_update BEFORE UPDATE ON case_records
 BEGIN SELECT RAISE(ABORT, 'case_records are append-only'); END;
 CREATE TRIGGER case_records_no_delete BEFORE DELETE ON case_records
 BEGIN SELECT RAISE(ABORT, 'case_records are append-only'); END;
+
+-- The seal: an Ed25519 signature over the chain head; one per case, final.
+CREATE TABLE case_seals (
+  case_id TEXT PRIMARY KEY REFERENCES cases(id),
+  outcome TEXT NOT NULL CHECK (outcome IN ('settled', 'failed')),
+  head_seq INTEGER NOT NULL,
+  head_hash TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  sealed_at TEXT NOT NULL
+);
+CREATE TRIGGER case_seals_no_update BEFORE UPDATE ON case_seals
+BEGIN SELECT RAISE(ABORT, 'case_seals are append-only'); END;
+CREATE TRIGGER case_seals_no_delete BEFORE DELETE ON case_seals
+BEGIN SELECT RAISE(ABORT, 'case_seals are append-only'); END;
 
 -- Durable background work (credit notes, reconciliation, notifications), retried with backoff.
 CREATE TABLE jobs (

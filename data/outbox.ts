@@ -7,6 +7,7 @@ export interface OutboxRow {
   text: string;
   source: 'agent' | 'template' | 'staff' | 'system';
   template: string | null;
+  case_id: string | null;
   dedupe_key: string | null;
   status: 'pending' | 'sent' | 'dead';
   attempts: number;
@@ -20,13 +21,13 @@ export interface OutboxRow {
 export function outboxRepo(db: Db) {
   return {
     /** Queues a message; with a dedupe key, a second enqueue of the same key is a no-op (returns null). */
-    enqueue(row: { conversation_id: string; chat_id: string; text: string; source: OutboxRow['source']; template?: string | null; dedupe_key?: string | null; now: string }): number | null {
+    enqueue(row: { conversation_id: string; chat_id: string; text: string; source: OutboxRow['source']; template?: string | null; case_id?: string | null; dedupe_key?: string | null; now: string }): number | null {
       const info = db
         .prepare(
-          `INSERT INTO outbox (conversation_id, chat_id, text, source, template, dedupe_key, status, next_attempt_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+          `INSERT INTO outbox (conversation_id, chat_id, text, source, template, case_id, dedupe_key, status, next_attempt_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
         )
-        .run(row.conversation_id, row.chat_id, row.text, row.source, row.template ?? null, row.dedupe_key ?? null, row.now, row.now);
+        .run(row.conversation_id, row.chat_id, row.text, row.source, row.template ?? null, row.case_id ?? null, row.dedupe_key ?? null, row.now, row.now);
       return info.changes === 1 ? Number(info.lastInsertRowid) : null;
     },
     due(now: string, limit = 50): OutboxRow[] {

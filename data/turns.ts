@@ -51,6 +51,19 @@ export function turnsRepo(db: Db) {
     finish(id: string, status: 'done' | 'failed' | 'parked', iterations: number, error: string | null, now: string): void {
       db.prepare('UPDATE turns SET status = ?, iterations = ?, error = ?, ended_at = ? WHERE id = ?').run(status, iterations, error, now, id);
     },
+    /** The newest turn left running (a crash) or parked (the model was down), if any. */
+    unfinished(conversationId: string): { id: string; status: string } | undefined {
+      return db
+        .prepare("SELECT id, status FROM turns WHERE conversation_id = ? AND status IN ('running', 'parked') ORDER BY started_at DESC LIMIT 1")
+        .get(conversationId) as { id: string; status: string } | undefined;
+    },
+    /** Conversations with a turn left running or parked (resumed at start). */
+    conversationsWithUnfinishedTurns(): string[] {
+      return (db.prepare("SELECT DISTINCT conversation_id AS id FROM turns WHERE status IN ('running', 'parked')").all() as Array<{ id: string }>).map((r) => r.id);
+    },
+    reopen(id: string): void {
+      db.prepare("UPDATE turns SET status = 'running', ended_at = NULL WHERE id = ? AND status = 'parked'").run(id);
+    },
     appendHistory(conversationId: string, turnId: string | null, role: 'user' | 'assistant', content: unknown, now: string): void {
       db.prepare('INSERT INTO history (conversation_id, turn_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)').run(
         conversationId, turnId, role, JSON.stringify(content), now,

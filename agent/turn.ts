@@ -1,0 +1,293 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { createHash } from 'node:crypto';
+import { APIError } from '@anthropic-ai/sdk';
+import { newId } from '../core/ids.ts';
+import { cpfDigits, isValidCpf } from '../core/phone.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Conversation } from '../data/conversations.ts';
+import type { HistoryRow } from '../data/turns.ts';
+import { templates } from '../prompts/templates.ts';
+import type { Services } from '../tools/context.ts';
+import { executeToolUse } from '../tools/execute.ts';
+import { TOOLS } from '../tools/registry.ts';
+import { inputSchemaOf } from '../tools/tool.ts';
+import { splitMessage } from '../tools/rails/zapi.ts';
+import type { ModelClient } from './model.ts';
+
+/**
+ * One turn of the agent for one conversation: the customer's pending messages
+ * become one user message, then the tool-calling loop on `messages.create`
+ * with the full history from SQLite until `end_turn` (DESIGN "The path of one
+ * message"). Every step is committed as it happens, so a turn cut short by a
+ * crash resumes where it stopped and no tool call runs twice.
+ */
+
+export interface AgentSettings {
+  model: string;
+  maxTokens: number;
+  maxIterations: number;
+  /** The current system prompt (admins edit it; the next turn uses the new one). */
+  systemPrompt: () => { text: string; version: string };
+}
+
+export type TurnResult =
+  | { status: 'idle' }
+  | { status: 'done'; turnId: string; modelCalls: number }
+  | { status: 'parked'; turnId: string; retryInMs: number; error: string }
+  | { status: 'failed'; turnId: string; error: string };
+
+type MessageParam = Anthropic.MessageParam;
+type ContentBlock = Anthropic.ContentBlockParam;
+
+/** Builds the stable prefix (tools + system) once per prompt version: byte-identical across calls so caching applies. */
+export function buildPrefix(systemText: string): { tools: Anthropic.Tool[]; system: Anthropic.TextBlockParam[]; hash: string } {
+  const tools: Anthropic.Tool[] = TOOLS.map((t, i) => ({
+    name: t.name,
+    description: t.description,
+    input_schema: inputSchemaOf(t) as Anthropic.Tool.InputSchema,
+    ...(i === TOOLS.length - 1 ? { cache_control: { type: 'ephemeral' as const } } : {}),
+  }));
+  const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemText, cache_control: { type: 'ephemeral' } }];
+  const hash = createHash('sha256').update(JSON.stringify({ tools, system })).digest('hex');
+  return { tools, system, hash };
+}
+
+export class Agent {
+  private prefixCache: { version: string; prefix: ReturnType<typeof buildPrefix> } | null = null;
+  private readonly services: Services;
+  private readonly model: ModelClient;
+  private readonly settings: AgentSettings;
+
+  constructor(services: Services, model: ModelClient, settings: AgentSettings) {
+    this.services = services;
+    this.model = model;
+    this.settings = settings;
+  }
+
+  /** Runs (or resumes) the turn of a conversation; safe to call when nothing is pending. */
+  async runTurn(conversationId: string): Promise<TurnResult> {
+    const { store } = this.services;
+    const conversation = store.conversations.get(conversationId);
+    if (!conversation) return { status: 'idle' };
+    const log = this.services.logger.child({ conversationId });
+    const resumable = this.resumableTurn(conversationId);
+    const pending = store.inbox.pending(conversationId);
+    if (!resumable && pending.length === 0) return { status: 'idle' };
+
+    let turnId: string;
+    if (resumable) {
+      turnId = resumable;
+      store.turns.reopen(turnId);
+      if (pending.length > 0) this.absorb(conversation, turnId, pending);
+    } else {
+      if (conversation.mode === 'staff') {
+        // A person has the conversation: the customer's words go to the transcript, not to the model.
+        this.absorb(conversation, null, pending);
+        return { status: 'idle' };
+      }
+      if (!this.identified(conversation)) return this.identify(conversation, pending, log);
+      turnId = newId('turn');
+      store.immediate(() => {
+        store.turns.start(turnId, conversationId, this.nowIso());
+        this.absorbInTx(conversation, turnId, pending);
+      });
+    }
+    return this.loop(store.conversations.get(conversationId) as Conversation, turnId, log);
+  }
+
+  private async loop(conversation: Conversation, turnId: string, log: Logger): Promise<TurnResult> {
+    const { store } = this.services;
+    const prompt = this.settings.systemPrompt();
+    const prefix = this.prefix(prompt);
+    let calls = 0;
+    for (;;) {
+      const history = store.turns.history(conversation.id);
+      const last = history.at(-1);
+      // Resume: the model asked for tools and the results were not all stored.
+      if (last?.role === 'assistant') {
+        const blocks = JSON.parse(last.content) as Anthropic.ContentBlock[];
+        const toolUses = blocks.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+        if (toolUses.length === 0) return this.finish(conversation, turnId, blocks, calls, log);
+        await this.runTools(conversation, turnId, toolUses, log);
+        continue;
+      }
+      if (calls >= this.settings.maxIterations) break;
+      const started = Date.now();
+      let response: Anthropic.Message;
+      try {
+        response = await this.model.messages.create({
+          model: this.settings.model,
+          max_tokens: this.settings.maxTokens,
+          system: prefix.system,
+          tools: prefix.tools,
+          tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+          messages: toMessages(history),
+        });
+      } catch (error) {
+        return this.park(conversation, turnId, error, Date.now() - started, prefix.hash, log);
+      }
+      calls++;
+      store.immediate(() => {
+        store.turns.recordModelCall({
+          conversation_id: conversation.id,
+          turn_id: turnId,
+          model: response.model,
+          request_id: (response as { _request_id?: string | null })._request_id ?? null,
+          message_id: response.id,
+          stop_reason: response.stop_reason,
+          input_tokens: response.usage.input_tokens,
+          output_tokens: response.usage.output_tokens,
+          cache_read_tokens: response.usage.cache_read_input_tokens ?? null,
+          cache_creation_tokens: response.usage.cache_creation_input_tokens ?? null,
+          prefix_hash: prefix.hash,
+          latency_ms: Date.now() - started,
+          error: null,
+          created_at: this.nowIso(),
+        });
+        store.turns.appendHistory(conversation.id, turnId, 'assistant', response.content, this.nowIso());
+      });
+      this.services.publish({ type: 'model_call', conversationId: conversation.id, stopReason: response.stop_reason });
+    }
+    // Too many round trips: stop spending, hand the customer to a person.
+    log.warn({ turnId, maxIterations: this.settings.maxIterations }, 'turn hit the iteration cap');
+    store.immediate(() => {
+      this.enqueueText(conversation, templates.handoff(), 'system', `handoff:${turnId}`);
+      store.conversations.setMode(conversation.id, 'staff', this.nowIso());
+      store.turns.finish(turnId, 'failed', this.settings.maxIterations, 'iteration cap', this.nowIso());
+    });
+    this.services.wake();
+    return { status: 'failed', turnId, error: 'iteration cap' };
+  }
+
+  private async runTools(conversation: Conversation, turnId: string, toolUses: Anthropic.ToolUseBlock[], log: Logger): Promise<void> {
+    const results = [];
+    // One at a time, in order: a money-moving agent never runs tools concurrently.
+    for (const block of toolUses) {
+      results.push(
+        await executeToolUse(
+          { services: this.services, conversation: this.services.store.conversations.get(conversation.id) as Conversation, turnId, toolUseId: block.id, logger: log },
+          block,
+        ),
+      );
+    }
+    this.services.store.turns.appendHistory(conversation.id, turnId, 'user', results, this.nowIso());
+  }
+
+  private finish(conversation: Conversation, turnId: string, blocks: Anthropic.ContentBlock[], calls: number, log: Logger): TurnResult {
+    const { store } = this.services;
+    const text = blocks
+      .filter((b): b is Anthropic.TextBlock => b.type === 'text')
+      .map((b) => b.text)
+      .join('\n')
+      .trim();
+    store.immediate(() => {
+      if (text) splitMessage(text).forEach((part, i) => this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${i}`));
+      store.turns.finish(turnId, 'done', calls, null, this.nowIso());
+      store.conversations.touch(conversation.id, this.nowIso());
+    });
+    this.services.wake();
+    this.services.publish({ type: 'turn', conversationId: conversation.id, status: 'done' });
+    log.info({ turnId, modelCalls: calls }, 'turn done');
+    return { status: 'done', turnId, modelCalls: calls };
+  }
+
+  /** The model failed after the SDK's own retries: hold, tell the customer once, retry the turn later. */
+  private park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger): TurnResult {
+    const { store } = this.services;
+    const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? error.name : 'error';
+    const retryInMs = 5_000;
+    store.immediate(() => {
+      store.turns.recordModelCall({
+        conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
+        input_tokens: null, output_tokens: null, cache_read_tokens: null, cache_creation_tokens: null, prefix_hash: prefixHash,
+        latency_ms: latencyMs, error: message, created_at: this.nowIso(),
+      });
+      this.enqueueText(conversation, templates.unavailable(), 'system', `holding:${turnId}`);
+      store.turns.finish(turnId, 'parked', 0, message, this.nowIso());
+      const now = this.services.now();
+      store.jobs.schedule('resume_turn', `resume_turn:${turnId}:${now.getTime()}`, { conversationId: conversation.id, turnId }, new Date(now.getTime() + retryInMs).toISOString(), now.toISOString());
+    });
+    this.services.wake();
+    log.warn({ turnId, error: message }, 'model unavailable; turn parked');
+    return { status: 'parked', turnId, retryInMs, error: message };
+  }
+
+  /** The newest turn of a conversation that did not finish (running after a crash, or parked). */
+  private resumableTurn(conversationId: string): string | null {
+    return this.services.store.turns.unfinished(conversationId)?.id ?? null;
+  }
+
+  private identified(conversation: Conversation): boolean {
+    return conversation.phone !== null || conversation.customer_code !== null;
+  }
+
+  /**
+   * An `@lid` chat has no phone number to match orders against: the customer
+   * is asked for the CPF used on the purchase, and bound to that ERP customer.
+   */
+  private async identify(conversation: Conversation, pending: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<TurnResult> {
+    const { store } = this.services;
+    const cpf = pending
+      .map((r) => r.text ?? '')
+      .join(' ')
+      .match(/\d{3}\.?\d{3}\.?\d{3}-?\d{2}/g)
+      ?.map(cpfDigits)
+      .find(isValidCpf);
+    const customer = cpf ? await this.services.erp.findCustomerByTaxId(cpf) : null;
+    store.immediate(() => {
+      this.absorbInTx(conversation, null, pending);
+      if (customer) store.conversations.bindCustomer(conversation.id, customer.code, this.nowIso());
+      else this.enqueueText(conversation, cpf ? templates.cpf_not_found() : templates.ask_cpf(), 'system', `identify:${pending.at(-1)?.id}`);
+    });
+    this.services.wake();
+    if (!customer) return { status: 'idle' };
+    log.info({ customerCode: customer.code }, 'chat identified by CPF');
+    // Identified: the complaint that came before the CPF is already in the history; answer it now.
+    const turnId = newId('turn');
+    store.turns.start(turnId, conversation.id, this.nowIso());
+    return this.loop(store.conversations.get(conversation.id) as Conversation, turnId, log);
+  }
+
+  private absorb(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>): void {
+    this.services.store.immediate(() => this.absorbInTx(conversation, turnId, pending));
+  }
+
+  /** The pending messages become one user message in the history, and are marked processed, atomically. */
+  private absorbInTx(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>): void {
+    const { store } = this.services;
+    if (pending.length === 0) return;
+    const text = pending.map((r) => r.text ?? '').join('\n');
+    store.turns.appendHistory(conversation.id, turnId, 'user', [{ type: 'text', text }], this.nowIso());
+    store.inbox.markProcessed(pending.map((r) => r.id), turnId ?? 'staff', this.nowIso());
+  }
+
+  private enqueueText(conversation: Conversation, text: string, source: 'agent' | 'system', dedupeKey: string): void {
+    this.services.store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source, dedupe_key: dedupeKey, now: this.nowIso() });
+  }
+
+  private prefix(prompt: { text: string; version: string }): ReturnType<typeof buildPrefix> {
+    if (this.prefixCache?.version !== prompt.version) this.prefixCache = { version: prompt.version, prefix: buildPrefix(prompt.text) };
+    return this.prefixCache.prefix;
+  }
+
+  private nowIso(): string {
+    return this.services.now().toISOString();
+  }
+}
+
+/**
+ * The stored history as Messages API messages. Consecutive messages of one
+ * role (customer texts that arrived while staff had the chat) are merged, and
+ * a history must start with the user.
+ */
+export function toMessages(history: HistoryRow[]): MessageParam[] {
+  const messages: MessageParam[] = [];
+  for (const row of history) {
+    const content = JSON.parse(row.content) as ContentBlock[];
+    const previous = messages.at(-1);
+    if (previous && previous.role === row.role) (previous.content as ContentBlock[]).push(...content);
+    else messages.push({ role: row.role, content: [...content] });
+  }
+  while (messages[0]?.role === 'assistant') messages.shift();
+  return messages;
+}

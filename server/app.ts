@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express from 'express';
+import helmet from 'helmet';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { loadSigningKey } from '../core/signing.ts';
+import { ping } from '../data/db.ts';
+import { DB_FILE, openStore, type Store } from '../data/store.ts';
+import { Agent } from '../agent/turn.ts';
+import { createModelClient } from '../agent/model.ts';
+import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
+import { TurnScheduler } from '../agent/scheduler.ts';
+import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../tools/mandate.ts';
+import type { Services } from '../tools/context.ts';
+import { createOmieClient } from '../tools/rails/omie.ts';
+import { createTrioRail } from '../tools/rails/trio.ts';
+import { createBcbPixRail } from '../tools/rails/bcb-pix.ts';
+import { createFocusNfeClient } from '../tools/rails/focus-nfe.ts';
+import { createZapiClient } from '../tools/rails/zapi.ts';
+import { zapiWebhook } from '../webhooks/zapi.ts';
+import { pixWebhook } from '../webhooks/pix.ts';
+import { createSandbox, type Sandbox } from '../sandbox/index.ts';
+import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
+import { buildSeed, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../sandbox/seed.ts';
+import { recoverMoneyPath, Workers } from './workers.ts';
+import { LiveEvents } from './events.ts';
+
+/**
+ * The running service: one express app (webhooks, health, sandbox, console),
+ * the agent with its per-customer scheduler, and the background workers.
+ * Built here and started by bin/start.ts; tests start it on port 0.
+ */
+export interface Estorno {
+  url: string;
+  port: number;
+  services: Services;
+  agent: Agent;
+  scheduler: TurnScheduler;
+  workers: Workers;
+  sandbox: Sandbox | null;
+  webhookToken: string;
+  events: LiveEvents;
+  /** Resolves when no turn, due job or due message is left (tests). */
+  idle(): Promise<void>;
+  /** Graceful stop: no new webhooks, turns in flight finish, database closed. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  /** Extra routes (the console) mounted after the core ones. */
+  extend?: (app: express.Express, estorno: Estorno) => void;
+  /** Emulator latencies for benchmarks. */
+  sandboxLatency?: Parameters<typeof createSandbox>[0]['latency'];
+  pixWebhookDelaysMs?: { created: number; settled: number };
+  now?: () => Date;
+}
+
+export async function startEstorno(options: StartOptions): Promise<Estorno> {
+  const { config, logger } = options;
+  const env = config.env;
+  const now = options.now ?? (() => new Date());
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: true, directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"] } } }));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.PORT, env.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const base = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
+  const sandboxBase = `${base}/sandbox`;
+  const timeoutMs = env.PROVIDER_TIMEOUT_MS;
+
+  let store: Store = openStore(config.dataDir);
+  const keys = {
+    mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', env.MANDATE_SIGNING_KEY),
+    receipt: loadSigningKey(config.dataDir, 'receipt-ed25519'),
+  };
+  const webhookToken = env.ZAPI_WEBHOOK_TOKEN ?? sandboxSecret(config.dataDir, 'zapi-webhook-token');
+  const creds = SANDBOX_CREDENTIALS;
+  const trioWebhook = {
+    secret: env.TRIO_WEBHOOK_SECRET ?? creds.trio.webhookSecret,
+    signingKey: env.TRIO_WEBHOOK_SIGNING_KEY ?? creds.trio.webhookSigningKey,
+  };
+
+  const events = new LiveEvents();
+  let workers: Workers | null = null;
+  const services: Services = {
+    get store() {
+      return store;
+    },
+    logger,
+    erp: config.emulated.omie
+      ? createOmieClient({ baseUrl: `${sandboxBase}/omie`, appKey: creds.omie.appKey, appSecret: creds.omie.appSecret, timeoutMs })
+      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs }),
+    pix: config.emulated.pix
+      ? createTrioRail({ baseUrl: `${sandboxBase}/trio`, clientId: creds.trio.clientId, clientSecret: creds.trio.clientSecret, virtualAccountId: TRIO_VIRTUAL_ACCOUNT_ID, timeoutMs })
+      : env.PIX_RAIL === 'bcb'
+        ? createBcbPixRail({ baseUrl: env.BCB_PIX_BASE_URL as string, clientId: env.BCB_PIX_CLIENT_ID as string, clientSecret: env.BCB_PIX_CLIENT_SECRET as string, timeoutMs })
+        : createTrioRail({ baseUrl: env.TRIO_BASE_URL, clientId: env.TRIO_CLIENT_ID as string, clientSecret: env.TRIO_CLIENT_SECRET as string, virtualAccountId: env.TRIO_VIRTUAL_ACCOUNT_ID as string, timeoutMs }),
+    fiscal: config.emulated.fiscal
+      ? createFocusNfeClient({ baseUrl: `${sandboxBase}/focus`, token: creds.focus.token, cnpj: MERCHANT_CNPJ, timeoutMs, pollIntervalMs: 50 })
+      : createFocusNfeClient({ baseUrl: env.FOCUS_BASE_URL, token: env.FOCUS_TOKEN as string, cnpj: env.MERCHANT_CNPJ as string, timeoutMs }),
+    whatsapp: config.emulated.zapi
+      ? createZapiClient({ baseUrl: `${sandboxBase}/zapi`, instanceId: creds.zapi.instanceId, instanceToken: creds.zapi.instanceToken, clientToken: creds.zapi.clientToken, timeoutMs })
+      : createZapiClient({ baseUrl: env.ZAPI_BASE_URL, instanceId: env.ZAPI_INSTANCE_ID as string, instanceToken: env.ZAPI_INSTANCE_TOKEN as string, clientToken: env.ZAPI_CLIENT_TOKEN as string, timeoutMs }),
+    keys,
+    agentMandateId: DEFAULT_MANDATE.id,
+    approverMandateId: APPROVER_MANDATE.id,
+    pixRefundWindowDays: env.PIX_REFUND_WINDOW_DAYS,
+    now,
+    wake: () => workers?.wake(),
+    publish: (event) => events.publish(event),
+  };
+
+  const seedMandates = () => {
+    if (!config.sandbox) return;
+    for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) {
+      if (!store.mandates.latest(m.id)) issueMandate(store, keys.mandate, m, now());
+    }
+  };
+  seedMandates();
+
+  const model = createModelClient(config, `${sandboxBase}/anthropic`, creds.anthropic.apiKey);
+  const agent = new Agent(services, model, {
+    model: env.ANTHROPIC_MODEL,
+    maxTokens: env.AGENT_MAX_TOKENS,
+    maxIterations: env.AGENT_MAX_ITERATIONS,
+    systemPrompt: () => ({ text: DEFAULT_SYSTEM_PROMPT, version: 'default' }),
+  });
+  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS, concurrency: 64, logger });
+  workers = new Workers(services, (id) => scheduler.schedule(id));
+
+  let accepting = true;
+  app.use((req, res, next) => {
+    if (!accepting && req.path.startsWith('/webhooks/')) {
+      res.status(503).set('retry-after', '5').json({ error: 'shutting_down', message: 'the service is restarting; retry shortly' });
+      return;
+    }
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    try {
+      res.status(ping(store.db) ? 200 : 503).json({ ok: true });
+    } catch {
+      res.status(503).json({ ok: false });
+    }
+  });
+  app.use(zapiWebhook({ store: () => store, logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => scheduler.schedule(id) }));
+  app.use(pixWebhook({ services, logger, ...trioWebhook }));
+
+  let sandbox: Sandbox | null = null;
+  if (config.sandbox) {
+    sandbox = createSandbox({
+      seed: buildSeed(now()),
+      stateFile: path.join(config.dataDir, 'sandbox-state.json'),
+      pixWebhookUrl: () => `${base}/webhooks/pix`,
+      ...(options.sandboxLatency ? { latency: options.sandboxLatency } : {}),
+      ...(options.pixWebhookDelaysMs ? { pixWebhookDelaysMs: options.pixWebhookDelaysMs } : {}),
+      logger,
+    });
+    app.post('/sandbox/reset', async (_req, res) => {
+      await scheduler.idle();
+      sandbox?.reset();
+      // Back to a clean world: the old database is archived, never edited (audit rows stay).
+      store.close();
+      const file = path.join(config.dataDir, DB_FILE);
+      const archive = path.join(config.dataDir, 'archive');
+      mkdirSync(archive, { recursive: true });
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (existsSync(file + suffix)) renameSync(file + suffix, path.join(archive, `${DB_FILE}.${Date.now()}${suffix}`));
+      }
+      store = openStore(config.dataDir);
+      seedMandates();
+      res.json({ ok: true });
+    });
+    app.use('/sandbox', sandbox.router);
+  }
+  app.use('/sandbox', (_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'sandbox mode is off' });
+  });
+
+  const estorno: Estorno = {
+    url: base,
+    port,
+    services,
+    agent,
+    scheduler,
+    workers,
+    sandbox,
+    webhookToken,
+    events,
+    async idle() {
+      for (let i = 0; i < 200; i++) {
+        await scheduler.idle();
+        await sandbox?.idle();
+        await workers?.idle();
+        if (scheduler.size === 0 && store.jobs.due(now().toISOString(), 1).length === 0 && store.outbox.due(now().toISOString(), 1).length === 0) return;
+      }
+    },
+    async close() {
+      accepting = false;
+      await scheduler.stop();
+      await workers?.stop();
+      sandbox?.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      store.close();
+    },
+  };
+  options.extend?.(app, estorno);
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    logger.error({ err }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
+  });
+
+  // Pick up what a previous run left: unprocessed messages, unfinished turns, open refunds.
+  recoverMoneyPath(services);
+  for (const id of new Set([...store.inbox.conversationsWithPending(), ...store.turns.conversationsWithUnfinishedTurns()])) scheduler.schedule(id);
+  workers.start();
+  return estorno;
+}
+
+/** A secret generated on first start in sandbox mode and kept under DATA_DIR (mode 0600). */
+function sandboxSecret(dataDir: string, name: string): string {
+  const file = path.join(dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
+}

@@ -1,0 +1,75 @@
+import { ProviderError } from '../core/errors.ts';
+import { findTool } from './registry.ts';
+import type { ToolContext } from './context.ts';
+import type { ToolOutcome } from './tool.ts';
+
+/** A `tool_result` block for the Messages API. */
+export interface ToolResultBlock {
+  type: 'tool_result';
+  tool_use_id: string;
+  content: string;
+  is_error?: boolean;
+}
+
+/**
+ * Runs one `tool_use` block: fail closed on an unknown tool or input that does
+ * not parse (invariant 10), record the call before it runs and its result
+ * after, and turn refusals and provider failures into `is_error` results the
+ * model can explain (invariant 5). A tool_use id already executed returns the
+ * stored result instead of running again (a resumed turn never repeats a call).
+ */
+export async function executeToolUse(ctx: ToolContext, block: { id: string; name: string; input: unknown }): Promise<ToolResultBlock> {
+  const { store } = ctx.services;
+  const now = () => ctx.services.now().toISOString();
+  const previous = store.turns.toolCall(block.id);
+  if (previous?.status === 'done' && previous.result !== null) {
+    return { type: 'tool_result', tool_use_id: block.id, content: previous.result, ...(previous.outcome === 'ok' ? {} : { is_error: true }) };
+  }
+  if (!previous) {
+    store.turns.startToolCall({
+      tool_use_id: block.id,
+      conversation_id: ctx.conversation.id,
+      turn_id: ctx.turnId,
+      name: block.name.slice(0, 100),
+      input: safeJson(block.input),
+      created_at: now(),
+    });
+  }
+  const outcome = await run(ctx, block);
+  const isError = outcome.outcome !== 'ok';
+  const content = JSON.stringify(
+    outcome.outcome === 'ok' ? outcome.result : { refused: true, reason: outcome.reason, message: outcome.message, ...(outcome.extra ?? {}) },
+  );
+  store.turns.finishToolCall(block.id, outcome.outcome === 'ok' ? 'ok' : 'refused', outcome.outcome === 'ok' ? null : outcome.reason, content, now());
+  ctx.services.publish({ type: 'tool_call', conversationId: ctx.conversation.id, name: block.name, outcome: outcome.outcome });
+  if (isError) ctx.logger.info({ tool: block.name, reason: (outcome as { reason: string }).reason }, 'tool refused');
+  return { type: 'tool_result', tool_use_id: block.id, content, ...(isError ? { is_error: true } : {}) };
+}
+
+async function run(ctx: ToolContext, block: { name: string; input: unknown }): Promise<ToolOutcome> {
+  const tool = findTool(block.name);
+  if (!tool) return { outcome: 'refused', reason: 'unknown_tool', message: `There is no tool named "${block.name.slice(0, 100)}".` };
+  const parsed = tool.input.safeParse(block.input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+    return { outcome: 'refused', reason: 'invalid_input', message: `Input refused: ${issues}` };
+  }
+  try {
+    return await tool.run(parsed.data, ctx);
+  } catch (error) {
+    if (error instanceof ProviderError) {
+      ctx.logger.warn({ tool: block.name, provider: error.provider, failure: error.failure, status: error.status }, 'provider failed during tool call');
+      return { outcome: 'refused', reason: 'provider_unavailable', message: `The ${error.provider} service is unavailable right now (${error.failure}); tell the customer we will come back shortly.` };
+    }
+    ctx.logger.error({ err: error, tool: block.name }, 'tool crashed');
+    return { outcome: 'refused', reason: 'internal_error', message: 'The tool failed unexpectedly; hand off to staff.' };
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value ?? null).slice(0, 20_000);
+  } catch {
+    return '"[unserialisable]"';
+  }
+}

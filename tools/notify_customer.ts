@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { defineTool, ok, refused } from './tool.ts';
+import { TEMPLATE_NAMES, templates } from '../prompts/templates.ts';
+
+/** `notify_customer {template, refund_id?}`: a templated WhatsApp message to this conversation's customer. */
+export const notifyCustomer = defineTool({
+  name: 'notify_customer',
+  description:
+    'Sends a fixed, pre-approved WhatsApp message to the customer of this conversation. ' +
+    '"handoff" also passes the conversation to a human. "refund_done" and "refund_pending" need the refund_id.',
+  input: z.object({ template: z.enum(TEMPLATE_NAMES), refund_id: z.string().regex(/^rf_[a-z0-9]{1,40}$/).optional() }).strict(),
+  async run(input, ctx) {
+    const { store } = ctx.services;
+    const now = ctx.services.now().toISOString();
+    const conversation = ctx.conversation;
+    let text: string;
+    let caseId: string | null = null;
+    if (input.template === 'handoff') {
+      text = templates.handoff();
+    } else {
+      const refund = input.refund_id ? store.payments.refund(input.refund_id) : undefined;
+      if (!refund || refund.conversation_id !== conversation.id) return refused('refund_not_found', 'This template needs a refund_id of this conversation.');
+      caseId = refund.case_id;
+      if (input.template === 'refund_done') {
+        const note = store.creditNotes.forRefund(refund.id);
+        if (refund.status !== 'settled' || note?.status !== 'authorized' || !refund.case_id) {
+          return refused('refund_not_settled', 'The refund is not settled with its credit note yet; the customer is told automatically when it is.');
+        }
+        text = templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, creditNoteNumber: note.number });
+      } else {
+        text = templates.refund_pending({ amountCents: refund.amount_cents, orderNumber: refund.order_number });
+      }
+    }
+    const id = store.immediate(() => {
+      if (input.template === 'handoff') store.conversations.setMode(conversation.id, 'staff', now);
+      return store.outbox.enqueue({
+        conversation_id: conversation.id,
+        chat_id: conversation.chat_id,
+        text,
+        source: 'template',
+        template: input.template,
+        case_id: caseId,
+        // The same template for the same refund goes out once, however often the model asks.
+        dedupe_key: input.refund_id ? `${input.template}:${input.refund_id}` : null,
+        now,
+      });
+    });
+    ctx.services.wake();
+    if (input.template === 'handoff') ctx.services.publish({ type: 'handoff', conversationId: conversation.id });
+    return ok({ sent: id !== null, template: input.template, ...(id === null ? { note: 'already sent' } : { outbox_id: id }) });
+  },
+});

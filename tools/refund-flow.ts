@@ -1,0 +1,223 @@
+import { ProviderError } from '../core/errors.ts';
+import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
+import type { RefundRow } from '../data/payments.ts';
+import { templates } from '../prompts/templates.ts';
+import type { RailRefund } from './rails/types.ts';
+import type { Services } from './context.ts';
+
+/**
+ * A refund after the guard reserved it: the rail call (outside any
+ * transaction), the outcome recorded in a second transaction, reconciliation
+ * when the outcome is unknown, the rail's webhooks, the credit note and the
+ * customer's confirmation (DESIGN invariants 3, 6, 7).
+ */
+
+export type ExecuteOutcome =
+  | { status: 'pending' | 'settled'; refund: RefundRow }
+  | { status: 'unknown'; refund: RefundRow; detail: string }
+  | { status: 'failed'; refund: RefundRow; detail: string };
+
+export const JOB_RECONCILE = 'reconcile_refund';
+export const JOB_CREDIT_NOTE = 'credit_note';
+
+/** Calls the rail for a reserved refund; never twice for the same key (the caller reconciles `unknown`). */
+export async function executeRefund(services: Services, refundId: string): Promise<ExecuteOutcome> {
+  const { store } = services;
+  const refund = mustRefund(services, refundId);
+  if (refund.status !== 'reserved') throw new Error(`refund ${refundId} is ${refund.status}, not reserved`);
+  const payment = store.payments.get(refund.payment_id);
+  if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
+  try {
+    const result = await services.pix.refund({
+      payment: { documentId: payment.document_id, endToEndId: payment.end_to_end_id, amountCents: payment.amount_cents, paidAt: payment.paid_at, refunds: [] },
+      amountCents: refund.amount_cents,
+      key: refund.idempotency_key,
+      description: `Estorno pedido ${refund.order_number}`,
+    });
+    applyRailRefund(services, refund.id, result, 'rail_response');
+  } catch (error) {
+    if (error instanceof ProviderError && !error.outcomeUnknown && error.failure === 'rejected') {
+      failRefund(services, refund.id, `rail refused: ${error.code ?? error.message}`, 'rail_response');
+    } else {
+      // Timeout, dropped answer, 5xx, 429: the refund may exist. Never call the
+      // rail again for it without asking first (invariant 6).
+      const detail = error instanceof Error ? error.message : String(error);
+      store.immediate(() => {
+        store.payments.transition(refund.id, 'unknown', 'rail_response', { detail: { error: detail } }, services.now().toISOString());
+        scheduleReconcile(services, refund.id, 1_000, 0);
+      });
+      services.wake();
+    }
+  }
+  const after = mustRefund(services, refund.id);
+  if (after.status === 'pending' || after.status === 'settled') return { status: after.status, refund: after };
+  if (after.status === 'failed') return { status: 'failed', refund: after, detail: after.failure_reason ?? 'failed' };
+  return { status: 'unknown', refund: after, detail: 'the rail did not answer; reconciling' };
+}
+
+/**
+ * Reconciliation: ask the rail what it knows under our key. Found → adopt its
+ * state. Not found and still reserved/unknown → the rail never got it: only
+ * then is one retry with the same key allowed.
+ */
+export async function reconcileRefund(services: Services, refundId: string): Promise<'settled' | 'pending' | 'failed' | 'retried' | 'unchanged'> {
+  const refund = mustRefund(services, refundId);
+  if (refund.status !== 'unknown' && refund.status !== 'reserved' && refund.status !== 'pending') return 'unchanged';
+  const payment = services.store.payments.get(refund.payment_id);
+  if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
+  const railPayment = { documentId: payment.document_id, endToEndId: payment.end_to_end_id, amountCents: payment.amount_cents, paidAt: payment.paid_at, refunds: [] };
+  const found = await services.pix.findRefund(railPayment, refund.idempotency_key);
+  if (found) {
+    applyRailRefund(services, refund.id, found, 'reconcile');
+    const status = mustRefund(services, refund.id).status;
+    return status === 'settled' || status === 'pending' || status === 'failed' ? status : 'unchanged';
+  }
+  if (refund.status === 'pending') return 'unchanged';
+  // The rail has no refund under our key: it never arrived. Retry with the same key.
+  services.store.immediate(() => {
+    services.store.payments.transition(refund.id, 'unknown', 'reconcile', { detail: { found: false } }, services.now().toISOString());
+  });
+  const retry = mustRefund(services, refund.id);
+  try {
+    const result = await services.pix.refund({ payment: railPayment, amountCents: retry.amount_cents, key: retry.idempotency_key, description: `Estorno pedido ${retry.order_number}` });
+    applyRailRefund(services, retry.id, result, 'retry');
+  } catch (error) {
+    if (error instanceof ProviderError && error.failure === 'rejected') {
+      failRefund(services, retry.id, `rail refused: ${error.code ?? error.message}`, 'retry');
+      return 'failed';
+    }
+    throw error;
+  }
+  return 'retried';
+}
+
+/** Applies what the rail says about one of our refunds (answer, reconciliation or webhook). */
+export function applyRailRefund(services: Services, refundId: string, rail: RailRefund, source: string): void {
+  const { store } = services;
+  const nowIso = services.now().toISOString();
+  let settledNow = false;
+  store.immediate(() => {
+    const refund = mustRefund(services, refundId);
+    if (rail.railRefundId) store.payments.setRailRefundId(refund.id, rail.railRefundId, nowIso);
+    if (rail.status === 'failed') {
+      failRefundInTx(services, refund, rail.failureReason ?? 'failed on the rail', source);
+      return;
+    }
+    const to = rail.status === 'settled' ? 'settled' : 'pending';
+    if (refund.status === to) return;
+    if (!store.payments.transition(refund.id, to, source, { rail_refund_id: rail.railRefundId ?? null, end_to_end_id: rail.endToEndId ?? null, detail: rail }, nowIso)) return;
+    if (refund.case_id) {
+      appendCaseRecord(store, refund.case_id, to === 'settled' ? 'refund_status' : 'refund_requested', {
+        refund_id: refund.id,
+        status: to,
+        rail: refund.rail,
+        rail_refund_id: rail.railRefundId ?? refund.rail_refund_id,
+        end_to_end_id: rail.endToEndId ?? null,
+        amount_cents: refund.amount_cents,
+        source,
+      }, nowIso);
+    }
+    if (to === 'settled') {
+      settledNow = true;
+      // Invariant 7: every settled refund gets its credit note, in the same flow.
+      store.jobs.schedule(JOB_CREDIT_NOTE, `${JOB_CREDIT_NOTE}:${refund.id}`, { refundId: refund.id }, nowIso, nowIso);
+    }
+  });
+  services.publish({ type: 'refund', conversationId: mustRefund(services, refundId).conversation_id ?? undefined, refundId });
+  if (settledNow) services.wake();
+}
+
+function failRefund(services: Services, refundId: string, reason: string, source: string): void {
+  services.store.immediate(() => failRefundInTx(services, mustRefund(services, refundId), reason, source));
+  services.publish({ type: 'refund', conversationId: mustRefund(services, refundId).conversation_id ?? undefined, refundId });
+  services.wake();
+}
+
+/** A failed refund releases its reservation (it no longer holds), the case fails, the customer is told. */
+function failRefundInTx(services: Services, refund: RefundRow, reason: string, source: string): void {
+  const { store } = services;
+  const nowIso = services.now().toISOString();
+  if (!store.payments.transition(refund.id, 'failed', source, { failure_reason: reason.slice(0, 300) }, nowIso)) return;
+  if (refund.case_id) {
+    appendCaseRecord(store, refund.case_id, 'failure', { refund_id: refund.id, reason: reason.slice(0, 300), source }, nowIso);
+    sealCase(store, services.keys.receipt, refund.case_id, 'failed', nowIso);
+  }
+  const conversation = refund.conversation_id ? store.conversations.get(refund.conversation_id) : undefined;
+  if (conversation) {
+    store.outbox.enqueue({
+      conversation_id: conversation.id,
+      chat_id: conversation.chat_id,
+      text: templates.refund_failed({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
+      source: 'system',
+      template: 'refund_failed',
+      case_id: refund.case_id,
+      dedupe_key: `refund_failed:${refund.id}`,
+      now: nowIso,
+    });
+  }
+}
+
+export function scheduleReconcile(services: Services, refundId: string, delayMs: number, attempt: number): void {
+  const now = services.now();
+  services.store.jobs.schedule(
+    JOB_RECONCILE,
+    `${JOB_RECONCILE}:${refundId}:${attempt}`,
+    { refundId, attempt },
+    new Date(now.getTime() + delayMs).toISOString(),
+    now.toISOString(),
+  );
+}
+
+/**
+ * Issues the credit note of a settled refund (Focus `ref` = the refund id, so
+ * a retry can never issue a second note), then queues the customer's
+ * confirmation. Throws to be retried while the fiscal API is down.
+ */
+export async function issueCreditNote(services: Services, refundId: string): Promise<'authorized' | 'processing' | 'rejected'> {
+  const { store } = services;
+  const refund = mustRefund(services, refundId);
+  if (refund.status !== 'settled') throw new Error(`refund ${refundId} is ${refund.status}; a credit note needs a settled refund`);
+  const nowIso = services.now().toISOString();
+  const row = store.creditNotes.ensure(refund.id, refund.id.replace(/[^A-Za-z0-9]/g, ''), nowIso);
+  if (row.status === 'authorized') return 'authorized';
+  const order = await services.erp.getOrder(refund.order_number);
+  if (!order) throw new Error(`order ${refund.order_number} vanished from the ERP`);
+  const customer = await services.erp.getCustomer(order.customerCode);
+  if (!customer) throw new Error(`customer ${order.customerCode} vanished from the ERP`);
+  const note = await services.fiscal.issueCreditNote({ ref: row.ref, order, customer, amountCents: refund.amount_cents, reason: refund.reason });
+  const status = note.status === 'authorized' ? 'authorized' : note.status === 'processing' ? 'processing' : note.status;
+  store.immediate(() => {
+    const at = services.now().toISOString();
+    store.creditNotes.update(refund.id, { status, number: note.number ?? null, series: note.series ?? null, access_key: note.accessKey ?? null, message: note.message ?? null }, at);
+    if (status !== 'authorized' || !refund.case_id) return;
+    appendCaseRecord(store, refund.case_id, 'credit_note', {
+      refund_id: refund.id,
+      ref: row.ref,
+      number: note.number ?? null,
+      series: note.series ?? null,
+      access_key: note.accessKey ?? null,
+    }, at);
+    const conversation = refund.conversation_id ? store.conversations.get(refund.conversation_id) : undefined;
+    if (conversation) {
+      store.outbox.enqueue({
+        conversation_id: conversation.id,
+        chat_id: conversation.chat_id,
+        text: templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, creditNoteNumber: note.number ?? null }),
+        source: 'template',
+        template: 'refund_done',
+        case_id: refund.case_id,
+        dedupe_key: `refund_done:${refund.id}`,
+        now: at,
+      });
+    }
+  });
+  services.wake();
+  services.publish({ type: 'credit_note', conversationId: refund.conversation_id ?? undefined, refundId });
+  return status === 'authorized' ? 'authorized' : status === 'processing' ? 'processing' : 'rejected';
+}
+
+function mustRefund(services: Services, id: string): RefundRow {
+  const refund = services.store.payments.refund(id);
+  if (!refund) throw new Error(`refund ${id} not found`);
+  return refund;
+}
