@@ -82,7 +82,9 @@ export function loadDotEnv(cwd = process.cwd()): void {
 }
 
 export function parseConfig(source: Record<string, string | undefined> = process.env): Config {
-  const result = schema.safeParse(source);
+  // An empty value (as copied from .env.example) means "not set".
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const result = schema.safeParse(present);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);

@@ -18,11 +18,10 @@ export function parseChatId(raw: string): ChatId | null {
   return phone ? { kind: 'phone', phone } : null;
 }
 
-/** Digits only, with the 55 country code; null when it is not a plausible BR number. */
+/** Digits only, with the 55 country code (required); null when it is not a plausible BR number. */
 export function normalizePhone(raw: string): string | null {
   if (/[a-z@]/i.test(raw)) return null;
-  let digits = raw.replace(/\D/g, '');
-  if (digits.length === 10 || digits.length === 11) digits = `55${digits}`;
+  const digits = raw.replace(/\D/g, '');
   if (!digits.startsWith('55') || (digits.length !== 12 && digits.length !== 13)) return null;
   return digits;
 }
@@ -30,7 +29,7 @@ export function normalizePhone(raw: string): string | null {
 /** Joins Omie's `telefone1_ddd` + `telefone1_numero` into a normalised number. */
 export function phoneFromParts(ddd: string | undefined, number: string | undefined): string | null {
   if (!ddd || !number) return null;
-  return normalizePhone(`${ddd.replace(/\D/g, '')}${number.replace(/\D/g, '')}`);
+  return normalizePhone(`55${ddd.replace(/\D/g, '')}${number.replace(/\D/g, '')}`);
 }
 
 /**

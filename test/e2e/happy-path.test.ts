@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JOAO, MARINA, buildSeed } from '../../sandbox/seed.ts';
+import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+
+/**
+ * The whole loop, end to end: the real server on a random port in sandbox
+ * mode, WhatsApp messages in as Z-API webhooks, the real SDK against the
+ * scripted model, the real adapters against the emulators over HTTP.
+ */
+describe('a WhatsApp complaint becomes a governed Pix refund', () => {
+  let e: TestEstorno;
+  beforeEach(async () => {
+    e = await startTestEstorno();
+  });
+  afterEach(async () => {
+    await e.stop();
+  });
+
+  it("refunds Marina's order 8421 once, with its credit note, a Portuguese confirmation and every step stored", async () => {
+    const started = Date.now();
+    const first = await e.say(MARINA.whatsapp, 'Oi, o pedido #8421 veio errado, quero meu dinheiro de volta');
+    expect(first.status).toBe(200);
+    await e.settle();
+    const question = (await e.outbox(MARINA.whatsapp)).at(-1);
+    expect(question?.message).toContain('8421');
+    expect(question?.message).toContain('R$ 186,00');
+    expect(await e.pixRefunds()).toEqual([]); // nothing moves before she confirms
+
+    await e.say(MARINA.whatsapp, 'sim, pode fazer');
+    await e.settle();
+
+    const seed = buildSeed();
+    const order = seed.orders.find((o) => o.orderNumber === '8421');
+    const refunds = await e.pixRefunds();
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ collecting_document_id: order?.documentId, amount_cents: 18600, status: 'settled' });
+
+    const notes = await e.fiscalNotes();
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({ order_id: '8421', amount_cents: 18600 });
+
+    const store = e.services.store;
+    const conversation = store.conversations.byChat(MARINA.whatsapp);
+    expect(conversation).toBeDefined();
+    const [refund] = store.payments.refundsForConversation(conversation!.id);
+    expect(refund).toMatchObject({ order_number: '8421', amount_cents: 18600, status: 'settled', mandate_id: 'cm_support' });
+    expect(refund?.end_to_end_id).toMatch(/^D[0-9A-Za-z]{31}$/);
+    expect(notes[0]?.refund_id).toBe(refund?.id.replace(/[^A-Za-z0-9]/g, ''));
+
+    const confirmation = (await e.outbox(MARINA.whatsapp)).at(-1)?.message ?? '';
+    expect(confirmation).toContain('estorno de R$ 186,00');
+    expect(confirmation).toContain(refund?.case_id as string);
+    expect(confirmation).toContain(`nº ${notes[0]?.number}`);
+
+    // Every step stored: inbox processed, model calls, tool calls, guard decision, credit note, sealed case.
+    expect(store.inbox.forConversation(conversation!.id).every((m) => m.processed_at !== null)).toBe(true);
+    expect(store.turns.modelCalls(conversation!.id).length).toBeGreaterThanOrEqual(4);
+    expect(store.turns.toolCalls(conversation!.id).map((t) => [t.name, t.outcome])).toEqual([
+      ['ledger_lookup', 'ok'],
+      ['pay_refund', 'ok'],
+    ]);
+    expect(store.guardLog.forConversation(conversation!.id).map((d) => d.decision)).toEqual(['allowed']);
+    expect(store.creditNotes.forRefund(refund!.id)).toMatchObject({ status: 'authorized' });
+    const kinds = store.cases.records(refund!.case_id!).map((r) => r.kind);
+    expect(kinds).toEqual(['complaint', 'verification', 'guard_decision', 'refund_requested', 'refund_status', 'credit_note', 'notification']);
+    expect(store.cases.get(refund!.case_id!)?.status).toBe('sealed');
+    expect(store.cases.sealOf(refund!.case_id!)).toBeDefined();
+    // eslint-disable-next-line no-console
+    console.info(`e2e happy path wall time: ${Date.now() - started} ms`);
+  });
+
+  it("tells João nothing about Marina's order 8421 and refunds nothing", async () => {
+    await e.say(JOAO.whatsapp, 'quero o reembolso do pedido 8421');
+    await e.settle();
+    await e.say(JOAO.whatsapp, 'sim');
+    await e.settle();
+    expect(await e.pixRefunds()).toEqual([]);
+    const said = (await e.outbox(JOAO.whatsapp)).map((m) => m.message).join('\n');
+    expect(said).not.toMatch(/186|Camiseta|Marina/);
+    const conversation = e.services.store.conversations.byChat(JOAO.whatsapp)!;
+    const lookup = e.services.store.turns.toolCalls(conversation.id).find((t) => t.name === 'ledger_lookup');
+    expect(JSON.parse(lookup!.result!)).toEqual({ found: false, order_id: '8421' });
+  });
+
+  it('refuses a refund of 8422 before the rail and opens a staff approval instead', async () => {
+    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado, quero estorno');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    expect(await e.pixRefunds()).toEqual([]);
+    const store = e.services.store;
+    const conversation = store.conversations.byChat(MARINA.whatsapp)!;
+    const decisions = store.guardLog.forConversation(conversation.id);
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({ decision: 'approval_required', reason: 'over_per_refund_cap', amount_cents: 240000 });
+    expect(store.guardLog.approvals('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 240000 })]);
+    const payRefund = store.turns.toolCalls(conversation.id).find((t) => t.name === 'pay_refund');
+    expect(payRefund).toMatchObject({ outcome: 'refused', reason: 'over_per_refund_cap' });
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toMatch(/aprova/i);
+  });
+});

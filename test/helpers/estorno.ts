@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { parseConfig } from '../../core/config.ts';
+import { startEstorno, type Estorno, type StartOptions } from '../../server/app.ts';
+import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
+
+/**
+ * The real service on a random port in sandbox mode, with its own data
+ * directory, and the calls a test makes from outside: WhatsApp messages in as
+ * Z-API webhooks, and what reached the emulated providers out.
+ */
+export interface TestEstorno extends Estorno {
+  dataDir: string;
+  /** Sends one WhatsApp text from `phone` as a Z-API ReceivedCallback; returns the HTTP answer. */
+  say(phone: string, text: string, extra?: Record<string, unknown>): Promise<{ status: number; body: unknown; messageId: string }>;
+  /** Queues exact model responses (CONTRACT.md /sandbox/model/script). */
+  script(responses: Array<{ content: unknown[]; stop_reason: string }>): Promise<void>;
+  outbox(phone?: string): Promise<Array<{ phone: string; message: string; messageId: string; at: string }>>;
+  pixRefunds(): Promise<Array<{ refund_document_id: string; collecting_document_id: string; amount_cents: number; status: string }>>;
+  fiscalNotes(): Promise<Array<{ number: string; refund_id: string; order_id: string; amount_cents: number }>>;
+  /** Waits until the service is idle (turns, jobs, outbox and rail webhooks all done). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestEstorno(
+  env: Record<string, string> = {},
+  options: Partial<Omit<StartOptions, 'config' | 'logger'>> & { dataDir?: string; keepDataDir?: boolean } = {},
+): Promise<TestEstorno> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'estorno-test-'));
+  const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PROVIDER_TIMEOUT_MS: '2000', MODEL_MAX_RETRIES: '0', ...env });
+  const logger = pino({ level: env.LOG_LEVEL ?? 'silent' });
+  const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, ...options });
+  const json = async (url: string, init?: RequestInit) => {
+    const res = await fetch(`${estorno.url}${url}`, init);
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return Object.assign(estorno, {
+    dataDir,
+    async say(phone: string, text: string, extra: Record<string, unknown> = {}) {
+      const messageId = `TEST${randomBytes(8).toString('hex').toUpperCase()}`;
+      const res = await json(`/webhooks/zapi/${estorno.webhookToken}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'ReceivedCallback',
+          instanceId: SANDBOX_CREDENTIALS.zapi.instanceId,
+          messageId,
+          phone,
+          fromMe: false,
+          isGroup: false,
+          momment: Date.now(),
+          status: 'RECEIVED',
+          senderName: 'Cliente',
+          text: { message: text },
+          ...extra,
+        }),
+      });
+      return { ...res, messageId };
+    },
+    async script(responses: Array<{ content: unknown[]; stop_reason: string }>) {
+      const res = await json('/sandbox/model/script', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ responses }) });
+      if (res.status !== 200) throw new Error(`script refused: ${JSON.stringify(res.body)}`);
+    },
+    async outbox(phone?: string) {
+      return (await json(`/sandbox/zapi/outbox${phone ? `?phone=${phone}` : ''}`)).body;
+    },
+    async pixRefunds() {
+      return (await json('/sandbox/pix/refunds')).body;
+    },
+    async fiscalNotes() {
+      return (await json('/sandbox/fiscal/notes')).body;
+    },
+    async settle() {
+      await estorno.idle();
+    },
+    async stop() {
+      await estorno.close();
+      if (!options.keepDataDir && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
