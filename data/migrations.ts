@@ -299,4 +299,38 @@ CREATE TABLE webhook_events (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'console',
+    sql: `
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('staff', 'admin')),
+  password_hash TEXT NOT NULL,          -- scrypt$N$r$p$salt$hash (base64)
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,             -- SHA-256 of the cookie value; the value itself is never stored
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  csrf_token TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+
+-- The system prompt as versions: the newest is used from the next turn; a rollback is a new version.
+CREATE TABLE prompt_versions (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT 'system',
+  text TEXT NOT NULL,
+  author TEXT NOT NULL,
+  note TEXT,
+  created_at TEXT NOT NULL
+);
+`,
+  },
 ];

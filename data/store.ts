@@ -10,6 +10,7 @@ import { mandatesRepo } from './mandates.ts';
 import { creditNotesRepo } from './fiscal.ts';
 import { casesRepo } from './cases.ts';
 import { jobsRepo, webhookEventsRepo } from './jobs.ts';
+import { promptsRepo } from './prompts.ts';
 
 /** Every aggregate's repository over one database handle: the only place SQL lives. */
 export function createStore(db: Db) {
@@ -26,6 +27,7 @@ export function createStore(db: Db) {
     cases: casesRepo(db),
     jobs: jobsRepo(db),
     webhookEvents: webhookEventsRepo(db),
+    prompts: promptsRepo(db),
     /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken up front). */
     immediate<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

@@ -12,7 +12,7 @@ import { ping } from '../data/db.ts';
 import { DB_FILE, openStore, type Store } from '../data/store.ts';
 import { Agent } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
-import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
+import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TurnScheduler } from '../agent/scheduler.ts';
 import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../tools/mandate.ts';
 import type { Services } from '../tools/context.ts';
@@ -136,7 +136,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     model: env.ANTHROPIC_MODEL,
     maxTokens: env.AGENT_MAX_TOKENS,
     maxIterations: env.AGENT_MAX_ITERATIONS,
-    systemPrompt: () => ({ text: DEFAULT_SYSTEM_PROMPT, version: 'default' }),
+    systemPrompt: () => currentSystemPrompt(store),
   });
   const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS, concurrency: 64, logger });
   workers = new Workers(services, (id) => scheduler.schedule(id));

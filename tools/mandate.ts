@@ -118,3 +118,67 @@ export const APPROVER_MANDATE = {
   window_seconds: 86_400,
   issued_by: 'sandbox',
 } as const;
+
+export type MandateAction = 'pause' | 'resume' | 'revoke';
+
+/**
+ * Pause, resume or revoke: a status event, read afresh by the guard at every
+ * execution, so it bites on the very next proposal. A revoked mandate stays revoked.
+ */
+export function setMandateStatus(store: Store, mandateId: string, action: MandateAction, actor: string, reason: string | null, now: Date): { ok: true; status: string } | { ok: false; error: string } {
+  return store.immediate(() => {
+    if (!store.mandates.latest(mandateId)) return { ok: false as const, error: `no mandate ${mandateId}` };
+    const current = store.mandates.currentStatus(mandateId)?.status;
+    if (current === 'revoked') return { ok: false as const, error: `mandate ${mandateId} is revoked; issue a new one` };
+    const status = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : 'revoked';
+    if (action === 'resume' && current !== 'paused') return { ok: false as const, error: `mandate ${mandateId} is ${current}, not paused` };
+    store.mandates.addEvent(mandateId, status, actor, reason, now.toISOString());
+    return { ok: true as const, status };
+  });
+}
+
+/** Changes caps: a new version, re-signed; the old versions stay for the audit trail. */
+export function changeCaps(
+  store: Store,
+  key: SigningKey,
+  mandateId: string,
+  caps: Partial<Pick<MandateDocument, 'per_refund_cap_cents' | 'window_cap_cents' | 'window_seconds' | 'expires_at'>>,
+  actor: string,
+  now: Date,
+): { ok: true; mandate: MandateDocument } | { ok: false; error: string } {
+  const row = store.mandates.latest(mandateId);
+  if (!row) return { ok: false, error: `no mandate ${mandateId}` };
+  if (!verifyText(key.publicKey, row.document, row.signature)) return { ok: false, error: `mandate ${mandateId} does not verify; refusing to build on it` };
+  if (store.mandates.currentStatus(mandateId)?.status === 'revoked') return { ok: false, error: `mandate ${mandateId} is revoked` };
+  const current = mandateDocument.parse(JSON.parse(row.document));
+  const { version: _v, issued_at: _i, not_before: _n, issued_by: _b, ...rest } = current;
+  const mandate = issueMandate(store, key, { ...rest, ...caps, issued_by: actor, not_before: current.not_before, expires_at: caps.expires_at ?? current.expires_at }, now);
+  return { ok: true, mandate };
+}
+
+/** Every mandate with its newest version, status and verification, for the console and the CLI. */
+export function listMandates(store: Store, key: Pick<SigningKey, 'publicKey'>, now: Date) {
+  return store.mandates.ids().map((id) => {
+    const row = store.mandates.latest(id) as MandateRow;
+    const check = checkMandate(store, key, id, now);
+    let document: unknown = null;
+    try {
+      document = JSON.parse(row.document);
+    } catch {
+      document = null;
+    }
+    return {
+      id,
+      version: row.version,
+      agent_id: row.agent_id,
+      status: store.mandates.currentStatus(id)?.status ?? 'unknown',
+      verifies: check.ok || (check.reason !== 'bad_signature' && check.reason !== 'mandate_unreadable'),
+      usable: check.ok,
+      refusal: check.ok ? null : check.reason,
+      document,
+      signature: row.signature,
+      key_id: row.key_id,
+      versions: store.mandates.versions(id).length,
+    };
+  });
+}

@@ -1,0 +1,62 @@
+import { templates } from '../prompts/templates.ts';
+import type { Services } from './context.ts';
+import { proposeRefund, type RefusalReason } from './guard.ts';
+import { executeRefund } from './refund-flow.ts';
+
+/**
+ * Staff decisions on refunds the guard sent for approval (DESIGN invariant 5).
+ * Approving executes the exact stored proposal (order, amount, reason) through
+ * the same guard, under the approver's own mandate; a different amount needs a
+ * new proposal and a new approval. The customer is told either way.
+ */
+
+export type ApprovalResult =
+  | { ok: true; status: 'approved'; refundId: string; refundStatus: string }
+  | { ok: true; status: 'rejected' }
+  | { ok: false; error: 'not_found' | 'not_pending' | 'expired' | 'reason_required' }
+  | { ok: false; error: 'refused'; reason: RefusalReason; detail: string };
+
+export async function decideApproval(
+  services: Services,
+  approvalId: string,
+  decision: 'approve' | 'reject',
+  staff: { id: string },
+  reason: string,
+): Promise<ApprovalResult> {
+  const { store } = services;
+  if (!reason.trim()) return { ok: false, error: 'reason_required' };
+  const nowIso = services.now().toISOString();
+  store.guardLog.expireApprovals(nowIso);
+  const approval = store.guardLog.approval(approvalId);
+  if (!approval) return { ok: false, error: 'not_found' };
+  if (approval.status === 'expired') return { ok: false, error: 'expired' };
+  if (approval.status !== 'pending') return { ok: false, error: 'not_pending' };
+  const conversation = store.conversations.get(approval.conversation_id);
+  if (!conversation) return { ok: false, error: 'not_found' };
+  // Claim it first: two staff clicking at once cannot both execute it.
+  if (!store.guardLog.decideApproval(approvalId, 'pending', decision === 'approve' ? 'approved' : 'rejected', staff.id, reason.slice(0, 500), nowIso)) {
+    return { ok: false, error: 'not_pending' };
+  }
+  const tell = (text: string, key: string) => {
+    store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source: 'system', dedupe_key: `${key}:${approvalId}`, now: services.now().toISOString() });
+    services.wake();
+  };
+  services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
+  if (decision === 'reject') {
+    tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, reason: reason.slice(0, 300) }), 'approval_rejected');
+    return { ok: true, status: 'rejected' };
+  }
+  const decisionResult = await proposeRefund(
+    services,
+    { id: `staff:${staff.id}`, mandateId: services.approverMandateId, conversation, toolUseId: null, approvalId },
+    { orderNumber: approval.order_number, amountCents: approval.amount_cents, reason: approval.reason },
+  );
+  if (!decisionResult.ok) {
+    store.guardLog.setApprovalOutcome(approvalId, 'failed', null);
+    return { ok: false, error: 'refused', reason: decisionResult.reason, detail: decisionResult.detail };
+  }
+  store.guardLog.setApprovalOutcome(approvalId, 'approved', decisionResult.refund.id);
+  tell(templates.approval_approved({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_approved');
+  const outcome = await executeRefund(services, decisionResult.refund.id);
+  return { ok: true, status: 'approved', refundId: decisionResult.refund.id, refundStatus: outcome.status };
+}
