@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   loadDotEnv();
   const config = parseConfig();
   const logger = createLogger({ level: config.env.LOG_LEVEL, format: config.env.LOG_FORMAT });
-  const estorno = await startEstorno({ config, logger, extend: (app, e) => mountConsole(app, e, config) });
+  let consoleLines: string[] = [];
+  const estorno = await startEstorno({ config, logger, extend: (app, e) => { consoleLines = mountConsole(app, e, config).bannerLines; } });
   const e = config.emulated;
   const mode = (emulated: boolean) => (emulated ? 'emulated (sandbox)' : 'real');
   const lines = [
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     `  Z-API webhook   ${estorno.url}/webhooks/zapi/${config.sandbox ? estorno.webhookToken : '<ZAPI_WEBHOOK_TOKEN>'}`,
     `  Pix webhook     ${estorno.url}/webhooks/pix`,
     `  console         ${estorno.url}/console`,
+    ...consoleLines.map((l) => `                  ${l}`),
     ...(config.sandbox ? [`  sandbox         ${estorno.url}/sandbox  (outbox: ${estorno.url}/sandbox/zapi/outbox)`] : []),
     `  health          ${estorno.url}/healthz`,
     `  data            ${config.dataDir}`,
