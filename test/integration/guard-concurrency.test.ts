@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { HOLDING_STATUSES } from '../../data/payments.ts';
+import { DEFAULT_MANDATE, APPROVER_MANDATE, issueMandate } from '../../tools/mandate.ts';
+import { testServices } from '../helpers/services.ts';
+
+const run = promisify(execFile);
+const worker = fileURLToPath(new URL('../helpers/propose-worker.ts', import.meta.url));
+
+describe('the guard under concurrency from several processes on one database file', () => {
+  it('never exceeds a cap or a payment, whatever the interleaving', async () => {
+    const { dataDir, store, services } = testServices({ seedMandates: false });
+    const mandate = { ...DEFAULT_MANDATE, per_refund_cap_cents: 3_000, window_cap_cents: 25_000 };
+    issueMandate(store, services.keys.mandate, mandate, new Date());
+    issueMandate(store, services.keys.mandate, APPROVER_MANDATE, new Date());
+    const PROCESSES = 4;
+    const PER_PROCESS = 160;
+    const results = await Promise.all(
+      Array.from({ length: PROCESSES }, (_, i) => run(process.execPath, [worker, dataDir, String(PER_PROCESS), mandate.id, String(i + 1)], { timeout: 120_000 })),
+    );
+    const summary = results.map((r) => JSON.parse(r.stdout) as { allowed: number; refused: number });
+    const allowed = summary.reduce((s, r) => s + r.allowed, 0);
+    expect(summary.reduce((s, r) => s + r.allowed + r.refused, 0)).toBe(PROCESSES * PER_PROCESS);
+    expect(allowed).toBeGreaterThan(5);
+
+    const holding = HOLDING_STATUSES.map((s) => `'${s}'`).join(',');
+    const perPayment = store.db
+      .prepare(`SELECT p.id, p.amount_cents - p.external_refunded_cents AS limit_cents, COALESCE(SUM(r.amount_cents), 0) AS held FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.status IN (${holding}) GROUP BY p.id`)
+      .all() as Array<{ id: string; limit_cents: number; held: number }>;
+    expect(perPayment.length).toBe(3);
+    for (const p of perPayment) expect(p.held, p.id).toBeLessThanOrEqual(p.limit_cents);
+    const total = (store.db.prepare(`SELECT COALESCE(SUM(amount_cents), 0) AS t FROM refunds WHERE mandate_id = ? AND status IN (${holding})`).get(mandate.id) as { t: number }).t;
+    expect(total).toBeLessThanOrEqual(mandate.window_cap_cents);
+    // The window cap is what stopped them: the processes really raced for it.
+    expect(total).toBeGreaterThan(mandate.window_cap_cents - mandate.per_refund_cap_cents);
+    const refusals = store.guardLog.all().filter((d) => d.decision !== 'allowed').length;
+    expect(refusals + allowed).toBe(PROCESSES * PER_PROCESS);
+    store.close();
+  }, 180_000);
+});
