@@ -52,7 +52,39 @@ export function buildPrefix(systemText: string): { tools: Anthropic.Tool[]; syst
   return { tools, system, hash };
 }
 
+/** A customer has used up their model calls for now: the turn waits, nobody is told. */
+class RateLimited extends Error {
+  override name = 'RateLimited';
+  readonly waitMs: number;
+  constructor(waitMs: number) {
+    super(`customer rate limit: wait ${waitMs} ms`);
+    this.waitMs = waitMs;
+  }
+}
+
+/**
+ * A per-customer budget of model calls (a sliding window): one customer's
+ * flood cannot make the service call the model more than `max` times per
+ * `windowMs`. Returns how long to wait, 0 when a call is allowed now (and counts it).
+ */
+export function modelCallBudget(max: number, windowMs: number, now: () => number = Date.now): (conversationId: string) => number {
+  const calls = new Map<string, number[]>();
+  return (conversationId) => {
+    const t = now();
+    const recent = (calls.get(conversationId) ?? []).filter((at) => t - at < windowMs);
+    if (recent.length >= max) {
+      calls.set(conversationId, recent);
+      return windowMs - (t - (recent[0] as number)) + 1;
+    }
+    recent.push(t);
+    calls.set(conversationId, recent);
+    return 0;
+  };
+}
+
 export class Agent {
+  /** Set to limit model calls per customer (see modelCallBudget). */
+  rateLimiter: ((conversationId: string) => number) | null = null;
   private prefixCache: { version: string; prefix: ReturnType<typeof buildPrefix> } | null = null;
   private readonly services: Services;
   private readonly model: ModelClient;
@@ -112,6 +144,14 @@ export class Agent {
         continue;
       }
       if (calls >= this.settings.maxIterations) break;
+      // Messages that arrived while this turn was running join it: one answer, not one per message.
+      const arrived = store.inbox.pending(conversation.id);
+      if (arrived.length > 0) {
+        this.absorb(conversation, turnId, arrived);
+        continue;
+      }
+      const wait = this.rateLimiter?.(conversation.id) ?? 0;
+      if (wait > 0) return this.park(conversation, turnId, new RateLimited(wait), 0, prefix.hash, log, wait);
       const started = Date.now();
       let response: Anthropic.Message;
       try {
@@ -192,17 +232,17 @@ export class Agent {
   }
 
   /** The model failed after the SDK's own retries: hold, tell the customer once, retry the turn later. */
-  private park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger): TurnResult {
+  private park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger, retryInMs = 5_000): TurnResult {
     const { store } = this.services;
     const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? error.name : 'error';
-    const retryInMs = 5_000;
+    const limited = error instanceof RateLimited;
     store.immediate(() => {
-      store.turns.recordModelCall({
+      if (!limited) store.turns.recordModelCall({
         conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
         input_tokens: null, output_tokens: null, cache_read_tokens: null, cache_creation_tokens: null, prefix_hash: prefixHash,
         latency_ms: latencyMs, error: message, created_at: this.nowIso(),
       });
-      this.enqueueText(conversation, templates.unavailable(), 'system', `holding:${turnId}`);
+      if (!limited) this.enqueueText(conversation, templates.unavailable(), 'system', `holding:${turnId}`);
       store.turns.finish(turnId, 'parked', 0, message, this.nowIso());
       const now = this.services.now();
       store.jobs.schedule('resume_turn', `resume_turn:${turnId}:${now.getTime()}`, { conversationId: conversation.id, turnId }, new Date(now.getTime() + retryInMs).toISOString(), now.toISOString());
