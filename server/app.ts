@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { ping } from '../data/db.ts';
 import { DB_FILE, openStore, type Store } from '../data/store.ts';
-import { Agent } from '../agent/turn.ts';
+import { Agent, modelCallBudget } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TurnScheduler } from '../agent/scheduler.ts';
@@ -138,6 +138,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     maxIterations: env.AGENT_MAX_ITERATIONS,
     systemPrompt: () => currentSystemPrompt(store),
   });
+  agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000);
   const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS, concurrency: 64, logger });
   workers = new Workers(services, (id) => scheduler.schedule(id));
 
