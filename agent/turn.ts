@@ -11,7 +11,7 @@ import type { Services } from '../tools/context.ts';
 import { executeToolUse } from '../tools/execute.ts';
 import { TOOLS } from '../tools/registry.ts';
 import { inputSchemaOf } from '../tools/tool.ts';
-import { splitMessage } from '../tools/rails/zapi.ts';
+import { splitMessage } from '../tools/rails/zapi-whatsapp.ts';
 import type { ModelClient } from './model.ts';
 
 /**
@@ -324,6 +324,8 @@ export function toMessages(history: HistoryRow[]): MessageParam[] {
   const messages: MessageParam[] = [];
   for (const row of history) {
     const content = JSON.parse(row.content) as ContentBlock[];
+    // The API refuses empty messages (an end_turn with no text, after a template spoke).
+    if (content.length === 0) continue;
     const previous = messages.at(-1);
     if (previous && previous.role === row.role) (previous.content as ContentBlock[]).push(...content);
     else messages.push({ role: row.role, content: [...content] });
