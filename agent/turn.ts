@@ -26,6 +26,8 @@ export interface AgentSettings {
   model: string;
   maxTokens: number;
   maxIterations: number;
+  /** How long a turn waits after the model failed (after the SDK's own retries). */
+  retryDelayMs: number;
   /** The current system prompt (admins edit it; the next turn uses the new one). */
   systemPrompt: () => { text: string; version: string };
 }
@@ -232,7 +234,7 @@ export class Agent {
   }
 
   /** The model failed after the SDK's own retries: hold, tell the customer once, retry the turn later. */
-  private park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger, retryInMs = 5_000): TurnResult {
+  private park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger, retryInMs = this.settings.retryDelayMs): TurnResult {
     const { store } = this.services;
     const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? error.name : 'error';
     const limited = error instanceof RateLimited;

@@ -136,6 +136,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     model: env.ANTHROPIC_MODEL,
     maxTokens: env.AGENT_MAX_TOKENS,
     maxIterations: env.AGENT_MAX_ITERATIONS,
+    retryDelayMs: env.TURN_RETRY_DELAY_MS,
     systemPrompt: () => currentSystemPrompt(store),
   });
   agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000);

@@ -37,7 +37,7 @@ describe('POST /webhooks/zapi', () => {
     expect(await bad.json()).toMatchObject({ error: 'invalid_event', message: expect.stringContaining('type') });
     const missing = await post(`/webhooks/zapi/${e.webhookToken}`, JSON.stringify({ type: 'ReceivedCallback', phone: MARINA.whatsapp }));
     expect(missing.status).toBe(400);
-    expect((await missing.json()).message).toContain('messageId');
+    expect(((await missing.json()) as { message: string }).message).toContain("messageId");
     expect((await post(`/webhooks/zapi/${e.webhookToken}`, '{"type": "Rece')).status).toBe(400);
     expect((await post(`/webhooks/zapi/${e.webhookToken}`, JSON.stringify({ type: 'SomethingNew' }))).status).toBe(400);
   });

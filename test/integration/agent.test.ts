@@ -1,0 +1,126 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../data/store.ts';
+import { MARINA } from '../../sandbox/seed.ts';
+import { decideApproval } from '../../tools/approvals.ts';
+import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+
+/** The tool-calling loop with the scripted model, through the real SDK and the real server. */
+describe('the agent loop', () => {
+  let e: TestEstorno | null = null;
+  afterEach(async () => {
+    await e?.stop();
+    e = null;
+  });
+
+  it('keeps the tools + system prefix byte-identical across calls, so prompt caching applies', async () => {
+    e = await startTestEstorno();
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const calls = e.services.store.turns.modelCalls(e.services.store.conversations.byChat(MARINA.whatsapp)!.id);
+    expect(calls.length).toBe(4);
+    expect(new Set(calls.map((c) => c.prefix_hash)).size).toBe(1);
+    expect(calls[0]!.cache_creation_tokens).toBeGreaterThan(0);
+    expect(calls.slice(1).every((c) => (c.cache_read_tokens ?? 0) > 0)).toBe(true);
+    const requests = e.sandbox!.model.requests() as Array<{ tool_choice: unknown; tools: Array<{ name: string; input_schema: Record<string, unknown> }> }>;
+    expect(requests[0]!.tool_choice).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+    expect(requests[0]!.tools.map((t) => t.name)).toEqual(['ledger_lookup', 'pay_refund', 'invoice_credit_note', 'notify_customer']);
+    expect(requests[0]!.tools[1]!.input_schema).toMatchObject({ type: 'object', additionalProperties: false, required: ['order_id', 'amount_cents', 'reason'] });
+  });
+
+  it('picks up messages stored before a crash when it starts again', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-restart-'));
+    const store = openStore(dataDir);
+    const now = new Date().toISOString();
+    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
+    store.inbox.insert({ message_id: 'BEFORE-CRASH', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });
+    store.close();
+    e = await startTestEstorno({}, { dataDir });
+    await e.settle();
+    expect(e.services.store.inbox.byMessageId('BEFORE-CRASH')?.processed_at).not.toBeNull();
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('R$ 186,00');
+  });
+
+  it('asks an @lid chat for the CPF, binds it, then answers the complaint it already had', async () => {
+    e = await startTestEstorno();
+    const lid = '81896604192873@lid';
+    await e.say(lid, 'o pedido 8421 veio errado, quero meu dinheiro');
+    await e.settle();
+    expect((await e.outbox(lid)).map((m) => m.message)).toEqual([expect.stringContaining('CPF')]);
+    expect(e.services.store.turns.modelCalls(e.services.store.conversations.byChat(lid)!.id)).toHaveLength(0);
+    await e.say(lid, 'meu cpf é 111.111.111-11');
+    await e.settle();
+    expect((await e.outbox(lid)).at(-1)?.message).toContain('CPF'); // invalid CPF: asked again
+    await e.say(lid, 'desculpa, é 529.982.247-25');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(lid)!;
+    expect(conversation.customer_code).toBe(MARINA.code);
+    expect((await e.outbox(lid)).at(-1)?.message).toContain('R$ 186,00');
+  });
+
+  it('holds the customer and retries the turn later when the model is down', async () => {
+    e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '50' });
+    await fetch(`${e.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'model', mode: 'http500', count: 1 }) });
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    await new Promise((r) => setTimeout(r, 100));
+    await e.settle();
+    const messages = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+    expect(messages[0]).toContain('instabilidade');
+    expect(messages.at(-1)).toContain('R$ 186,00');
+    const calls = e.services.store.turns.modelCalls(e.services.store.conversations.byChat(MARINA.whatsapp)!.id);
+    expect(calls[0]!.error).toMatch(/529/);
+  });
+
+  it('stops at the iteration cap and hands the customer to staff', async () => {
+    e = await startTestEstorno({ AGENT_MAX_ITERATIONS: '3' });
+    const loop = Array.from({ length: 5 }, () => ({ content: [{ type: 'tool_use', name: 'ledger_lookup', input: { order_id: '8421' } }], stop_reason: 'tool_use' }));
+    await e.script(loop);
+    await e.say(MARINA.whatsapp, 'oi');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    expect(e.services.store.turns.modelCalls(conversation.id)).toHaveLength(3);
+    expect(conversation.mode).toBe('staff');
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('equipe');
+    await fetch(`${e.url}/sandbox/model/script`, { method: 'DELETE' });
+  });
+
+  it('executes an approved over-cap refund under the approver mandate, and tells the customer', async () => {
+    e = await startTestEstorno();
+    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const [approval] = e.services.store.guardLog.approvals('pending');
+    expect(approval).toMatchObject({ order_number: '8422', amount_cents: 240000 });
+    expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, '')).toEqual({ ok: false, error: 'reason_required' });
+    const result = await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, 'cliente antiga, produto com defeito');
+    expect(result).toMatchObject({ ok: true, status: 'approved' });
+    await e.settle();
+    expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'bia@loja' }, 'again')).toEqual({ ok: false, error: 'not_pending' });
+    expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([240000]);
+    const refund = e.services.store.payments.refund((result as { refundId: string }).refundId)!;
+    expect(refund).toMatchObject({ status: 'settled', mandate_id: 'cm_staff_approvals', authorized_by: 'staff:ana@loja', approval_id: approval!.id });
+    expect(e.services.store.cases.get(refund.case_id!)?.status).toBe('sealed');
+    const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+    expect(said.some((m) => m.includes('aprovou'))).toBe(true);
+    expect(said.at(-1)).toContain('R$ 2.400,00');
+  });
+
+  it('tells the customer when staff reject, and moves no money', async () => {
+    e = await startTestEstorno();
+    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const [approval] = e.services.store.guardLog.approvals('pending');
+    expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'o produto foi usado')).toEqual({ ok: true, status: 'rejected' });
+    await e.settle();
+    expect(await e.pixRefunds()).toEqual([]);
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('o produto foi usado');
+  });
+});
