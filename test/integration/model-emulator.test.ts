@@ -51,7 +51,7 @@ describe('scripted model through the real Anthropic SDK', () => {
     faults.add('model', 'http500', 1);
     const overloaded = await client().messages.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'oi' }] }).catch((e: unknown) => e);
     expect(overloaded).toBeInstanceOf(Anthropic.InternalServerError);
-    expect((overloaded as Anthropic.APIError).status).toBe(529);
+    expect((overloaded as { status: number }).status).toBe(529);
     await expect(client().messages.create({ model: 'm', max_tokens: 10, messages: [] })).rejects.toBeInstanceOf(Anthropic.BadRequestError);
     faults.add('model', 'timeout', 1);
     await expect(new Anthropic({ apiKey: 'k', baseURL, maxRetries: 0, timeout: 200 }).messages.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'oi' }] })).rejects.toBeInstanceOf(Anthropic.APIConnectionTimeoutError);
