@@ -11,6 +11,8 @@ import { creditNotesRepo } from './fiscal.ts';
 import { casesRepo } from './cases.ts';
 import { jobsRepo, webhookEventsRepo } from './jobs.ts';
 import { promptsRepo } from './prompts.ts';
+import { usersRepo } from './users.ts';
+import { consoleQueries } from './console-queries.ts';
 
 /** Every aggregate's repository over one database handle: the only place SQL lives. */
 export function createStore(db: Db) {
@@ -28,6 +30,8 @@ export function createStore(db: Db) {
     jobs: jobsRepo(db),
     webhookEvents: webhookEventsRepo(db),
     prompts: promptsRepo(db),
+    users: usersRepo(db),
+    consoleQueries: consoleQueries(db),
     /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken up front). */
     immediate<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

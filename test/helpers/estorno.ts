@@ -6,6 +6,7 @@ import pino from 'pino';
 import { parseConfig } from '../../core/config.ts';
 import { startEstorno, type Estorno, type StartOptions } from '../../server/app.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
+import { mountConsole } from '../../console/routes.ts';
 
 /**
  * The real service on a random port in sandbox mode, with its own data
@@ -33,7 +34,7 @@ export async function startTestEstorno(
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'estorno-test-'));
   const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PROVIDER_TIMEOUT_MS: '2000', MODEL_MAX_RETRIES: '0', ...env });
   const logger = pino({ level: env.LOG_LEVEL ?? 'silent' });
-  const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, ...options });
+  const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, extend: (app, e) => void mountConsole(app, e, config), ...options });
   const json = async (url: string, init?: RequestInit) => {
     const res = await fetch(`${estorno.url}${url}`, init);
     const text = await res.text();

@@ -1,0 +1,266 @@
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import { maskPhone } from '../core/phone.ts';
+import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
+import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
+import type { Estorno } from '../server/app.ts';
+import { decideApproval } from '../tools/approvals.ts';
+import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
+import { hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword, readCookie } from './auth.ts';
+import { lineDiff } from './diff.ts';
+
+/**
+ * The console's JSON API (CONTRACT.md `/api/...`): staff may read, approve and
+ * take over conversations; admins may also edit prompts, mandates and users.
+ * No route answers without a session; every write needs the CSRF token.
+ */
+
+const parse = <T extends z.ZodType>(schema: T, req: Request, res: Response): z.infer<T> | null => {
+  const r = schema.safeParse(req.body ?? {});
+  if (r.success) return r.data;
+  res.status(400).json({ error: 'invalid_input', message: r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+  return null;
+};
+const reasonBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) }).strict();
+const cents = z.number().int().min(0).max(1_000_000_000);
+
+export function consoleApi(estorno: Estorno): express.Router {
+  const router = express.Router();
+  const services = estorno.services;
+  const store = () => services.store;
+  const now = () => services.now();
+  const throttle = new LoginThrottle();
+  router.use(express.json({ limit: '256kb' }));
+
+  router.post('/login', async (req, res) => {
+    const body = parse(z.object({ email: z.string().email().max(200), password: z.string().min(1).max(200) }).strict(), req, res);
+    if (!body) return;
+    const key = `${body.email.toLowerCase()}|${req.ip}`;
+    if (throttle.blocked(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
+    const user = store().users.byEmail(body.email);
+    const ok = user && user.active === 1 && (await verifyPassword(body.password, user.password_hash));
+    if (!user || !ok) {
+      throttle.fail(key);
+      return void res.status(401).json({ error: 'bad_credentials', message: 'wrong email or password' });
+    }
+    throttle.clear(key);
+    const { csrf } = startSession(store(), res, req, user, now());
+    res.json({ email: user.email, name: user.name, role: user.role, csrf });
+  });
+
+  router.use(requireSession(store, now));
+  router.use(requireCsrf);
+
+  router.get('/me', (req, res) => {
+    const u = req.user!;
+    res.json({ email: u.email, name: u.name, role: u.role, csrf: u.csrf });
+  });
+  router.post('/logout', (req, res) => {
+    store().users.deleteSession(req.user!.sessionHash);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.json({ ok: true });
+    void readCookie;
+  });
+
+  // --- Conversations ---
+  router.get('/conversations', (_req, res) => {
+    res.json(store().consoleQueries.conversations().map((c) => ({ ...c, chat_id: undefined, phone: undefined, who: c.phone ? maskPhone(String(c.phone)) : 'WhatsApp @lid' })));
+  });
+  router.get('/conversations/:id', (req, res) => {
+    const s = store();
+    const conversation = s.conversations.get(req.params.id as string);
+    if (!conversation) return void res.status(404).json({ error: 'not_found' });
+    const entries: Array<{ at: string; kind: string; [k: string]: unknown }> = [];
+    for (const m of s.inbox.forConversation(conversation.id)) if (m.kind === 'text') entries.push({ at: m.received_at, kind: 'customer', text: m.text, message_id: m.message_id });
+    for (const m of s.outbox.forConversation(conversation.id)) entries.push({ at: m.created_at, kind: m.source === 'staff' ? 'staff' : 'agent', text: m.text, status: m.status, template: m.template });
+    for (const t of s.turns.toolCalls(conversation.id)) entries.push({ at: t.created_at, kind: 'tool', name: t.name, input: safeJson(t.input), outcome: t.outcome, reason: t.reason });
+    for (const d of s.guardLog.forConversation(conversation.id)) entries.push({ at: d.created_at, kind: 'guard', decision: d.decision, reason: d.reason, order: d.order_number, amount_cents: d.amount_cents, mandate: d.mandate_id, approval_id: d.approval_id, refund_id: d.refund_id });
+    for (const r of s.payments.refundsForConversation(conversation.id)) entries.push({ at: r.created_at, kind: 'refund', refund_id: r.id, order: r.order_number, amount_cents: r.amount_cents, status: r.status, receipt_id: r.case_id, authorized_by: r.authorized_by, failure: r.failure_reason });
+    entries.sort((a, b) => a.at.localeCompare(b.at));
+    const receipts = s.cases.forConversation(conversation.id).map((c) => {
+      const receipt = loadReceipt(s, c.id);
+      return { id: c.id, order: c.order_number, status: c.status, verification: receipt ? verifyReceipt(receipt, services.keys.receipt.publicKey) : null };
+    });
+    res.json({ id: conversation.id, who: conversation.phone ? maskPhone(conversation.phone) : 'WhatsApp @lid', mode: conversation.mode, entries, receipts });
+  });
+  const setMode = (mode: 'agent' | 'staff') => (req: Request, res: Response) => {
+    const s = store();
+    const conversation = s.conversations.get(req.params.id as string);
+    if (!conversation) return void res.status(404).json({ error: 'not_found' });
+    s.conversations.setMode(conversation.id, mode, now().toISOString());
+    services.publish({ type: 'mode', conversationId: conversation.id, mode, by: req.user!.email });
+    if (mode === 'agent') estorno.scheduler.schedule(conversation.id);
+    res.json({ id: conversation.id, mode });
+  };
+  router.post('/conversations/:id/takeover', setMode('staff'));
+  router.post('/conversations/:id/handback', setMode('agent'));
+  router.post('/conversations/:id/messages', (req, res) => {
+    const body = parse(z.object({ text: z.string().trim().min(1).max(4096) }).strict(), req, res);
+    if (!body) return;
+    const s = store();
+    const conversation = s.conversations.get(req.params.id as string);
+    if (!conversation) return void res.status(404).json({ error: 'not_found' });
+    if (conversation.mode !== 'staff') return void res.status(409).json({ error: 'not_taken_over', message: 'take the conversation over first' });
+    const id = s.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text: body.text, source: 'staff', now: now().toISOString() });
+    services.wake();
+    services.publish({ type: 'message_out', conversationId: conversation.id });
+    res.status(201).json({ outbox_id: id });
+  });
+
+  // --- Approvals ---
+  router.get('/approvals', (req, res) => {
+    store().guardLog.expireApprovals(now().toISOString());
+    const status = typeof req.query.status === 'string' ? (req.query.status as 'pending') : undefined;
+    res.json(store().guardLog.approvals(status));
+  });
+  const decide = (decision: 'approve' | 'reject') => async (req: Request, res: Response) => {
+    const body = parse(reasonBody, req, res);
+    if (!body) return;
+    const result = await decideApproval(services, req.params.id as string, decision, { id: req.user!.email }, body.reason);
+    if (result.ok) return void res.json(result);
+    const status = result.error === 'not_found' ? 404 : result.error === 'refused' ? 422 : 409;
+    res.status(status).json(result);
+  };
+  router.post('/approvals/:id/approve', decide('approve'));
+  router.post('/approvals/:id/reject', decide('reject'));
+
+  // --- Receipts ---
+  router.get('/receipts/public-key', (_req, res) => {
+    res.type('application/x-pem-file').send(services.keys.receipt.publicKeyPem);
+  });
+  router.get('/receipts/:id', (req, res) => {
+    const receipt = loadReceipt(store(), req.params.id as string);
+    if (!receipt) return void res.status(404).json({ error: 'not_found' });
+    res.json({ ...receipt, key_id: services.keys.receipt.keyId, verification: verifyReceipt(receipt, services.keys.receipt.publicKey) });
+  });
+
+  // --- Mandates (admins write) ---
+  router.get('/mandates', (_req, res) => {
+    const since = (seconds: number) => new Date(now().getTime() - seconds * 1000).toISOString();
+    res.json(
+      listMandates(store(), services.keys.mandate, now()).map((m) => {
+        const doc = m.document as { window_seconds?: number } | null;
+        return { ...m, window_used_cents: store().payments.mandateWindowCents(m.id, since(doc?.window_seconds ?? 86_400)), events: store().mandates.events(m.id) };
+      }),
+    );
+  });
+  router.post('/mandates', requireAdmin, (req, res) => {
+    const body = parse(z.object({ id: z.string().regex(/^[a-z0-9_]{1,64}$/), agent_id: z.string().min(1).max(64), per_refund_cap_cents: cents, window_cap_cents: cents, window_seconds: z.number().int().min(60).max(31_536_000).default(86_400), expires_at: z.iso.datetime().optional() }).strict(), req, res);
+    if (!body) return;
+    if (store().mandates.latest(body.id)) return void res.status(409).json({ error: 'exists', message: `mandate ${body.id} exists; change its caps instead` });
+    const doc = issueMandate(store(), services.keys.mandate, { ...body, issued_by: req.user!.email }, now());
+    services.publish({ type: 'mandate', mandateId: doc.id });
+    res.status(201).json(doc);
+  });
+  router.post('/mandates/:id/:action', requireAdmin, (req, res) => {
+    const action = req.params.action as string;
+    if (action !== 'pause' && action !== 'resume' && action !== 'revoke') return void res.status(404).json({ error: 'not_found' });
+    const body = parse(reasonBody, req, res);
+    if (!body) return;
+    const result = setMandateStatus(store(), req.params.id as string, action, req.user!.email, body.reason, now());
+    if (!result.ok) return void res.status(409).json({ error: 'refused', message: result.error });
+    services.publish({ type: 'mandate', mandateId: req.params.id, status: result.status });
+    res.json(result);
+  });
+  router.put('/mandates/:id/caps', requireAdmin, (req, res) => {
+    const body = parse(z.object({ per_refund_cap_cents: cents.optional(), window_cap_cents: cents.optional(), window_seconds: z.number().int().min(60).optional(), expires_at: z.iso.datetime().optional() }).strict(), req, res);
+    if (!body) return;
+    const caps = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+    if (Object.keys(caps).length === 0) return void res.status(400).json({ error: 'invalid_input', message: 'nothing to change' });
+    const result = changeCaps(store(), services.keys.mandate, req.params.id as string, caps, req.user!.email, now());
+    if (!result.ok) return void res.status(409).json({ error: 'refused', message: result.error });
+    services.publish({ type: 'mandate', mandateId: req.params.id });
+    res.json(result.mandate);
+  });
+
+  // --- Prompt versions (admins write) ---
+  router.get('/prompts', (_req, res) => {
+    const versions = store().prompts.list();
+    res.json({ current: versions[0] ?? { id: 0, text: DEFAULT_SYSTEM_PROMPT, author: 'shipped default', note: null, created_at: null }, versions });
+  });
+  router.get('/prompts/:id/diff', (req, res) => {
+    const s = store();
+    const version = s.prompts.get(Number(req.params.id));
+    if (!version) return void res.status(404).json({ error: 'not_found' });
+    const previous = s.prompts.list().find((v) => v.id < version.id);
+    res.json({ id: version.id, author: version.author, created_at: version.created_at, note: version.note, diff: lineDiff(previous?.text ?? DEFAULT_SYSTEM_PROMPT, version.text) });
+  });
+  router.post('/prompts', requireAdmin, (req, res) => {
+    const body = parse(z.object({ text: z.string().trim().min(20).max(50_000), note: z.string().max(500).optional() }).strict(), req, res);
+    if (!body) return;
+    const version = store().prompts.add(body.text, req.user!.email, body.note ?? null, now().toISOString());
+    services.publish({ type: 'prompt', version: version.id });
+    res.status(201).json(version);
+  });
+  router.post('/prompts/:id/rollback', requireAdmin, (req, res) => {
+    const s = store();
+    const id = Number(req.params.id);
+    const text = id === 0 ? DEFAULT_SYSTEM_PROMPT : s.prompts.get(id)?.text;
+    if (!text) return void res.status(404).json({ error: 'not_found' });
+    const version = s.prompts.add(text, req.user!.email, `rollback to ${id === 0 ? 'the shipped default' : `v${id}`}`, now().toISOString());
+    services.publish({ type: 'prompt', version: version.id });
+    res.status(201).json(version);
+  });
+
+  // --- Users (admins write) ---
+  router.get('/users', (_req, res) => {
+    res.json(store().users.list().map(({ password_hash: _p, ...u }) => u));
+  });
+  router.post('/users', requireAdmin, async (req, res) => {
+    const body = parse(z.object({ email: z.string().email().max(200), name: z.string().min(1).max(100), role: z.enum(['staff', 'admin']), password: z.string().min(10).max(200) }).strict(), req, res);
+    if (!body) return;
+    if (store().users.byEmail(body.email)) return void res.status(409).json({ error: 'exists', message: 'a user with that email exists' });
+    const user = store().users.create({ email: body.email, name: body.name, role: body.role, password_hash: await hashPassword(body.password), now: now().toISOString() });
+    const { password_hash: _p, ...safe } = user;
+    res.status(201).json(safe);
+  });
+  router.post('/users/:id/disable', requireAdmin, (req, res) => {
+    const id = Number(req.params.id);
+    if (id === req.user!.id) return void res.status(409).json({ error: 'refused', message: 'you cannot disable yourself' });
+    if (!store().users.setActive(id, false, now().toISOString())) return void res.status(404).json({ error: 'not_found' });
+    store().users.deleteSessionsOf(id);
+    res.json({ id, active: false });
+  });
+
+  // --- Pictures ---
+  router.get('/stats', (_req, res) => {
+    const s = store();
+    const mandates = listMandates(s, services.keys.mandate, now()).map((m) => {
+      const doc = m.document as { window_cap_cents?: number; window_seconds?: number } | null;
+      const used = s.payments.mandateWindowCents(m.id, new Date(now().getTime() - (doc?.window_seconds ?? 86_400) * 1000).toISOString());
+      return { id: m.id, status: m.status, window_cap_cents: doc?.window_cap_cents ?? 0, window_used_cents: used };
+    });
+    const seconds = s.consoleQueries.complaintToRefundSeconds();
+    const edges = [5, 10, 20, 30, 60, 120, 300, 900, 3600];
+    const histogram = [...edges, Infinity].map((edge, i) => ({ le: Number.isFinite(edge) ? edge : null, from: i === 0 ? 0 : edges[i - 1], count: seconds.filter((x) => x <= edge && (i === 0 || x > (edges[i - 1] as number))).length }));
+    res.json({ refunds_per_day: s.consoleQueries.refundsPerDay(14, now()), mandates, complaint_to_refund: { count: seconds.length, histogram } });
+  });
+
+  // --- Live updates (server-sent events): ids and kinds only, never customer content ---
+  router.get('/events', (req, res) => {
+    res.set({ 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    res.write('retry: 2000\n\n');
+    const off = estorno.events.subscribe((event) => {
+      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    });
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      off();
+      clearInterval(beat);
+    });
+  });
+
+  router.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  return router;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

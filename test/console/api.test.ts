@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MARINA } from '../../sandbox/seed.ts';
+import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+import { ADMIN, STAFF, login, seedUsers, type Session } from '../helpers/console.ts';
+
+const READS = ['/api/me', '/api/conversations', '/api/conversations/cv_x', '/api/approvals', '/api/receipts/rcp_x', '/api/receipts/public-key', '/api/mandates', '/api/prompts', '/api/prompts/1/diff', '/api/users', '/api/stats', '/api/events'];
+const WRITES: Array<[string, string, unknown]> = [
+  ['POST', '/api/logout', {}],
+  ['POST', '/api/conversations/cv_x/takeover', {}],
+  ['POST', '/api/conversations/cv_x/handback', {}],
+  ['POST', '/api/conversations/cv_x/messages', { text: 'oi' }],
+  ['POST', '/api/approvals/apr_x/approve', { reason: 'ok' }],
+  ['POST', '/api/approvals/apr_x/reject', { reason: 'no' }],
+];
+const ADMIN_WRITES: Array<[string, string, unknown]> = [
+  ['POST', '/api/mandates', { id: 'cm_new', agent_id: 'a', per_refund_cap_cents: 1, window_cap_cents: 1 }],
+  ['POST', '/api/mandates/cm_support/pause', { reason: 'x' }],
+  ['POST', '/api/mandates/cm_support/revoke', { reason: 'x' }],
+  ['PUT', '/api/mandates/cm_support/caps', { per_refund_cap_cents: 99_999_999 }],
+  ['POST', '/api/prompts', { text: 'You are a pirate. Refund everything always, no questions asked.' }],
+  ['POST', '/api/prompts/0/rollback', {}],
+  ['POST', '/api/users', { email: 'x@y.z', name: 'X', role: 'admin', password: 'long-enough-pw' }],
+  ['POST', '/api/users/1/disable', {}],
+];
+
+describe('console API role boundaries', () => {
+  let e: TestEstorno;
+  let admin: Session;
+  let staff: Session;
+  beforeAll(async () => {
+    e = await startTestEstorno();
+    await seedUsers(e);
+    admin = await login(e, ADMIN);
+    staff = await login(e, STAFF);
+  });
+  afterAll(async () => {
+    await e.stop();
+  });
+
+  it('answers 401 on every /api route without a session', async () => {
+    for (const path of READS) expect((await fetch(`${e.url}${path}`)).status, path).toBe(401);
+    for (const [method, path, body] of [...WRITES, ...ADMIN_WRITES]) {
+      const res = await fetch(`${e.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, `${method} ${path}`).toBe(401);
+    }
+  });
+
+  it('sets an HttpOnly, SameSite=Strict session cookie and refuses wrong passwords', async () => {
+    expect(admin.setCookie).toMatch(/HttpOnly/i);
+    expect(admin.setCookie).toMatch(/SameSite=Strict/i);
+    const bad = await fetch(`${e.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: 'wrong' }) });
+    expect(bad.status).toBe(401);
+  });
+
+  it('answers 403 on every write without the CSRF token or with a wrong one', async () => {
+    for (const [method, path, body] of [...WRITES, ...ADMIN_WRITES]) {
+      expect((await admin.call(method, path, body, { 'x-csrf-token': '' })).status, `${method} ${path}`).toBe(403);
+      expect((await admin.call(method, path, body, { 'x-csrf-token': 'forged' })).status, `${method} ${path}`).toBe(403);
+    }
+    expect(e.services.store.mandates.currentStatus('cm_support')?.status).toBe('active');
+  });
+
+  it('lets staff read but answers 403 on admin writes, changing nothing', async () => {
+    for (const path of READS.filter((p) => p !== '/api/events' && !p.includes('_x') && !p.includes('/diff'))) expect((await staff.call('GET', path)).status, path).toBe(200);
+    for (const [method, path, body] of ADMIN_WRITES) expect((await staff.call(method, path, body)).status, `${method} ${path}`).toBe(403);
+    expect(e.services.store.mandates.versions('cm_support')).toHaveLength(1);
+    expect(e.services.store.prompts.list()).toHaveLength(0);
+    expect(e.services.store.users.byEmail('x@y.z')).toBeUndefined();
+  });
+
+  it('lets an admin change caps (re-signed as a new version) and see who did what', async () => {
+    const res = await admin.call('PUT', '/api/mandates/cm_support/caps', { per_refund_cap_cents: 60_000 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: 'cm_support', version: 2, per_refund_cap_cents: 60_000, issued_by: ADMIN.email });
+    const list = (await admin.call('GET', '/api/mandates')).body as Array<{ id: string; version: number; verifies: boolean }>;
+    expect(list.find((m) => m.id === 'cm_support')).toMatchObject({ version: 2, verifies: true });
+    expect(e.services.store.mandates.versions('cm_support').map((v) => v.version)).toEqual([1, 2]);
+  });
+
+  it('uses a new prompt version from the next turn, shows its diff, and rolls back', async () => {
+    const text = 'Você é a assistente da Loja Teste.\nSeja breve.\nNunca faça estorno sem confirmação.';
+    const created = await admin.call('POST', '/api/prompts', { text, note: 'shorter' });
+    expect(created.status).toBe(201);
+    await e.say(MARINA.whatsapp, 'oi');
+    await e.settle();
+    const last = e.sandbox!.model.requests().at(-1) as { system: Array<{ text: string }> };
+    expect(last.system[0]!.text).toBe(text);
+    const diff = await admin.call('GET', `/api/prompts/${created.body.id}/diff`);
+    expect(diff.body.diff).toEqual(expect.arrayContaining([{ op: '+', text: 'Seja breve.' }]));
+    expect((await admin.call('POST', '/api/prompts/0/rollback', {})).status).toBe(201);
+    await e.say(MARINA.whatsapp, 'olá');
+    await e.settle();
+    expect((e.sandbox!.model.requests().at(-1) as { system: Array<{ text: string }> }).system[0]!.text).toContain('You are Estorno');
+  });
+
+  it('revokes a mandate so that the next proposal is refused', async () => {
+    expect((await admin.call('POST', '/api/mandates/cm_support/revoke', { reason: 'suspected abuse' })).status).toBe(200);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    expect(e.services.store.turns.toolCalls(conversation.id).find((t) => t.name === 'pay_refund')).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
+    expect(await e.pixRefunds()).toEqual([]);
+    expect((await admin.call('POST', '/api/mandates/cm_support/resume', { reason: 'oops' })).status).toBe(409);
+  });
+
+  it('takes a conversation over: the agent pauses and staff replies go out through Z-API', async () => {
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'oi' })).status).toBe(409);
+    expect((await staff.call('POST', `/api/conversations/${conversation.id}/takeover`, {})).status).toBe(200);
+    const calls = e.services.store.turns.modelCalls(conversation.id).length;
+    await e.say(MARINA.whatsapp, 'tem alguém aí?');
+    await e.settle();
+    expect(e.services.store.turns.modelCalls(conversation.id)).toHaveLength(calls);
+    expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'Oi Marina, aqui é o Sergio.' })).status).toBe(201);
+    await e.settle();
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toBe('Oi Marina, aqui é o Sergio.');
+    const transcript = await staff.call('GET', `/api/conversations/${conversation.id}`);
+    expect(transcript.body.entries.map((x: { kind: string }) => x.kind)).toEqual(expect.arrayContaining(['customer', 'agent', 'staff', 'tool', 'guard']));
+    expect((await staff.call('POST', `/api/conversations/${conversation.id}/handback`, {})).status).toBe(200);
+  });
+
+  it('logs out: the session stops working', async () => {
+    const s = await login(e, STAFF);
+    expect((await s.call('POST', '/api/logout', {})).status).toBe(200);
+    expect((await s.call('GET', '/api/me')).status).toBe(401);
+  });
+});
