@@ -107,7 +107,7 @@ export function respond(request: PolicyRequest): PolicyResponse {
     const eligible = [...history].reverse().find((h) => h.name === 'ledger_lookup' && h.result.found === true && h.result.refund_eligible === true && !refunded.has(String(h.result.order_id)));
     if (!eligible) return text('Claro! Para eu verificar, qual é o número do seu pedido?');
     const payment = (eligible.result.payment ?? {}) as Json;
-    return use('pay_refund', { order_id: String(eligible.result.order_id), amount_cents: Number(payment.refundable_cents), reason: `Cliente relatou: ${firstComplaint(request.messages)}`.slice(0, 200) });
+    return use('pay_refund', { order_id: String(eligible.result.order_id), amount_cents: Number(payment.refundable_cents), reason: `Cliente relatou: ${complaintAbout(request.messages, String(eligible.result.order_id))}`.slice(0, 200) });
   }
   if (NO.test(n)) return text('Tudo bem, não vou fazer nenhum estorno. Se precisar de algo mais, é só chamar!');
   if (/\b(oi|ola|bom dia|boa tarde|boa noite|hello|hi|hey)\b/.test(n) || /(estorno|reembolso|devolu|dinheiro de volta|refund|money back|errado|quebrad|defeito|wrong|broken)/.test(n)) {
@@ -116,13 +116,13 @@ export function respond(request: PolicyRequest): PolicyResponse {
   return use('notify_customer', { template: 'handoff' });
 }
 
-function firstComplaint(messages: Message[]): string {
-  for (const m of messages) {
-    if (m.role !== 'user') continue;
-    const t = blocks(m).filter((b) => b.type === 'text').map((b) => b.text ?? '').join(' ').trim();
-    if (t) return t;
-  }
-  return 'problema com o pedido';
+/** The customer's latest words about this order (else their first words). */
+function complaintAbout(messages: Message[], orderId: string): string {
+  const texts = messages
+    .filter((m) => m.role === 'user')
+    .map((m) => blocks(m).filter((b) => b.type === 'text').map((b) => b.text ?? '').join(' ').trim())
+    .filter(Boolean);
+  return [...texts].reverse().find((t) => t.includes(orderId)) ?? texts[0] ?? 'problema com o pedido';
 }
 
 function afterTool(done: { name: string; input: Json; result: Json; isError: boolean }, use: (name: string, input: Json) => PolicyResponse): PolicyResponse {

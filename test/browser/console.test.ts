@@ -1,0 +1,149 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MARINA } from '../../sandbox/seed.ts';
+import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+import { ADMIN, STAFF, seedUsers } from '../helpers/console.ts';
+
+/**
+ * The console in real Chromium (Debian's package, driven by playwright-core).
+ * Screenshots of each screen go to test-artifacts/screenshots/. (playwright-core
+ * gives each launch a fresh, empty profile of its own.)
+ */
+const SHOTS = path.resolve('test-artifacts/screenshots');
+
+describe('the console in a real browser', () => {
+  let e: TestEstorno;
+  let browser: Browser;
+  const dialogs: string[] = [];
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    e = await startTestEstorno();
+    await seedUsers(e);
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await e?.stop();
+  });
+
+  async function open(who: { email: string; password: string }): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    page.on('dialog', async (d) => {
+      dialogs.push(`${d.type()}:${d.message()}`);
+      // The console asks for a reason with prompt(); answer it. Any alert is an XSS that fired.
+      if (d.type() === 'prompt') await d.accept('revoked in the browser test');
+      else await d.dismiss();
+    });
+    await page.goto(`${e.url}/console/`);
+    await page.fill('input[name=email]', who.email);
+    await page.fill('input[name=password]', who.password);
+    await page.click('#login-form button');
+    await page.waitForSelector('#tabs:not([hidden])');
+    return page;
+  }
+
+  it('shows staff a sandbox conversation appearing live, without a reload', async () => {
+    const page = await open(STAFF);
+    await page.screenshot({ path: path.join(SHOTS, '01-staff-conversations-empty.png') });
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado, quero meu dinheiro de volta');
+    await page.waitForSelector('#conversation-list li:has-text("4321")', { timeout: 10_000 });
+    await page.click('#conversation-list li:has-text("4321")');
+    await page.waitForSelector('#transcript li.agent:has-text("R$ 186,00")');
+    await page.waitForSelector('#transcript li.tool:has-text("ledger_lookup")');
+    await page.screenshot({ path: path.join(SHOTS, '02-staff-transcript-live.png') });
+    await page.context().close();
+  });
+
+  it('approves an over-cap refund and sees it settle and seal', async () => {
+    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado, quero estorno');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const page = await open(STAFF);
+    await page.click('#tabs button[data-tab=approvals]');
+    const row = page.locator('#approval-rows tr:has-text("#8422")');
+    await row.waitFor();
+    expect((await row.textContent())?.replace(/\u00a0/g, ' ')).toContain('R$ 2.400,00');
+    await page.screenshot({ path: path.join(SHOTS, '03-approval-queue.png') });
+    await row.locator('input').fill('cliente antiga, cadeira chegou quebrada');
+    await row.locator('button.approve').click();
+    await page.waitForSelector('#approval-rows td.hint');
+    await e.settle();
+    const refund = e.services.store.payments.refundsForConversation(e.services.store.conversations.byChat(MARINA.whatsapp)!.id).find((r) => r.order_number === '8422')!;
+    expect(refund).toMatchObject({ status: 'settled', authorized_by: `staff:${STAFF.email}` });
+    await page.click('#tabs button[data-tab=conversations]');
+    await page.click('#conversation-list li:has-text("4321")');
+    await page.waitForSelector(`#transcript li.refund:has-text("${refund.id}") .badge.settled`);
+    await page.waitForSelector(`#receipts-of-conversation p:has-text("${refund.case_id}") .badge.sealed`);
+    await page.waitForSelector(`#receipts-of-conversation p:has-text("${refund.case_id}") .badge.valid`);
+    await page.screenshot({ path: path.join(SHOTS, '04-refund-settled-and-sealed.png') });
+    await page.click('#tabs button[data-tab=receipts]');
+    await page.fill('#receipt-form input', refund.case_id!);
+    await page.click('#receipt-form button');
+    await page.waitForSelector('#receipt-result .badge.valid');
+    await page.screenshot({ path: path.join(SHOTS, '05-receipt-verified.png') });
+    await page.click('#tabs button[data-tab=stats]');
+    await page.waitForSelector('#chart-days svg rect');
+    await page.screenshot({ path: path.join(SHOTS, '06-pictures.png') });
+    await page.context().close();
+  });
+
+  it('lets an admin edit the prompt, and the next turn uses the new version', async () => {
+    const page = await open(ADMIN);
+    await page.click('#tabs button[data-tab=admin]');
+    await page.waitForSelector('#prompt-form textarea');
+    const text = 'Você é a assistente da Loja Browser. Responda sempre em português, com no máximo duas frases.';
+    await page.fill('#prompt-form textarea', text);
+    await page.fill('#prompt-form input[name=note]', 'mais curto');
+    await page.click('#prompt-form button');
+    await page.waitForSelector('#prompt-versions li:has-text("(current)")');
+    await page.click('#prompt-versions li:has-text("(current)")');
+    await page.waitForSelector('#prompt-diff .add');
+    await page.screenshot({ path: path.join(SHOTS, '07-admin-prompt-versions.png') });
+    await e.say('5511911112222', 'oi, tudo bem?');
+    await e.settle();
+    expect((e.sandbox!.model.requests().at(-1) as { system: Array<{ text: string }> }).system[0]!.text).toBe(text);
+    await page.context().close();
+  });
+
+  it('lets an admin revoke a mandate, and the next proposal is refused', async () => {
+    const page = await open(ADMIN);
+    await page.click('#tabs button[data-tab=admin]');
+    const row = page.locator('#mandate-rows tr[data-mandate=cm_support]');
+    await row.waitFor();
+    await row.locator('button.revoke').click();
+    await page.waitForSelector('#mandate-rows tr[data-mandate=cm_support] .badge.revoked');
+    await page.screenshot({ path: path.join(SHOTS, '08-admin-mandate-revoked.png') });
+    await e.say(MARINA.whatsapp, 'o pedido 8424 veio com defeito');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const calls = e.services.store.turns.toolCalls(e.services.store.conversations.byChat(MARINA.whatsapp)!.id).filter((t) => t.name === 'pay_refund');
+    expect(calls.at(-1)).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
+    await page.context().close();
+  });
+
+  it('shows hostile customer text inert', async () => {
+    const attacker = '5511933334444';
+    const payloads = ['<script>alert("xss-script")</script>', '<img src=x onerror="alert(\'xss-img\')">', '[clique aqui](javascript:alert("xss-link")) <a href="javascript:alert(1)">link</a>'];
+    for (const p of payloads) await e.say(attacker, p);
+    await e.settle();
+    const page = await open(STAFF);
+    await page.click('#conversation-list li:has-text("4444")');
+    await page.waitForSelector('#transcript li.customer');
+    const texts = await page.locator('#transcript li.customer').allTextContents();
+    const shown = texts.join('\n');
+    for (const p of payloads) expect(shown).toContain(p);
+    expect(await page.locator('#transcript img, #transcript script, #transcript a').count()).toBe(0);
+    await page.waitForTimeout(300);
+    expect(dialogs.filter((d) => d.startsWith('alert'))).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, '09-xss-inert.png') });
+    await page.context().close();
+  });
+});
