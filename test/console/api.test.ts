@@ -127,3 +127,23 @@ describe('console API role boundaries', () => {
     expect((await s.call('GET', '/api/me')).status).toBe(401);
   });
 });
+
+describe('GET /api/receipts/:id', () => {
+  it('returns the receipt with its verification and the public key', async () => {
+    const e = await startTestEstorno();
+    await seedUsers(e);
+    const staff = await login(e, STAFF);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const refund = e.services.store.payments.refundsForConversation(e.services.store.conversations.byChat(MARINA.whatsapp)!.id)[0]!;
+    const r = await staff.call('GET', `/api/receipts/${refund.case_id}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id: refund.case_id, verification: { valid: true, sealed: true, outcome: 'settled', records: 7 }, seal: { outcome: 'settled', head_seq: 7 } });
+    expect(r.body.records.map((x: { kind: string }) => x.kind)).toEqual(['complaint', 'verification', 'guard_decision', 'refund_requested', 'refund_status', 'credit_note', 'notification']);
+    expect((await staff.call('GET', '/api/receipts/public-key')).body).toContain('BEGIN PUBLIC KEY');
+    expect((await staff.call('GET', '/api/receipts/rcp_missing')).status).toBe(404);
+    await e.stop();
+  });
+});

@@ -99,3 +99,23 @@ describe('pay_refund, invoice_credit_note and notify_customer', () => {
     expect(store.payments.refundsForConversation(conversation.id)).toHaveLength(1);
   });
 });
+
+describe('approvals', () => {
+  it('expire after 24 hours and can no longer be executed', async () => {
+    let clock = Date.now();
+    const t = testServices({ now: () => new Date(clock) });
+    const conversation = t.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date(clock).toISOString());
+    const { proposeRefund } = await import('../../../tools/guard.ts');
+    const { decideApproval } = await import('../../../tools/approvals.ts');
+    const decision = await proposeRefund(t.services, { id: 'support-agent', mandateId: 'cm_support', conversation, toolUseId: null }, { orderNumber: '8422', amountCents: 240000, reason: 'quebrou' });
+    expect(decision).toMatchObject({ ok: false, reason: 'over_per_refund_cap', approvalId: expect.stringMatching(/^apr_/) });
+    // The same proposal again does not open a second approval; a different amount would.
+    const again = await proposeRefund(t.services, { id: 'support-agent', mandateId: 'cm_support', conversation, toolUseId: null }, { orderNumber: '8422', amountCents: 240000, reason: 'quebrou' });
+    expect((again as { approvalId: string }).approvalId).toBe((decision as { approvalId: string }).approvalId);
+    const other = await proposeRefund(t.services, { id: 'support-agent', mandateId: 'cm_support', conversation, toolUseId: null }, { orderNumber: '8422', amountCents: 200000, reason: 'quebrou' });
+    expect((other as { approvalId: string }).approvalId).not.toBe((decision as { approvalId: string }).approvalId);
+    clock += 24 * 3_600_000 + 1;
+    expect(await decideApproval(t.services, (decision as { approvalId: string }).approvalId, 'approve', { id: 'ana' }, 'ok')).toEqual({ ok: false, error: 'expired' });
+    expect(t.rails.refundCalls).toEqual([]);
+  });
+});
