@@ -8,7 +8,7 @@ import type { Conversation } from '../data/conversations.ts';
 import type { HistoryRow } from '../data/turns.ts';
 import { templates } from '../prompts/templates.ts';
 import type { Services } from '../tools/context.ts';
-import { executeToolUse } from '../tools/execute.ts';
+import { executeToolUse, type ToolResultBlock, type TransientFailure } from '../tools/execute.ts';
 import { TOOLS } from '../tools/registry.ts';
 import { inputSchemaOf } from '../tools/tool.ts';
 import { splitMessage } from '../tools/rails/zapi-whatsapp.ts';
@@ -52,6 +52,14 @@ export function buildPrefix(systemText: string): { tools: Anthropic.Tool[]; syst
   const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: systemText, cache_control: { type: 'ephemeral' } }];
   const hash = createHash('sha256').update(JSON.stringify({ tools, system })).digest('hex');
   return { tools, system, hash };
+}
+
+/** A provider (ERP, rail, fiscal) was down during a tool call: the turn waits and is retried. */
+class ProviderDown extends Error {
+  override name = 'ProviderDown';
+  constructor(provider: string) {
+    super(`${provider} unavailable`);
+  }
 }
 
 /** A customer has used up their model calls for now: the turn waits, nobody is told. */
@@ -141,8 +149,20 @@ export class Agent {
       if (last?.role === 'assistant') {
         const blocks = JSON.parse(last.content) as Anthropic.ContentBlock[];
         const toolUses = blocks.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
-        if (toolUses.length === 0) return this.finish(conversation, turnId, blocks, calls, log);
-        await this.runTools(conversation, turnId, toolUses, log);
+        if (toolUses.length === 0) {
+          // Messages that came in while the model was writing: answer them together, not one by one.
+          const late = store.inbox.pending(conversation.id);
+          if (late.length > 0 && calls < this.settings.maxIterations) {
+            this.absorb(conversation, turnId, late);
+            continue;
+          }
+          return this.finish(conversation, turnId, blocks, calls, log);
+        }
+        const down = await this.runTools(conversation, turnId, toolUses, log);
+        if (down) {
+          const delay = this.settings.retryDelayMs * 2 ** (down.attempts - 1);
+          return this.park(conversation, turnId, new ProviderDown(down.provider), 0, prefix.hash, log, delay);
+        }
         continue;
       }
       if (calls >= this.settings.maxIterations) break;
@@ -201,18 +221,20 @@ export class Agent {
     return { status: 'failed', turnId, error: 'iteration cap' };
   }
 
-  private async runTools(conversation: Conversation, turnId: string, toolUses: Anthropic.ToolUseBlock[], log: Logger): Promise<void> {
-    const results = [];
+  /** Runs the turn's tool calls; returns the failure when a provider was down (nothing is answered then). */
+  private async runTools(conversation: Conversation, turnId: string, toolUses: Anthropic.ToolUseBlock[], log: Logger): Promise<TransientFailure | null> {
+    const results: ToolResultBlock[] = [];
     // One at a time, in order: a money-moving agent never runs tools concurrently.
     for (const block of toolUses) {
-      results.push(
-        await executeToolUse(
-          { services: this.services, conversation: this.services.store.conversations.get(conversation.id) as Conversation, turnId, toolUseId: block.id, logger: log },
-          block,
-        ),
+      const result = await executeToolUse(
+        { services: this.services, conversation: this.services.store.conversations.get(conversation.id) as Conversation, turnId, toolUseId: block.id, logger: log },
+        block,
       );
+      if ('transient' in result) return result;
+      results.push(result);
     }
     this.services.store.turns.appendHistory(conversation.id, turnId, 'user', results, this.nowIso());
+    return null;
   }
 
   private finish(conversation: Conversation, turnId: string, blocks: Anthropic.ContentBlock[], calls: number, log: Logger): TurnResult {
@@ -236,10 +258,11 @@ export class Agent {
   /** The model failed after the SDK's own retries: hold, tell the customer once, retry the turn later. */
   private park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger, retryInMs = this.settings.retryDelayMs): TurnResult {
     const { store } = this.services;
-    const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? error.name : 'error';
+    const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? `${error.name}: ${error.message}` : 'error';
     const limited = error instanceof RateLimited;
+    const modelFailed = !limited && !(error instanceof ProviderDown);
     store.immediate(() => {
-      if (!limited) store.turns.recordModelCall({
+      if (modelFailed) store.turns.recordModelCall({
         conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
         input_tokens: null, output_tokens: null, cache_read_tokens: null, cache_creation_tokens: null, prefix_hash: prefixHash,
         latency_ms: latencyMs, error: message, created_at: this.nowIso(),
@@ -250,7 +273,7 @@ export class Agent {
       store.jobs.schedule('resume_turn', `resume_turn:${turnId}:${now.getTime()}`, { conversationId: conversation.id, turnId }, new Date(now.getTime() + retryInMs).toISOString(), now.toISOString());
     });
     this.services.wake();
-    log.warn({ turnId, error: message }, 'model unavailable; turn parked');
+    log.warn({ turnId, error: message, retryInMs }, 'turn parked');
     return { status: 'parked', turnId, retryInMs, error: message };
   }
 

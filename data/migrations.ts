@@ -333,4 +333,9 @@ CREATE TABLE prompt_versions (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'tool_call_attempts',
+    sql: `ALTER TABLE tool_calls ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -41,6 +41,7 @@ export interface ToolCallRow {
   result: string | null;
   created_at: string;
   finished_at: string | null;
+  attempts: number;
 }
 
 export function turnsRepo(db: Db) {
@@ -98,6 +99,11 @@ export function turnsRepo(db: Db) {
       db.prepare("UPDATE tool_calls SET status = 'done', outcome = ?, reason = ?, result = ?, finished_at = ? WHERE tool_use_id = ?").run(
         outcome, reason, result, now, toolUseId,
       );
+    },
+    /** A provider failed during the call: it stays 'started' (to be run again); returns the attempts so far. */
+    failToolCallTransient(toolUseId: string, reason: string): number {
+      db.prepare("UPDATE tool_calls SET attempts = attempts + 1, reason = ? WHERE tool_use_id = ? AND status = 'started'").run(reason, toolUseId);
+      return (db.prepare('SELECT attempts FROM tool_calls WHERE tool_use_id = ?').get(toolUseId) as { attempts: number }).attempts;
     },
     toolCall(toolUseId: string): ToolCallRow | undefined {
       return db.prepare('SELECT * FROM tool_calls WHERE tool_use_id = ?').get(toolUseId) as ToolCallRow | undefined;

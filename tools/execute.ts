@@ -11,6 +11,16 @@ export interface ToolResultBlock {
   is_error?: boolean;
 }
 
+/** A provider was down: the call is to be run again later, not answered now. */
+export interface TransientFailure {
+  transient: true;
+  attempts: number;
+  provider: string;
+}
+
+/** After this many transient failures, the model is told and explains. */
+export const MAX_TRANSIENT_ATTEMPTS = 4;
+
 /**
  * Runs one `tool_use` block: fail closed on an unknown tool or input that does
  * not parse (invariant 10), record the call before it runs and its result
@@ -18,7 +28,7 @@ export interface ToolResultBlock {
  * model can explain (invariant 5). A tool_use id already executed returns the
  * stored result instead of running again (a resumed turn never repeats a call).
  */
-export async function executeToolUse(ctx: ToolContext, block: { id: string; name: string; input: unknown }): Promise<ToolResultBlock> {
+export async function executeToolUse(ctx: ToolContext, block: { id: string; name: string; input: unknown }): Promise<ToolResultBlock | TransientFailure> {
   const { store } = ctx.services;
   const now = () => ctx.services.now().toISOString();
   const previous = store.turns.toolCall(block.id);
@@ -36,6 +46,17 @@ export async function executeToolUse(ctx: ToolContext, block: { id: string; name
     });
   }
   const outcome = await run(ctx, block);
+  if ('transient' in outcome) {
+    const attempts = store.turns.failToolCallTransient(block.id, 'provider_unavailable');
+    if (attempts < MAX_TRANSIENT_ATTEMPTS) return { transient: true, attempts, provider: outcome.provider };
+    return finish(ctx, block, { outcome: 'refused', reason: 'provider_unavailable', message: `The ${outcome.provider} service has been unavailable for a while; apologise and hand the customer off to staff.` });
+  }
+  return finish(ctx, block, outcome);
+}
+
+function finish(ctx: ToolContext, block: { id: string; name: string }, outcome: ToolOutcome): ToolResultBlock {
+  const { store } = ctx.services;
+  const now = () => ctx.services.now().toISOString();
   const isError = outcome.outcome !== 'ok';
   const content = JSON.stringify(
     outcome.outcome === 'ok' ? outcome.result : { refused: true, reason: outcome.reason, message: outcome.message, ...(outcome.extra ?? {}) },
@@ -46,7 +67,7 @@ export async function executeToolUse(ctx: ToolContext, block: { id: string; name
   return { type: 'tool_result', tool_use_id: block.id, content, ...(isError ? { is_error: true } : {}) };
 }
 
-async function run(ctx: ToolContext, block: { name: string; input: unknown }): Promise<ToolOutcome> {
+async function run(ctx: ToolContext, block: { name: string; input: unknown }): Promise<ToolOutcome | { transient: true; provider: string }> {
   const tool = findTool(block.name);
   if (!tool) return { outcome: 'refused', reason: 'unknown_tool', message: `There is no tool named "${block.name.slice(0, 100)}".` };
   const parsed = tool.input.safeParse(block.input);
@@ -59,7 +80,8 @@ async function run(ctx: ToolContext, block: { name: string; input: unknown }): P
   } catch (error) {
     if (error instanceof ProviderError) {
       ctx.logger.warn({ tool: block.name, provider: error.provider, failure: error.failure, status: error.status }, 'provider failed during tool call');
-      return { outcome: 'refused', reason: 'provider_unavailable', message: `The ${error.provider} service is unavailable right now (${error.failure}); tell the customer we will come back shortly.` };
+      if (error.retryable) return { transient: true, provider: error.provider };
+      return { outcome: 'refused', reason: 'provider_unavailable', message: `The ${error.provider} service refused our credentials (${error.failure}); hand the customer off to staff.` };
     }
     ctx.logger.error({ err: error, tool: block.name }, 'tool crashed');
     return { outcome: 'refused', reason: 'internal_error', message: 'The tool failed unexpectedly; hand off to staff.' };

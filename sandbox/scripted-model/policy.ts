@@ -129,7 +129,8 @@ function afterTool(done: { name: string; input: Json; result: Json; isError: boo
   const r = done.result;
   switch (done.name) {
     case 'ledger_lookup': {
-      if (done.isError) return text('Para sua segurança, preciso confirmar sua identidade. Pode me enviar o CPF usado na compra?');
+      if (done.isError && r.reason === 'identity_required') return text('Para sua segurança, preciso confirmar sua identidade. Pode me enviar o CPF usado na compra?');
+      if (done.isError) return use('notify_customer', { template: 'handoff' });
       if (r.found !== true) return text(`Não encontrei o pedido #${String(done.input.order_id ?? '').replace(/^#/, '')} vinculado a este número. Pode conferir o número do pedido?`);
       const payment = (r.payment ?? {}) as Json;
       const items = ((r.items ?? []) as Json[]).map((i) => `${String(i.quantity)}x ${String(i.description)}`).join(', ');
