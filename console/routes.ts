@@ -24,7 +24,9 @@ export function mountConsole(app: express.Express, estorno: Estorno, config: Con
       const password = sandboxPassword(config.dataDir, role);
       if (!estorno.services.store.users.byEmail(email)) {
         void hashPassword(password).then((hash) => {
-          if (!estorno.services.store.users.byEmail(email)) estorno.services.store.users.create({ email, name, role, password_hash: hash, now: new Date().toISOString() });
+          const store = estorno.services.store;
+          // The service may have stopped while the hash was computed.
+          if (store.db.open && !store.users.byEmail(email)) store.users.create({ email, name, role, password_hash: hash, now: new Date().toISOString() });
         });
       }
       bannerLines.push(`${role.padEnd(5)} login: ${email} / ${password}`);

@@ -77,6 +77,10 @@ export function paymentsRepo(db: Db) {
     get(id: string): PaymentRow | undefined {
       return db.prepare('SELECT * FROM payments WHERE id = ?').get(id) as PaymentRow | undefined;
     },
+    /** The payment of an EndToEndId if it was verified with the rail since `sinceIso`. */
+    verifiedSince(endToEndId: string, sinceIso: string): PaymentRow | undefined {
+      return db.prepare('SELECT * FROM payments WHERE end_to_end_id = ? AND verified_at >= ?').get(endToEndId, sinceIso) as PaymentRow | undefined;
+    },
     /** Cents reserved or settled by Estorno against a payment. */
     heldCents(paymentId: string): number {
       const row = db

@@ -35,6 +35,12 @@ export async function verifyOrder(services: Services, conversation: Conversation
   const order = await findOwnOrder(services, conversation, orderNumber);
   if (!order) return { found: false };
   if (order.payment.method !== 'pix' || !order.payment.endToEndId) return { found: true, order, payment: null, railPayment: null };
+  // Verified with the rail a moment ago (the lookup before the refund): no second round trip.
+  // Refunds made elsewhere in that minute cannot slip through: the rail refuses over-refunds itself.
+  const recent = services.store.payments.verifiedSince(order.payment.endToEndId, new Date(services.now().getTime() - PAYMENT_FRESH_MS).toISOString());
+  if (recent && recent.customer_code === order.customerCode) {
+    return { found: true, order, payment: recent, railPayment: { documentId: recent.document_id, endToEndId: recent.end_to_end_id, amountCents: recent.amount_cents, paidAt: recent.paid_at, refunds: [] } };
+  }
   const railPayment = await services.pix.findPayment(order.payment.endToEndId, order.placedAt);
   if (!railPayment) return { found: true, order, payment: null, railPayment: null };
   const ours = new Set(services.store.payments.refundsForPayment(paymentId(services.pix.name, railPayment.documentId)).flatMap((r) => [r.rail_refund_id, r.idempotency_key]));
@@ -56,6 +62,9 @@ export async function verifyOrder(services: Services, conversation: Conversation
   });
   return { found: true, order, payment, railPayment };
 }
+
+/** How long a payment verified with the rail is trusted without asking again. */
+export const PAYMENT_FRESH_MS = 60_000;
 
 export function paymentId(rail: string, documentId: string): string {
   return `${rail}:${documentId}`;

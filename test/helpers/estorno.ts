@@ -85,3 +85,19 @@ export async function startTestEstorno(
     },
   });
 }
+
+/** Polls until `check` holds (or fails the test after `timeoutMs`). */
+export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function fault(e: { url: string }, provider: string, mode: string, count = 1): Promise<void> {
+  const res = await fetch(`${e.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, mode, count }) });
+  if (res.status !== 200) throw new Error(`fault refused: ${await res.text()}`);
+}

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MARINA, buildSeed } from '../../sandbox/seed.ts';
+import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
+
+/** Provider faults injected through /sandbox/faults: nothing is lost, nothing is paid twice. */
+describe('provider faults', () => {
+  let e: TestEstorno;
+  afterEach(async () => {
+    await e.stop();
+  });
+  const conversation = () => e.services.store.conversations.byChat(MARINA.whatsapp)!;
+  const doc8421 = buildSeed().orders.find((o) => o.orderNumber === '8421')!.documentId;
+  /** The complaint turn, then `before()` (a fault for the refund itself), then the confirmation. */
+  const confirmRefund = async (before: () => Promise<void> = async () => {}) => {
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    await before();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+  };
+  const sealed = () => {
+    const refund = e.services.store.payments.refundsForConversation(conversation().id)[0];
+    return refund && e.services.store.cases.get(refund.case_id!)?.status === 'sealed' ? refund : null;
+  };
+
+  it('ERP failing or slow: the customer is told, and the turn is retried until the lookup works', async () => {
+    e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '100', PROVIDER_TIMEOUT_MS: '300' });
+    await fault(e, 'omie', 'http500', 1);
+    await fault(e, 'omie', 'timeout', 1);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    const summary = await waitFor('the order summary', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('R$ 186,00')));
+    const messages = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+    expect(messages[0]).toContain('instabilidade');
+    expect(messages.filter((m) => m.includes('instabilidade'))).toHaveLength(1); // told once, not on every retry
+    expect(summary.message).toContain('Confirma');
+    expect(e.services.store.turns.toolCalls(conversation().id)[0]).toMatchObject({ name: 'ledger_lookup', outcome: 'ok', attempts: 2 });
+  });
+
+  it('Pix rail timing out: reconciliation finds nothing, retries with the same key, exactly one refund', async () => {
+    e = await startTestEstorno({ PROVIDER_TIMEOUT_MS: '300' });
+    await confirmRefund(() => fault(e, 'pix', 'timeout', 1));
+    const refund = await waitFor('a sealed refund', sealed);
+    expect(await e.pixRefunds()).toEqual([expect.objectContaining({ collecting_document_id: doc8421, amount_cents: 18600, status: 'settled' })]);
+    const moves = e.services.store.db.prepare('SELECT from_status, to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id').all(refund.id);
+    expect(moves).toEqual(expect.arrayContaining([{ from_status: 'reserved', to_status: 'unknown', source: 'rail_response' }]));
+  });
+
+  it('Pix rail dropping its answer: the refund it made is found by reconciliation, never made twice', async () => {
+    e = await startTestEstorno({ PROVIDER_TIMEOUT_MS: '300' });
+    await confirmRefund(() => fault(e, 'pix', 'drop_response', 1));
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('R$ 186,00');
+    await waitFor('a sealed refund', sealed);
+    expect(await e.pixRefunds()).toHaveLength(1);
+    expect(await e.fiscalNotes()).toHaveLength(1);
+  });
+
+  it('fiscal API failing: the refund stands, the credit note is retried until issued, and only then the case seals', async () => {
+    e = await startTestEstorno();
+    await confirmRefund(() => fault(e, 'fiscal', 'http500', 2));
+    const refund = e.services.store.payments.refundsForConversation(conversation().id)[0]!;
+    await waitFor('the refund to settle', () => e.services.store.payments.refund(refund.id)?.status === 'settled');
+    expect(e.services.store.cases.get(refund.case_id!)?.status).toBe('open');
+    await waitFor('a sealed refund', sealed);
+    expect(await e.fiscalNotes()).toHaveLength(1);
+    expect(e.services.store.jobs.byKey(`credit_note:${refund.id}`)).toMatchObject({ status: 'done', attempts: 3 });
+  });
+
+  it('Z-API send failing: the message is kept and retried with backoff until delivered', async () => {
+    e = await startTestEstorno();
+    await fault(e, 'zapi', 'http500', 2);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    expect(await e.outbox(MARINA.whatsapp)).toEqual([]);
+    const row = e.services.store.outbox.forConversation(conversation().id)[0]!;
+    expect(row).toMatchObject({ status: 'pending', attempts: 1 });
+    const delivered = await waitFor('the reply', async () => (await e.outbox(MARINA.whatsapp))[0]);
+    expect(delivered.message).toContain('R$ 186,00');
+    expect(e.services.store.outbox.get(row.id)).toMatchObject({ status: 'sent', attempts: 3 });
+  });
+
+  it('model answering 429 then 529: held, told once, retried, answered', async () => {
+    e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '100' });
+    await fault(e, 'model', 'http429', 1);
+    await fault(e, 'model', 'http500', 1);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await waitFor('the order summary', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('R$ 186,00')));
+    const calls = e.services.store.turns.modelCalls(conversation().id);
+    expect(calls.slice(0, 2).map((c) => c.error)).toEqual([expect.stringMatching(/429/), expect.stringMatching(/529/)]);
+  });
+});
