@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { createLogger } from '../../core/logger.ts';
 import { parseConfig } from '../../core/config.ts';
 import { startEstorno, type Estorno, type StartOptions } from '../../server/app.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
@@ -29,11 +30,12 @@ export interface TestEstorno extends Estorno {
 
 export async function startTestEstorno(
   env: Record<string, string> = {},
-  options: Partial<Omit<StartOptions, 'config' | 'logger'>> & { dataDir?: string; keepDataDir?: boolean } = {},
+  options: Partial<Omit<StartOptions, 'config' | 'logger'>> & { dataDir?: string; keepDataDir?: boolean; logTo?: pino.DestinationStream } = {},
 ): Promise<TestEstorno> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'estorno-test-'));
   const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PROVIDER_TIMEOUT_MS: '2000', MODEL_MAX_RETRIES: '0', ...env });
-  const logger = pino({ level: env.LOG_LEVEL ?? 'silent' });
+  // The service's own logger (with its redaction) when a test reads the logs.
+  const logger = options.logTo ? createLogger({ level: env.LOG_LEVEL ?? 'trace', format: 'json', destination: options.logTo }) : pino({ level: env.LOG_LEVEL ?? 'silent' });
   const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, extend: (app, e) => void mountConsole(app, e, config), ...options });
   const json = async (url: string, init?: RequestInit) => {
     const res = await fetch(`${estorno.url}${url}`, init);
