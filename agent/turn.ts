@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { createHash } from 'node:crypto';
 import { APIError } from '@anthropic-ai/sdk';
 import { newId } from '../core/ids.ts';
+import { crashPoint } from '../core/crash.ts';
 import { cpfDigits, isValidCpf } from '../core/phone.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Conversation } from '../data/conversations.ts';
@@ -208,6 +209,7 @@ export class Agent {
         });
         store.turns.appendHistory(conversation.id, turnId, 'assistant', response.content, this.nowIso());
       });
+      if (response.stop_reason === 'tool_use') crashPoint('after_tool_use_stored');
       this.services.publish({ type: 'model_call', conversationId: conversation.id, stopReason: response.stop_reason });
     }
     // Too many round trips: stop spending, hand the customer to a person.

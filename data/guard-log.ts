@@ -49,6 +49,10 @@ export function guardLogRepo(db: Db) {
         .run(row);
       return Number(info.lastInsertRowid);
     },
+    /** The refund a tool call already reserved, if any (a turn resumed after a crash must not propose it again). */
+    allowedForToolUse(toolUseId: string): GuardDecisionRow | undefined {
+      return db.prepare("SELECT * FROM guard_decisions WHERE tool_use_id = ? AND decision = 'allowed'").get(toolUseId) as GuardDecisionRow | undefined;
+    },
     forConversation(conversationId: string): GuardDecisionRow[] {
       return db.prepare('SELECT * FROM guard_decisions WHERE conversation_id = ? ORDER BY id').all(conversationId) as GuardDecisionRow[];
     },

@@ -69,7 +69,21 @@ export function endToEndId(prefix: 'E' | 'D', ispb: string, at: Date, suffix: st
   return `${prefix}${ispb}${stamp}${suffix.padEnd(11, '0').slice(0, 11)}`;
 }
 
-export function buildSeed(now: Date = new Date()): Seed {
+/**
+ * `extra` more customers, each with one Pix order paid yesterday — for the
+ * crash test and the benchmarks, which drive many conversations at once.
+ * Customer i: WhatsApp 55119700000NN…, order 7NNNN, R$ 50,00 + i cents.
+ */
+export function extraCustomer(i: number): { customer: SeedCustomer; orderNumber: string; totalCents: number } {
+  const number = String(70_000_000 + i).padStart(8, '0');
+  return {
+    customer: { code: 6000000000 + i, integrationCode: `CLI-X${i}`, name: `Cliente ${i}`, cpf: '', ddd: '11', number: `9${number.slice(0, 4)}-${number.slice(4)}`, whatsapp: `55119${number}` },
+    orderNumber: String(70_000 + i),
+    totalCents: 5_000 + i,
+  };
+}
+
+export function buildSeed(now: Date = new Date(), extra = Number(process.env.SANDBOX_EXTRA_CUSTOMERS ?? 0)): Seed {
   const daysAgo = (n: number) => new Date(now.getTime() - n * DAY_MS);
   const order = (
     orderNumber: string,
@@ -103,9 +117,11 @@ export function buildSeed(now: Date = new Date()): Seed {
       note,
     };
   };
+  const extras = Array.from({ length: Math.max(0, Math.min(extra, 20_000)) }, (_, i) => extraCustomer(i));
   return {
-    customers: [MARINA, JOAO],
+    customers: [MARINA, JOAO, ...extras.map((x) => x.customer)],
     orders: [
+      ...extras.map((x) => order(x.orderNumber, x.customer, x.totalCents, daysAgo(1), 'pix', [{ sku: 'KIT', description: 'Kit presente', quantity: 1, unitCents: x.totalCents }], 'extra customer')),
       order('8421', MARINA, 18600, daysAgo(1), 'pix',
         [{ sku: 'CAM-AZ-M', description: 'Camiseta algodão azul M', quantity: 2, unitCents: 9300 }], 'the happy path'),
       order('8422', MARINA, 240000, daysAgo(3), 'pix',

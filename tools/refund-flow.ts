@@ -1,4 +1,5 @@
 import { ProviderError } from '../core/errors.ts';
+import { crashPoint } from '../core/crash.ts';
 import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
 import type { RefundRow } from '../data/payments.ts';
 import { templates } from '../prompts/templates.ts';
@@ -27,6 +28,7 @@ export async function executeRefund(services: Services, refundId: string): Promi
   if (refund.status !== 'reserved') throw new Error(`refund ${refundId} is ${refund.status}, not reserved`);
   const payment = store.payments.get(refund.payment_id);
   if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
+  crashPoint('after_reserve');
   try {
     const result = await services.pix.refund({
       payment: { documentId: payment.document_id, endToEndId: payment.end_to_end_id, amountCents: payment.amount_cents, paidAt: payment.paid_at, refunds: [] },
@@ -34,6 +36,7 @@ export async function executeRefund(services: Services, refundId: string): Promi
       key: refund.idempotency_key,
       description: `Estorno pedido ${refund.order_number}`,
     });
+    crashPoint('after_rail_answer');
     applyRailRefund(services, refund.id, result, 'rail_response');
   } catch (error) {
     if (error instanceof ProviderError && !error.outcomeUnknown && error.failure === 'rejected') {
