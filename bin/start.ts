@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors.ts';
-import { loadDotEnv, parseConfig } from '../core/config.ts';
+import { loadDotEnv, parseConfig, parsePairs } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { startEstorno } from '../server/app.ts';
 import { mountConsole } from '../console/routes.ts';
@@ -10,7 +10,16 @@ async function main(): Promise<void> {
   const config = parseConfig();
   const logger = createLogger({ level: config.env.LOG_LEVEL, format: config.env.LOG_FORMAT });
   let consoleLines: string[] = [];
-  const estorno = await startEstorno({ config, logger, extend: (app, e) => { consoleLines = mountConsole(app, e, config).bannerLines; } });
+  const hooks = parsePairs(config.env.SANDBOX_PIX_WEBHOOKS);
+  const estorno = await startEstorno({
+    config,
+    logger,
+    extend: (app, e) => {
+      consoleLines = mountConsole(app, e, config).bannerLines;
+    },
+    sandboxLatency: parsePairs(config.env.SANDBOX_LATENCY),
+    ...(hooks.created !== undefined && hooks.settled !== undefined ? { pixWebhookDelaysMs: { created: hooks.created, settled: hooks.settled } } : {}),
+  });
   const e = config.emulated;
   const mode = (emulated: boolean) => (emulated ? 'emulated (sandbox)' : 'real');
   const lines = [

@@ -64,7 +64,19 @@ const schema = z.object({
   PROVIDER_TIMEOUT_MS: int(10_000, 100, 120_000),
   PIX_REFUND_WINDOW_DAYS: int(90, 1, 365),
   MANDATE_SIGNING_KEY: optional,
+
+  /** Sandbox only: emulated latencies, e.g. "model=1500,omie=300,pix=500,fiscal=800,zapi=0". */
+  SANDBOX_LATENCY: z.string().regex(/^(\s*(model|omie|pix|fiscal|zapi)=\d{1,6}\s*)(,\s*(model|omie|pix|fiscal|zapi)=\d{1,6}\s*)*$/, 'like "model=1500,omie=300"').optional(),
+  /** Sandbox only: when the emulated rail posts its refund webhooks, e.g. "created=20,settled=2000". */
+  SANDBOX_PIX_WEBHOOKS: z.string().regex(/^created=\d{1,6},settled=\d{1,6}$/, 'like "created=20,settled=2000"').optional(),
+  SANDBOX_EXTRA_CUSTOMERS: int(0, 0, 20_000),
 });
+
+/** "model=1500,omie=300" → {model: 1500, omie: 300}. */
+export function parsePairs(text: string | undefined): Record<string, number> {
+  if (!text) return {};
+  return Object.fromEntries(text.split(',').map((p) => p.trim().split('=')).map(([k, v]) => [k as string, Number(v)]));
+}
 
 export type Env = z.infer<typeof schema>;
 

@@ -83,7 +83,7 @@ export function extraCustomer(i: number): { customer: SeedCustomer; orderNumber:
   };
 }
 
-export function buildSeed(now: Date = new Date(), extra = Number(process.env.SANDBOX_EXTRA_CUSTOMERS ?? 0)): Seed {
+export function buildSeed(now: Date = new Date(), extra = 0): Seed {
   const daysAgo = (n: number) => new Date(now.getTime() - n * DAY_MS);
   const order = (
     orderNumber: string,

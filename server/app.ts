@@ -164,7 +164,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   let sandbox: Sandbox | null = null;
   if (config.sandbox) {
     sandbox = createSandbox({
-      seed: buildSeed(now()),
+      seed: buildSeed(now(), env.SANDBOX_EXTRA_CUSTOMERS),
+      extraCustomers: env.SANDBOX_EXTRA_CUSTOMERS,
       stateFile: path.join(config.dataDir, 'sandbox-state.json'),
       pixWebhookUrl: () => `${base}/webhooks/pix`,
       ...(options.sandboxLatency ? { latency: options.sandboxLatency } : {}),

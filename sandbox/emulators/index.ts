@@ -18,6 +18,8 @@ import { zapiRouter } from './zapi.ts';
  */
 export interface SandboxOptions {
   seed: Seed;
+  /** Extra customers of the seed (see buildSeed), kept across a reset. */
+  extraCustomers?: number;
   stateFile: string;
   pixWebhookUrl: () => string;
   latency?: Partial<Record<FaultProvider, number>>;
@@ -74,7 +76,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       trio.cancel();
       faults.clear();
       model.reset();
-      world.reset(buildSeed(new Date()));
+      world.reset(buildSeed(new Date(), options.extraCustomers ?? 0));
       trio = new TrioEmulator(ctx, world, trioOptions);
     },
     close() {

@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../data/store.ts';
+import { MARINA } from '../../sandbox/seed.ts';
+import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
+import { waitFor } from '../helpers/estorno.ts';
+
+/** SIGTERM: stop taking webhooks, finish the turn in flight, close the database; the next start resumes. */
+describe('graceful shutdown', () => {
+  it('finishes the turn in flight, refuses new webhooks meanwhile, and exits cleanly', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-term-'));
+    const port = 4100 + Math.floor(Math.random() * 500);
+    const env = { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_LATENCY: 'model=700' };
+    const base = `http://127.0.0.1:${port}`;
+    const startServer = () => spawn(process.execPath, ['bin/start.ts'], { env, stdio: 'ignore' });
+    const health = async () => fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    let child = startServer();
+    await waitFor('the server', health);
+    const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
+    const say = (messageId: string, text: string) =>
+      fetch(`${base}/webhooks/zapi/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'ReceivedCallback', instanceId: SANDBOX_CREDENTIALS.zapi.instanceId, messageId, phone: MARINA.whatsapp, text: { message: text } }) });
+
+    expect((await say('TERM-1', 'o pedido 8421 veio errado')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200)); // the first model call (700 ms) is in flight
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const during = await say('TERM-2', 'alô?').then((r) => r.status, () => 'closed');
+    expect([503, 'closed']).toContain(during);
+    expect(await exited).toBe(0);
+
+    const store = openStore(dataDir);
+    expect(store.inbox.byMessageId('TERM-1')?.processed_at).not.toBeNull();
+    expect(store.db.prepare("SELECT status FROM turns").all()).toEqual([{ status: 'done' }]);
+    expect(store.inbox.byMessageId('TERM-2')).toBeUndefined();
+    store.close();
+
+    child = startServer();
+    await waitFor('the server again', health);
+    expect((await say('TERM-2', 'alô?')).status).toBe(200);
+    await waitFor('both answers', async () => {
+      const out = (await (await fetch(`${base}/sandbox/zapi/outbox?phone=${MARINA.whatsapp}`)).json()) as Array<{ message: string }>;
+      return out.some((m) => m.message.includes('R$ 186,00')) && out.length >= 2;
+    });
+    const stopped = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await stopped;
+  }, 60_000);
+});
