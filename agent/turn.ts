@@ -11,6 +11,7 @@ import { templates } from '../prompts/templates.ts';
 import type { Services } from '../tools/context.ts';
 import { executeToolUse, type ToolResultBlock, type TransientFailure } from '../tools/execute.ts';
 import { TOOLS } from '../tools/registry.ts';
+import { recentOrders } from '../tools/ledger.ts';
 import { inputSchemaOf } from '../tools/tool.ts';
 import { splitMessage } from '../tools/rails/zapi-whatsapp.ts';
 import type { ModelClient } from './model.ts';
@@ -27,6 +28,8 @@ export interface AgentSettings {
   model: string;
   maxTokens: number;
   maxIterations: number;
+  /** Place the customer's verified recent orders in the first turn's context. */
+  prefetchOrders: boolean;
   /** How long a turn waits after the model failed (after the SDK's own retries). */
   retryDelayMs: number;
   /** The current system prompt (admins edit it; the next turn uses the new one). */
@@ -93,6 +96,10 @@ export function modelCallBudget(max: number, windowMs: number, now: () => number
   };
 }
 
+/** Marks the first turn's context as ours, not the customer's words. */
+export const CONTEXT_PREAMBLE =
+  'System context, not written by the customer: the recent orders of the customer in this chat, already verified with the ERP and the payment rail (the same fields ledger_lookup returns).';
+
 export class Agent {
   /** Set to limit model calls per customer (see modelCallBudget). */
   rateLimiter: ((conversationId: string) => number) | null = null;
@@ -130,9 +137,10 @@ export class Agent {
       }
       if (!this.identified(conversation)) return this.identify(conversation, pending, log);
       turnId = newId('turn');
+      const context = store.turns.history(conversationId).length === 0 ? await this.customerContext(conversation, log) : null;
       store.immediate(() => {
         store.turns.start(turnId, conversationId, this.nowIso());
-        this.absorbInTx(conversation, turnId, pending);
+        this.absorbInTx(conversation, turnId, store.inbox.pending(conversationId), context);
       });
     }
     return this.loop(store.conversations.get(conversationId) as Conversation, turnId, log);
@@ -320,12 +328,31 @@ export class Agent {
   }
 
   /** The pending messages become one user message in the history, and are marked processed, atomically. */
-  private absorbInTx(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>): void {
+  private absorbInTx(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>, context: string | null = null): void {
     const { store } = this.services;
     if (pending.length === 0) return;
     const text = pending.map((r) => r.text ?? '').join('\n');
-    store.turns.appendHistory(conversation.id, turnId, 'user', [{ type: 'text', text }], this.nowIso());
+    const blocks = [...(context ? [{ type: 'text', text: context }] : []), { type: 'text', text }];
+    store.turns.appendHistory(conversation.id, turnId, 'user', blocks, this.nowIso());
     store.inbox.markProcessed(pending.map((r) => r.id), turnId ?? 'staff', this.nowIso());
+  }
+
+  /**
+   * The customer's recent orders, verified, placed before their first message
+   * so that the model needs no lookup round trip (it still cannot move money
+   * without pay_refund, which verifies everything again). Best effort: when a
+   * provider is down the model simply looks orders up itself.
+   */
+  private async customerContext(conversation: Conversation, log: Logger): Promise<string | null> {
+    if (!this.settings.prefetchOrders) return null;
+    try {
+      const orders = await recentOrders(this.services, conversation);
+      if (!orders) return null;
+      return `${CONTEXT_PREAMBLE}\n<customer_context>${JSON.stringify({ recent_orders: orders })}</customer_context>`;
+    } catch (error) {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'recent orders unavailable; the model will look them up');
+      return null;
+    }
   }
 
   private enqueueText(conversation: Conversation, text: string, source: 'agent' | 'system', dedupeKey: string): void {

@@ -137,6 +137,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     maxTokens: env.AGENT_MAX_TOKENS,
     maxIterations: env.AGENT_MAX_ITERATIONS,
     retryDelayMs: env.TURN_RETRY_DELAY_MS,
+    prefetchOrders: env.AGENT_PREFETCH_ORDERS,
     systemPrompt: () => currentSystemPrompt(store),
   });
   agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000);

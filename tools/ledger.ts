@@ -34,6 +34,11 @@ export async function findOwnOrder(services: Services, conversation: Conversatio
 export async function verifyOrder(services: Services, conversation: Conversation, orderNumber: string): Promise<Verification> {
   const order = await findOwnOrder(services, conversation, orderNumber);
   if (!order) return { found: false };
+  return verifyPayment(services, order);
+}
+
+/** The original payment of an order already known to be the customer's, as the rail has it. */
+export async function verifyPayment(services: Services, order: ErpOrder): Promise<Verification & { found: true }> {
   if (order.payment.method !== 'pix' || !order.payment.endToEndId) return { found: true, order, payment: null, railPayment: null };
   // Verified with the rail a moment ago (the lookup before the refund): no second round trip.
   // Refunds made elsewhere in that minute cannot slip through: the rail refuses over-refunds itself.
@@ -77,4 +82,55 @@ export function refundableCents(services: Services, payment: PaymentRow): number
 
 export function refundWindowEnds(services: Services, paidAt: string): Date {
   return new Date(Date.parse(paidAt) + services.pixRefundWindowDays * 86_400_000);
+}
+
+/** What the model is told about a verified order (ledger_lookup's result, and the first turn's context). */
+export function describeOrder(services: Services, v: Verification & { found: true }): Record<string, unknown> {
+  const { order, payment } = v;
+  const base = {
+    found: true,
+    order_id: order.orderNumber,
+    placed_at: order.placedAt,
+    items: order.items.map((i) => ({ description: i.description, quantity: i.quantity })),
+    total_cents: order.totalCents,
+  };
+  if (order.payment.method !== 'pix') return { ...base, payment: { method: order.payment.method }, refund_eligible: false, ineligible_reason: 'unsupported_rail' };
+  if (!payment) return { ...base, payment: { method: 'pix' }, refund_eligible: false, ineligible_reason: 'payment_not_confirmed' };
+  const refundable = refundableCents(services, payment);
+  const windowEnds = refundWindowEnds(services, payment.paid_at);
+  const ineligible = order.cancelled ? 'order_cancelled' : services.now() > windowEnds ? 'outside_refund_window' : refundable === 0 ? 'fully_refunded' : null;
+  return {
+    ...base,
+    payment: {
+      method: 'pix',
+      paid_at: payment.paid_at,
+      amount_cents: payment.amount_cents,
+      refunded_cents: payment.amount_cents - refundable,
+      refundable_cents: refundable,
+      refund_window_ends: windowEnds.toISOString(),
+    },
+    refund_eligible: ineligible === null,
+    ...(ineligible ? { ineligible_reason: ineligible } : {}),
+  };
+}
+
+/** How far back the first turn's context looks for the customer's orders. */
+export const RECENT_ORDERS_DAYS = 120;
+
+/**
+ * The customer's recent orders, verified like ledger_lookup would, for the
+ * first turn's context — so the model needs no lookup round trip. Null when
+ * the customer is not known to the ERP.
+ */
+export async function recentOrders(services: Services, conversation: Conversation, limit = 5): Promise<Array<Record<string, unknown>> | null> {
+  const customer = conversation.customer_code !== null
+    ? await services.erp.getCustomer(conversation.customer_code)
+    : conversation.phone
+      ? await services.erp.findCustomerByPhone(conversation.phone)
+      : null;
+  if (!customer) return null;
+  const since = new Date(services.now().getTime() - RECENT_ORDERS_DAYS * 86_400_000).toISOString();
+  const orders = (await services.erp.listOrders(customer.code, since)).filter((o) => o.customerCode === customer.code).slice(0, limit);
+  const verified = await Promise.all(orders.map((o) => verifyPayment(services, o)));
+  return verified.map((v) => describeOrder(services, v));
 }

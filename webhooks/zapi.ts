@@ -129,10 +129,8 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
   }
   res.status(200).json({ received: true, ...(ignoreReason ? { ignored: ignoreReason } : {}) });
   options.logger.info({ messageId: msg.messageId, conversationId: stored.conversationId, ignored: ignoreReason ?? undefined }, 'whatsapp message stored');
-  if (stored.conversationId && !ignoreReason) {
-    const id = stored.conversationId;
-    setImmediate(() => options.onMessage(id));
-  }
+  // Only queues the turn (it runs on a later tick): the answer above is already on its way.
+  if (stored.conversationId && !ignoreReason) options.onMessage(stored.conversationId);
 }
 
 /** body-parser errors as readable JSON: 413 over the limit, 400 for broken JSON or encoding. */

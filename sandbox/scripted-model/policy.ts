@@ -98,16 +98,26 @@ export function respond(request: PolicyRequest): PolicyResponse {
     return afterTool(done, use);
   }
 
-  const said = lastBlocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('\n');
+  const said = lastBlocks.filter((b) => b.type === 'text' && !isContext(b.text)).map((b) => b.text ?? '').join('\n');
   const n = norm(said);
+  const known = contextOrders(request.messages);
   const order = orderNumberIn(said);
-  if (order) return use('ledger_lookup', { order_id: order });
+  if (order) {
+    // Already verified in the first turn's context: no lookup round trip needed.
+    const described = known.get(order);
+    if (described) return afterTool({ name: 'ledger_lookup', input: { order_id: order }, result: described, isError: false }, use);
+    return use('ledger_lookup', { order_id: order });
+  }
   if (YES.test(n)) {
     const refunded = new Set(history.filter((h) => h.name === 'pay_refund' && !h.isError).map((h) => String(h.input.order_id)));
-    const eligible = [...history].reverse().find((h) => h.name === 'ledger_lookup' && h.result.found === true && h.result.refund_eligible === true && !refunded.has(String(h.result.order_id)));
-    if (!eligible) return text('Claro! Para eu verificar, qual é o número do seu pedido?');
-    const payment = (eligible.result.payment ?? {}) as Json;
-    return use('pay_refund', { order_id: String(eligible.result.order_id), amount_cents: Number(payment.refundable_cents), reason: `Cliente relatou: ${complaintAbout(request.messages, String(eligible.result.order_id))}`.slice(0, 200) });
+    const lookups = new Map(known);
+    for (const h of history) if (h.name === 'ledger_lookup' && h.result.found === true) lookups.set(String(h.result.order_id), h.result);
+    // The order the assistant last offered to refund ("… #8421 … Confirma?").
+    const offered = lastOffer(request.messages);
+    const eligible = offered ? lookups.get(offered) : undefined;
+    if (!eligible || eligible.refund_eligible !== true || refunded.has(String(eligible.order_id))) return text('Claro! Para eu verificar, qual é o número do seu pedido?');
+    const payment = (eligible.payment ?? {}) as Json;
+    return use('pay_refund', { order_id: String(eligible.order_id), amount_cents: Number(payment.refundable_cents), reason: `Cliente relatou: ${complaintAbout(request.messages, String(eligible.order_id))}`.slice(0, 200) });
   }
   if (NO.test(n)) return text('Tudo bem, não vou fazer nenhum estorno. Se precisar de algo mais, é só chamar!');
   if (/\b(oi|ola|bom dia|boa tarde|boa noite|hello|hi|hey)\b/.test(n) || /(estorno|reembolso|devolu|dinheiro de volta|refund|money back|errado|quebrad|defeito|wrong|broken)/.test(n)) {
@@ -116,11 +126,44 @@ export function respond(request: PolicyRequest): PolicyResponse {
   return use('notify_customer', { template: 'handoff' });
 }
 
+const CONTEXT = /<customer_context>([\s\S]*)<\/customer_context>/;
+const isContext = (t: string | undefined) => typeof t === 'string' && CONTEXT.test(t);
+
+/** Orders the service placed in the conversation's context, by number. */
+function contextOrders(messages: Message[]): Map<string, Json> {
+  const out = new Map<string, Json>();
+  for (const m of messages) {
+    if (m.role !== 'user') continue;
+    for (const b of blocks(m)) {
+      const match = b.type === 'text' && b.text ? CONTEXT.exec(b.text) : null;
+      if (!match) continue;
+      try {
+        for (const o of ((JSON.parse(match[1] as string) as Json).recent_orders ?? []) as Json[]) out.set(String(o.order_id), o);
+      } catch {
+        // not ours: ignore
+      }
+    }
+  }
+  return out;
+}
+
+/** The order number in the assistant's last confirmation question. */
+function lastOffer(messages: Message[]): string | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as Message;
+    if (m.role !== 'assistant') continue;
+    const t = blocks(m).filter((b) => b.type === 'text').map((b) => b.text ?? '').join(' ');
+    const match = /#(\d+)[\s\S]*Confirma\?/.exec(t);
+    if (match) return match[1] as string;
+  }
+  return null;
+}
+
 /** The customer's latest words about this order (else their first words). */
 function complaintAbout(messages: Message[], orderId: string): string {
   const texts = messages
     .filter((m) => m.role === 'user')
-    .map((m) => blocks(m).filter((b) => b.type === 'text').map((b) => b.text ?? '').join(' ').trim())
+    .map((m) => blocks(m).filter((b) => b.type === 'text' && !isContext(b.text)).map((b) => b.text ?? '').join(' ').trim())
     .filter(Boolean);
   return [...texts].reverse().find((t) => t.includes(orderId)) ?? texts[0] ?? 'problema com o pedido';
 }

@@ -55,7 +55,6 @@ describe('the console in a real browser', () => {
     await page.waitForSelector('#conversation-list li:has-text("4321")', { timeout: 10_000 });
     await page.click('#conversation-list li:has-text("4321")');
     await page.waitForSelector('#transcript li.agent:has-text("R$ 186,00")');
-    await page.waitForSelector('#transcript li.tool:has-text("ledger_lookup")');
     await page.screenshot({ path: path.join(SHOTS, '02-staff-transcript-live.png') });
     await page.context().close();
   });

@@ -22,7 +22,7 @@ describe('the agent loop', () => {
     await e.say(MARINA.whatsapp, 'sim');
     await e.settle();
     const calls = e.services.store.turns.modelCalls(e.services.store.conversations.byChat(MARINA.whatsapp)!.id);
-    expect(calls.length).toBe(4);
+    expect(calls.length).toBe(3);
     expect(new Set(calls.map((c) => c.prefix_hash)).size).toBe(1);
     expect(calls[0]!.cache_creation_tokens).toBeGreaterThan(0);
     expect(calls.slice(1).every((c) => (c.cache_read_tokens ?? 0) > 0)).toBe(true);

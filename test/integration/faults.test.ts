@@ -23,8 +23,17 @@ describe('provider faults', () => {
     return refund && e.services.store.cases.get(refund.case_id!)?.status === 'sealed' ? refund : null;
   };
 
-  it('ERP failing or slow: the customer is told, and the turn is retried until the lookup works', async () => {
-    e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '100', PROVIDER_TIMEOUT_MS: '300' });
+  it('ERP down for the first turn\'s context: the model looks the order up itself', async () => {
+    e = await startTestEstorno({ PROVIDER_TIMEOUT_MS: '300' });
+    await fault(e, 'omie', 'http500', 1);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('R$ 186,00');
+    expect(e.services.store.turns.toolCalls(conversation().id).map((t) => t.name)).toEqual(['ledger_lookup']);
+  });
+
+  it('ERP failing or slow during a lookup: the customer is told, and the turn is retried until the lookup works', async () => {
+    e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '100', PROVIDER_TIMEOUT_MS: '300', AGENT_PREFETCH_ORDERS: 'false' });
     await fault(e, 'omie', 'http500', 1);
     await fault(e, 'omie', 'timeout', 1);
     await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');

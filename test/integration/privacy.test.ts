@@ -25,9 +25,9 @@ describe('privacy of the logs', () => {
     await e.stop();
 
     const log = lines.join('');
-    expect(lines.length).toBeGreaterThan(10);
+    expect(lines.length).toBeGreaterThan(5);
     // The logs did record the path (ids, not content): the checks below look at real lines.
-    for (const event of ['whatsapp message stored', 'provider failed during tool call', 'turn done', 'Pix refund event applied']) expect(log).toContain(event);
+    for (const event of ['whatsapp message stored', 'recent orders unavailable', 'turn done', 'Pix refund event applied']) expect(log).toContain(event);
     const forbidden = [
       MARINA.whatsapp, '987654321', '98765-4321', '87654321',
       '529.982.247-25', '52998224725', '81896604192873',

@@ -24,7 +24,7 @@ describe('scripted model policy', () => {
 
   it('refunds the refundable amount after a confirmation, in either language', () => {
     for (const yes of ['sim', 'Sim, pode fazer', 'yes please', 'ok']) {
-      const r = ask([user('o pedido 8421 veio errado'), ...lookup('8421', { ...eligible, payment: { ...eligible.payment, refundable_cents: 10000 } }), { role: 'assistant', content: [{ type: 'text', text: 'Confirma?' }] }, user(yes)]);
+      const r = ask([user('o pedido 8421 veio errado'), ...lookup('8421', { ...eligible, payment: { ...eligible.payment, refundable_cents: 10000 } }), { role: 'assistant', content: [{ type: 'text', text: 'Encontrei seu pedido #8421 … Posso fazer o estorno de R$ 100,00? Confirma? (sim/não)' }] }, user(yes)]);
       expect(r.content[0]).toMatchObject({ type: 'tool_use', name: 'pay_refund', input: { order_id: '8421', amount_cents: 10000, reason: 'Cliente relatou: o pedido 8421 veio errado' } });
     }
   });
@@ -53,6 +53,16 @@ describe('scripted model policy', () => {
     ];
     expect(ask(refused({ refused: true, reason: 'over_per_refund_cap', approval: { approval_id: 'apr_1', status: 'pending' } })).content[0]?.text).toMatch(/aprovação/);
     expect(ask(refused({ refused: true, reason: 'exceeds_refundable' })).content[0]?.text).toMatch(/maior do que/);
+  });
+
+  it('answers from the first turn\'s context without a lookup, and refunds what it offered', () => {
+    const context: Message = { role: 'user', content: [{ type: 'text', text: `System context.\n<customer_context>${JSON.stringify({ recent_orders: [eligible, { ...eligible, order_id: '8424' }] })}</customer_context>` }, { type: 'text', text: 'o pedido 8421 veio errado' }] };
+    const first = ask([context]);
+    expect(first.stop_reason).toBe('end_turn');
+    expect(first.content[0]?.text).toMatch(/#8421[\s\S]*Confirma/);
+    const second = ask([context, { role: 'assistant', content: first.content }, user('sim')]);
+    expect(second.content[0]).toMatchObject({ name: 'pay_refund', input: { order_id: '8421', amount_cents: 18600, reason: 'Cliente relatou: o pedido 8421 veio errado' } });
+    expect(ask([context, { role: 'assistant', content: first.content }, user('e o pedido 9999?')]).content[0]).toMatchObject({ name: 'ledger_lookup', input: { order_id: '9999' } });
   });
 
   it('ends quietly after a template was sent, and only uses tools it was given', () => {
