@@ -33,6 +33,7 @@ const schema = z.object({
   AGENT_MAX_ITERATIONS: int(8, 1, 50),
   AGENT_MAX_TOKENS: int(1024, 64, 32_000),
   TURN_DEBOUNCE_MS: int(0, 0, 10_000),
+  TURN_CONCURRENCY: int(128, 1, 10_000),
   AGENT_PREFETCH_ORDERS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   MODEL_CALLS_PER_CUSTOMER_PER_MINUTE: int(20, 1, 10_000),
   TURN_RETRY_DELAY_MS: int(5_000, 10, 600_000),

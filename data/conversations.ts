@@ -14,6 +14,8 @@ export interface Conversation {
 export function conversationsRepo(db: Db) {
   const byChat = db.prepare('SELECT * FROM conversations WHERE chat_id = ?');
   const byId = db.prepare('SELECT * FROM conversations WHERE id = ?');
+  // chat id → conversation id: rows are never deleted, so a known chat skips the upsert.
+  const known = new Map<string, string>();
   const insert = db.prepare(
     'INSERT INTO conversations (id, chat_id, phone, mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING',
   );
@@ -22,6 +24,16 @@ export function conversationsRepo(db: Db) {
     ensure(chatId: string, phone: string | null, now: string): Conversation {
       insert.run(newId('cv'), chatId, phone, 'agent', now, now);
       return byChat.get(chatId) as Conversation;
+    },
+    /** The id of a chat's conversation, created on first contact (the webhook's hot path). */
+    ensureId(chatId: string, phone: string | null, now: string): string {
+      const cached = known.get(chatId);
+      if (cached) return cached;
+      insert.run(newId('cv'), chatId, phone, 'agent', now, now);
+      const id = (byChat.get(chatId) as Conversation).id;
+      if (known.size > 100_000) known.clear();
+      known.set(chatId, id);
+      return id;
     },
     get(id: string): Conversation | undefined {
       return byId.get(id) as Conversation | undefined;

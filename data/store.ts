@@ -16,6 +16,8 @@ import { consoleQueries } from './console-queries.ts';
 
 /** Every aggregate's repository over one database handle: the only place SQL lives. */
 export function createStore(db: Db) {
+  // One transaction wrapper, built once: better-sqlite3 compiles BEGIN/COMMIT per wrapper.
+  const tx = db.transaction((fn: () => unknown) => fn());
   return {
     db,
     conversations: conversationsRepo(db),
@@ -34,7 +36,7 @@ export function createStore(db: Db) {
     consoleQueries: consoleQueries(db),
     /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken up front). */
     immediate<T>(fn: () => T): T {
-      return db.transaction(fn).immediate();
+      return tx.immediate(fn) as T;
     },
     close(): void {
       if (db.open) db.close();

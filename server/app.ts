@@ -21,7 +21,7 @@ import { createTrioRail } from '../tools/rails/trio-pix.ts';
 import { createBcbPixRail } from '../tools/rails/bcb-api-pix.ts';
 import { createFocusNfeClient } from '../tools/rails/focus-fiscal.ts';
 import { createZapiClient } from '../tools/rails/zapi-whatsapp.ts';
-import { zapiWebhook } from '../webhooks/zapi.ts';
+import { IngestBatcher, zapiWebhook } from '../webhooks/zapi.ts';
 import { pixWebhook } from '../webhooks/pix.ts';
 import { createSandbox, type Sandbox } from '../sandbox/emulators/index.ts';
 import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
@@ -59,6 +59,8 @@ export interface StartOptions {
   sandboxLatency?: Parameters<typeof createSandbox>[0]['latency'];
   pixWebhookDelaysMs?: { created: number; settled: number };
   now?: () => Date;
+  /** Store messages but run no turns (the ingest benchmark measures the webhook alone). */
+  ingestOnly?: boolean;
 }
 
 export async function startEstorno(options: StartOptions): Promise<Estorno> {
@@ -70,7 +72,9 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(helmet({ contentSecurityPolicy: { useDefaults: true, directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"] } } }));
+  // Security headers for what browsers load (console, API); webhooks answer machines and skip them.
+  const securityHeaders = helmet({ contentSecurityPolicy: { useDefaults: true, directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"] } } });
+  app.use((req, res, next) => (req.path.startsWith('/webhooks/') ? next() : securityHeaders(req, res, next)));
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -141,7 +145,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     systemPrompt: () => currentSystemPrompt(store),
   });
   agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000);
-  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS, concurrency: 64, logger });
+  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS, concurrency: env.TURN_CONCURRENCY, logger });
   workers = new Workers(services, (id) => scheduler.schedule(id));
 
   let accepting = true;
@@ -159,7 +163,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       res.status(503).json({ ok: false });
     }
   });
-  app.use(zapiWebhook({ store: () => store, logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => scheduler.schedule(id) }));
+  app.use(zapiWebhook({ store: () => store, batcher: new IngestBatcher(() => store), logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => (options.ingestOnly ? undefined : scheduler.schedule(id)) }));
   app.use(pixWebhook({ services, logger, ...trioWebhook }));
 
   let sandbox: Sandbox | null = null;

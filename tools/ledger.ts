@@ -131,6 +131,7 @@ export async function recentOrders(services: Services, conversation: Conversatio
   if (!customer) return null;
   const since = new Date(services.now().getTime() - RECENT_ORDERS_DAYS * 86_400_000).toISOString();
   const orders = (await services.erp.listOrders(customer.code, since)).filter((o) => o.customerCode === customer.code).slice(0, limit);
-  const verified = await Promise.all(orders.map((o) => verifyPayment(services, o)));
+  // Each order is also read by number (warming the ERP cache that pay_refund's verification will hit), in parallel with its payment.
+  const verified = await Promise.all(orders.map(async (o) => (await Promise.all([verifyPayment(services, o), services.erp.getOrder(o.orderNumber)]))[0]));
   return verified.map((v) => describeOrder(services, v));
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseChatId } from '../core/phone.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Store } from '../data/store.ts';
+import type { NewInbox } from '../data/inbox.ts';
 import { secretsEqual } from './secret.ts';
 
 /**
@@ -36,8 +37,9 @@ export const receivedCallback = z.looseObject({
 });
 
 export interface ZapiWebhookOptions {
-  /** Read at each request: the sandbox's reset swaps the store. */
+  /** Read at each flush: the sandbox's reset swaps the store. */
   store: () => Store;
+  batcher: IngestBatcher;
   logger: Logger;
   webhookToken: string;
   /** When set, events from another instance are refused. */
@@ -108,27 +110,36 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
             : text === null || text.trim() === ''
               ? 'no_text'
               : null;
-  const now = options.now().toISOString();
-  const store = options.store();
-  const stored = store.immediate(() => {
-    const conversation = chat && !ignoreReason ? store.conversations.ensure(chat.kind === 'phone' ? chat.phone : chat.lid, chat.kind === 'phone' ? chat.phone : null, now) : null;
-    const fresh = store.inbox.insert({
+  const chatId = chat && !ignoreReason ? (chat.kind === 'phone' ? chat.phone : chat.lid) : null;
+  options.batcher.add({
+    chatId,
+    phone: chat?.kind === 'phone' ? chat.phone : null,
+    row: {
       message_id: msg.messageId,
-      conversation_id: conversation?.id ?? null,
       kind: ignoreReason ? 'ignored' : 'text',
       ignore_reason: ignoreReason,
       text: ignoreReason ? null : text,
       payload: JSON.stringify(req.body),
-      received_at: now,
-    });
-    return { fresh, conversationId: conversation?.id ?? null };
-  });
+      received_at: options.now().toISOString(),
+    },
+  }).then(
+    (stored) => answer(options, res, msg.messageId, ignoreReason, stored),
+    (error: unknown) => {
+      options.logger.error({ err: error, messageId: msg.messageId }, 'could not store a WhatsApp message');
+      // Not stored: Z-API must see a failure so that the message is not lost silently.
+      res.status(503).set('retry-after', '1').json({ error: 'unavailable', message: 'could not store the message; retry' });
+    },
+  );
+}
+
+function answer(options: ZapiWebhookOptions, res: Response, messageId: string, ignoreReason: string | null, stored: { fresh: boolean; conversationId: string | null }): void {
   if (!stored.fresh) {
     res.status(200).json({ received: true, duplicate: true });
     return;
   }
   res.status(200).json({ received: true, ...(ignoreReason ? { ignored: ignoreReason } : {}) });
-  options.logger.info({ messageId: msg.messageId, conversationId: stored.conversationId, ignored: ignoreReason ?? undefined }, 'whatsapp message stored');
+  // Debug, not info: one line per inbound message is noise at volume (turns log at info).
+  options.logger.debug({ messageId, conversationId: stored.conversationId, ignored: ignoreReason ?? undefined }, 'whatsapp message stored');
   // Only queues the turn (it runs on a later tick): the answer above is already on its way.
   if (stored.conversationId && !ignoreReason) options.onMessage(stored.conversationId);
 }
@@ -141,4 +152,63 @@ export function sendBodyError(res: Response, err: unknown): void {
     return;
   }
   res.status(400).json({ error: 'invalid_json', message: `body is not valid JSON (${e.type ?? 'parse error'})` });
+}
+
+interface Incoming {
+  chatId: string | null;
+  phone: string | null;
+  row: Omit<NewInbox, 'conversation_id'>;
+}
+
+/**
+ * Group commit: the messages that arrive within one turn of the event loop
+ * are stored in one transaction, and each is answered only after that
+ * transaction committed. Durability per message is unchanged; the cost of
+ * BEGIN/COMMIT is shared.
+ */
+export class IngestBatcher {
+  private queue: Array<{ item: Incoming; resolve: (r: { fresh: boolean; conversationId: string | null }) => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+  private readonly store: () => Store;
+
+  constructor(store: () => Store) {
+    this.store = store;
+  }
+
+  add(item: Incoming): Promise<{ fresh: boolean; conversationId: string | null }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    const store = this.store();
+    const storeOne = (item: Incoming) => {
+      const conversationId = item.chatId ? store.conversations.ensureId(item.chatId, item.phone, item.row.received_at) : null;
+      const fresh = store.inbox.insert({ ...item.row, conversation_id: conversationId });
+      return { fresh, conversationId };
+    };
+    let results: Array<{ fresh: boolean; conversationId: string | null }>;
+    try {
+      results = store.immediate(() => batch.map((b) => storeOne(b.item)));
+    } catch {
+      // One bad apple must not spoil the batch: store them one by one.
+      for (const b of batch) {
+        try {
+          b.resolve(store.immediate(() => storeOne(b.item)));
+        } catch (error) {
+          b.reject(error);
+        }
+      }
+      return;
+    }
+    batch.forEach((b, i) => b.resolve(results[i] as { fresh: boolean; conversationId: string | null }));
+  }
 }

@@ -89,7 +89,10 @@ export function createOmieClient(options: { baseUrl: string; appKey: string; app
     async findCustomerByPhone(phone) {
       // No phone filter exists in ListarClientes: scan and match locally, cached for 5 minutes.
       if (!phoneIndex || Date.now() - phoneIndex.at > 300_000) phoneIndex = { at: Date.now(), customers: (await allCustomers()).map(parseOmieCustomer) };
-      return phoneIndex.customers.find((c) => c.phones.some((p) => samePhone(p, phone))) ?? null;
+      const found = phoneIndex.customers.find((c) => c.phones.some((p) => samePhone(p, phone))) ?? null;
+      // The scan already holds the full record: later ConsultarCliente calls for it are not needed.
+      if (found) cache.set(`customer:${found.code}`, { at: Date.now(), value: found });
+      return found;
     },
     async findCustomerByTaxId(taxId) {
       const rows = await allCustomers({ clientesFiltro: { cnpj_cpf: taxId } }, 50);
