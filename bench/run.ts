@@ -30,7 +30,7 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
-const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
+const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 function spawnServer(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; line: string }> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });

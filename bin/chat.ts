@@ -81,5 +81,7 @@ for await (const line of rl) {
   }
   rl.prompt();
 }
+// Input ended (Ctrl+D, or a piped script): give the last replies a moment to arrive.
+await new Promise((r) => setTimeout(r, process.stdin.isTTY ? 0 : Number(process.env.CHAT_LINGER_MS ?? 5_000)));
 clearInterval(poll);
 process.stdout.write('\n');

@@ -131,7 +131,9 @@ export async function recentOrders(services: Services, conversation: Conversatio
   if (!customer) return null;
   const since = new Date(services.now().getTime() - RECENT_ORDERS_DAYS * 86_400_000).toISOString();
   const orders = (await services.erp.listOrders(customer.code, since)).filter((o) => o.customerCode === customer.code).slice(0, limit);
-  // Each order is also read by number (warming the ERP cache that pay_refund's verification will hit), in parallel with its payment.
-  const verified = await Promise.all(orders.map(async (o) => (await Promise.all([verifyPayment(services, o), services.erp.getOrder(o.orderNumber)]))[0]));
+  // Each order is also read by number in the background, warming the ERP cache that
+  // pay_refund's verification will hit; the context does not wait for it.
+  for (const o of orders) services.erp.getOrder(o.orderNumber).catch(() => undefined);
+  const verified = await Promise.all(orders.map((o) => verifyPayment(services, o)));
   return verified.map((v) => describeOrder(services, v));
 }

@@ -95,10 +95,7 @@ describe('console API role boundaries', () => {
 
   it('revokes a mandate so that the next proposal is refused', async () => {
     expect((await admin.call('POST', '/api/mandates/cm_support/revoke', { reason: 'suspected abuse' })).status).toBe(200);
-    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    await e.settle();
-    await e.say(MARINA.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
     const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
     expect(e.services.store.turns.toolCalls(conversation.id).find((t) => t.name === 'pay_refund')).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
     expect(await e.pixRefunds()).toEqual([]);
@@ -133,10 +130,7 @@ describe('GET /api/receipts/:id', () => {
     const e = await startTestEstorno();
     await seedUsers(e);
     const staff = await login(e, STAFF);
-    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    await e.settle();
-    await e.say(MARINA.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
     const refund = e.services.store.payments.refundsForConversation(e.services.store.conversations.byChat(MARINA.whatsapp)!.id)[0]!;
     const r = await staff.call('GET', `/api/receipts/${refund.case_id}`);
     expect(r.status).toBe(200);

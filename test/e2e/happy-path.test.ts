@@ -68,10 +68,7 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
   });
 
   it("tells João nothing about Marina's order 8421 and refunds nothing", async () => {
-    await e.say(JOAO.whatsapp, 'quero o reembolso do pedido 8421');
-    await e.settle();
-    await e.say(JOAO.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(JOAO.whatsapp, 'quero o reembolso do pedido 8421');
     expect(await e.pixRefunds()).toEqual([]);
     const said = (await e.outbox(JOAO.whatsapp)).map((m) => m.message).join('\n');
     expect(said).not.toMatch(/186|Camiseta|Marina/);
@@ -86,10 +83,7 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
   });
 
   it('refuses a refund of 8422 before the rail and opens a staff approval instead', async () => {
-    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado, quero estorno');
-    await e.settle();
-    await e.say(MARINA.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado, quero estorno');
     expect(await e.pixRefunds()).toEqual([]);
     const store = e.services.store;
     const conversation = store.conversations.byChat(MARINA.whatsapp)!;

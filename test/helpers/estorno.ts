@@ -25,6 +25,8 @@ export interface TestEstorno extends Estorno {
   fiscalNotes(): Promise<Array<{ number: string; refund_id: string; order_id: string; amount_cents: number }>>;
   /** Waits until the service is idle (turns, jobs, outbox and rail webhooks all done). */
   settle(): Promise<void>;
+  /** The customer complains, the service answers, the customer says "sim", the service answers. */
+  complainAndConfirm(phone: string, complaint: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,12 @@ export async function startTestEstorno(
     },
     async settle() {
       await estorno.idle();
+    },
+    async complainAndConfirm(phone: string, complaint: string) {
+      await this.say(phone, complaint);
+      await this.settle();
+      await this.say(phone, 'sim');
+      await this.settle();
     },
     async stop() {
       await estorno.close();

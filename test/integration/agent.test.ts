@@ -17,10 +17,7 @@ describe('the agent loop', () => {
 
   it('keeps the tools + system prefix byte-identical across calls, so prompt caching applies', async () => {
     e = await startTestEstorno();
-    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    await e.settle();
-    await e.say(MARINA.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
     const calls = e.services.store.turns.modelCalls(e.services.store.conversations.byChat(MARINA.whatsapp)!.id);
     expect(calls.length).toBe(3);
     expect(new Set(calls.map((c) => c.prefix_hash)).size).toBe(1);
@@ -91,10 +88,7 @@ describe('the agent loop', () => {
 
   it('executes an approved over-cap refund under the approver mandate, and tells the customer', async () => {
     e = await startTestEstorno();
-    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
-    await e.settle();
-    await e.say(MARINA.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
     const [approval] = e.services.store.guardLog.approvals('pending');
     expect(approval).toMatchObject({ order_number: '8422', amount_cents: 240000 });
     expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, '')).toEqual({ ok: false, error: 'reason_required' });
@@ -113,10 +107,7 @@ describe('the agent loop', () => {
 
   it('tells the customer when staff reject, and moves no money', async () => {
     e = await startTestEstorno();
-    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
-    await e.settle();
-    await e.say(MARINA.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
     const [approval] = e.services.store.guardLog.approvals('pending');
     expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'o produto foi usado')).toEqual({ ok: true, status: 'rejected' });
     await e.settle();

@@ -97,10 +97,7 @@ describe('POST /webhooks/pix', () => {
   });
 
   it('settles a refund once; a replayed event changes nothing', async () => {
-    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    await e.settle();
-    await e.say(MARINA.whatsapp, 'sim');
-    await e.settle();
+    await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
     const refund = e.services.store.payments.refundsForConversation(e.services.store.conversations.byChat(MARINA.whatsapp)!.id)[0]!;
     expect(refund.status).toBe('settled');
     const events = e.services.store.db.prepare('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?').get(refund.id) as { n: number };
