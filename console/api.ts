@@ -6,7 +6,7 @@ import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
 import type { Estorno } from '../server/app.ts';
 import { decideApproval } from '../tools/approvals.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
-import { hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword, readCookie } from './auth.ts';
+import { hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
 
 /**
@@ -59,7 +59,6 @@ export function consoleApi(estorno: Estorno): express.Router {
     store().users.deleteSession(req.user!.sessionHash);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.json({ ok: true });
-    void readCookie;
   });
 
   // --- Conversations ---

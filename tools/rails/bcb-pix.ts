@@ -1,0 +1,172 @@
+import type { Agent as HttpsAgent } from 'node:https';
+import type { AxiosResponse } from 'axios';
+import { ProviderError } from '../../core/errors.ts';
+import { centsToDecimalString, reaisToCents } from '../../core/money.ts';
+import { createHttp, failureForStatus } from './http.ts';
+import type { PixPayment, PixRail, RailRefund, RailRefundStatus } from './types.ts';
+
+/**
+ * The Central Bank's API Pix (PROVIDERS.md §4) as PSPs implement it (Efí,
+ * Inter, Sicoob, Itaú…): `PUT /v2/pix/{e2eid}/devolucao/{id}` where `{id}` is
+ * our idempotency key and `valor` a two-decimal string. A duplicate id (Efí's
+ * 409, or a 400 naming the id) is settled by reading that refund back.
+ * OAuth2 client credentials; mTLS, when the PSP needs it, through `httpsAgent`.
+ */
+
+type Json = Record<string, unknown>;
+
+export interface BcbPixOptions {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  timeoutMs: number;
+  /** Efí: `/oauth/token` (default); Inter: `/oauth/v2/token`. */
+  tokenPath?: string;
+  /** Carries the PSP's client certificate (mTLS). */
+  httpsAgent?: HttpsAgent;
+}
+
+const STATUS: Record<string, RailRefundStatus> = { EM_PROCESSAMENTO: 'created', DEVOLVIDO: 'settled', NAO_REALIZADO: 'failed' };
+const TOKEN_MARGIN_MS = 60_000;
+
+/** An API Pix `Devolucao` as a RailRefund: our key is its `id`, the rail's id its `rtrId`. */
+export function parseDevolucao(raw: Json): RailRefund {
+  const rtrId = str(raw.rtrId);
+  return {
+    ...(rtrId ? { railRefundId: rtrId, endToEndId: rtrId } : {}),
+    amountCents: amount(raw.valor),
+    status: STATUS[String(raw.status)] ?? 'created',
+    ...(str(raw.id) ? { key: str(raw.id) } : {}),
+    ...(str(raw.descricao) ? { description: str(raw.descricao) } : {}),
+    ...(str(raw.motivo) ? { failureReason: str(raw.motivo) } : {}),
+  };
+}
+
+export function createBcbPixRail(options: BcbPixOptions): PixRail {
+  const http = createHttp('bcb', {
+    baseURL: options.baseUrl.replace(/\/+$/, ''),
+    timeoutMs: options.timeoutMs,
+    ...(options.httpsAgent ? { httpsAgent: options.httpsAgent } : {}),
+  });
+  const basic = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`;
+  let token: { value: Promise<string>; until: number } | null = null;
+
+  /** The cached access token, or a fresh one; concurrent callers share one token request. */
+  function bearer(fresh: boolean): Promise<string> {
+    if (!fresh && token && Date.now() < token.until) return token.value;
+    const entry = { value: requestToken(), until: Number.POSITIVE_INFINITY };
+    token = entry;
+    entry.value.then(
+      () => undefined,
+      () => {
+        if (token === entry) token = null;
+      },
+    );
+    return entry.value;
+
+    async function requestToken(): Promise<string> {
+      const res = await http.post(options.tokenPath ?? '/oauth/token', { grant_type: 'client_credentials' }, { headers: { authorization: basic } });
+      const body = isJson(res.data) ? res.data : {};
+      if (res.status !== 200 && res.status !== 201) throw failureForStatus('bcb', res.status, `token request refused (HTTP ${res.status})`, str(body.error));
+      if (typeof body.access_token !== 'string') throw new ProviderError('bcb', 'unavailable', 'token answer without access_token', { status: res.status });
+      const expiresMs = (Number(body.expires_in) > 0 ? Number(body.expires_in) : 3600) * 1000;
+      entry.until = Date.now() + expiresMs - TOKEN_MARGIN_MS;
+      return body.access_token;
+    }
+  }
+
+  /** One API call with the Bearer token; a 401 gets one retry with a fresh token. */
+  async function api(method: 'get' | 'put', url: string, data?: unknown): Promise<AxiosResponse> {
+    let res = await http.request({ method, url, data, headers: { authorization: `Bearer ${await bearer(false)}` } });
+    if (res.status === 401) res = await http.request({ method, url, data, headers: { authorization: `Bearer ${await bearer(true)}` } });
+    return res;
+  }
+
+  const refundUrl = (e2e: string, key: string) => `/v2/pix/${encodeURIComponent(e2e)}/devolucao/${encodeURIComponent(key)}`;
+
+  async function getRefund(e2e: string, key: string): Promise<RailRefund | null> {
+    const res = await api('get', refundUrl(e2e, key));
+    if (res.status === 404) return null;
+    if (res.status !== 200 || !isJson(res.data)) throw problem(res.status, res.data);
+    return parseDevolucao(res.data);
+  }
+
+  return {
+    name: 'bcb',
+
+    async findPayment(endToEndId) {
+      const res = await api('get', `/v2/pix/${encodeURIComponent(endToEndId)}`);
+      if (res.status === 404) return null;
+      if (res.status !== 200 || !isJson(res.data)) throw problem(res.status, res.data);
+      const pix = res.data;
+      const paidAt = Date.parse(String(pix.horario));
+      if (Number.isNaN(paidAt)) throw new ProviderError('bcb', 'unavailable', 'Pix without a readable horario');
+      return {
+        documentId: endToEndId,
+        endToEndId,
+        amountCents: amount(pix.valor),
+        paidAt: new Date(paidAt).toISOString(),
+        refunds: (Array.isArray(pix.devolucoes) ? pix.devolucoes.filter(isJson) : []).map(parseDevolucao),
+      } satisfies PixPayment;
+    },
+
+    async refund({ payment, amountCents, key, description }) {
+      const body = { valor: centsToDecimalString(amountCents), natureza: 'ORIGINAL', descricao: clip(description, 140) };
+      const res = await api('put', refundUrl(payment.endToEndId, key), body);
+      if ((res.status === 201 || res.status === 200) && isJson(res.data)) return parseDevolucao(res.data);
+      if (!isDuplicateId(res.status, res.data)) throw problem(res.status, res.data);
+      // The id is taken: what the PSP holds under it decides, never a second refund.
+      const existing = await getRefund(payment.endToEndId, key);
+      if (!existing) throw new ProviderError('bcb', 'unavailable', `refund id ${key} reported as used but not found`, { status: res.status });
+      if (existing.amountCents !== amountCents) {
+        throw new ProviderError('bcb', 'rejected', `refund id ${key} already holds another amount`, { status: res.status, code: 'duplicate_key_mismatch' });
+      }
+      return existing;
+    },
+
+    findRefund(payment, key) {
+      return getRefund(payment.endToEndId, key);
+    },
+  };
+}
+
+/** RFC 7807 problem (`type` ends in e.g. PixDevolucaoInvalida) or Efí's `{nome, mensagem}`. */
+function problem(status: number, body: unknown): ProviderError {
+  const b = isJson(body) ? body : {};
+  const code = str(b.type)?.split('/').filter(Boolean).at(-1) ?? str(b.nome);
+  const message = str(b.detail) ?? str(b.mensagem) ?? str(b.title) ?? `HTTP ${status}`;
+  // A 200 we cannot read is the PSP's fault, not a refusal.
+  return failureForStatus('bcb', status < 300 ? 502 : status, message, code);
+}
+
+/** Efí's 409 `devolucao_id_duplicado`, or the spec's 400 whose violation says the id is already used. */
+function isDuplicateId(status: number, body: unknown): boolean {
+  const b = isJson(body) ? body : {};
+  if (status === 409 || b.nome === 'devolucao_id_duplicado') return true;
+  if (status !== 400 || !Array.isArray(b.violacoes)) return false;
+  return b.violacoes.filter(isJson).some((v) => {
+    const reason = String(v.razao ?? '');
+    return (v.propriedade === 'id' || /\bid\b/i.test(reason)) && /utilizad|usad|duplicad|existe/i.test(reason);
+  });
+}
+
+/** API Pix `valor`: "186.00". */
+function amount(value: unknown): number {
+  try {
+    return reaisToCents(String(value));
+  } catch {
+    throw new ProviderError('bcb', 'unavailable', `unreadable valor ${JSON.stringify(value)}`);
+  }
+}
+
+/** At most `max` UTF-16 units, never half of a surrogate pair. */
+function clip(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
+function isJson(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);

@@ -1,0 +1,216 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ProviderError } from '../../core/errors.ts';
+import { createHttp, failureForStatus } from './http.ts';
+import type { PixPayment, PixRail, RailRefund, RailRefundStatus } from './types.ts';
+
+/**
+ * Trio's banking API (PROVIDERS.md §3): a refund is tied to the collecting
+ * document of the original Pix, amounts are integer cents, auth is HTTP Basic.
+ * Trio documents no idempotency key, so ours travels at the end of the
+ * description (`… [ref KEY]`) and `findRefund` finds it there before any retry.
+ */
+
+type Json = Record<string, unknown>;
+
+export interface TrioOptions {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  virtualAccountId: string;
+  timeoutMs: number;
+}
+
+const DESCRIPTION_MAX = 140;
+const KEY_TAG = /\[ref ([A-Za-z0-9]{1,35})\]$/;
+const DAY_MS = 86_400_000;
+const MAX_PAGES = 100;
+
+/** The description the payer sees, ending with our key; ≤ 140 characters whatever the text. */
+export function refundDescription(text: string, key: string): string {
+  if (!/^[A-Za-z0-9]{1,35}$/.test(key)) throw new RangeError('refund key must be [A-Za-z0-9]{1,35}');
+  const tag = `[ref ${key}]`;
+  const room = DESCRIPTION_MAX - tag.length - 1;
+  let head = '';
+  // Whole code points only, counted in UTF-16 units as the 140 limit is usually checked.
+  for (const ch of text.replace(/\s+/g, ' ').trim()) {
+    if (head.length + ch.length > room) break;
+    head += ch;
+  }
+  head = head.trimEnd();
+  return head ? `${head} ${tag}` : tag;
+}
+
+/** Our key from a description written by `refundDescription`; null when there is none. */
+export function keyFromDescription(description: string): string | null {
+  return KEY_TAG.exec(description.trim())?.[1] ?? null;
+}
+
+/** Uppercase hex HMAC-SHA256 of the raw body: Trio's `x-webhook-signature`. */
+export function signTrioBody(rawBody: Buffer | string, key: string): string {
+  return createHmac('sha256', key).update(rawBody).digest('hex').toUpperCase();
+}
+
+/** True only for the exact uppercase HMAC of these bytes, compared in constant time. */
+export function verifyTrioSignature(rawBody: Buffer, signatureHeader: string | undefined, signingKey: string): boolean {
+  if (typeof signatureHeader !== 'string') return false;
+  const expected = Buffer.from(signTrioBody(rawBody, signingKey), 'utf8');
+  const given = Buffer.from(signatureHeader, 'utf8');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const text = (max: number) => z.string().max(max);
+const money = z.union([z.number().int().nonnegative(), z.looseObject({ amount: z.number().int().nonnegative(), currency: text(10).optional() })]);
+
+/** Trio's webhook envelope for every category; the receiver decides which `category`/`type` it handles. */
+export const trioWebhookEvent = z.looseObject({
+  ref_id: text(200).min(1),
+  category: text(100).min(1),
+  type: text(100).min(1),
+  timestamp: text(100),
+  context_id: text(200).nullish(),
+  context_type: text(100).nullish(),
+  company_id: text(200).nullish(),
+  data: z.looseObject({
+    id: text(200).min(1),
+    collecting_document_id: text(200).nullish(),
+    amount: money.nullish(),
+    description: text(1000).nullish(),
+    end_to_end_id: text(100).nullish(),
+    status: text(50).nullish(),
+    transaction_date: text(100).nullish(),
+    error_code: text(100).nullish(),
+    error_message: text(1000).nullish(),
+  }),
+});
+
+export type TrioWebhookEvent = z.infer<typeof trioWebhookEvent>;
+
+/** A Trio refund (document `refunds[]`, refund list row, refund answer or webhook data) as a RailRefund. */
+export function parseTrioRefund(raw: Json): RailRefund {
+  const id = str(raw.id) ?? str(raw.refund_document_id);
+  const description = str(raw.description);
+  const key = description ? keyFromDescription(description) : null;
+  const failureReason = str(raw.error_message) ?? lastStageError(raw.stages);
+  return {
+    ...(id ? { railRefundId: id } : {}),
+    amountCents: cents(raw.amount),
+    status: refundStatus(raw.status),
+    ...(str(raw.end_to_end_id) ? { endToEndId: str(raw.end_to_end_id) } : {}),
+    ...(description ? { description } : {}),
+    ...(key ? { key } : {}),
+    ...(failureReason ? { failureReason } : {}),
+  };
+}
+
+export function createTrioRail(options: TrioOptions): PixRail {
+  const authorization = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`;
+  const http = createHttp('trio', { baseURL: options.baseUrl.replace(/\/+$/, ''), timeoutMs: options.timeoutMs, headers: { authorization } });
+
+  async function findPayment(endToEndId: string, paidAt: string): Promise<PixPayment | null> {
+    const at = Date.parse(paidAt);
+    if (Number.isNaN(at)) throw new RangeError(`paidAt is not a date: ${paidAt}`);
+    const res = await http.get('/banking/cashin/documents/search', {
+      params: { end_to_end_id: endToEndId, from_datetime: new Date(at - DAY_MS).toISOString(), to_datetime: new Date(at + DAY_MS).toISOString() },
+    });
+    if (isNotFound(res.status, res.data)) return null;
+    if (res.status !== 200) throw trioError(res.status, res.data);
+    const doc = isJson(res.data) && isJson(res.data.data) ? res.data.data : null;
+    if (!doc) return null;
+    if (doc.end_to_end_id !== endToEndId || !str(doc.id)) throw new ProviderError('trio', 'unavailable', 'search answered another document');
+    return {
+      documentId: String(doc.id),
+      endToEndId,
+      amountCents: cents(doc.amount),
+      paidAt: isoOr(doc.transaction_date, paidAt),
+      refunds: (Array.isArray(doc.refunds) ? doc.refunds.filter(isJson) : []).map(parseTrioRefund),
+    };
+  }
+
+  return {
+    name: 'trio',
+    findPayment,
+
+    async refund({ payment, amountCents, key, description }) {
+      const sent = { amount: amountCents, description: refundDescription(description, key) };
+      const res = await http.post(`/banking/cashin/documents/${encodeURIComponent(payment.documentId)}/refund`, sent);
+      if (res.status !== 200 && res.status !== 201) throw trioError(res.status, res.data);
+      // Two documented answers: `{data: refund}` (current reference) and `{refund_document_id, scheduled_at}` (older guide).
+      const body = isJson(res.data) ? res.data : {};
+      const data = isJson(body.data) ? body.data : body;
+      if (!str(data.id) && !str(data.refund_document_id)) throw new ProviderError('trio', 'unavailable', 'refund answer without an id', { status: res.status });
+      return { ...parseTrioRefund({ amount: amountCents, description: sent.description, status: 'created', ...data }), key };
+    },
+
+    async findRefund(payment, key) {
+      let after: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const res = await http.get('/banking/cashin/refunds', {
+          params: {
+            virtual_account_id: options.virtualAccountId,
+            from_datetime: payment.paidAt,
+            to_datetime: new Date(Date.now() + 3_600_000).toISOString(),
+            ...(after ? { after } : {}),
+          },
+        });
+        if (res.status === 404) {
+          // Listing unavailable here: the collecting document carries its refunds too.
+          const doc = await findPayment(payment.endToEndId, payment.paidAt);
+          return doc?.refunds.find((r) => r.key === key) ?? null;
+        }
+        if (res.status !== 200) throw trioError(res.status, res.data);
+        const body = isJson(res.data) ? res.data : {};
+        const rows = Array.isArray(body.data) ? body.data.filter(isJson) : [];
+        const found = rows.find((r) => r.collecting_document_id === payment.documentId && typeof r.description === 'string' && keyFromDescription(r.description) === key);
+        if (found) return parseTrioRefund(found);
+        const next = str(isJson(body.metadata) ? body.metadata.after : undefined);
+        if (!next) return null;
+        if (next === after) throw new ProviderError('trio', 'unavailable', 'refund list cursor did not advance');
+        after = next;
+      }
+      // Answering "not there" without having looked everywhere could pay twice.
+      throw new ProviderError('trio', 'unavailable', `refund list longer than ${MAX_PAGES} pages`);
+    },
+  };
+}
+
+function trioError(status: number, body: unknown): ProviderError {
+  const b = isJson(body) ? body : {};
+  const err = isJson(b.error) ? b.error : {};
+  const code = str(err.error_code);
+  const message = str(err.error_message) ?? str(b.message) ?? str(b.error) ?? `HTTP ${status}`;
+  return failureForStatus('trio', status, message, code);
+}
+
+function isNotFound(status: number, body: unknown): boolean {
+  return status === 404 || (status === 400 && isJson(body) && isJson(body.error) && body.error.error_code === 'NOT_FOUND_RESOURCE');
+}
+
+function refundStatus(value: unknown): RailRefundStatus {
+  // Refunds listed on a collecting document carry no status: they are done.
+  if (value === undefined || value === null) return 'settled';
+  return value === 'settled' || value === 'failed' ? value : 'created';
+}
+
+function lastStageError(stages: unknown): string | undefined {
+  if (!Array.isArray(stages)) return undefined;
+  return stages.filter(isJson).map((s) => str(s.error_message)).filter(Boolean).at(-1);
+}
+
+/** `{amount: 18600, currency: "BRL"}` or a bare 18600. */
+function cents(value: unknown): number {
+  const n = isJson(value) ? value.amount : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ProviderError('trio', 'unavailable', `unreadable amount ${JSON.stringify(value)}`);
+  return n;
+}
+
+function isoOr(value: unknown, fallback: string): string {
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isNaN(ms) ? fallback : new Date(ms).toISOString();
+}
+
+function isJson(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
