@@ -65,6 +65,7 @@ const schema = z.object({
 
   PROVIDER_TIMEOUT_MS: int(10_000, 100, 120_000),
   PIX_REFUND_WINDOW_DAYS: int(90, 1, 365),
+  RECONCILE_PENDING_AFTER_MS: int(600_000, 1_000, 86_400_000),
   MANDATE_SIGNING_KEY: optional,
 
   /** Sandbox only: emulated latencies, e.g. "model=1500,omie=300,pix=500,fiscal=800,zapi=0". */

@@ -218,6 +218,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     },
     async close() {
       accepting = false;
+      clearInterval(sweeper);
       await scheduler.stop();
       await workers?.stop();
       sandbox?.close();
@@ -239,6 +240,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   recoverMoneyPath(services);
   for (const id of new Set([...store.inbox.conversationsWithPending(), ...store.turns.conversationsWithUnfinishedTurns()])) scheduler.schedule(id);
   workers.start();
+  const sweeper = setInterval(() => workers?.sweepPending(env.RECONCILE_PENDING_AFTER_MS), Math.min(env.RECONCILE_PENDING_AFTER_MS, 60_000));
+  sweeper.unref();
   return estorno;
 }
 

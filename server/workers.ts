@@ -28,6 +28,21 @@ export class Workers {
     this.wake();
   }
 
+  /**
+   * Refunds the rail accepted but never confirmed (its webhook lost after the
+   * rail's own retries) are reconciled with the rail once they are older than
+   * `afterMs`, so no case waits forever for a settlement that already happened.
+   */
+  sweepPending(afterMs: number): number {
+    const now = this.services.now();
+    const before = new Date(now.getTime() - afterMs).toISOString();
+    const stale = this.services.store.payments.openRefunds(['pending']).filter((r) => r.updated_at < before);
+    // One reconciliation per refund per sweep window: the job key carries the window.
+    for (const r of stale) scheduleReconcile(this.services, r.id, 0, Math.floor(now.getTime() / afterMs));
+    if (stale.length) this.wake();
+    return stale.length;
+  }
+
   /** Runs a pass now (or right after the one in flight). */
   wake(): void {
     if (this.stopped) return;

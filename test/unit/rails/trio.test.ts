@@ -1,97 +1,278 @@
+import { createHmac } from 'node:crypto';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTrioRail, keyFromDescription, refundDescription, signTrioBody, verifyTrioSignature } from '../../../tools/rails/trio-pix.ts';
+import { ProviderError } from '../../../core/errors.ts';
+import {
+  createTrioRail,
+  keyFromDescription,
+  refundDescription,
+  signTrioBody,
+  trioWebhookEvent,
+  verifyTrioSignature,
+} from '../../../tools/rails/trio.ts';
 import type { PixPayment } from '../../../tools/rails/types.ts';
 
 const BASE = 'https://api.trio.com.br';
 const VA = '018f9cb0-0000-7000-8000-00000000e570';
+const DOC = '018f9cb0-8d11-72dd-bb14-f82554e80999';
+const E2E = 'E18236120202611221330sbx8421pay0';
 const basic = `Basic ${Buffer.from('cid:csecret').toString('base64')}`;
-const payment: PixPayment = { documentId: 'doc-1', endToEndId: 'E18236120202611221330sbx8421pay0', amountCents: 18600, paidAt: '2026-11-22T13:30:00.000Z', refunds: [] };
+const payment: PixPayment = { documentId: DOC, endToEndId: E2E, amountCents: 18600, paidAt: '2026-11-22T13:30:00.000Z', refunds: [] };
+const notFound = { error: { error_code: 'NOT_FOUND_RESOURCE', error_message: 'Documento de cobrança não foi encontrado. Referência: x' } };
 
-describe('Trio adapter (collecting documents, refunds, webhooks)', () => {
-  beforeEach(() => nock.disableNetConnect());
+describe('Trio adapter', () => {
+  beforeEach(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
   afterEach(() => {
     nock.cleanAll();
     nock.enableNetConnect();
   });
-  const rail = () => createTrioRail({ baseUrl: BASE, clientId: 'cid', clientSecret: 'csecret', virtualAccountId: VA, timeoutMs: 300 });
+  const rail = () => createTrioRail({ baseUrl: BASE, clientId: 'cid', clientSecret: 'csecret', virtualAccountId: VA, timeoutMs: 200 });
+  const refund = (amountCents = 18600, key = 'ESabc123') => rail().refund({ payment, amountCents, key, description: 'Estorno pedido 8421' });
+  const failureOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);
 
-  it('finds the original Pix by its EndToEndId with Basic auth, amounts in cents', async () => {
-    nock(BASE, { reqheaders: { authorization: basic } })
-      .get('/banking/cashin/documents/search')
-      .query((q) => q.end_to_end_id === payment.endToEndId && q.from_datetime === '2026-11-21T13:30:00.000Z' && q.to_datetime === '2026-11-23T13:30:00.000Z')
-      .reply(200, {
-        data: {
-          id: 'doc-1', amount: { amount: 18600, currency: 'BRL' }, end_to_end_id: payment.endToEndId, transaction_date: payment.paidAt, type: 'pix',
-          refunds: [{ id: 'r0', amount: { amount: 5000, currency: 'BRL' }, description: 'manual', end_to_end_id: 'D1' }],
-        },
+  describe('findPayment', () => {
+    it('searches by EndToEndId a day either side of paidAt, with Basic auth, and maps amounts and refunds', async () => {
+      let query: Record<string, unknown> = {};
+      nock(BASE, { reqheaders: { authorization: basic } })
+        .get('/banking/cashin/documents/search')
+        .query((q) => ((query = q), true))
+        .reply(200, {
+          data: {
+            id: DOC,
+            amount: { amount: 15000, currency: 'BRL' },
+            end_to_end_id: E2E,
+            transaction_date: '2026-11-18T13:30:00Z',
+            type: 'pix',
+            virtual_account_id: VA,
+            refunds: [
+              { amount: { amount: 5000, currency: 'BRL' }, description: 'Estorno manual', end_to_end_id: 'D18236120202611190000manual00001' },
+              { id: 'rf-2', amount: { amount: 1000, currency: 'BRL' }, description: 'Estorno [ref ESkey2]', status: 'failed', stages: [{ status: 'failed', error_message: 'Conta encerrada' }] },
+            ],
+          },
+        });
+
+      const found = await rail().findPayment(E2E, '2026-11-18T13:30:00.000Z');
+
+      expect(query).toEqual({ end_to_end_id: E2E, from_datetime: '2026-11-17T13:30:00.000Z', to_datetime: '2026-11-19T13:30:00.000Z' });
+      expect(found).toEqual({
+        documentId: DOC,
+        endToEndId: E2E,
+        amountCents: 15000,
+        paidAt: '2026-11-18T13:30:00.000Z',
+        refunds: [
+          { amountCents: 5000, status: 'settled', description: 'Estorno manual', endToEndId: 'D18236120202611190000manual00001' },
+          { railRefundId: 'rf-2', amountCents: 1000, status: 'failed', description: 'Estorno [ref ESkey2]', key: 'ESkey2', failureReason: 'Conta encerrada' },
+        ],
       });
-    expect(await rail().findPayment(payment.endToEndId, payment.paidAt)).toEqual({
-      ...payment,
-      refunds: [{ railRefundId: 'r0', amountCents: 5000, status: 'settled', description: 'manual', endToEndId: 'D1' }],
+    });
+
+    it('answers null for 400 NOT_FOUND_RESOURCE and for 404', async () => {
+      nock(BASE).get('/banking/cashin/documents/search').query(true).reply(400, notFound);
+      expect(await rail().findPayment('E0', payment.paidAt)).toBeNull();
+      nock(BASE).get('/banking/cashin/documents/search').query(true).reply(404, notFound);
+      expect(await rail().findPayment('E0', payment.paidAt)).toBeNull();
+    });
+
+    it('maps a refused credential to unauthorized', async () => {
+      nock(BASE).get('/banking/cashin/documents/search').query(true).reply(401, { error: { error_code: 'UNAUTHORIZED', error_message: 'Credenciais inválidas' } });
+      expect(await failureOf(rail().findPayment(E2E, payment.paidAt))).toMatchObject({ failure: 'unauthorized', code: 'UNAUTHORIZED' });
     });
   });
 
-  it('answers null for NOT_FOUND_RESOURCE', async () => {
-    nock(BASE).get('/banking/cashin/documents/search').query(true).reply(400, { error: { error_code: 'NOT_FOUND_RESOURCE', error_message: 'Documento de cobrança não foi encontrado. Referência: x' } });
-    expect(await rail().findPayment('E0', payment.paidAt)).toBeNull();
+  describe('refund', () => {
+    it('posts exactly {amount, description} with our key in the description and reads the current answer shape', async () => {
+      let sent: unknown;
+      nock(BASE, { reqheaders: { authorization: basic, 'content-type': /application\/json/ } })
+        .post(`/banking/cashin/documents/${DOC}/refund`, (b) => ((sent = b), true))
+        .reply(200, {
+          data: {
+            id: 'rf-9',
+            amount: { amount: 18600, currency: 'BRL' },
+            description: 'Estorno pedido 8421 [ref ESabc123]',
+            end_to_end_id: null,
+            status: 'created',
+            timestamp: '2026-11-23T12:00:00Z',
+          },
+        });
+      expect(await refund()).toEqual({
+        railRefundId: 'rf-9',
+        amountCents: 18600,
+        status: 'created',
+        description: 'Estorno pedido 8421 [ref ESabc123]',
+        key: 'ESabc123',
+      });
+      expect(sent).toEqual({ amount: 18600, description: 'Estorno pedido 8421 [ref ESabc123]' });
+    });
+
+    it('reads the settled status and the D… EndToEndId when Trio answers with them', async () => {
+      nock(BASE)
+        .post(`/banking/cashin/documents/${DOC}/refund`)
+        .reply(200, { data: { id: 'rf-1', amount: { amount: 100, currency: 'BRL' }, description: 'x [ref K1]', end_to_end_id: 'D49931906202502031257bAqO8f0YhUH', status: 'settled' } });
+      expect(await refund(100, 'K1')).toMatchObject({ status: 'settled', endToEndId: 'D49931906202502031257bAqO8f0YhUH', key: 'K1' });
+    });
+
+    it('reads the older answer shape {refund_document_id, scheduled_at} as created', async () => {
+      nock(BASE).post(`/banking/cashin/documents/${DOC}/refund`).reply(200, { refund_document_id: 'rf-old', scheduled_at: '2026-11-23T00:00:00Z' });
+      expect(await refund(100, 'K1')).toEqual({
+        railRefundId: 'rf-old',
+        amountCents: 100,
+        status: 'created',
+        description: 'Estorno pedido 8421 [ref K1]',
+        key: 'K1',
+      });
+    });
+
+    it('treats a 200 without any refund id as an unknown outcome', async () => {
+      nock(BASE).post(`/banking/cashin/documents/${DOC}/refund`).reply(200, { ok: true });
+      expect(await failureOf(refund())).toMatchObject({ failure: 'unavailable', outcomeUnknown: true });
+    });
+
+    it('maps business errors to rejected with Trio\'s error_code, and says the refund was not made', async () => {
+      nock(BASE).post(`/banking/cashin/documents/${DOC}/refund`).reply(400, notFound);
+      expect(await failureOf(refund())).toMatchObject({ failure: 'rejected', code: 'NOT_FOUND_RESOURCE', status: 400, outcomeUnknown: false });
+      nock(BASE)
+        .post(`/banking/cashin/documents/${DOC}/refund`)
+        .reply(422, { error: { error_code: 'REFUND_AMOUNT_EXCEEDED', error_message: 'O valor total dos estornos não pode exceder o valor do documento' } });
+      const over = await failureOf(refund(99_999));
+      expect(over).toMatchObject({ failure: 'rejected', code: 'REFUND_AMOUNT_EXCEEDED', status: 422 });
+      expect((over as Error).message).toContain('não pode exceder');
+    });
+
+    it('maps 429 to rate_limited and 5xx to unavailable with the outcome unknown', async () => {
+      nock(BASE).post(`/banking/cashin/documents/${DOC}/refund`).reply(429, { error: 'Rate limit exceeded', message: 'Too many requests' });
+      expect(await failureOf(refund())).toMatchObject({ failure: 'rate_limited', status: 429, outcomeUnknown: false });
+      nock(BASE).post(`/banking/cashin/documents/${DOC}/refund`).reply(503, 'Service Unavailable');
+      expect(await failureOf(refund())).toMatchObject({ failure: 'unavailable', status: 503, outcomeUnknown: true });
+    });
+
+    it('times out with the outcome unknown', async () => {
+      nock(BASE).post(`/banking/cashin/documents/${DOC}/refund`).delay(1_000).reply(200, { data: { id: 'late' } });
+      const error = await failureOf(refund());
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ provider: 'trio', failure: 'timeout', outcomeUnknown: true });
+    });
   });
 
-  it('posts exactly {amount, description} with our key in the description, and reads the current answer', async () => {
-    let sent: unknown;
-    nock(BASE)
-      .post('/banking/cashin/documents/doc-1/refund', (b) => ((sent = b), true))
-      .reply(200, { data: { id: 'rf-9', amount: { amount: 18600, currency: 'BRL' }, description: 'x', end_to_end_id: null, status: 'created' } });
-    const refund = await rail().refund({ payment, amountCents: 18600, key: 'ESabc123', description: 'Estorno pedido 8421' });
-    expect(sent).toEqual({ amount: 18600, description: 'Estorno pedido 8421 [ref ESabc123]' });
-    expect(refund).toMatchObject({ railRefundId: 'rf-9', amountCents: 18600, status: 'created', key: 'ESabc123' });
+  describe('findRefund', () => {
+    it('follows the after cursor until it finds our key on this payment\'s document', async () => {
+      const queries: Array<Record<string, unknown>> = [];
+      nock(BASE, { reqheaders: { authorization: basic } })
+        .get('/banking/cashin/refunds')
+        .query((q) => (queries.push(q), !q.after))
+        .reply(200, {
+          data: [
+            { id: 'a', collecting_document_id: DOC, amount: { amount: 1, currency: 'BRL' }, description: 'x [ref OTHER]', status: 'settled' },
+            // Same key on another payment's document is not ours.
+            { id: 'b', collecting_document_id: 'another-doc', amount: { amount: 18600, currency: 'BRL' }, description: 'x [ref MINE]', status: 'settled' },
+          ],
+          metadata: { after: 'Mg==' },
+        })
+        .get('/banking/cashin/refunds')
+        .query((q) => (queries.push(q), q.after === 'Mg=='))
+        .reply(200, {
+          data: [{ id: 'c', collecting_document_id: DOC, amount: 18600, description: 'Estorno pedido 8421 [ref MINE]', status: 'settled', end_to_end_id: 'D9'.padEnd(32, '0') }],
+          metadata: {},
+        });
+
+      const before = Date.now();
+      expect(await rail().findRefund(payment, 'MINE')).toEqual({
+        railRefundId: 'c',
+        amountCents: 18600,
+        status: 'settled',
+        endToEndId: 'D9'.padEnd(32, '0'),
+        description: 'Estorno pedido 8421 [ref MINE]',
+        key: 'MINE',
+      });
+      expect(queries[0]).toMatchObject({ virtual_account_id: VA, from_datetime: payment.paidAt });
+      const to = Date.parse(String(queries[0]?.to_datetime));
+      expect(to).toBeGreaterThanOrEqual(before + 3_600_000);
+      expect(to).toBeLessThan(Date.now() + 3_600_000 + 1_000);
+    });
+
+    it('answers null when no page holds our key', async () => {
+      nock(BASE).get('/banking/cashin/refunds').query(true).reply(200, { data: [], metadata: {} });
+      expect(await rail().findRefund(payment, 'MISSING')).toBeNull();
+    });
+
+    it('falls back to the collecting document\'s refunds[] when the list answers 404', async () => {
+      nock(BASE)
+        .get('/banking/cashin/refunds').query(true).reply(404, { error: { error_code: 'NOT_FOUND', error_message: 'not here' } })
+        .get('/banking/cashin/documents/search').query((q) => q.end_to_end_id === E2E)
+        .reply(200, { data: { id: DOC, amount: { amount: 18600 }, end_to_end_id: E2E, refunds: [{ id: 'rf', amount: { amount: 700 }, description: 'Estorno [ref MINE]', status: 'created' }] } });
+      expect(await rail().findRefund(payment, 'MINE')).toMatchObject({ railRefundId: 'rf', amountCents: 700, status: 'created', key: 'MINE' });
+    });
+
+    it('fails rather than answering "not there" when a page cannot be read', async () => {
+      nock(BASE)
+        .get('/banking/cashin/refunds').query((q) => !q.after).reply(200, { data: [], metadata: { after: 'MQ==' } })
+        .get('/banking/cashin/refunds').query((q) => q.after === 'MQ==').reply(500, 'oops');
+      expect(await failureOf(rail().findRefund(payment, 'MINE'))).toMatchObject({ failure: 'unavailable' });
+    });
   });
 
-  it('reads the older answer shape {refund_document_id, scheduled_at}', async () => {
-    nock(BASE).post('/banking/cashin/documents/doc-1/refund').reply(200, { refund_document_id: 'rf-old', scheduled_at: '2026-11-23T00:00:00Z' });
-    expect(await rail().refund({ payment, amountCents: 100, key: 'K1', description: 'x' })).toMatchObject({ railRefundId: 'rf-old', status: 'created', amountCents: 100 });
+  describe('descriptions', () => {
+    it('ends with our key, stays within 140 characters, and gives the key back', () => {
+      const long = refundDescription('Estorno '.repeat(40), 'ES0123456789abcdefghijklmnopqrstuvw');
+      expect(long.length).toBeLessThanOrEqual(140);
+      expect(long.endsWith(' [ref ES0123456789abcdefghijklmnopqrstuvw]')).toBe(true);
+      expect(keyFromDescription(long)).toBe('ES0123456789abcdefghijklmnopqrstuvw');
+      expect(refundDescription('Estorno pedido 8421', 'K1')).toBe('Estorno pedido 8421 [ref K1]');
+      expect(refundDescription('😀'.repeat(100), 'K1').length).toBeLessThanOrEqual(140);
+      expect(keyFromDescription('Estorno sem chave')).toBeNull();
+      expect(keyFromDescription('[ref A] no fim não')).toBeNull();
+      expect(() => refundDescription('x', 'not-a-key!')).toThrow(RangeError);
+    });
   });
 
-  it('maps Trio errors: business refusals are rejected, 5xx and timeouts leave the outcome unknown', async () => {
-    nock(BASE).post('/banking/cashin/documents/doc-1/refund').reply(400, { error: { error_code: 'REFUND_AMOUNT_EXCEEDED', error_message: 'excede' } });
-    await expect(rail().refund({ payment, amountCents: 1, key: 'K', description: 'x' })).rejects.toMatchObject({ failure: 'rejected', code: 'REFUND_AMOUNT_EXCEEDED', outcomeUnknown: false });
-    nock(BASE).post('/banking/cashin/documents/doc-1/refund').reply(429, { error: 'Rate limit exceeded', message: 'slow down' });
-    await expect(rail().refund({ payment, amountCents: 1, key: 'K', description: 'x' })).rejects.toMatchObject({ failure: 'rate_limited' });
-    nock(BASE).post('/banking/cashin/documents/doc-1/refund').reply(503, 'busy');
-    await expect(rail().refund({ payment, amountCents: 1, key: 'K', description: 'x' })).rejects.toMatchObject({ failure: 'unavailable', outcomeUnknown: true });
-    nock(BASE).post('/banking/cashin/documents/doc-1/refund').delay(1_000).reply(200, {});
-    await expect(rail().refund({ payment, amountCents: 1, key: 'K', description: 'x' })).rejects.toMatchObject({ failure: 'timeout', outcomeUnknown: true });
-  });
+  describe('webhooks', () => {
+    const body = Buffer.from('{"ref_id":"rf-9","category":"collecting_document_refund","type":"settled","timestamp":"2026-11-23T12:00:05Z","data":{"id":"rf-9"}}');
 
-  it('reconciles by key across pages of the refunds list', async () => {
-    nock(BASE)
-      .get('/banking/cashin/refunds').query((q) => q.virtual_account_id === VA && !q.after)
-      .reply(200, { data: [{ id: 'a', collecting_document_id: 'doc-1', amount: { amount: 1 }, description: 'x [ref OTHER]', status: 'settled' }], metadata: { after: 'Mg==' } })
-      .get('/banking/cashin/refunds').query((q) => q.after === 'Mg==')
-      .reply(200, { data: [{ id: 'b', collecting_document_id: 'doc-1', amount: { amount: 18600, currency: 'BRL' }, description: 'Estorno [ref MINE]', status: 'settled', end_to_end_id: 'D9' }], metadata: {} });
-    expect(await rail().findRefund(payment, 'MINE')).toMatchObject({ railRefundId: 'b', amountCents: 18600, status: 'settled', endToEndId: 'D9', key: 'MINE' });
-  });
+    it('signs with the uppercase hex HMAC-SHA256 of the raw body', () => {
+      const expected = createHmac('sha256', 'signing-key').update(body).digest('hex').toUpperCase();
+      expect(signTrioBody(body, 'signing-key')).toBe(expected);
+      expect(signTrioBody(body.toString('utf8'), 'signing-key')).toBe(expected);
+    });
 
-  it('answers null when the rail never got our refund', async () => {
-    nock(BASE).get('/banking/cashin/refunds').query(true).reply(200, { data: [], metadata: {} });
-    expect(await rail().findRefund(payment, 'MISSING')).toBeNull();
-  });
+    it('accepts only the exact uppercase signature of these bytes with this key', () => {
+      const good = signTrioBody(body, 'signing-key');
+      expect(verifyTrioSignature(body, good, 'signing-key')).toBe(true);
+      expect(verifyTrioSignature(body, good.toLowerCase(), 'signing-key')).toBe(false);
+      expect(verifyTrioSignature(body, good.slice(1), 'signing-key')).toBe(false);
+      expect(verifyTrioSignature(body, `${good}00`, 'signing-key')).toBe(false);
+      expect(verifyTrioSignature(body, `${good.slice(0, -1)}${good.endsWith('0') ? '1' : '0'}`, 'signing-key')).toBe(false);
+      expect(verifyTrioSignature(body, good, 'another-key')).toBe(false);
+      expect(verifyTrioSignature(Buffer.concat([body, Buffer.from(' ')]), good, 'signing-key')).toBe(false);
+      expect(verifyTrioSignature(body, undefined, 'signing-key')).toBe(false);
+      expect(verifyTrioSignature(body, 'é'.repeat(32), 'signing-key')).toBe(false);
+    });
 
-  it('verifies webhook signatures: uppercase hex HMAC-SHA256 of the raw body, constant time', () => {
-    const body = Buffer.from('{"ref_id":"x","category":"collecting_document_refund","type":"settled","data":{}}');
-    const signature = signTrioBody(body, 'key');
-    expect(signature).toMatch(/^[0-9A-F]{64}$/);
-    expect(verifyTrioSignature(body, signature, 'key')).toBe(true);
-    expect(verifyTrioSignature(body, signature.toLowerCase(), 'key')).toBe(false);
-    expect(verifyTrioSignature(body, signature.slice(2), 'key')).toBe(false);
-    expect(verifyTrioSignature(Buffer.concat([body, Buffer.from(' ')]), signature, 'key')).toBe(false);
-    expect(verifyTrioSignature(body, undefined, 'key')).toBe(false);
-  });
-
-  it('keeps descriptions within 140 characters with the key recoverable', () => {
-    const d = refundDescription('x'.repeat(300), 'ES0123456789abcdefghijklmnopqrstu');
-    expect(d.length).toBeLessThanOrEqual(140);
-    expect(keyFromDescription(d)).toBe('ES0123456789abcdefghijklmnopqrstu');
-    expect(keyFromDescription('no key here')).toBeNull();
+    it('parses the refund event envelope, keeping unknown data fields', () => {
+      const event = trioWebhookEvent.parse({
+        ref_id: 'rf-9',
+        category: 'collecting_document_refund',
+        type: 'settled',
+        timestamp: '2026-11-23T12:00:05Z',
+        context_id: 'ctx',
+        context_type: 'internet_banking',
+        data: {
+          id: 'rf-9',
+          collecting_document_id: DOC,
+          amount: { amount: 18600, currency: 'BRL' },
+          description: 'Estorno pedido 8421 [ref ESabc123]',
+          end_to_end_id: 'D49931906202502031257bAqO8f0YhUH',
+          status: 'settled',
+          transaction_date: null,
+          rule: 'manual',
+        },
+      });
+      expect(event.data).toMatchObject({ collecting_document_id: DOC, rule: 'manual', transaction_date: null });
+      expect(trioWebhookEvent.safeParse({ ref_id: 'x', category: 'collecting_document', type: 'failed', timestamp: 't', data: { id: 'd', error_code: 'BE17' } }).success).toBe(true);
+      expect(trioWebhookEvent.safeParse({ category: 'collecting_document_refund', type: 'settled', timestamp: 't', data: { id: 'x' } }).success).toBe(false);
+      expect(trioWebhookEvent.safeParse({ ref_id: 'x', category: 'c', type: 't', timestamp: 't', data: { id: 'x', amount: -1 } }).success).toBe(false);
+      expect(trioWebhookEvent.safeParse({ ref_id: 'x', category: 'c', type: 't', timestamp: 't', data: 'nope' }).success).toBe(false);
+    });
   });
 });

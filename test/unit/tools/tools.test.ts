@@ -126,3 +126,30 @@ describe('approvals', () => {
     expect(t.rails.refundCalls).toEqual([]);
   });
 });
+
+describe('the pending sweep', () => {
+  it('reconciles a refund whose settled webhook never came, and the case completes', async () => {
+    let clock = Date.now();
+    const t = testServices({ now: () => new Date(clock) });
+    const { Workers } = await import('../../../server/workers.ts');
+    const workers = new Workers(t.services, () => {});
+    const conversation = t.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date(clock).toISOString());
+    const result = await executeToolUse(
+      { services: t.services, conversation, turnId: 't', toolUseId: 'toolu_sweep', logger: pino({ level: 'silent' }) },
+      { id: 'toolu_sweep', name: 'pay_refund', input: { order_id: '8421', amount_cents: 18600, reason: 'x' } },
+    );
+    const refundId = (JSON.parse(result.content) as { refund_id: string }).refund_id;
+    expect(t.store.payments.refund(refundId)?.status).toBe('pending');
+    // The rail settled it, but its webhook was lost.
+    const onRail = [...t.rails.payments.values()].flatMap((p) => p.refunds).find((r) => r.railRefundId && r.amountCents === 18600)!;
+    onRail.status = 'settled';
+    expect(workers.sweepPending(60_000)).toBe(0); // too young to chase
+    clock += 61_000;
+    expect(workers.sweepPending(60_000)).toBe(1);
+    await workers.idle();
+    expect(t.store.payments.refund(refundId)?.status).toBe('settled');
+    expect(t.store.creditNotes.forRefund(refundId)?.status).toBe('authorized');
+    expect(t.store.cases.get(t.store.payments.refund(refundId)!.case_id!)?.status).toBe('sealed');
+    await workers.stop();
+  });
+});

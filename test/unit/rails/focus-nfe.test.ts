@@ -1,0 +1,162 @@
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../../core/errors.ts';
+import { createFocusNfeClient, creditNoteBody } from '../../../tools/rails/focus-nfe.ts';
+import type { CreditNoteRequest, ErpCustomer, ErpOrder } from '../../../tools/rails/types.ts';
+
+const BASE = 'https://api.focusnfe.com.br';
+const CNPJ = '12345678000195';
+const SALE_KEY = '35261112345678000195550010000184211100084215';
+const NOTE_KEY = '35261112345678000195550010000000071100000072';
+const basic = `Basic ${Buffer.from('focus-token:').toString('base64')}`;
+const order: ErpOrder = {
+  orderNumber: '8421',
+  erpId: 9178008421,
+  customerCode: 5366578001,
+  totalCents: 18600,
+  placedAt: '2026-11-22T13:30:00.000Z',
+  payment: { method: 'pix', endToEndId: 'E18236120202611221330sbx8421pay0' },
+  items: [{ description: 'Camiseta algodão azul M', quantity: 2, totalCents: 18600 }],
+  cancelled: false,
+  invoiceKey: SALE_KEY,
+};
+const customer: ErpCustomer = { code: 5366578001, name: 'Marina Souza', taxId: '52998224725', phones: ['5511987654321'] };
+const request = (over: Partial<CreditNoteRequest> = {}): CreditNoteRequest => ({ ref: 'rf8421a', order, customer, amountCents: 18600, reason: 'Produto com defeito', ...over });
+const authorized = { cnpj_emitente: CNPJ, ref: 'rf8421a', status: 'autorizado', status_sefaz: '100', mensagem_sefaz: 'Autorizado o uso da NF-e', chave_nfe: `NFe${NOTE_KEY}`, numero: '7', serie: '1' };
+
+describe('Focus NFe adapter (NF-e de devolução)', () => {
+  beforeEach(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+  const client = (pollAttempts = 5) => createFocusNfeClient({ baseUrl: BASE, token: 'focus-token', cnpj: CNPJ, timeoutMs: 200, pollIntervalMs: 1, pollAttempts });
+  const failureOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);
+
+  it('posts the devolução under ?ref=, then polls on 202 until autorizado, stripping "NFe" from the key', async () => {
+    let sent: Record<string, unknown> = {};
+    const scope = nock(BASE, { reqheaders: { authorization: basic } })
+      .post('/v2/nfe', (b) => ((sent = b), true)).query({ ref: 'rf8421a' })
+      .reply(202, { cnpj_emitente: CNPJ, ref: 'rf8421a', status: 'processando_autorizacao' })
+      .get('/v2/nfe/rf8421a').query({ completa: '0' }).reply(200, { cnpj_emitente: CNPJ, ref: 'rf8421a', status: 'processando_autorizacao' })
+      .get('/v2/nfe/rf8421a').query({ completa: '0' }).reply(200, authorized);
+
+    const note = await client().issueCreditNote(request());
+
+    expect(note).toEqual({ ref: 'rf8421a', status: 'authorized', number: '7', series: '1', accessKey: NOTE_KEY, message: 'Autorizado o uso da NF-e' });
+    expect(scope.isDone()).toBe(true);
+    expect(sent).toEqual({
+      natureza_operacao: 'Devolução de venda',
+      data_emissao: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      tipo_documento: '0',
+      finalidade_emissao: '4',
+      cnpj_emitente: CNPJ,
+      nome_destinatario: 'Marina Souza',
+      cpf_destinatario: '52998224725',
+      notas_referenciadas: [{ chave_nfe: SALE_KEY }],
+      items: [
+        {
+          numero_item: '1',
+          codigo_produto: 'PED8421-1',
+          descricao: 'Camiseta algodão azul M',
+          cfop: '1202',
+          unidade_comercial: 'UN',
+          quantidade_comercial: '2',
+          valor_unitario_comercial: '93.00',
+          valor_bruto: '186.00',
+        },
+      ],
+      valor_total: '186.00',
+      informacoes_adicionais_contribuinte: 'Produto com defeito',
+    });
+  });
+
+  it('returns at once when the synchronous mode answers 201 autorizado', async () => {
+    const scope = nock(BASE).post('/v2/nfe').query({ ref: 'rf8421a' }).reply(201, authorized);
+    expect(await client().issueCreditNote(request())).toMatchObject({ status: 'authorized', accessKey: NOTE_KEY });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('renders a partial refund as one item of the refunded value, and a company buyer by CNPJ', () => {
+    const body = creditNoteBody(request({ amountCents: 5000, customer: { ...customer, taxId: '11222333000181' } }), CNPJ);
+    expect(body).toMatchObject({ cnpj_destinatario: '11222333000181', valor_total: '50.00' });
+    expect(body).not.toHaveProperty('cpf_destinatario');
+    expect(body.items).toEqual([
+      {
+        numero_item: '1',
+        codigo_produto: 'PED8421-1',
+        descricao: 'Devolução parcial pedido 8421',
+        cfop: '1202',
+        unidade_comercial: 'UN',
+        quantidade_comercial: '1',
+        valor_unitario_comercial: '50.00',
+        valor_bruto: '50.00',
+      },
+    ]);
+  });
+
+  it('sends an item whose total does not divide by its quantity as one unit, so quantity × price = value', () => {
+    const odd = { ...order, totalCents: 1000, items: [{ description: 'Kit', quantity: 3, totalCents: 1000 }] };
+    const [item] = creditNoteBody(request({ order: odd, amountCents: 1000 }), CNPJ).items as Array<Record<string, string>>;
+    expect(item).toMatchObject({ quantidade_comercial: '1', valor_unitario_comercial: '10.00', valor_bruto: '10.00' });
+  });
+
+  it('maps erro_autorizacao to rejected with SEFAZ\'s message, and denegado to denied', async () => {
+    nock(BASE)
+      .post('/v2/nfe').query(true).reply(202, { status: 'processando_autorizacao' })
+      .get('/v2/nfe/rf8421a').query(true).reply(200, { ref: 'rf8421a', status: 'erro_autorizacao', status_sefaz: '327', mensagem_sefaz: 'Rejeição: CFOP de devolução de mercadoria para NF-e que não tem finalidade de devolução' });
+    expect(await client().issueCreditNote(request())).toEqual({
+      ref: 'rf8421a',
+      status: 'rejected',
+      message: 'Rejeição: CFOP de devolução de mercadoria para NF-e que não tem finalidade de devolução',
+    });
+    nock(BASE).get('/v2/nfe/r2').query(true).reply(200, { ref: 'r2', status: 'denegado', mensagem_sefaz: 'Uso Denegado' });
+    expect(await client().getCreditNote('r2')).toMatchObject({ status: 'denied' });
+  });
+
+  it('stops polling after pollAttempts and reports processing', async () => {
+    const scope = nock(BASE)
+      .post('/v2/nfe').query(true).reply(202, { status: 'processando_autorizacao' })
+      .get('/v2/nfe/rf8421a').query(true).times(3).reply(200, { status: 'processando_autorizacao' });
+    expect(await client(3).issueCreditNote(request())).toEqual({ ref: 'rf8421a', status: 'processing' });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('reads the existing note when the ref was already used, instead of issuing another', async () => {
+    nock(BASE)
+      .post('/v2/nfe').query(true).reply(422, { codigo: 'already_processed', mensagem: 'Nota fiscal já autorizada' })
+      .get('/v2/nfe/rf8421a').query(true).reply(200, authorized);
+    expect(await client().issueCreditNote(request())).toMatchObject({ status: 'authorized', number: '7' });
+
+    nock(BASE)
+      .post('/v2/nfe').query(true).reply(422, { codigo: 'requisicao_invalida', mensagem: 'Já existe uma nota com esta referência' })
+      .get('/v2/nfe/rf8421a').query(true).reply(200, authorized);
+    expect(await client().issueCreditNote(request())).toMatchObject({ status: 'authorized' });
+  });
+
+  it('maps Focus error bodies: 422/400 rejected with codigo, 403 unauthorized, 429 rate limited, 5xx unavailable', async () => {
+    const post = (status: number, body: object | string) => {
+      nock(BASE).post('/v2/nfe').query(true).reply(status, body);
+      return failureOf(client().issueCreditNote(request()));
+    };
+    const schema = await post(422, { codigo: 'erro_validacao_schema', mensagem: 'Erro na validação do Schema XML', erros: [{ mensagem: 'valor_bruto inválido', campo: 'items[0].valor_bruto' }] });
+    expect(schema).toMatchObject({ provider: 'fiscal', failure: 'rejected', code: 'erro_validacao_schema', status: 422 });
+    expect((schema as Error).message).toContain('items[0].valor_bruto: valor_bruto inválido');
+    expect(await post(400, { codigo: 'certificado_vencido', mensagem: 'O certificado digital está vencido' })).toMatchObject({ failure: 'rejected', code: 'certificado_vencido' });
+    expect(await post(403, { codigo: 'permissao_negada', mensagem: 'Token sem permissão' })).toMatchObject({ failure: 'unauthorized' });
+    expect(await post(429, { codigo: 'limite_excedido', mensagem: 'Limite de requisições excedido' })).toMatchObject({ failure: 'rate_limited' });
+    expect(await post(500, 'Internal Server Error')).toMatchObject({ failure: 'unavailable', outcomeUnknown: true });
+  });
+
+  it('answers null for an unknown ref and times out instead of waiting forever', async () => {
+    nock(BASE).get('/v2/nfe/nope').query({ completa: '0' }).reply(404, { codigo: 'nao_encontrado', mensagem: 'Nota fiscal não encontrada' });
+    expect(await client().getCreditNote('nope')).toBeNull();
+    nock(BASE).post('/v2/nfe').query(true).delay(1_000).reply(202, { status: 'processando_autorizacao' });
+    const error = await failureOf(client().issueCreditNote(request()));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ failure: 'timeout', outcomeUnknown: true });
+  });
+});
