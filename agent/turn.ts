@@ -13,7 +13,7 @@ import { executeToolUse, type ToolResultBlock, type TransientFailure } from '../
 import { TOOLS } from '../tools/registry.ts';
 import { recentOrders } from '../tools/ledger.ts';
 import { inputSchemaOf } from '../tools/tool.ts';
-import { splitMessage } from '../tools/rails/zapi-whatsapp.ts';
+import { splitMessage } from '../tools/rails/zapi.ts';
 import type { ModelClient } from './model.ts';
 
 /**

@@ -2,7 +2,7 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from '../core/logger.ts';
 import { applyRailRefund } from '../tools/refund-flow.ts';
 import type { Services } from '../tools/context.ts';
-import { keyFromDescription, trioWebhookEvent, verifyTrioSignature } from '../tools/rails/trio-pix.ts';
+import { keyFromDescription, trioWebhookEvent, verifyTrioSignature } from '../tools/rails/trio.ts';
 import { secretsEqual } from './secret.ts';
 import { sendBodyError } from './zapi.ts';
 

@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { centsToDecimalString } from '../../core/money.ts';
-import { brDate, brTime } from '../../tools/rails/omie-erp.ts';
+import { isoToOmieDate, isoToOmieTime } from '../../tools/rails/omie.ts';
 import { SANDBOX_CREDENTIALS } from '../credentials.ts';
 import type { SeedCustomer, SeedOrder } from '../seed.ts';
 import { emulate, type EmulatorContext } from './common.ts';
@@ -26,7 +26,7 @@ export function renderOrder(o: SeedOrder): Json {
       codigo_pedido_integracao: `LOJA-${o.orderNumber}`,
       numero_pedido: o.orderNumber,
       codigo_cliente: o.customerCode,
-      data_previsao: brDate(o.placedAt),
+      data_previsao: isoToOmieDate(o.placedAt),
       etapa: '60',
       quantidade_itens: o.items.length,
     },
@@ -44,10 +44,10 @@ export function renderOrder(o: SeedOrder): Json {
     })),
     total_pedido: { valor_mercadorias: reais(o.totalCents), valor_total_pedido: reais(o.totalCents) },
     infoCadastro: {
-      dInc: brDate(o.placedAt),
-      hInc: brTime(o.placedAt),
-      dFat: brDate(o.placedAt),
-      hFat: brTime(o.placedAt),
+      dInc: isoToOmieDate(o.placedAt),
+      hInc: isoToOmieTime(o.placedAt),
+      dFat: isoToOmieDate(o.placedAt),
+      hFat: isoToOmieTime(o.placedAt),
       faturado: 'S',
       cancelado: 'N',
       devolvido: 'N',
@@ -57,7 +57,7 @@ export function renderOrder(o: SeedOrder): Json {
       parcela: [
         {
           numero_parcela: 1,
-          data_vencimento: brDate(o.placedAt),
+          data_vencimento: isoToOmieDate(o.placedAt),
           valor: reais(o.totalCents),
           percentual: 100,
           meio_pagamento: o.method === 'pix' ? '17' : '03',
@@ -145,7 +145,7 @@ export function omieRouter(ctx: EmulatorContext, world: World): express.Router {
     ConsultarNF(param) {
       const o = world.state.orders.find((x) => x.erpId === Number(param.nCodPed));
       if (!o) return [500, fault('SOAP-ENV:Client-103', 'ERROR: Nota fiscal não encontrada!')];
-      return [200, { compl: { cChaveNFe: o.invoiceKey }, ide: { nNF: o.invoiceNumber, serie: '1', dEmi: brDate(o.placedAt) } }];
+      return [200, { compl: { cChaveNFe: o.invoiceKey }, ide: { nNF: o.invoiceNumber, serie: '1', dEmi: isoToOmieDate(o.placedAt) } }];
     },
   }));
   return router;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signTrioBody } from '../../tools/rails/trio-pix.ts';
+import { signTrioBody } from '../../tools/rails/trio.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
@@ -102,13 +102,13 @@ describe('POST /webhooks/pix', () => {
     expect(refund.status).toBe('settled');
     const events = e.services.store.db.prepare('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?').get(refund.id) as { n: number };
     const records = e.services.store.cases.records(refund.case_id!).length;
-    const body = JSON.stringify({ ref_id: refund.rail_refund_id, category: 'collecting_document_refund', type: 'settled', data: { id: refund.rail_refund_id, end_to_end_id: 'D'.padEnd(32, '9') } });
+    const body = JSON.stringify({ ref_id: refund.rail_refund_id, category: 'collecting_document_refund', type: 'settled', timestamp: new Date().toISOString(), data: { id: refund.rail_refund_id, end_to_end_id: 'D'.padEnd(32, '9') } });
     const headers = { 'x-webhook-secret': webhookSecret, 'x-webhook-signature': signTrioBody(body, webhookSigningKey) };
     const replay = await send(body, headers);
     expect(replay.status).toBe(200);
     expect(await replay.json()).toMatchObject({ duplicate: true });
     // A "failed" after settled is not a legal move either.
-    const failed = JSON.stringify({ ref_id: refund.rail_refund_id, category: 'collecting_document_refund', type: 'failed', data: { id: refund.rail_refund_id, error_message: 'late' } });
+    const failed = JSON.stringify({ ref_id: refund.rail_refund_id, category: 'collecting_document_refund', type: 'failed', timestamp: new Date().toISOString(), data: { id: refund.rail_refund_id, error_message: 'late' } });
     expect((await send(failed, { 'x-webhook-secret': webhookSecret, 'x-webhook-signature': signTrioBody(failed, webhookSigningKey) })).status).toBe(200);
     await e.settle();
     const after = e.services.store.payments.refund(refund.id)!;
@@ -120,7 +120,7 @@ describe('POST /webhooks/pix', () => {
   });
 
   it('records and refuses an event it does not handle (fail closed)', async () => {
-    const body = JSON.stringify({ ref_id: 'p1', category: 'payment_document', type: 'settled', data: { id: 'p1' } });
+    const body = JSON.stringify({ ref_id: 'p1', category: 'payment_document', type: 'settled', timestamp: new Date().toISOString(), data: { id: 'p1' } });
     const res = await send(body, { 'x-webhook-secret': webhookSecret, 'x-webhook-signature': signTrioBody(body, webhookSigningKey) });
     expect(res.status).toBe(422);
     const row = e.services.store.db.prepare("SELECT outcome FROM webhook_events WHERE event_key LIKE 'trio:payment_document:%'").get() as { outcome: string };

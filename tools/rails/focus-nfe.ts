@@ -47,7 +47,8 @@ export function creditNoteBody(request: CreditNoteRequest, cnpjEmitente: string,
     cnpj_emitente: cnpjEmitente,
     nome_destinatario: customer.name,
     ...(taxId.length === 14 ? { cnpj_destinatario: taxId } : taxId ? { cpf_destinatario: taxId } : {}),
-    notas_referenciadas: [{ chave_nfe: order.invoiceKey }],
+    // Without the sale's key the devolução is invalid; Focus then refuses it (422, rejected).
+    ...(order.invoiceKey ? { notas_referenciadas: [{ chave_nfe: order.invoiceKey }] } : {}),
     items: items.map((item, i) => {
       // SEFAZ checks quantity × unit price = gross value: an indivisible line goes as one unit.
       const divisible = Number.isInteger(item.quantity) && item.quantity > 0 && item.totalCents % item.quantity === 0;

@@ -22,10 +22,13 @@ export function createHttp(provider: ProviderName, config: CreateAxiosDefaults &
 }
 
 export function toProviderError(provider: ProviderName, error: AxiosError): ProviderError {
+  // Never keep the axios error itself: its config holds request bodies (Omie's
+  // app_secret) and URLs (Z-API's instance token) that a logged cause would leak.
+  const cause = { code: error.code ?? 'unknown' };
   if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT' || error.code === 'ERR_CANCELED') {
-    return new ProviderError(provider, 'timeout', 'no answer in time', { cause: error });
+    return new ProviderError(provider, 'timeout', 'no answer in time', { cause });
   }
-  return new ProviderError(provider, 'network', error.code ?? error.message, { cause: error });
+  return new ProviderError(provider, 'network', error.code ?? 'connection failed', { cause });
 }
 
 /** Maps an HTTP status that is not a success into the failure kind it means. */

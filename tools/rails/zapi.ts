@@ -71,7 +71,7 @@ function cutPoint(text: string, max: number): number {
   const line = at('\n');
   const space = Math.max(at(' '), at('\t'));
   // In the second half, the strongest kind of break wins; earlier, the latest break; any break beats cutting a word.
-  const best = [paragraph, line, space].find((i) => i >= 0) ?? Math.max(paragraph, line, space);
+  const best = [paragraph, line, space].find((i) => i >= max / 2) ?? Math.max(paragraph, line, space);
   if (best > 0) return best;
   // One word longer than max: cut it, but not between the halves of a surrogate pair.
   return /[\uD800-\uDBFF]/.test(text[max - 1] ?? '') ? max - 1 : max;

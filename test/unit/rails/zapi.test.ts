@@ -85,6 +85,8 @@ describe('splitMessage', () => {
     // The line break at 30 wins over the later space at 36 (limit 40).
     expect(splitMessage(`${a}\nbbbbb ${c}`, 40)).toEqual([a, `bbbbb ${c}`]);
     expect(splitMessage(`${a} ${b}`, 40)).toEqual([a, b]);
+    // A paragraph break in the first half would leave a tiny part: the late space wins (limit 40).
+    expect(splitMessage(`aa\n\n${'b'.repeat(20)} ${a}`, 40)).toEqual([`aa\n\n${'b'.repeat(20)}`, a]);
   });
 
   it('cuts inside a word only when the word alone is longer than the limit', () => {
