@@ -1,5 +1,6 @@
 import nock from 'nock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { useNock } from '../../helpers/nock.ts';
 import { ProviderError } from '../../../core/errors.ts';
 import { createBcbPixRail } from '../../../tools/rails/bcb-pix.ts';
 import type { PixPayment } from '../../../tools/rails/types.ts';
@@ -28,15 +29,7 @@ const invalid = (razao: string, propriedade: string, detail?: string) => ({
 });
 
 describe('API Pix adapter (BCB devolução)', () => {
-  beforeEach(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-    vi.restoreAllMocks();
-  });
+  useNock();
   const rail = (tokenPath?: string) =>
     createBcbPixRail({ baseUrl: BASE, clientId: 'client-id', clientSecret: 'client-secret', timeoutMs: 200, ...(tokenPath ? { tokenPath } : {}) });
   const token = (value: string, expiresIn = 3600, path = '/oauth/token') =>

@@ -1,5 +1,6 @@
 import nock from 'nock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useNock } from '../../helpers/nock.ts';
 import { ProviderError } from '../../../core/errors.ts';
 import { createFocusNfeClient, creditNoteBody } from '../../../tools/rails/focus-nfe.ts';
 import type { CreditNoteRequest, ErpCustomer, ErpOrder } from '../../../tools/rails/types.ts';
@@ -25,14 +26,7 @@ const request = (over: Partial<CreditNoteRequest> = {}): CreditNoteRequest => ({
 const authorized = { cnpj_emitente: CNPJ, ref: 'rf8421a', status: 'autorizado', status_sefaz: '100', mensagem_sefaz: 'Autorizado o uso da NF-e', chave_nfe: `NFe${NOTE_KEY}`, numero: '7', serie: '1' };
 
 describe('Focus NFe adapter (NF-e de devolução)', () => {
-  beforeEach(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
+  useNock();
   const client = (pollAttempts = 5) => createFocusNfeClient({ baseUrl: BASE, token: 'focus-token', cnpj: CNPJ, timeoutMs: 200, pollIntervalMs: 1, pollAttempts });
   const failureOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);
 

@@ -1,5 +1,6 @@
 import nock from 'nock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { useNock } from '../../helpers/nock.ts';
 import { ProviderError } from '../../../core/errors.ts';
 import { createOmieClient, isoToOmieDate, isoToOmieTime, omieDateTimeToIso, parseOmieOrder } from '../../../tools/rails/omie.ts';
 
@@ -30,15 +31,7 @@ const marina = {
 };
 
 describe('Omie adapter', () => {
-  beforeEach(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-    vi.restoreAllMocks();
-  });
+  useNock();
   const client = () => createOmieClient({ baseUrl: `${BASE}/`, appKey: 'APPKEY', appSecret: 'APPSECRET', timeoutMs: 200 });
 
   describe('getOrder', () => {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import nock from 'nock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useNock } from '../../helpers/nock.ts';
 import { ProviderError } from '../../../core/errors.ts';
 import {
   createTrioRail,
@@ -21,14 +22,7 @@ const payment: PixPayment = { documentId: DOC, endToEndId: E2E, amountCents: 186
 const notFound = { error: { error_code: 'NOT_FOUND_RESOURCE', error_message: 'Documento de cobrança não foi encontrado. Referência: x' } };
 
 describe('Trio adapter', () => {
-  beforeEach(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
+  useNock();
   const rail = () => createTrioRail({ baseUrl: BASE, clientId: 'cid', clientSecret: 'csecret', virtualAccountId: VA, timeoutMs: 200 });
   const refund = (amountCents = 18600, key = 'ESabc123') => rail().refund({ payment, amountCents, key, description: 'Estorno pedido 8421' });
   const failureOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);

@@ -1,6 +1,7 @@
 import nock from 'nock';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useNock } from '../../helpers/nock.ts';
 import { ProviderError } from '../../../core/errors.ts';
 import { createZapiClient, splitMessage } from '../../../tools/rails/zapi.ts';
 
@@ -8,14 +9,7 @@ const BASE = 'https://api.z-api.io';
 const PATH = '/instances/3C4F1A2B/token/INSTANCE-SECRET-TOKEN/send-text';
 
 describe('Z-API adapter (send-text)', () => {
-  beforeEach(() => {
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
+  useNock();
   const client = (baseUrl?: string) =>
     createZapiClient({ ...(baseUrl ? { baseUrl } : {}), instanceId: '3C4F1A2B', instanceToken: 'INSTANCE-SECRET-TOKEN', clientToken: 'ACCOUNT-CT', timeoutMs: 200 });
   const send = (message = 'Olá, Marina!') => client().sendText('5511987654321', message);
