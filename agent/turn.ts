@@ -128,7 +128,8 @@ export class Agent {
     if (resumable) {
       turnId = resumable;
       store.turns.reopen(turnId);
-      if (pending.length > 0) this.absorb(conversation, turnId, pending);
+      // New messages join inside the loop, after any tool results still owed: the API
+      // refuses customer text between a tool_use and its tool_result.
     } else {
       if (conversation.mode === 'staff') {
         // A person has the conversation: the customer's words go to the transcript, not to the model.

@@ -115,3 +115,29 @@ describe('the agent loop', () => {
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('o produto foi usado');
   });
 });
+
+describe('resuming a turn cut between a tool_use and its result', () => {
+  it('runs the owed tool first, then answers the message that came meanwhile', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-resume-'));
+    const store = openStore(dataDir);
+    const now = new Date().toISOString();
+    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
+    store.inbox.insert({ message_id: 'R-1', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });
+    store.turns.start('turn_cut', conversation.id, now);
+    store.turns.appendHistory(conversation.id, 'turn_cut', 'user', [{ type: 'text', text: 'o pedido 8421 veio errado' }], now);
+    store.inbox.markProcessed([store.inbox.byMessageId('R-1')!.id], 'turn_cut', now);
+    store.turns.appendHistory(conversation.id, 'turn_cut', 'assistant', [{ type: 'tool_use', id: 'toolu_cut', name: 'ledger_lookup', input: { order_id: '8421' } }], now);
+    // The crash happened here; then the customer wrote again.
+    store.inbox.insert({ message_id: 'R-2', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'alô?', payload: '{}', received_at: now });
+    store.close();
+    const e = await startTestEstorno({}, { dataDir });
+    await e.settle();
+    const history = e.services.store.turns.history(conversation.id).map((h) => JSON.parse(h.content) as Array<{ type: string }>);
+    const afterToolUse = history[2]!;
+    expect(afterToolUse[0]!.type).toBe('tool_result');
+    expect(e.services.store.inbox.byMessageId('R-2')?.processed_at).not.toBeNull();
+    expect(e.services.store.turns.modelCalls(conversation.id).every((c) => c.error === null)).toBe(true);
+    expect((await e.outbox(MARINA.whatsapp)).length).toBeGreaterThan(0);
+    await e.stop();
+  });
+});
