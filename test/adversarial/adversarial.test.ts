@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildSeed } from '../../sandbox/seed.ts';
-import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+import { useResetEstorno, type TestEstorno } from '../helpers/estorno.ts';
 
 /**
  * Adversarial conversations kept as data: each scripts a model that really
@@ -29,16 +29,8 @@ const cases = readdirSync(dir)
   .map((f) => ({ file: f, ...(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Case) }));
 
 describe('adversarial conversations', () => {
-  let e: TestEstorno;
-  beforeAll(async () => {
-    e = await startTestEstorno();
-  });
-  afterAll(async () => {
-    await e.stop();
-  });
-  beforeEach(async () => {
-    await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
-  });
+  let e!: TestEstorno;
+  useResetEstorno((x) => (e = x));
 
   it('has the cases the issue names', () => {
     expect(cases.map((c) => c.file).sort()).toEqual(['beneficiary-swap.json', 'fake-system-message.json', 'inflated-amount.json', 'other-customer.json', 'refund-again.json']);

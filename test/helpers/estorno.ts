@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createLogger } from '../../core/logger.ts';
 import { parseConfig } from '../../core/config.ts';
 import { startEstorno, type Estorno, type StartOptions } from '../../server/app.ts';
@@ -110,4 +111,22 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
 export async function fault(e: { url: string }, provider: string, mode: string, count = 1): Promise<void> {
   const res = await fetch(`${e.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, mode, count }) });
   if (res.status !== 200) throw new Error(`fault refused: ${await res.text()}`);
+}
+
+/**
+ * One server for the whole describe block, back to the seed world (both the
+ * emulators and the service's database) before each test.
+ */
+export function useResetEstorno(set: (e: TestEstorno) => void): void {
+  let e: TestEstorno;
+  beforeAll(async () => {
+    e = await startTestEstorno();
+    set(e);
+  });
+  afterAll(async () => {
+    await e.stop();
+  });
+  beforeEach(async () => {
+    await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
+  });
 }

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JOAO, MARINA } from '../../sandbox/seed.ts';
 import { issueMandate, DEFAULT_MANDATE } from '../../tools/mandate.ts';
-import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+import { useResetEstorno, type TestEstorno } from '../helpers/estorno.ts';
 
 /**
  * The guard under attack: the scripted model proposes exactly the bad call a
@@ -10,17 +10,9 @@ import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
  * money.
  */
 describe('the guard refuses before any rail call', () => {
-  let e: TestEstorno;
+  let e!: TestEstorno;
   let n = 0;
-  beforeAll(async () => {
-    e = await startTestEstorno();
-  });
-  afterAll(async () => {
-    await e.stop();
-  });
-  beforeEach(async () => {
-    await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
-  });
+  useResetEstorno((x) => (e = x));
 
   /** Makes the model call `name` with `input` on the customer's next message; returns the recorded call. */
   async function propose(phone: string, name: string, input: unknown) {
