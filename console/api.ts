@@ -6,7 +6,7 @@ import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
 import type { Estorno } from '../server/app.ts';
 import { decideApproval } from '../tools/approvals.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
-import { hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
+import { decoyHash, generatePassword, hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
 
 /**
@@ -24,28 +24,55 @@ const parse = <T extends z.ZodType>(schema: T, req: Request, res: Response): z.i
 const reasonBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) }).strict();
 const cents = z.number().int().min(0).max(1_000_000_000);
 
-export function consoleApi(estorno: Estorno): express.Router {
+/** What the console tells browsers over SSE: ids, kinds and codes. Anything else an event carries stays on the server. */
+const LIVE_FIELDS = ['type', 'at', 'conversationId', 'refundId', 'approvalId', 'mandateId', 'decision', 'reason', 'outcome', 'name', 'status', 'mode', 'by', 'version', 'stopReason'] as const;
+
+/** Live event → SSE frame, keeping only LIVE_FIELDS with scalar values (never customer text). */
+export function sseFrame(event: { type: string; [k: string]: unknown }): string {
+  const data: Record<string, unknown> = {};
+  for (const k of LIVE_FIELDS) {
+    const v = event[k];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') data[k] = v;
+  }
+  const type = /^[a-z_]{1,40}$/.test(event.type) ? event.type : 'message';
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export interface ConsoleApiOptions {
+  /** Runs before each login (the sandbox re-creates its users after a reset). */
+  beforeLogin?: () => void;
+}
+
+/** The /api router; mount it at /api. */
+export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): express.Router {
   const router = express.Router();
   const services = estorno.services;
   const store = () => services.store;
   const now = () => services.now();
   const throttle = new LoginThrottle();
   router.use(express.json({ limit: '256kb' }));
+  // Answers hold customer data: no browser or proxy keeps a copy.
+  router.use((_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  });
 
   router.post('/login', async (req, res) => {
     const body = parse(z.object({ email: z.string().email().max(200), password: z.string().min(1).max(200) }).strict(), req, res);
     if (!body) return;
     const key = `${body.email.toLowerCase()}|${req.ip}`;
     if (throttle.blocked(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
+    options.beforeLogin?.();
     const user = store().users.byEmail(body.email);
-    const ok = user && user.active === 1 && (await verifyPassword(body.password, user.password_hash));
-    if (!user || !ok) {
+    // An unknown or disabled user costs the same scrypt run: the answer time does not tell which emails exist.
+    const matches = await verifyPassword(body.password, user?.password_hash ?? decoyHash());
+    if (!user || user.active !== 1 || !matches) {
       throttle.fail(key);
       return void res.status(401).json({ error: 'bad_credentials', message: 'wrong email or password' });
     }
     throttle.clear(key);
     const { csrf } = startSession(store(), res, req, user, now());
-    res.json({ email: user.email, name: user.name, role: user.role, csrf });
+    res.json({ id: user.id, email: user.email, name: user.name, role: user.role, csrf });
   });
 
   router.use(requireSession(store, now));
@@ -53,7 +80,7 @@ export function consoleApi(estorno: Estorno): express.Router {
 
   router.get('/me', (req, res) => {
     const u = req.user!;
-    res.json({ email: u.email, name: u.name, role: u.role, csrf: u.csrf });
+    res.json({ id: u.id, email: u.email, name: u.name, role: u.role, csrf: u.csrf });
   });
   router.post('/logout', (req, res) => {
     store().users.deleteSession(req.user!.sessionHash);
@@ -73,6 +100,10 @@ export function consoleApi(estorno: Estorno): express.Router {
     for (const m of s.inbox.forConversation(conversation.id)) if (m.kind === 'text') entries.push({ at: m.received_at, kind: 'customer', text: m.text, message_id: m.message_id });
     for (const m of s.outbox.forConversation(conversation.id)) entries.push({ at: m.created_at, kind: m.source === 'staff' ? 'staff' : 'agent', text: m.text, status: m.status, template: m.template });
     for (const t of s.turns.toolCalls(conversation.id)) entries.push({ at: t.created_at, kind: 'tool', name: t.name, input: safeJson(t.input), outcome: t.outcome, reason: t.reason });
+    // Pushed before the guard's rows: on a tie the staff decision comes before the guard run it caused (the sort is stable).
+    for (const a of s.consoleQueries.approvalsForConversation(conversation.id)) {
+      if (a.decided_at) entries.push({ at: a.decided_at, kind: 'approval', approval_id: a.id, status: a.status, decided_by: a.decided_by, decision_reason: a.decision_reason, order: a.order_number, amount_cents: a.amount_cents });
+    }
     for (const d of s.guardLog.forConversation(conversation.id)) entries.push({ at: d.created_at, kind: 'guard', decision: d.decision, reason: d.reason, order: d.order_number, amount_cents: d.amount_cents, mandate: d.mandate_id, approval_id: d.approval_id, refund_id: d.refund_id });
     for (const r of s.payments.refundsForConversation(conversation.id)) entries.push({ at: r.created_at, kind: 'refund', refund_id: r.id, order: r.order_number, amount_cents: r.amount_cents, status: r.status, receipt_id: r.case_id, authorized_by: r.authorized_by, failure: r.failure_reason });
     entries.sort((a, b) => a.at.localeCompare(b.at));
@@ -109,8 +140,9 @@ export function consoleApi(estorno: Estorno): express.Router {
   // --- Approvals ---
   router.get('/approvals', (req, res) => {
     store().guardLog.expireApprovals(now().toISOString());
-    const status = typeof req.query.status === 'string' ? (req.query.status as 'pending') : undefined;
-    res.json(store().guardLog.approvals(status));
+    const status = z.enum(['pending', 'approved', 'rejected', 'expired', 'failed']).optional().safeParse(req.query.status);
+    if (!status.success) return void res.status(400).json({ error: 'invalid_input', message: 'status: pending, approved, rejected, expired or failed' });
+    res.json(store().guardLog.approvals(status.data));
   });
   const decide = (decision: 'approve' | 'reject') => async (req: Request, res: Response) => {
     const body = parse(reasonBody, req, res);
@@ -206,19 +238,24 @@ export function consoleApi(estorno: Estorno): express.Router {
     res.json(store().users.list().map(({ password_hash: _p, ...u }) => u));
   });
   router.post('/users', requireAdmin, async (req, res) => {
-    const body = parse(z.object({ email: z.string().email().max(200), name: z.string().min(1).max(100), role: z.enum(['staff', 'admin']), password: z.string().min(10).max(200) }).strict(), req, res);
+    const body = parse(z.object({ email: z.string().email().max(200), name: z.string().trim().min(1).max(100), role: z.enum(['staff', 'admin']), password: z.string().min(10).max(200).optional() }).strict(), req, res);
     if (!body) return;
     if (store().users.byEmail(body.email)) return void res.status(409).json({ error: 'exists', message: 'a user with that email exists' });
-    const user = store().users.create({ email: body.email, name: body.name, role: body.role, password_hash: await hashPassword(body.password), now: now().toISOString() });
+    // Without a password one is generated and shown once, to be handed over out of band.
+    const password = body.password ?? generatePassword();
+    const user = store().users.create({ email: body.email, name: body.name, role: body.role, password_hash: await hashPassword(password), now: now().toISOString() });
     const { password_hash: _p, ...safe } = user;
-    res.status(201).json(safe);
+    res.status(201).json(body.password ? safe : { ...safe, password });
   });
-  router.post('/users/:id/disable', requireAdmin, (req, res) => {
+  router.post('/users/:id/:action', requireAdmin, (req, res) => {
+    const action = req.params.action as string;
+    if (action !== 'disable' && action !== 'enable') return void res.status(404).json({ error: 'not_found' });
     const id = Number(req.params.id);
-    if (id === req.user!.id) return void res.status(409).json({ error: 'refused', message: 'you cannot disable yourself' });
-    if (!store().users.setActive(id, false, now().toISOString())) return void res.status(404).json({ error: 'not_found' });
-    store().users.deleteSessionsOf(id);
-    res.json({ id, active: false });
+    if (id === req.user!.id) return void res.status(409).json({ error: 'refused', message: 'you cannot disable or enable yourself' });
+    if (!store().users.setActive(id, action === 'enable', now().toISOString())) return void res.status(404).json({ error: 'not_found' });
+    // A disabled user's open sessions end now, not in 12 hours.
+    if (action === 'disable') store().users.deleteSessionsOf(id);
+    res.json({ id, active: action === 'enable' });
   });
 
   // --- Pictures ---
@@ -230,9 +267,7 @@ export function consoleApi(estorno: Estorno): express.Router {
       return { id: m.id, status: m.status, window_cap_cents: doc?.window_cap_cents ?? 0, window_used_cents: used };
     });
     const seconds = s.consoleQueries.complaintToRefundSeconds();
-    const edges = [5, 10, 20, 30, 60, 120, 300, 900, 3600];
-    const histogram = [...edges, Infinity].map((edge, i) => ({ le: Number.isFinite(edge) ? edge : null, from: i === 0 ? 0 : edges[i - 1], count: seconds.filter((x) => x <= edge && (i === 0 || x > (edges[i - 1] as number))).length }));
-    res.json({ refunds_per_day: s.consoleQueries.refundsPerDay(14, now()), mandates, complaint_to_refund: { count: seconds.length, histogram } });
+    res.json({ refunds_per_day: lastDays(s.consoleQueries.refundsPerDay(14, now()), 14, now()), mandates, complaint_to_refund: { count: seconds.length, histogram: histogram(seconds) } });
   });
 
   // --- Live updates (server-sent events): ids and kinds only, never customer content ---
@@ -241,7 +276,7 @@ export function consoleApi(estorno: Estorno): express.Router {
     res.flushHeaders();
     res.write('retry: 2000\n\n');
     const off = estorno.events.subscribe((event) => {
-      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      res.write(sseFrame(event));
     });
     const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     req.on('close', () => {
@@ -254,6 +289,27 @@ export function consoleApi(estorno: Estorno): express.Router {
     res.status(404).json({ error: 'not_found' });
   });
   return router;
+}
+
+/** Histogram edges in seconds: a refund in the sandbox takes seconds, a real one with a human approval can take hours. */
+const EDGES = [5, 10, 20, 30, 60, 120, 300, 900, 3600];
+
+/** Counts per bucket `(from, le]`; the last bucket (`le: null`) is everything over the last edge. */
+export function histogram(seconds: number[]): Array<{ from: number; le: number | null; count: number }> {
+  return [...EDGES, null].map((le, i) => {
+    const from = i === 0 ? 0 : (EDGES[i - 1] as number);
+    return { from, le, count: seconds.filter((x) => (i === 0 ? x >= 0 : x > from) && (le === null || x <= le)).length };
+  });
+}
+
+/** One row per UTC day for the last `days` days, zeros included, so the chart's axis is time. */
+export function lastDays<T extends { day: string }>(rows: T[], days: number, now: Date): Array<{ day: string; refunds: number; settled_cents: number }> {
+  const byDay = new Map(rows.map((r) => [r.day, r]));
+  return Array.from({ length: days }, (_, i) => {
+    const day = new Date(now.getTime() - (days - 1 - i) * 86_400_000).toISOString().slice(0, 10);
+    const row = byDay.get(day) as { refunds?: number; settled_cents?: number } | undefined;
+    return { day, refunds: row?.refunds ?? 0, settled_cents: row?.settled_cents ?? 0 };
+  });
 }
 
 function safeJson(text: string): unknown {

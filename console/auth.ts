@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Store } from '../data/store.ts';
 import type { UserRow } from '../data/users.ts';
@@ -17,12 +17,29 @@ function scryptAsync(password: string, salt: Buffer, keylen: number, options: Sc
   return new Promise((resolve, reject) => scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
+/** `scrypt$N$r$p$salt$key` with a random 16-byte salt. */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  return encodeHash(salt, key);
 }
 
+/** The same hash, blocking: only for the sandbox's users at start, before any request is served. */
+export function hashPasswordSync(password: string): string {
+  const salt = randomBytes(16);
+  return encodeHash(salt, scryptSync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p }));
+}
+
+const encodeHash = (salt: Buffer, key: Buffer) => `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+
+let decoy: string | undefined;
+/** A hash of no one's password: an unknown email costs the same scrypt run as a wrong password. */
+export function decoyHash(): string {
+  decoy ??= hashPasswordSync(randomBytes(16).toString('hex'));
+  return decoy;
+}
+
+/** Constant-time check of a password against a stored `scrypt$…` hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
@@ -31,12 +48,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
+/** 16 random characters (96 bits), URL-safe: for the sandbox users and `npm run user -- add`. */
 export function generatePassword(): string {
   return randomBytes(12).toString('base64url');
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
+/** The logged-in user of a console request. */
 export interface ConsoleUser {
   id: number;
   email: string;
@@ -52,6 +71,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** One cookie's value from the request (no cookie-parser dependency for a single cookie). */
 export function readCookie(req: Request, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
@@ -62,7 +82,9 @@ export function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
+/** A new session: 32 random bytes in the cookie, their SHA-256 and a CSRF token in the database, 12 h. */
 export function startSession(store: Store, res: Response, req: Request, user: UserRow, now: Date): { csrf: string } {
+  store.users.deleteExpiredSessions(now.toISOString());
   const value = randomBytes(32).toString('base64url');
   const csrf = randomBytes(24).toString('base64url');
   store.users.createSession({ id_hash: sha256(value), user_id: user.id, csrf_token: csrf, created_at: now.toISOString(), expires_at: new Date(now.getTime() + SESSION_MS).toISOString() });
@@ -92,6 +114,7 @@ export function requireCsrf(req: Request, res: Response, next: NextFunction): vo
   next();
 }
 
+/** Admin-only routes: staff get 403. */
 export function requireAdmin(req: Request, res: Response, next: NextFunction): void {
   if (req.user?.role !== 'admin') return void res.status(403).json({ error: 'forbidden', message: 'admins only' });
   next();

@@ -5,36 +5,41 @@ import express from 'express';
 import type { Config } from '../core/config.ts';
 import type { Estorno } from '../server/app.ts';
 import { consoleApi } from './api.ts';
-import { generatePassword, hashPassword } from './auth.ts';
+import { generatePassword, hashPasswordSync } from './auth.ts';
 
 const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url));
 
+/** The sandbox's two console users; their passwords are generated, never fixed in code. */
+const SANDBOX_USERS = [
+  { email: 'admin@estorno.local', name: 'Sandbox Admin', role: 'admin' },
+  { email: 'staff@estorno.local', name: 'Sandbox Staff', role: 'staff' },
+] as const;
+
 /**
  * Mounts the console: the JSON API under /api and the page under /console
- * (plain ES modules and CSS, no build step). In sandbox mode the first admin
- * and a staff user are created on first start; their passwords live under
- * DATA_DIR (mode 0600) and are printed in the banner.
+ * (plain ES modules and CSS, no build step). In sandbox mode, and only there,
+ * an admin and a staff user exist from the first start: their passwords live
+ * under DATA_DIR (mode 0600) and are printed in the banner. Outside sandbox
+ * mode the first admin comes from `npm run user -- add … --role admin`.
  */
 export function mountConsole(app: express.Express, estorno: Estorno, config: Config): { bannerLines: string[] } {
-  app.use('/api', consoleApi(estorno));
-  app.use('/console', express.static(PUBLIC, { index: 'index.html', maxAge: 0, fallthrough: true }));
-  const bannerLines: string[] = [];
-  if (config.sandbox) {
-    for (const [email, name, role] of [['admin@estorno.local', 'Sandbox Admin', 'admin'], ['staff@estorno.local', 'Sandbox Staff', 'staff']] as const) {
-      const password = sandboxPassword(config.dataDir, role);
-      if (!estorno.services.store.users.byEmail(email)) {
-        void hashPassword(password).then((hash) => {
-          const store = estorno.services.store;
-          // The service may have stopped while the hash was computed.
-          if (store.db.open && !store.users.byEmail(email)) store.users.create({ email, name, role, password_hash: hash, now: new Date().toISOString() });
-        });
-      }
-      bannerLines.push(`${role.padEnd(5)} login: ${email} / ${password}`);
+  const sandboxUsers = config.sandbox ? SANDBOX_USERS.map((u) => ({ ...u, password: sandboxPassword(config.dataDir, u.role) })) : [];
+  // Also run before each login: POST /sandbox/reset starts a fresh database, and the banner's logins must keep working.
+  const ensureSandboxUsers = () => {
+    const store = estorno.services.store;
+    for (const u of sandboxUsers) {
+      if (!store.users.byEmail(u.email)) store.users.create({ email: u.email, name: u.name, role: u.role, password_hash: hashPasswordSync(u.password), now: new Date().toISOString() });
     }
-  }
-  return { bannerLines };
+  };
+  ensureSandboxUsers();
+
+  app.use('/api', consoleApi(estorno, { beforeLogin: ensureSandboxUsers }));
+  app.use('/console', express.static(PUBLIC, { index: 'index.html', maxAge: 0 }));
+  app.get('/', (_req, res) => res.redirect(302, '/console/'));
+  return { bannerLines: sandboxUsers.map((u) => `${u.role.padEnd(5)} login: ${u.email} / ${u.password}`) };
 }
 
+/** A password generated on first start and kept under DATA_DIR (mode 0600), like the sandbox's other secrets. */
 function sandboxPassword(dataDir: string, role: string): string {
   const file = path.join(dataDir, `console-${role}-password`);
   if (!existsSync(file)) writeFileSync(file, generatePassword(), { mode: 0o600, flag: 'wx' });

@@ -1,5 +1,6 @@
 import type { Db } from './db.ts';
 
+/** A console user (the hash is `scrypt$N$r$p$salt$key`). */
 export interface UserRow {
   id: number;
   email: string;
@@ -11,6 +12,7 @@ export interface UserRow {
   updated_at: string;
 }
 
+/** A console session: the SHA-256 of the cookie value, never the value. */
 export interface SessionRow {
   id_hash: string;
   user_id: number;
@@ -58,6 +60,9 @@ export function usersRepo(db: Db) {
     },
     deleteSession(idHash: string): void {
       db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+    },
+    deleteExpiredSessions(now: string): number {
+      return db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
     },
     deleteSessionsOf(userId: number): void {
       db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);

@@ -163,7 +163,11 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       res.status(503).json({ ok: false });
     }
   });
-  app.use(zapiWebhook({ store: () => store, batcher: new IngestBatcher(() => store), logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => (options.ingestOnly ? undefined : scheduler.schedule(id)) }));
+  app.use(zapiWebhook({ store: () => store, batcher: new IngestBatcher(() => store), logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => {
+    // The console shows customer messages live even while staff hold the conversation (no turn runs then).
+    events.publish({ type: 'message_in', conversationId: id });
+    if (!options.ingestOnly) scheduler.schedule(id);
+  } }));
   app.use(pixWebhook({ services, logger, ...trioWebhook }));
 
   let sandbox: Sandbox | null = null;

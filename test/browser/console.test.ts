@@ -8,8 +8,9 @@ import { ADMIN, STAFF, seedUsers } from '../helpers/console.ts';
 
 /**
  * The console in real Chromium (Debian's package, driven by playwright-core).
- * Screenshots of each screen go to test-artifacts/screenshots/. (playwright-core
- * gives each launch a fresh, empty profile of its own.)
+ * Screenshots of each screen go to test-artifacts/screenshots/. playwright-core
+ * launches each browser with a fresh temporary profile of its own (it refuses a
+ * --user-data-dir argument to launch()), so no state carries between runs.
  */
 const SHOTS = path.resolve('test-artifacts/screenshots');
 
@@ -34,11 +35,10 @@ describe('the console in a real browser', () => {
   async function open(who: { email: string; password: string }): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await context.newPage();
+    // The console never opens native dialogs (it uses <dialog> forms): any alert/confirm/prompt is an XSS that fired.
     page.on('dialog', async (d) => {
       dialogs.push(`${d.type()}:${d.message()}`);
-      // The console asks for a reason with prompt(); answer it. Any alert is an XSS that fired.
-      if (d.type() === 'prompt') await d.accept('revoked in the browser test');
-      else await d.dismiss();
+      await d.dismiss();
     });
     await page.goto(`${e.url}/console/`);
     await page.fill('input[name=email]', who.email);
@@ -47,6 +47,10 @@ describe('the console in a real browser', () => {
     await page.waitForSelector('#tabs:not([hidden])');
     return page;
   }
+
+  afterAll(() => {
+    expect(dialogs).toEqual([]);
+  });
 
   it('shows staff a sandbox conversation appearing live, without a reload', async () => {
     const page = await open(STAFF);
@@ -79,6 +83,7 @@ describe('the console in a real browser', () => {
     await page.click('#tabs button[data-tab=conversations]');
     await page.click('#conversation-list li:has-text("4321")');
     await page.waitForSelector(`#transcript li.refund:has-text("${refund.id}") .badge.settled`);
+    await page.waitForSelector(`#transcript li.approval:has-text("${STAFF.email}"):has-text("cliente antiga, cadeira chegou quebrada") .badge.approved`);
     await page.waitForSelector(`#receipts-of-conversation p:has-text("${refund.case_id}") .badge.sealed`);
     await page.waitForSelector(`#receipts-of-conversation p:has-text("${refund.case_id}") .badge.valid`);
     await page.screenshot({ path: path.join(SHOTS, '04-refund-settled-and-sealed.png') });
@@ -88,8 +93,62 @@ describe('the console in a real browser', () => {
     await page.waitForSelector('#receipt-result .badge.valid');
     await page.screenshot({ path: path.join(SHOTS, '05-receipt-verified.png') });
     await page.click('#tabs button[data-tab=stats]');
-    await page.waitForSelector('#chart-days svg rect');
+    // Today's bar carries its label (count and settled amount); the approvers' mandate shows its R$ 2.400,00 used.
+    expect((await page.locator('#chart-days svg text.value').last().textContent())?.replace(/\u00a0/g, ' ')).toMatch(/^\d+ · R\$ [\d.]+,\d\d$/);
+    expect((await page.locator('#chart-caps svg').textContent())?.replace(/\u00a0/g, ' ')).toContain('cm_staff_approvals (active)R$ 2.400,00 of R$ 50.000,00');
+    expect(await page.locator('#chart-latency svg text.value').count()).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(SHOTS, '06-pictures.png') });
+    await page.context().close();
+  });
+
+  it('lets staff take a conversation over, reply through WhatsApp, see the customer live, and hand it back', async () => {
+    const page = await open(STAFF);
+    await page.click('#conversation-list li:has-text("4321")');
+    await page.click('#takeover');
+    await page.waitForSelector('#reply-form:not([hidden])');
+    const modelCalls = e.sandbox!.model.requests().length;
+    await page.fill('#reply-form input[name=text]', 'Oi Marina, aqui é o Sergio da equipe. Já vi seu pedido.');
+    await page.click('#reply-form button');
+    await page.waitForSelector('#transcript li.staff:has-text("aqui é o Sergio")');
+    await e.settle();
+    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toBe('Oi Marina, aqui é o Sergio da equipe. Já vi seu pedido.');
+    // Let the reply's own live update pass, so that what shows the customer's next message is the page watching, not luck.
+    await page.waitForTimeout(500);
+    await e.say(MARINA.whatsapp, 'obrigada, Sergio!');
+    await page.waitForSelector('#transcript li.customer:has-text("obrigada, Sergio!")', { timeout: 10_000 });
+    await e.settle();
+    expect(e.sandbox!.model.requests()).toHaveLength(modelCalls);
+    await page.screenshot({ path: path.join(SHOTS, '10-staff-takeover.png') });
+    await page.click('#handback');
+    await page.waitForSelector('#takeover:not([hidden])');
+    expect(e.services.store.conversations.byChat(MARINA.whatsapp)!.mode).toBe('agent');
+    await page.context().close();
+  });
+
+  it('lets an admin change caps (re-signed) and add and disable a user', async () => {
+    const page = await open(ADMIN);
+    await page.click('#tabs button[data-tab=admin]');
+    await page.locator('#mandate-rows tr[data-mandate=cm_support] button.caps').click();
+    await page.fill('dialog.ask input[name=per]', '600,00');
+    await page.fill('dialog.ask input[name=window]', '2.500,00');
+    await page.click('dialog.ask button[type=submit]');
+    await page.waitForSelector('#mandate-rows tr[data-mandate=cm_support]:has-text("v2")');
+    expect(JSON.parse(e.services.store.mandates.latest('cm_support')!.document)).toMatchObject({ version: 2, per_refund_cap_cents: 60_000, window_cap_cents: 250_000, issued_by: ADMIN.email });
+    expect((await page.locator('#mandate-rows tr[data-mandate=cm_support]').textContent())?.replace(/\u00a0/g, ' ')).toContain('R$ 2.500,00');
+    await page.fill('#user-form input[name=email]', 'nova@loja.test');
+    await page.fill('#user-form input[name=name]', 'Nova Atendente');
+    await page.click('#user-form button');
+    const password = await page.locator('dialog.ask input[name=password]').inputValue();
+    expect(password).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    await page.click('dialog.ask button[type=submit]');
+    const login = await fetch(`${e.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nova@loja.test', password }) });
+    expect(login.status).toBe(200);
+    await page.locator('#user-rows tr[data-user="nova@loja.test"] button.disable').click();
+    await page.waitForSelector('#user-rows tr[data-user="nova@loja.test"] .badge.disabled');
+    await page.locator('#mandate-rows').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, '11-admin-mandates-and-users.png') });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    expect((await fetch(`${e.url}/api/me`, { headers: { cookie } })).status).toBe(401);
     await page.context().close();
   });
 
@@ -117,7 +176,11 @@ describe('the console in a real browser', () => {
     const row = page.locator('#mandate-rows tr[data-mandate=cm_support]');
     await row.waitFor();
     await row.locator('button.revoke').click();
+    await page.fill('dialog.ask input[name=reason]', 'revoked in the browser test');
+    await page.screenshot({ path: path.join(SHOTS, '08a-admin-revoke-reason.png') });
+    await page.click('dialog.ask button[type=submit]');
     await page.waitForSelector('#mandate-rows tr[data-mandate=cm_support] .badge.revoked');
+    expect(e.services.store.mandates.events('cm_support').at(-1)).toMatchObject({ status: 'revoked', actor: ADMIN.email, reason: 'revoked in the browser test' });
     await page.screenshot({ path: path.join(SHOTS, '08-admin-mandate-revoked.png') });
     await e.say(MARINA.whatsapp, 'o pedido 8424 veio com defeito');
     await e.settle();
@@ -139,7 +202,9 @@ describe('the console in a real browser', () => {
     const texts = await page.locator('#transcript li.customer').allTextContents();
     const shown = texts.join('\n');
     for (const p of payloads) expect(shown).toContain(p);
-    expect(await page.locator('#transcript img, #transcript script, #transcript a').count()).toBe(0);
+    // Each customer bubble holds its meta line and text, nothing else; no image, script or link exists anywhere in the page.
+    expect(await page.locator('#transcript li.customer > :not(span.meta)').count()).toBe(0);
+    expect(await page.locator('img, script:not([src="/console/app.js"]), a[href^="javascript:"]').count()).toBe(0);
     await page.waitForTimeout(300);
     expect(dialogs.filter((d) => d.startsWith('alert'))).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, '09-xss-inert.png') });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARINA } from '../../sandbox/seed.ts';
 import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+import { hashPassword } from '../../console/auth.ts';
 import { ADMIN, STAFF, login, seedUsers, type Session } from '../helpers/console.ts';
 
 const READS = ['/api/me', '/api/conversations', '/api/conversations/cv_x', '/api/approvals', '/api/receipts/rcp_x', '/api/receipts/public-key', '/api/mandates', '/api/prompts', '/api/prompts/1/diff', '/api/users', '/api/stats', '/api/events'];
@@ -21,6 +22,7 @@ const ADMIN_WRITES: Array<[string, string, unknown]> = [
   ['POST', '/api/prompts/0/rollback', {}],
   ['POST', '/api/users', { email: 'x@y.z', name: 'X', role: 'admin', password: 'long-enough-pw' }],
   ['POST', '/api/users/1/disable', {}],
+  ['POST', '/api/users/1/enable', {}],
 ];
 
 describe('console API role boundaries', () => {
@@ -116,6 +118,54 @@ describe('console API role boundaries', () => {
     const transcript = await staff.call('GET', `/api/conversations/${conversation.id}`);
     expect(transcript.body.entries.map((x: { kind: string }) => x.kind)).toEqual(expect.arrayContaining(['customer', 'agent', 'staff', 'tool', 'guard']));
     expect((await staff.call('POST', `/api/conversations/${conversation.id}/handback`, {})).status).toBe(200);
+  });
+
+  it('refuses logins for 15 minutes after 10 failures for one email and address, even with the right password', async () => {
+    e.services.store.users.create({ email: 'locked@loja.test', name: 'L', role: 'staff', password_hash: await hashPassword('right-password'), now: new Date().toISOString() });
+    const attempt = (password: string) => fetch(`${e.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@loja.test', password }) });
+    // Case does not open a new allowance: the email is counted case-insensitively.
+    const target = (password: string, i = 0) => fetch(`${e.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: i % 2 ? 'LOCKED@loja.test' : 'locked@loja.test', password }) });
+    for (let i = 0; i < 10; i++) expect((await target('wrong-password', i)).status).toBe(401);
+    expect((await target('right-password')).status).toBe(429);
+    // Another email from the same address is not locked out.
+    expect((await attempt('x')).status).toBe(401);
+    expect((await login(e, ADMIN)).csrf).toBeTruthy();
+  });
+
+  it('lets an admin disable a user (their sessions end at once) and enable them again', async () => {
+    const other = await login(e, ADMIN);
+    const staffRow = e.services.store.users.byEmail(STAFF.email)!;
+    const nova = await admin.call('POST', '/api/users', { email: 'nova@loja.test', name: 'Nova', role: 'staff' });
+    expect(nova.status).toBe(201);
+    expect(nova.body.password).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(nova.body.password_hash).toBeUndefined();
+    const novaSession = await login(e, { email: 'nova@loja.test', password: nova.body.password });
+    expect((await admin.call('POST', `/api/users/${nova.body.id}/disable`, {})).status).toBe(200);
+    expect((await novaSession.call('GET', '/api/me')).status).toBe(401);
+    await expect(login(e, { email: 'nova@loja.test', password: nova.body.password })).rejects.toThrow(/401/);
+    expect((await admin.call('POST', `/api/users/${nova.body.id}/enable`, {})).status).toBe(200);
+    expect((await login(e, { email: 'nova@loja.test', password: nova.body.password })).csrf).toBeTruthy();
+    const me = (await other.call('GET', '/api/me')).body;
+    expect((await other.call('POST', `/api/users/${me.id}/disable`, {})).status).toBe(409);
+    expect(e.services.store.users.byEmail(STAFF.email)!.active).toBe(staffRow.active);
+    const users = (await staff.call('GET', '/api/users')).body as Array<Record<string, unknown>>;
+    expect(users.every((u) => !('password_hash' in u))).toBe(true);
+  });
+
+  it('serves the page with a strict CSP, no inline script, and API answers that are not cached', async () => {
+    const page = await fetch(`${e.url}/console/`);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toContain("object-src 'none'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await page.text();
+    expect([...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0])).toEqual(['<script type="module" src="/console/app.js">']);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    expect((await fetch(`${e.url}/console/app.js`)).headers.get('content-type')).toContain('javascript');
+    const res = await fetch(`${e.url}/api/me`, { headers: { cookie: staff.cookie } });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect((await fetch(`${e.url}/`, { redirect: 'manual' })).headers.get('location')).toBe('/console/');
   });
 
   it('logs out: the session stops working', async () => {
