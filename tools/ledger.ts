@@ -44,7 +44,7 @@ export async function verifyPayment(services: Services, order: ErpOrder): Promis
   // Refunds made elsewhere in that minute cannot slip through: the rail refuses over-refunds itself.
   const recent = services.store.payments.verifiedSince(order.payment.endToEndId, new Date(services.now().getTime() - PAYMENT_FRESH_MS).toISOString());
   if (recent && recent.customer_code === order.customerCode) {
-    return { found: true, order, payment: recent, railPayment: { documentId: recent.document_id, endToEndId: recent.end_to_end_id, amountCents: recent.amount_cents, paidAt: recent.paid_at, refunds: [] } };
+    return { found: true, order, payment: recent, railPayment: railPaymentOf(recent) };
   }
   const railPayment = await services.pix.findPayment(order.payment.endToEndId, order.placedAt);
   if (!railPayment) return { found: true, order, payment: null, railPayment: null };
@@ -70,6 +70,11 @@ export async function verifyPayment(services: Services, order: ErpOrder): Promis
 
 /** How long a payment verified with the rail is trusted without asking again. */
 export const PAYMENT_FRESH_MS = 60_000;
+
+/** A stored payment as the rail adapters take it (refunds are the rail's to tell). */
+export function railPaymentOf(payment: PaymentRow): PixPayment {
+  return { documentId: payment.document_id, endToEndId: payment.end_to_end_id, amountCents: payment.amount_cents, paidAt: payment.paid_at, refunds: [] };
+}
 
 export function paymentId(rail: string, documentId: string): string {
   return `${rail}:${documentId}`;

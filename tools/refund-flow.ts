@@ -1,7 +1,8 @@
 import { ProviderError } from '../core/errors.ts';
 import { crashPoint } from '../core/crash.ts';
 import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
-import type { RefundRow } from '../data/payments.ts';
+import type { PaymentRow, RefundRow } from '../data/payments.ts';
+import { railPaymentOf } from './ledger.ts';
 import { templates } from '../prompts/templates.ts';
 import type { RailRefund } from './rails/types.ts';
 import type { Services } from './context.ts';
@@ -30,12 +31,7 @@ export async function executeRefund(services: Services, refundId: string): Promi
   if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
   crashPoint('after_reserve');
   try {
-    const result = await services.pix.refund({
-      payment: { documentId: payment.document_id, endToEndId: payment.end_to_end_id, amountCents: payment.amount_cents, paidAt: payment.paid_at, refunds: [] },
-      amountCents: refund.amount_cents,
-      key: refund.idempotency_key,
-      description: `Estorno pedido ${refund.order_number}`,
-    });
+    const result = await requestRefund(services, refund, payment);
     crashPoint('after_rail_answer');
     applyRailRefund(services, refund.id, result, 'rail_response');
   } catch (error) {
@@ -68,8 +64,7 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
   if (refund.status !== 'unknown' && refund.status !== 'reserved' && refund.status !== 'pending') return 'unchanged';
   const payment = services.store.payments.get(refund.payment_id);
   if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
-  const railPayment = { documentId: payment.document_id, endToEndId: payment.end_to_end_id, amountCents: payment.amount_cents, paidAt: payment.paid_at, refunds: [] };
-  const found = await services.pix.findRefund(railPayment, refund.idempotency_key);
+  const found = await services.pix.findRefund(railPaymentOf(payment), refund.idempotency_key);
   if (found) {
     applyRailRefund(services, refund.id, found, 'reconcile');
     const status = mustRefund(services, refund.id).status;
@@ -82,7 +77,7 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
   });
   const retry = mustRefund(services, refund.id);
   try {
-    const result = await services.pix.refund({ payment: railPayment, amountCents: retry.amount_cents, key: retry.idempotency_key, description: `Estorno pedido ${retry.order_number}` });
+    const result = await requestRefund(services, retry, payment);
     applyRailRefund(services, retry.id, result, 'retry');
   } catch (error) {
     if (error instanceof ProviderError && error.failure === 'rejected') {
@@ -92,6 +87,11 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
     throw error;
   }
   return 'retried';
+}
+
+/** The one way a refund reaches the rail: to the original payment, under the key stored before the call. */
+function requestRefund(services: Services, refund: RefundRow, payment: PaymentRow): Promise<RailRefund> {
+  return services.pix.refund({ payment: railPaymentOf(payment), amountCents: refund.amount_cents, key: refund.idempotency_key, description: `Estorno pedido ${refund.order_number}` });
 }
 
 /** Applies what the rail says about one of our refunds (answer, reconciliation or webhook). */
