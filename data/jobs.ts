@@ -42,6 +42,10 @@ export function jobsRepo(db: Db) {
     byKey(key: string): JobRow | undefined {
       return db.prepare('SELECT * FROM jobs WHERE key = ?').get(key) as JobRow | undefined;
     },
+    /** Pending jobs whose key starts with `prefix` (one series of work per subject, not one per restart). */
+    pendingWithPrefix(prefix: string): number {
+      return (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND substr(key, 1, ?) = ?").get(prefix.length, prefix) as { n: number }).n;
+    },
     pendingCount(): number {
       return (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending'").get() as { n: number }).n;
     },

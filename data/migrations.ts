@@ -338,4 +338,61 @@ CREATE TABLE prompt_versions (
     name: 'tool_call_attempts',
     sql: `ALTER TABLE tool_calls ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;`,
   },
+  // Versions 20+ belong to the money-path hardening (issue "Money that cannot move twice").
+  {
+    version: 20,
+    name: 'money_cannot_move_twice',
+    sql: `
+-- Written (committed) just before a refund's rail call: a reserved refund without it never reached the rail.
+ALTER TABLE refunds ADD COLUMN submitted_at TEXT;
+-- Set when an unknown outcome outlived the reconciliation window: staff decide from then on.
+ALTER TABLE refunds ADD COLUMN review_requested_at TEXT;
+
+-- Tool calls are scoped to their conversation: a tool_use id seen in another chat is another call.
+CREATE TABLE tool_calls_scoped (
+  id INTEGER PRIMARY KEY,
+  tool_use_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  turn_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  input TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('started', 'done')),
+  outcome TEXT CHECK (outcome IN ('ok', 'refused', 'error')),
+  reason TEXT,
+  result TEXT,
+  created_at TEXT NOT NULL,
+  finished_at TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (conversation_id, tool_use_id)
+);
+INSERT INTO tool_calls_scoped SELECT id, tool_use_id, conversation_id, turn_id, name, input, status, outcome, reason, result, created_at, finished_at, attempts FROM tool_calls;
+DROP TABLE tool_calls;
+ALTER TABLE tool_calls_scoped RENAME TO tool_calls;
+CREATE INDEX tool_calls_by_conversation ON tool_calls (conversation_id, id);
+CREATE INDEX guard_decisions_by_tool_use ON guard_decisions (conversation_id, tool_use_id);
+
+-- Binding an @lid chat to an ERP customer needs proof: a code sent to the WhatsApp number on file.
+CREATE TABLE chat_identity_challenges (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  customer_code INTEGER NOT NULL,
+  phone_on_file TEXT NOT NULL,
+  code_hash TEXT NOT NULL,              -- SHA-256 of conversation id + code; the code itself is never stored
+  attempts INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL CHECK (status IN ('open', 'verified', 'expired', 'locked')),
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  verified_at TEXT
+);
+CREATE INDEX chat_identity_by_conversation ON chat_identity_challenges (conversation_id, id);
+-- Every identification attempt (a CPF asked for, a code typed), counted before any lookup.
+CREATE TABLE chat_identity_attempts (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('cpf', 'code')),
+  created_at TEXT NOT NULL
+);
+CREATE INDEX chat_identity_attempts_by_conversation ON chat_identity_attempts (conversation_id, created_at);
+`,
+  },
 ];

@@ -41,6 +41,10 @@ export interface RefundRow {
   created_at: string;
   updated_at: string;
   settled_at: string | null;
+  /** Committed just before the rail call: a reserved refund without it never reached the rail. */
+  submitted_at: string | null;
+  /** When an unknown outcome outlived reconciliation and was put in front of staff. */
+  review_requested_at: string | null;
 }
 
 /**
@@ -95,7 +99,22 @@ export function paymentsRepo(db: Db) {
         .get(mandateId, sinceIso) as { total: number };
       return row.total;
     },
-    insertRefund(row: Omit<RefundRow, 'rail_refund_id' | 'end_to_end_id' | 'failure_reason' | 'settled_at'>): void {
+    /**
+     * Cents the agent's mandate (not a staff approval) holds for one order, or
+     * one conversation, since `sinceIso`: the per-refund cap bounds these
+     * totals, so splitting a refund into parts never gets more without approval.
+     */
+    mandateCentsFor(mandateId: string, scope: { orderNumber: string } | { conversationId: string }, sinceIso: string): number {
+      const [column, value] = 'orderNumber' in scope ? ['order_number', scope.orderNumber] : ['conversation_id', scope.conversationId];
+      const row = db
+        .prepare(
+          `SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds
+           WHERE mandate_id = ? AND ${column} = ? AND approval_id IS NULL AND created_at >= ? AND status IN (${holdingList})`,
+        )
+        .get(mandateId, value, sinceIso) as { total: number };
+      return row.total;
+    },
+    insertRefund(row: Omit<RefundRow, 'rail_refund_id' | 'end_to_end_id' | 'failure_reason' | 'settled_at' | 'submitted_at' | 'review_requested_at'>): void {
       db.prepare(
         `INSERT INTO refunds (id, idempotency_key, payment_id, order_number, conversation_id, case_id, amount_cents, reason, status,
            mandate_id, mandate_version, authorized_by, approval_id, rail, created_at, updated_at)
@@ -140,16 +159,37 @@ export function paymentsRepo(db: Db) {
     ): boolean {
       const current = db.prepare('SELECT status FROM refunds WHERE id = ?').get(id) as { status: RefundStatus } | undefined;
       if (!current || !REFUND_TRANSITIONS[current.status].includes(to)) return false;
-      db.prepare(
+      // Compare-and-set: the event is written only when this very move happened.
+      const changed = db.prepare(
         `UPDATE refunds SET status = ?, updated_at = ?,
            rail_refund_id = COALESCE(?, rail_refund_id), end_to_end_id = COALESCE(?, end_to_end_id),
            failure_reason = COALESCE(?, failure_reason), settled_at = CASE WHEN ? = 'settled' THEN ? ELSE settled_at END
          WHERE id = ? AND status = ?`,
-      ).run(to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, current.status);
+      ).run(to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, current.status).changes;
+      if (changed !== 1) return false;
       db.prepare('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
         id, current.status, to, source, fields.detail === undefined ? null : JSON.stringify(fields.detail), now,
       );
       return true;
+    },
+    /**
+     * Claims a reserved refund for its one rail call (compare-and-set, committed
+     * before the call): false when it was already submitted, so nobody sends it twice.
+     */
+    markSubmitted(id: string, now: string): boolean {
+      const changed = db.prepare("UPDATE refunds SET submitted_at = ?, updated_at = ? WHERE id = ? AND status = 'reserved' AND submitted_at IS NULL").run(now, now, id).changes;
+      if (changed === 1) {
+        db.prepare("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'reserved', 'reserved', 'submit', '{\"submitted\":true}', ?)").run(id, now);
+      }
+      return changed === 1;
+    },
+    /** Puts an unknown refund in front of staff (once). */
+    requestReview(id: string, now: string): boolean {
+      return db.prepare("UPDATE refunds SET review_requested_at = ? WHERE id = ? AND status = 'unknown' AND review_requested_at IS NULL").run(now, id).changes === 1;
+    },
+    /** Unknown refunds waiting for a staff decision. */
+    inReview(): RefundRow[] {
+      return db.prepare("SELECT * FROM refunds WHERE status = 'unknown' AND review_requested_at IS NOT NULL ORDER BY review_requested_at").all() as RefundRow[];
     },
     setRailRefundId(id: string, railRefundId: string, now: string): void {
       db.prepare('UPDATE refunds SET rail_refund_id = ?, updated_at = ? WHERE id = ? AND rail_refund_id IS NULL').run(railRefundId, now, id);

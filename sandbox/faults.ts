@@ -4,8 +4,10 @@ import { z } from 'zod';
 export const faultRequest = z
   .object({
     provider: z.enum(['omie', 'pix', 'fiscal', 'zapi', 'model']),
-    mode: z.enum(['http500', 'http429', 'timeout', 'drop_response']),
+    mode: z.enum(['http500', 'http429', 'timeout', 'drop_response', 'slow']),
     count: z.number().int().min(1).max(10_000).default(1),
+    /** For `slow`: how long the emulator holds the request before doing the work and answering. */
+    delay_ms: z.number().int().min(0).max(120_000).default(8_000),
   })
   .strict();
 
@@ -17,18 +19,25 @@ export type FaultMode = z.infer<typeof faultRequest>['mode'];
  * incoming request and, when a mode comes back, fails that request that way:
  * - http500 / http429: answer that status in the provider's error format, do nothing;
  * - timeout: do nothing and never answer (the client's timeout fires);
- * - drop_response: do the work, then never answer.
+ * - drop_response: do the work, then never answer;
+ * - slow: wait `delay_ms`, then do the work and answer (long after a client's
+ *   timeout: the request reaches the provider late, as on a congested rail).
  */
 export class FaultInjector {
-  private readonly queues = new Map<FaultProvider, FaultMode[]>();
+  private readonly queues = new Map<FaultProvider, Array<{ mode: FaultMode; delayMs: number }>>();
 
-  add(provider: FaultProvider, mode: FaultMode, count: number): void {
+  add(provider: FaultProvider, mode: FaultMode, count: number, delayMs = 8_000): void {
     const queue = this.queues.get(provider) ?? [];
-    for (let i = 0; i < count; i++) queue.push(mode);
+    for (let i = 0; i < count; i++) queue.push({ mode, delayMs });
     this.queues.set(provider, queue);
   }
 
   take(provider: FaultProvider): FaultMode | null {
+    return this.takeFault(provider)?.mode ?? null;
+  }
+
+  /** The next fault with its parameters. */
+  takeFault(provider: FaultProvider): { mode: FaultMode; delayMs: number } | null {
     return this.queues.get(provider)?.shift() ?? null;
   }
 

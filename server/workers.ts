@@ -16,10 +16,12 @@ export class Workers {
   private stopped = false;
   private readonly services: Services;
   private readonly resumeTurn: (conversationId: string) => void;
+  private readonly reviewUnknownAfterMs: number;
 
-  constructor(services: Services, resumeTurn: (conversationId: string) => void) {
+  constructor(services: Services, resumeTurn: (conversationId: string) => void, options: { reviewUnknownAfterMs?: number } = {}) {
     this.services = services;
     this.resumeTurn = resumeTurn;
+    this.reviewUnknownAfterMs = options.reviewUnknownAfterMs ?? 30 * 60_000;
   }
 
   start(pollMs = 500): void {
@@ -38,7 +40,7 @@ export class Workers {
     const before = new Date(now.getTime() - afterMs).toISOString();
     const stale = this.services.store.payments.openRefunds(['pending']).filter((r) => r.updated_at < before);
     // One reconciliation per refund per sweep window: the job key carries the window.
-    for (const r of stale) scheduleReconcile(this.services, r.id, 0, Math.floor(now.getTime() / afterMs));
+    for (const r of stale) scheduleReconcile(this.services, r.id, 0, 0, `sweep-${Math.floor(now.getTime() / afterMs)}`);
     if (stale.length) this.wake();
     return stale.length;
   }
@@ -102,8 +104,10 @@ export class Workers {
   private async runJob(kind: string, payload: Record<string, string>): Promise<void> {
     switch (kind) {
       case JOB_RECONCILE: {
-        const result = await reconcileRefund(this.services, payload.refundId as string);
-        this.services.logger.info({ refundId: payload.refundId, result }, 'refund reconciled');
+        const refundId = payload.refundId as string;
+        const result = await reconcileRefund(this.services, refundId);
+        this.services.logger.info({ refundId, result }, 'refund reconciled');
+        if (result === 'unresolved') this.awaitRail(refundId, Number(payload.attempt ?? 0));
         return;
       }
       case JOB_CREDIT_NOTE: {
@@ -117,6 +121,24 @@ export class Workers {
       default:
         throw new Error(`unknown job kind ${kind}`);
     }
+  }
+
+  /**
+   * The rail does not show a refund we submitted: it may still arrive (a slow
+   * rail), so ask again later, never send it again. Past the review window the
+   * refund is put in front of staff, and the rail is still asked now and then.
+   */
+  private awaitRail(refundId: string, attempt: number): void {
+    const { store } = this.services;
+    const now = this.services.now();
+    const refund = store.payments.refund(refundId);
+    if (!refund || refund.status !== 'unknown') return;
+    const since = Date.parse(refund.submitted_at ?? refund.created_at);
+    if (now.getTime() - since >= this.reviewUnknownAfterMs && store.immediate(() => store.payments.requestReview(refundId, now.toISOString()))) {
+      this.services.logger.warn({ refundId }, 'refund outcome still unknown: staff must check the rail');
+      this.services.publish({ type: 'refund_review', conversationId: refund.conversation_id ?? undefined, refundId });
+    }
+    scheduleReconcile(this.services, refundId, backoffMs(attempt, 2_000), attempt + 1, `${attempt + 1}-${now.getTime()}`, true);
   }
 
   private async sendOutbox(): Promise<void> {
@@ -159,8 +181,10 @@ export function backoffMs(attempts: number, baseMs: number): number {
 export function recoverMoneyPath(services: Services): void {
   const { store } = services;
   const now = services.now();
+  const released = store.guardLog.releaseOrphanApprovals();
+  if (released > 0) services.logger.warn({ released }, 'approvals claimed without a refund went back to pending');
   for (const refund of store.payments.openRefunds(['reserved', 'unknown'])) {
-    scheduleReconcile(services, refund.id, 0, now.getTime());
+    scheduleReconcile(services, refund.id, 0, 0, `start-${now.getTime()}`);
   }
   for (const refund of store.payments.openRefunds(['settled'])) {
     if (store.creditNotes.forRefund(refund.id)?.status !== 'authorized') {

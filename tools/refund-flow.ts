@@ -30,40 +30,68 @@ export async function executeRefund(services: Services, refundId: string): Promi
   const payment = store.payments.get(refund.payment_id);
   if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
   crashPoint('after_reserve');
+  // Invariant 6: the claim on the one rail call is committed before the call. A
+  // refund that is reserved but not submitted never reached the rail (safe to
+  // send); one that was submitted may have, whatever happens next.
+  if (!store.immediate(() => store.payments.markSubmitted(refund.id, services.now().toISOString()))) {
+    return outcomeOf(services, refund.id);
+  }
+  await submitToRail(services, mustRefund(services, refund.id), payment, 'rail_response');
+  return outcomeOf(services, refund.id);
+}
+
+/** The rail call of a refund this process claimed, and what its answer (or silence) means. */
+async function submitToRail(services: Services, refund: RefundRow, payment: PaymentRow, source: string): Promise<void> {
+  const { store } = services;
   try {
     const result = await requestRefund(services, refund, payment);
     crashPoint('after_rail_answer');
-    applyRailRefund(services, refund.id, result, 'rail_response');
+    applyRailRefund(services, refund.id, result, source);
   } catch (error) {
     if (error instanceof ProviderError && !error.outcomeUnknown && error.failure === 'rejected') {
-      failRefund(services, refund.id, `rail refused: ${error.code ?? error.message}`, 'rail_response');
+      failRefund(services, refund.id, `rail refused: ${error.code ?? error.message}`, source);
     } else {
       // Timeout, dropped answer, 5xx, 429: the refund may exist. Never call the
       // rail again for it without asking first (invariant 6).
       const detail = error instanceof Error ? error.message : String(error);
       store.immediate(() => {
-        store.payments.transition(refund.id, 'unknown', 'rail_response', { detail: { error: detail } }, services.now().toISOString());
+        store.payments.transition(refund.id, 'unknown', source, { detail: { error: detail } }, services.now().toISOString());
         scheduleReconcile(services, refund.id, 1_000, 0);
       });
       services.wake();
     }
   }
-  const after = mustRefund(services, refund.id);
+}
+
+function outcomeOf(services: Services, refundId: string): ExecuteOutcome {
+  const after = mustRefund(services, refundId);
   if (after.status === 'pending' || after.status === 'settled') return { status: after.status, refund: after };
   if (after.status === 'failed') return { status: 'failed', refund: after, detail: after.failure_reason ?? 'failed' };
   return { status: 'unknown', refund: after, detail: 'the rail did not answer; reconciling' };
 }
 
+export type ReconcileResult = 'settled' | 'pending' | 'failed' | 'submitted' | 'retried' | 'unresolved' | 'unchanged';
+
 /**
  * Reconciliation: ask the rail what it knows under our key. Found → adopt its
- * state. Not found and still reserved/unknown → the rail never got it: only
- * then is one retry with the same key allowed.
+ * state. A reserved refund that was never submitted is sent now (it never
+ * reached the rail). Not found after a submission proves nothing — a slow rail
+ * may still be processing it — so the refund stays `unknown`, holding its
+ * amount, and is asked about again later ('unresolved'); only a rail that
+ * enforces our idempotency key gets the same request again.
  */
-export async function reconcileRefund(services: Services, refundId: string): Promise<'settled' | 'pending' | 'failed' | 'retried' | 'unchanged'> {
+export async function reconcileRefund(services: Services, refundId: string): Promise<ReconcileResult> {
+  const { store } = services;
   const refund = mustRefund(services, refundId);
   if (refund.status !== 'unknown' && refund.status !== 'reserved' && refund.status !== 'pending') return 'unchanged';
-  const payment = services.store.payments.get(refund.payment_id);
+  const payment = store.payments.get(refund.payment_id);
   if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
+  if (refund.status === 'reserved' && refund.submitted_at === null) {
+    // A crash between the reservation and the claim: the rail never saw it.
+    if (!store.immediate(() => store.payments.markSubmitted(refund.id, services.now().toISOString()))) return 'unchanged';
+    await submitToRail(services, mustRefund(services, refund.id), payment, 'recovery');
+    return 'submitted';
+  }
   const found = await services.pix.findRefund(railPaymentOf(payment), refund.idempotency_key);
   if (found) {
     applyRailRefund(services, refund.id, found, 'reconcile');
@@ -71,22 +99,36 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
     return status === 'settled' || status === 'pending' || status === 'failed' ? status : 'unchanged';
   }
   if (refund.status === 'pending') return 'unchanged';
-  // The rail has no refund under our key: it never arrived. Retry with the same key.
-  services.store.immediate(() => {
-    services.store.payments.transition(refund.id, 'unknown', 'reconcile', { detail: { found: false } }, services.now().toISOString());
-  });
-  const retry = mustRefund(services, refund.id);
+  if (refund.status === 'reserved') {
+    store.immediate(() => store.payments.transition(refund.id, 'unknown', 'reconcile', { detail: { found: false } }, services.now().toISOString()));
+  }
+  if (!services.pix.enforcesIdempotencyKey) return 'unresolved';
+  // The rail refuses a second refund under this key: asking again is safe.
   try {
-    const result = await requestRefund(services, retry, payment);
-    applyRailRefund(services, retry.id, result, 'retry');
+    const result = await requestRefund(services, mustRefund(services, refund.id), payment);
+    applyRailRefund(services, refund.id, result, 'retry');
   } catch (error) {
-    if (error instanceof ProviderError && error.failure === 'rejected') {
-      failRefund(services, retry.id, `rail refused: ${error.code ?? error.message}`, 'retry');
+    if (error instanceof ProviderError && !error.outcomeUnknown && error.failure === 'rejected') {
+      failRefund(services, refund.id, `rail refused: ${error.code ?? error.message}`, 'retry');
       return 'failed';
     }
     throw error;
   }
   return 'retried';
+}
+
+/**
+ * Staff decide a refund whose outcome stayed unknown past the review window,
+ * after checking the rail's own dashboard: `failed` releases the amount (it
+ * never reached the payer) and tells the customer. Recorded with who and why.
+ */
+export function resolveUnknownRefund(services: Services, refundId: string, staff: { id: string }, reason: string): { ok: true } | { ok: false; error: 'not_found' | 'not_unknown' } {
+  const refund = services.store.payments.refund(refundId);
+  if (!refund) return { ok: false, error: 'not_found' };
+  // Only once the review window passed: before it, the rail may still be paying it.
+  if (refund.status !== 'unknown' || refund.review_requested_at === null) return { ok: false, error: 'not_unknown' };
+  failRefund(services, refundId, `released by staff ${staff.id}: ${reason}`.slice(0, 300), `staff:${staff.id}`);
+  return mustRefund(services, refundId).status === 'failed' ? { ok: true } : { ok: false, error: 'not_unknown' };
 }
 
 /** The one way a refund reaches the rail: to the original payment, under the key stored before the call. */
@@ -160,11 +202,18 @@ function failRefundInTx(services: Services, refund: RefundRow, reason: string, s
   }
 }
 
-export function scheduleReconcile(services: Services, refundId: string, delayMs: number, attempt: number): void {
+/**
+ * Queues a reconciliation. `attempt` paces the next one (backoff); `tag` makes
+ * the job key unique for a new series (a restart, a sweep window), since a key
+ * already used is not scheduled again.
+ */
+export function scheduleReconcile(services: Services, refundId: string, delayMs: number, attempt: number, tag: string = String(attempt), continuesSeries = false): void {
   const now = services.now();
+  // One series per refund: a restart or a sweep does not start a second one beside it.
+  if (!continuesSeries && services.store.jobs.pendingWithPrefix(`${JOB_RECONCILE}:${refundId}:`) > 0) return;
   services.store.jobs.schedule(
     JOB_RECONCILE,
-    `${JOB_RECONCILE}:${refundId}:${attempt}`,
+    `${JOB_RECONCILE}:${refundId}:${tag}`,
     { refundId, attempt },
     new Date(now.getTime() + delayMs).toISOString(),
     now.toISOString(),

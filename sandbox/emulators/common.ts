@@ -10,14 +10,17 @@ export interface EmulatorContext {
 /**
  * Wraps a handler: waits the provider's latency, applies a queued fault
  * (http500/http429 answer `errorBody` with that status and do nothing;
- * timeout never answers; drop_response does the work, then never answers).
+ * timeout never answers; drop_response does the work, then never answers;
+ * slow waits, then does the work and answers).
  */
 export function emulate(ctx: EmulatorContext, provider: FaultProvider, errorBody: (status: number) => unknown, handler: (req: Request, res: Response) => void | Promise<void>): RequestHandler {
   return async (req: Request, res: Response, _next: NextFunction) => {
     try {
       const wait = ctx.latency(provider);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const fault = ctx.faults.take(provider);
+      const queued = ctx.faults.takeFault(provider);
+      const fault = queued?.mode ?? null;
+      if (fault === 'slow') await new Promise((r) => setTimeout(r, queued?.delayMs ?? 0).unref());
       if (fault === 'http500') return void res.status(provider === 'model' ? 529 : 500).json(errorBody(500));
       if (fault === 'http429') return void res.status(429).set('retry-after', '1').json(errorBody(429));
       if (fault === 'timeout') return neverAnswer(res);

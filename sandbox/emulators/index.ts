@@ -64,7 +64,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   router.post('/faults', express.json({ limit: '16kb' }), (req, res) => {
     const parsed = faultRequest.safeParse(req.body);
     if (!parsed.success) return void res.status(400).json({ error: 'invalid_fault', message: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
-    faults.add(parsed.data.provider, parsed.data.mode, parsed.data.count);
+    faults.add(parsed.data.provider, parsed.data.mode, parsed.data.count, parsed.data.delay_ms);
     res.json({ ok: true, pending: faults.pending(parsed.data.provider) });
   });
 

@@ -35,6 +35,9 @@ const env = {
   PROVIDER_TIMEOUT_MS: '1500',
   MODEL_CALLS_PER_CUSTOMER_PER_MINUTE: '1000',
   ESTORNO_CRASH_POINTS: 'after_reserve:0.06,after_rail_answer:0.06,after_tool_use_stored:0.02',
+  // A kill between claiming a refund's rail call and the rail storing it leaves an outcome
+  // nobody knows: after this long staff are asked (the "staff" loop below answers).
+  UNKNOWN_REFUND_REVIEW_AFTER_MS: '8000',
 };
 
 let child: ChildProcess | null = null;
@@ -121,6 +124,36 @@ async function main(): Promise<void> {
     }
   })();
 
+  // Staff: a refund whose outcome stayed unknown is checked on the rail (the emulator's
+  // list) and released only when the rail has no refund for that payment — what a person
+  // would do in Trio's dashboard. Never a second request to the rail.
+  let released = 0;
+  const staff = (async () => {
+    const password = readFileSync(path.join(dataDir, 'console-admin-password'), 'utf8').trim();
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      try {
+        const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@estorno.local', password }), signal: AbortSignal.timeout(3_000) });
+        if (!login.ok) continue;
+        const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+        const { csrf } = (await login.json()) as { csrf: string };
+        const review = (await (await fetch(`${base}/api/refunds/review`, { headers: { cookie }, signal: AbortSignal.timeout(3_000) })).json()) as Array<{ id: string }>;
+        if (review.length === 0) continue;
+        const atRail = (await (await fetch(`${base}/sandbox/pix/refunds`, { signal: AbortSignal.timeout(3_000) })).json()) as Array<{ collecting_document_id: string }>;
+        const db = openStore(dataDir);
+        const documents = review.map((r) => db.payments.get(db.payments.refund(r.id)?.payment_id ?? '')?.document_id);
+        db.close();
+        for (const [i, r] of review.entries()) {
+          if (atRail.some((x) => x.collecting_document_id === documents[i])) continue;
+          const res = await fetch(`${base}/api/refunds/${r.id}/release`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'not on the rail' }), signal: AbortSignal.timeout(3_000) });
+          if (res.ok) released++;
+        }
+      } catch {
+        // the server is down right now: try again later
+      }
+    }
+  })();
+
   const sent: string[] = [];
   const customers = Array.from({ length: CONVERSATIONS }, (_, i) => extraCustomer(i));
   await Promise.all(
@@ -140,6 +173,7 @@ async function main(): Promise<void> {
   while (randomKills < MIN_KILLS) await new Promise((r) => setTimeout(r, 200));
   done = true;
   await killer;
+  await staff;
   while (!(await up())) await new Promise((r) => setTimeout(r, 100));
   // Let in-flight work settle, then stop gracefully.
   await new Promise((r) => setTimeout(r, 1_500));
@@ -186,7 +220,7 @@ async function main(): Promise<void> {
   store.close();
 
   log(`conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills}, self-kills at crash points ${selfKills}`);
-  log(`refunds settled ${settled}, failed ${failed}, rail refunds ${[...railByDoc.values()].reduce((a, b) => a + b, 0)}, credit notes ${state.focusNotes.length}, wall ${Math.round((Date.now() - started) / 1000)} s`);
+  log(`refunds settled ${settled}, failed ${failed} (released by staff after an unknown outcome: ${released}), rail refunds ${[...railByDoc.values()].reduce((a, b) => a + b, 0)}, credit notes ${state.focusNotes.length}, wall ${Math.round((Date.now() - started) / 1000)} s`);
   if (failures.length) {
     for (const f of failures) log(`FAIL ${f}`);
     log('0 passed, 1 failed');

@@ -56,6 +56,7 @@ export function memoryRails(seed: Seed) {
   };
   const pix: PixRail = {
     name: 'trio',
+    enforcesIdempotencyKey: false,
     async findPayment(e2e) {
       const p = payments.get(e2e);
       return p ? structuredClone(p) : null;

@@ -45,13 +45,17 @@ describe('provider faults', () => {
     expect(e.services.store.turns.toolCalls(conversation().id)[0]).toMatchObject({ name: 'ledger_lookup', outcome: 'ok', attempts: 2 });
   });
 
-  it('Pix rail timing out: reconciliation finds nothing, retries with the same key, exactly one refund', async () => {
+  it('Pix rail timing out: the refund stays unknown and is never sent again (Trio enforces no idempotency key)', async () => {
     e = await startTestEstorno({ PROVIDER_TIMEOUT_MS: '300' });
     await confirmRefund(() => fault(e, 'pix', 'timeout', 1));
-    const refund = await waitFor('a sealed refund', sealed);
-    expect(await e.pixRefunds()).toEqual([expect.objectContaining({ collecting_document_id: doc8421, amount_cents: 18600, status: 'settled' })]);
+    const refund = e.services.store.payments.refundsForConversation(conversation().id)[0]!;
+    // Reconciliation asks again (and again) and finds nothing: absence is not proof, so no second POST.
+    await waitFor('two reconciliations', () => (e.services.store.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'reconcile_refund' AND status = 'done'").get() as { n: number }).n >= 2, 15_000);
+    expect(await e.pixRefunds()).toEqual([]);
+    expect(e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'unknown', review_requested_at: null });
     const moves = e.services.store.db.prepare('SELECT from_status, to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id').all(refund.id);
     expect(moves).toEqual(expect.arrayContaining([{ from_status: 'reserved', to_status: 'unknown', source: 'rail_response' }]));
+    expect(doc8421).toBeTruthy();
   });
 
   it('Pix rail dropping its answer: the refund it made is found by reconciliation, never made twice', async () => {

@@ -93,6 +93,7 @@ export function createBcbPixRail(options: BcbPixOptions): PixRail {
 
   return {
     name: 'bcb',
+    enforcesIdempotencyKey: true,
 
     async findPayment(endToEndId) {
       const res = await api('get', `/v2/pix/${encodeURIComponent(endToEndId)}`);

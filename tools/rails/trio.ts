@@ -129,6 +129,7 @@ export function createTrioRail(options: TrioOptions): PixRail {
 
   return {
     name: 'trio',
+    enforcesIdempotencyKey: false,
     findPayment,
 
     async refund({ payment, amountCents, key, description }) {

@@ -89,6 +89,12 @@ export interface RefundRequest {
 
 export interface PixRail {
   readonly name: 'trio' | 'bcb';
+  /**
+   * True when the rail itself refuses a second refund under the same key (BCB's
+   * `PUT …/devolucao/{id}`): only then may a refund whose outcome is unknown be
+   * sent again. Trio documents no such key, so absence from its list proves nothing.
+   */
+  readonly enforcesIdempotencyKey: boolean;
   /** The original payment by its EndToEndId; null when the rail does not know it. */
   findPayment(endToEndId: string, paidAt: string): Promise<PixPayment | null>;
   /**
