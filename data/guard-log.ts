@@ -50,8 +50,10 @@ export function guardLogRepo(db: Db) {
       return Number(info.lastInsertRowid);
     },
     /** The refund a tool call already reserved, if any (a turn resumed after a crash must not propose it again). */
-    allowedForToolUse(toolUseId: string): GuardDecisionRow | undefined {
-      return db.prepare("SELECT * FROM guard_decisions WHERE tool_use_id = ? AND decision = 'allowed'").get(toolUseId) as GuardDecisionRow | undefined;
+    allowedForToolUse(conversationId: string, toolUseId: string): GuardDecisionRow | undefined {
+      return db
+        .prepare("SELECT * FROM guard_decisions WHERE conversation_id = ? AND tool_use_id = ? AND decision = 'allowed'")
+        .get(conversationId, toolUseId) as GuardDecisionRow | undefined;
     },
     forConversation(conversationId: string): GuardDecisionRow[] {
       return db.prepare('SELECT * FROM guard_decisions WHERE conversation_id = ? ORDER BY id').all(conversationId) as GuardDecisionRow[];
@@ -87,6 +89,20 @@ export function guardLogRepo(db: Db) {
           .prepare('UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND status = ?')
           .run(to, by, now, reason, id, from).changes === 1
       );
+    },
+    /** pending → approved with the refund it reserved (compare-and-set, in the guard's transaction). */
+    claimApproval(id: string, by: string, reason: string, refundId: string, now: string): boolean {
+      return (
+        db
+          .prepare("UPDATE approvals SET status = 'approved', decided_by = ?, decided_at = ?, decision_reason = ?, refund_id = ? WHERE id = ? AND status = 'pending'")
+          .run(by, now, reason, refundId, id).changes === 1
+      );
+    },
+    /** Approvals marked approved by an older version without their refund (claimed, then a crash): back to pending. */
+    releaseOrphanApprovals(): number {
+      return db
+        .prepare("UPDATE approvals SET status = 'pending', decided_by = NULL, decided_at = NULL, decision_reason = NULL WHERE status = 'approved' AND refund_id IS NULL AND NOT EXISTS (SELECT 1 FROM refunds WHERE refunds.approval_id = approvals.id)")
+        .run().changes;
     },
     setApprovalOutcome(id: string, status: 'approved' | 'failed', refundId: string | null): void {
       db.prepare('UPDATE approvals SET status = ?, refund_id = COALESCE(?, refund_id) WHERE id = ?').run(status, refundId, id);

@@ -90,23 +90,24 @@ export function turnsRepo(db: Db) {
         db
           .prepare(
             `INSERT INTO tool_calls (tool_use_id, conversation_id, turn_id, name, input, status, created_at)
-             VALUES (@tool_use_id, @conversation_id, @turn_id, @name, @input, 'started', @created_at) ON CONFLICT (tool_use_id) DO NOTHING`,
+             VALUES (@tool_use_id, @conversation_id, @turn_id, @name, @input, 'started', @created_at) ON CONFLICT (conversation_id, tool_use_id) DO NOTHING`,
           )
           .run(row).changes === 1
       );
     },
-    finishToolCall(toolUseId: string, outcome: 'ok' | 'refused' | 'error', reason: string | null, result: string, now: string): void {
-      db.prepare("UPDATE tool_calls SET status = 'done', outcome = ?, reason = ?, result = ?, finished_at = ? WHERE tool_use_id = ?").run(
-        outcome, reason, result, now, toolUseId,
+    finishToolCall(conversationId: string, toolUseId: string, outcome: 'ok' | 'refused' | 'error', reason: string | null, result: string, now: string): void {
+      db.prepare("UPDATE tool_calls SET status = 'done', outcome = ?, reason = ?, result = ?, finished_at = ? WHERE conversation_id = ? AND tool_use_id = ?").run(
+        outcome, reason, result, now, conversationId, toolUseId,
       );
     },
     /** A provider failed during the call: it stays 'started' (to be run again); returns the attempts so far. */
-    failToolCallTransient(toolUseId: string, reason: string): number {
-      db.prepare("UPDATE tool_calls SET attempts = attempts + 1, reason = ? WHERE tool_use_id = ? AND status = 'started'").run(reason, toolUseId);
-      return (db.prepare('SELECT attempts FROM tool_calls WHERE tool_use_id = ?').get(toolUseId) as { attempts: number }).attempts;
+    failToolCallTransient(conversationId: string, toolUseId: string, reason: string): number {
+      db.prepare("UPDATE tool_calls SET attempts = attempts + 1, reason = ? WHERE conversation_id = ? AND tool_use_id = ? AND status = 'started'").run(reason, conversationId, toolUseId);
+      return (db.prepare('SELECT attempts FROM tool_calls WHERE conversation_id = ? AND tool_use_id = ?').get(conversationId, toolUseId) as { attempts: number }).attempts;
     },
-    toolCall(toolUseId: string): ToolCallRow | undefined {
-      return db.prepare('SELECT * FROM tool_calls WHERE tool_use_id = ?').get(toolUseId) as ToolCallRow | undefined;
+    /** A tool call of this conversation (tool_use ids are scoped to their conversation, never global). */
+    toolCall(conversationId: string, toolUseId: string): ToolCallRow | undefined {
+      return db.prepare('SELECT * FROM tool_calls WHERE conversation_id = ? AND tool_use_id = ?').get(conversationId, toolUseId) as ToolCallRow | undefined;
     },
     toolCalls(conversationId: string): ToolCallRow[] {
       return db.prepare('SELECT * FROM tool_calls WHERE conversation_id = ? ORDER BY id').all(conversationId) as ToolCallRow[];

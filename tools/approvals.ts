@@ -33,29 +33,34 @@ export async function decideApproval(
   if (approval.status !== 'pending') return { ok: false, error: 'not_pending' };
   const conversation = store.conversations.get(approval.conversation_id);
   if (!conversation) return { ok: false, error: 'not_found' };
-  // Claim it first: two staff clicking at once cannot both execute it.
-  if (!store.guardLog.decideApproval(approvalId, 'pending', decision === 'approve' ? 'approved' : 'rejected', staff.id, reason.slice(0, 500), nowIso)) {
-    return { ok: false, error: 'not_pending' };
-  }
   const tell = (text: string, key: string) => {
     store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source: 'system', dedupe_key: `${key}:${approvalId}`, now: services.now().toISOString() });
     services.wake();
   };
-  services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
   if (decision === 'reject') {
+    // Claim it first: two staff clicking at once cannot both decide it.
+    if (!store.guardLog.decideApproval(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
+    services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
     tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, reason: reason.slice(0, 300) }), 'approval_rejected');
     return { ok: true, status: 'rejected' };
   }
+  // Approving claims the approval inside the guard's reservation transaction: a
+  // crash leaves it either pending (approve again) or approved with its refund.
   const decisionResult = await proposeRefund(
     services,
-    { id: `staff:${staff.id}`, mandateId: services.approverMandateId, conversation, toolUseId: null, approvalId },
+    { id: `staff:${staff.id}`, mandateId: services.approverMandateId, conversation, toolUseId: null, approvalId, approvalDecision: { by: staff.id, reason: reason.slice(0, 500) } },
     { orderNumber: approval.order_number, amountCents: approval.amount_cents, reason: approval.reason },
   );
   if (!decisionResult.ok) {
-    store.guardLog.setApprovalOutcome(approvalId, 'failed', null);
+    if (decisionResult.reason === 'approval_not_pending') return { ok: false, error: 'not_pending' };
+    // The guard refused the approved proposal: the approval fails, and the customer hears it from us, not silence.
+    if (store.guardLog.decideApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, services.now().toISOString())) {
+      tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_failed');
+    }
+    services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision: 'failed' });
     return { ok: false, error: 'refused', reason: decisionResult.reason, detail: decisionResult.detail };
   }
-  store.guardLog.setApprovalOutcome(approvalId, 'approved', decisionResult.refund.id);
+  services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
   tell(templates.approval_approved({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_approved');
   const outcome = await executeRefund(services, decisionResult.refund.id);
   return { ok: true, status: 'approved', refundId: decisionResult.refund.id, refundStatus: outcome.status };

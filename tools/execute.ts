@@ -28,10 +28,15 @@ export const MAX_TRANSIENT_ATTEMPTS = 4;
  * model can explain (invariant 5). A tool_use id already executed returns the
  * stored result instead of running again (a resumed turn never repeats a call).
  */
-export async function executeToolUse(ctx: ToolContext, block: { id: string; name: string; input: unknown }): Promise<ToolResultBlock | TransientFailure> {
+export async function executeToolUse(
+  ctx: ToolContext,
+  block: { id: string; name: string; input: unknown },
+  /** Refuse this call without running it (recorded like any refusal). */
+  refuse?: { reason: string; message: string },
+): Promise<ToolResultBlock | TransientFailure> {
   const { store } = ctx.services;
   const now = () => ctx.services.now().toISOString();
-  const previous = store.turns.toolCall(block.id);
+  const previous = store.turns.toolCall(ctx.conversation.id, block.id);
   if (previous?.status === 'done' && previous.result !== null) {
     return { type: 'tool_result', tool_use_id: block.id, content: previous.result, ...(previous.outcome === 'ok' ? {} : { is_error: true }) };
   }
@@ -45,9 +50,9 @@ export async function executeToolUse(ctx: ToolContext, block: { id: string; name
       created_at: now(),
     });
   }
-  const outcome = await run(ctx, block);
+  const outcome = refuse ? ({ outcome: 'refused', ...refuse } as const) : await run(ctx, block);
   if ('transient' in outcome) {
-    const attempts = store.turns.failToolCallTransient(block.id, 'provider_unavailable');
+    const attempts = store.turns.failToolCallTransient(ctx.conversation.id, block.id, 'provider_unavailable');
     if (attempts < MAX_TRANSIENT_ATTEMPTS) return { transient: true, attempts, provider: outcome.provider };
     return finish(ctx, block, { outcome: 'refused', reason: 'provider_unavailable', message: `The ${outcome.provider} service has been unavailable for a while; apologise and hand the customer off to staff.` });
   }
@@ -61,9 +66,11 @@ function finish(ctx: ToolContext, block: { id: string; name: string }, outcome: 
   const content = JSON.stringify(
     outcome.outcome === 'ok' ? outcome.result : { refused: true, reason: outcome.reason, message: outcome.message, ...(outcome.extra ?? {}) },
   );
-  store.turns.finishToolCall(block.id, outcome.outcome === 'ok' ? 'ok' : 'refused', outcome.outcome === 'ok' ? null : outcome.reason, content, now());
-  ctx.services.publish({ type: 'tool_call', conversationId: ctx.conversation.id, name: block.name, outcome: outcome.outcome });
-  if (isError) ctx.logger.info({ tool: block.name, reason: (outcome as { reason: string }).reason }, 'tool refused');
+  store.turns.finishToolCall(ctx.conversation.id, block.id, outcome.outcome === 'ok' ? 'ok' : 'refused', outcome.outcome === 'ok' ? null : outcome.reason, content, now());
+  // The name is the model's text: only a name we know leaves the process (live events, logs).
+  const name = knownToolName(block.name);
+  ctx.services.publish({ type: 'tool_call', conversationId: ctx.conversation.id, name, outcome: outcome.outcome });
+  if (isError) ctx.logger.info({ tool: name, reason: (outcome as { reason: string }).reason }, 'tool refused');
   return { type: 'tool_result', tool_use_id: block.id, content, ...(isError ? { is_error: true } : {}) };
 }
 
@@ -79,13 +86,18 @@ async function run(ctx: ToolContext, block: { name: string; input: unknown }): P
     return await tool.run(parsed.data, ctx);
   } catch (error) {
     if (error instanceof ProviderError) {
-      ctx.logger.warn({ tool: block.name, provider: error.provider, failure: error.failure, status: error.status }, 'provider failed during tool call');
+      ctx.logger.warn({ tool: knownToolName(block.name), provider: error.provider, failure: error.failure, status: error.status }, 'provider failed during tool call');
       if (error.retryable) return { transient: true, provider: error.provider };
       return { outcome: 'refused', reason: 'provider_unavailable', message: `The ${error.provider} service refused our credentials (${error.failure}); hand the customer off to staff.` };
     }
-    ctx.logger.error({ err: error, tool: block.name }, 'tool crashed');
+    ctx.logger.error({ err: error instanceof Error ? error.name : 'error', tool: knownToolName(block.name) }, 'tool crashed');
     return { outcome: 'refused', reason: 'internal_error', message: 'The tool failed unexpectedly; hand off to staff.' };
   }
+}
+
+/** A registered tool's name, or "unknown_tool". */
+export function knownToolName(name: string): string {
+  return findTool(name) ? name : 'unknown_tool';
 }
 
 function safeJson(value: unknown): string {

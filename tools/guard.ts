@@ -8,6 +8,7 @@ import type { RefundRow } from '../data/payments.ts';
 import { checkMandate } from './mandate.ts';
 import { refundableCents, refundWindowEnds, verifyOrder, type Verification } from './ledger.ts';
 import type { Services } from './context.ts';
+import { templates } from '../prompts/templates.ts';
 
 /**
  * The guard: runs in code before every money-moving call, whatever the model
@@ -31,7 +32,8 @@ export type RefusalReason =
   | 'bad_signature'
   | 'mandate_inactive'
   | 'over_per_refund_cap'
-  | 'over_window_cap';
+  | 'over_window_cap'
+  | 'approval_not_pending';
 
 export interface Proposal {
   orderNumber: string;
@@ -47,6 +49,8 @@ export interface Actor {
   toolUseId: string | null;
   /** Set when an approved request is executed: the approval id. */
   approvalId?: string;
+  /** Who approved it and why: the approval is claimed in the reservation's own transaction. */
+  approvalDecision?: { by: string; reason: string };
 }
 
 export type GuardDecision =
@@ -104,6 +108,10 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
   return store.immediate((): GuardDecision => {
     const at = services.now();
     const nowIso = at.toISOString();
+    // An approval is executed once: read here, claimed below with the reservation, in one transaction.
+    if (actor.approvalId && store.guardLog.approval(actor.approvalId)?.status !== 'pending') {
+      return refuse('approval_not_pending', `approval ${actor.approvalId} is no longer pending`);
+    }
     const mandate = checkMandate(store, services.keys.mandate, actor.mandateId, at);
     if (!mandate.ok) return refuse(mandate.reason, mandate.detail, { mandateId: actor.mandateId });
     const m = mandate.mandate;
@@ -117,9 +125,19 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     const windowUsed = store.payments.mandateWindowCents(m.id, windowSince);
     let capReason: RefusalReason | null = null;
     let capDetail = '';
+    // The per-refund cap bounds what one order, and one conversation, get without
+    // approval within the window: five refunds of R$ 480 are not five small refunds.
+    const orderUsed = actor.approvalId ? 0 : store.payments.mandateCentsFor(m.id, { orderNumber: order.orderNumber }, windowSince);
+    const conversationUsed = actor.approvalId ? 0 : store.payments.mandateCentsFor(m.id, { conversationId: actor.conversation.id }, windowSince);
     if (proposal.amountCents > m.per_refund_cap_cents) {
       capReason = 'over_per_refund_cap';
       capDetail = `asked ${proposal.amountCents} cents; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per refund`;
+    } else if (orderUsed + proposal.amountCents > m.per_refund_cap_cents) {
+      capReason = 'over_per_refund_cap';
+      capDetail = `asked ${proposal.amountCents} cents; ${orderUsed} cents already refunded on order ${order.orderNumber} in the last ${m.window_seconds} s; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per order without approval`;
+    } else if (conversationUsed + proposal.amountCents > m.per_refund_cap_cents) {
+      capReason = 'over_per_refund_cap';
+      capDetail = `asked ${proposal.amountCents} cents; ${conversationUsed} cents already refunded in this conversation in the last ${m.window_seconds} s; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per conversation without approval`;
     } else if (windowUsed + proposal.amountCents > m.window_cap_cents) {
       capReason = 'over_window_cap';
       capDetail = `${windowUsed} cents used in the last ${m.window_seconds} s; mandate ${m.id} allows ${m.window_cap_cents} cents`;
@@ -176,8 +194,15 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       created_at: nowIso,
       updated_at: nowIso,
       settled_at: null,
+      submitted_at: null,
+      review_requested_at: null,
     };
     store.payments.insertRefund(refund);
+    if (actor.approvalId) {
+      // Claim and reservation are one step: a crash leaves either both or neither.
+      const decision = actor.approvalDecision ?? { by: actor.id, reason: 'approved' };
+      if (!store.guardLog.claimApproval(actor.approvalId, decision.by, decision.reason, refundId, nowIso)) throw new Error(`approval ${actor.approvalId} changed inside the transaction`);
+    }
     store.guardLog.record({
       tool_use_id: actor.toolUseId,
       conversation_id: actor.conversation.id,
@@ -202,6 +227,8 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       window_cap_cents: m.window_cap_cents,
       window_seconds: m.window_seconds,
       window_used_cents: windowUsed,
+      order_used_cents: orderUsed,
+      conversation_used_cents: conversationUsed,
       refundable_cents: refundable,
       amount_cents: proposal.amountCents,
       reason: proposal.reason,
@@ -210,8 +237,30 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       refund_id: refundId,
       idempotency_key: refund.idempotency_key,
     }, nowIso);
+    noticeToNumberOnFile(services, actor.conversation, refund, nowIso);
     services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'allowed', refundId });
     return { ok: true, refund, caseId };
+  });
+}
+
+/**
+ * A refund asked from an `@lid` chat (no number of its own) is announced to the
+ * customer's WhatsApp number on file, in the same transaction as the
+ * reservation: if someone else got hold of the code, the owner hears of it.
+ */
+function noticeToNumberOnFile(services: Services, conversation: Conversation, refund: RefundRow, nowIso: string): void {
+  if (conversation.phone !== null) return;
+  const { store } = services;
+  const phone = store.identity.verifiedPhone(conversation.id);
+  if (!phone) return;
+  const onFile = store.conversations.ensure(phone, phone, nowIso);
+  store.outbox.enqueue({
+    conversation_id: onFile.id,
+    chat_id: onFile.chat_id,
+    text: templates.refund_requested_elsewhere({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
+    source: 'system',
+    dedupe_key: `refund_requested_elsewhere:${refund.id}`,
+    now: nowIso,
   });
 }
 

@@ -17,6 +17,7 @@ const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   mandate_inactive: "The agent's spend mandate is not active (paused, revoked or expired); refunds are stopped.",
   over_per_refund_cap: "The amount is above the agent's per-refund cap; it was sent to staff for approval.",
   over_window_cap: "The amount would exceed the agent's rolling spend cap; it was sent to staff for approval.",
+  approval_not_pending: 'That approval was already decided.',
 };
 
 /** `pay_refund {order_id, amount_cents, reason}`: a refund on the original rail, to the original payer, through the guard. */
@@ -35,7 +36,7 @@ export const payRefund = defineTool({
     .strict(),
   async run(input, ctx) {
     // This very call already reserved a refund before a crash: report it, never propose it twice.
-    const earlier = ctx.services.store.guardLog.allowedForToolUse(ctx.toolUseId);
+    const earlier = ctx.services.store.guardLog.allowedForToolUse(ctx.conversation.id, ctx.toolUseId);
     const earlierRefund = earlier?.refund_id ? ctx.services.store.payments.refund(earlier.refund_id) : undefined;
     if (earlierRefund) {
       const base = { refund_id: earlierRefund.id, order_id: earlierRefund.order_number, amount_cents: earlierRefund.amount_cents, receipt_id: earlierRefund.case_id };

@@ -23,7 +23,8 @@ describe('the guard refuses before any rail call', () => {
     ]);
     await e.say(phone, 'quero meu dinheiro');
     await e.settle();
-    const call = e.services.store.turns.toolCall(id);
+    const conversationId = e.services.store.conversations.byChat(phone)?.id ?? '';
+    const call = e.services.store.turns.toolCall(conversationId, id);
     expect(call, `tool call ${id} recorded`).toBeDefined();
     return { call: call!, result: JSON.parse(call!.result ?? '{}') as Record<string, unknown> };
   }
