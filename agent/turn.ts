@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { APIError } from '@anthropic-ai/sdk';
 import { newId } from '../core/ids.ts';
 import { crashPoint } from '../core/crash.ts';
-import { cpfDigits, isValidCpf } from '../core/phone.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { HistoryRow } from '../data/turns.ts';
@@ -15,6 +14,7 @@ import { recentOrders } from '../tools/ledger.ts';
 import { inputSchemaOf } from '../tools/tool.ts';
 import { splitMessage } from '../tools/rails/zapi.ts';
 import type { ModelClient } from './model.ts';
+import { identifyChat } from './identify.ts';
 
 /**
  * One turn of the agent for one conversation: the customer's pending messages
@@ -81,17 +81,20 @@ class RateLimited extends Error {
  * flood cannot make the service call the model more than `max` times per
  * `windowMs`. Returns how long to wait, 0 when a call is allowed now (and counts it).
  */
-export function modelCallBudget(max: number, windowMs: number, now: () => number = Date.now): (conversationId: string) => number {
+export function modelCallBudget(max: number, windowMs: number, now: () => number = Date.now, globalMax = Number.POSITIVE_INFINITY): (conversationId: string) => number {
   const calls = new Map<string, number[]>();
+  // All conversations together: 10,000 strangers writing at once cannot mean 10,000 model calls.
+  let all: number[] = [];
   return (conversationId) => {
     const t = now();
     const recent = (calls.get(conversationId) ?? []).filter((at) => t - at < windowMs);
-    if (recent.length >= max) {
-      calls.set(conversationId, recent);
-      return windowMs - (t - (recent[0] as number)) + 1;
-    }
-    recent.push(t);
     calls.set(conversationId, recent);
+    if (recent.length >= max) return windowMs - (t - (recent[0] as number)) + 1;
+    all = all.filter((at) => t - at < windowMs);
+    if (all.length >= globalMax) return windowMs - (t - (all[0] as number)) + 1;
+    recent.push(t);
+    all.push(t);
+    if (calls.size > 50_000) for (const [k, v] of calls) if (v.every((at) => t - at >= windowMs)) calls.delete(k);
     return 0;
   };
 }
@@ -193,7 +196,7 @@ export class Agent {
           system: prefix.system,
           tools: prefix.tools,
           tool_choice: { type: 'auto', disable_parallel_tool_use: true },
-          messages: toMessages(history),
+          messages: boundHistory(toMessages(history)),
         });
       } catch (error) {
         return this.park(conversation, turnId, error, Date.now() - started, prefix.hash, log);
@@ -217,6 +220,11 @@ export class Agent {
           created_at: this.nowIso(),
         });
         store.turns.appendHistory(conversation.id, turnId, 'assistant', response.content, this.nowIso());
+        // Words the model wrote beside a tool call ("Confirma o estorno?") are for the customer too.
+        if (response.stop_reason === 'tool_use') {
+          const said = response.content.filter((b): b is Anthropic.TextBlock => b.type === 'text').map((b) => b.text).join('\n').trim();
+          if (said) splitMessage(said).forEach((part, i) => this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${response.id}:${i}`));
+        }
       });
       if (response.stop_reason === 'tool_use') crashPoint('after_tool_use_stored');
       this.services.publish({ type: 'model_call', conversationId: conversation.id, stopReason: response.stop_reason });
@@ -235,11 +243,16 @@ export class Agent {
   /** Runs the turn's tool calls; returns the failure when a provider was down (nothing is answered then). */
   private async runTools(conversation: Conversation, turnId: string, toolUses: Anthropic.ToolUseBlock[], log: Logger): Promise<TransientFailure | null> {
     const results: ToolResultBlock[] = [];
+    let refundsProposed = 0;
     // One at a time, in order: a money-moving agent never runs tools concurrently.
     for (const block of toolUses) {
+      // At most one refund per model answer, whatever the model sends: the
+      // customer confirmed one refund, and parts must not add up past a cap.
+      const extraRefund = block.name === 'pay_refund' && ++refundsProposed > 1;
       const result = await executeToolUse(
         { services: this.services, conversation: this.services.store.conversations.get(conversation.id) as Conversation, turnId, toolUseId: block.id, logger: log },
         block,
+        extraRefund ? { reason: 'one_refund_per_answer', message: 'Only one pay_refund runs per answer; this one was not executed. Confirm any further refund with the customer first.' } : undefined,
       );
       if ('transient' in result) return result;
       results.push(result);
@@ -298,27 +311,20 @@ export class Agent {
   }
 
   /**
-   * An `@lid` chat has no phone number to match orders against: the customer
-   * is asked for the CPF used on the purchase, and bound to that ERP customer.
+   * An `@lid` chat has no phone number to match orders against: it proves it
+   * controls the customer's number on file first (agent/identify.ts).
    */
   private async identify(conversation: Conversation, pending: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<TurnResult> {
     const { store } = this.services;
-    const cpf = pending
-      .map((r) => r.text ?? '')
-      .join(' ')
-      .match(/\d{3}\.?\d{3}\.?\d{3}-?\d{2}/g)
-      ?.map(cpfDigits)
-      .find(isValidCpf);
-    const customer = cpf ? await this.services.erp.findCustomerByTaxId(cpf) : null;
+    const replies: Array<{ text: string; key: string }> = [];
+    const result = await identifyChat(this.services, conversation, pending, (text, key) => replies.push({ text, key }), log);
     store.immediate(() => {
       this.absorbInTx(conversation, null, pending);
-      if (customer) store.conversations.bindCustomer(conversation.id, customer.code, this.nowIso());
-      else this.enqueueText(conversation, cpf ? templates.cpf_not_found() : templates.ask_cpf(), 'system', `identify:${pending.at(-1)?.id}`);
+      for (const r of replies) this.enqueueText(conversation, r.text, 'system', r.key);
     });
     this.services.wake();
-    if (!customer) return { status: 'idle' };
-    log.info({ customerCode: customer.code }, 'chat identified by CPF');
-    // Identified: the complaint that came before the CPF is already in the history; answer it now.
+    if (!result.bound) return { status: 'idle' };
+    // Identified: the complaint that came before the code is already in the history; answer it now.
     const turnId = newId('turn');
     store.turns.start(turnId, conversation.id, this.nowIso());
     return this.loop(store.conversations.get(conversation.id) as Conversation, turnId, log);
@@ -388,3 +394,33 @@ export function toMessages(history: HistoryRow[]): MessageParam[] {
   while (messages[0]?.role === 'assistant') messages.shift();
   return messages;
 }
+
+/** What one model call may carry of a conversation (bytes of JSON), and of one text block. */
+export const HISTORY_LIMITS = { maxBytes: 400_000, maxTextChars: 8_000 } as const;
+
+/**
+ * Keeps a model call bounded however long the chat grew: very long texts are
+ * cut, and the oldest messages are left out until the rest fits, starting at
+ * a customer message (never at a tool_result whose tool_use was left out).
+ * Nothing is deleted: the full history stays in the database and the console.
+ */
+export function boundHistory(messages: MessageParam[], limits: { maxBytes: number; maxTextChars: number } = HISTORY_LIMITS): MessageParam[] {
+  const cut = messages.map((m) => ({
+    role: m.role,
+    content: (m.content as ContentBlock[]).map((b) =>
+      b.type === 'text' && b.text.length > limits.maxTextChars ? { ...b, text: `${b.text.slice(0, limits.maxTextChars)} [… mensagem cortada]` } : b,
+    ),
+  })) as MessageParam[];
+  const sizes = cut.map((m) => Buffer.byteLength(JSON.stringify(m)));
+  let total = sizes.reduce((a, b) => a + b, 0);
+  let start = 0;
+  while (start < cut.length - 1 && total > limits.maxBytes) total -= sizes[start++] as number;
+  const startsTurn = (m: MessageParam) => m.role === 'user' && !(m.content as ContentBlock[]).some((b) => b.type === 'tool_result');
+  if (start === 0) return cut;
+  let from = start;
+  while (from < cut.length && !startsTurn(cut[from] as MessageParam)) from++;
+  // No customer message to start from in what fits: start at the nearest one before it instead.
+  if (from === cut.length) for (from = start; from > 0 && !startsTurn(cut[from] as MessageParam); ) from--;
+  return cut.slice(from);
+}
+

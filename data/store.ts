@@ -13,6 +13,7 @@ import { jobsRepo, webhookEventsRepo } from './jobs.ts';
 import { promptsRepo } from './prompts.ts';
 import { usersRepo } from './users.ts';
 import { consoleQueries } from './console-queries.ts';
+import { identityRepo } from './identity.ts';
 
 /** Every aggregate's repository over one database handle: the only place SQL lives. */
 export function createStore(db: Db) {
@@ -34,6 +35,7 @@ export function createStore(db: Db) {
     prompts: promptsRepo(db),
     users: usersRepo(db),
     consoleQueries: consoleQueries(db),
+    identity: identityRepo(db),
     /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken up front). */
     immediate<T>(fn: () => T): T {
       return tx.immediate(fn) as T;
@@ -48,6 +50,6 @@ export type Store = ReturnType<typeof createStore>;
 
 export const DB_FILE = 'estorno.db';
 
-export function openStore(dataDir: string): Store {
-  return createStore(openDb(path.join(dataDir, DB_FILE)));
+export function openStore(dataDir: string, options: { busyTimeoutMs?: number } = {}): Store {
+  return createStore(openDb(path.join(dataDir, DB_FILE), options));
 }

@@ -23,8 +23,19 @@ export const templates = {
     `Boa notícia: nossa equipe aprovou o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}. Ele já está sendo processado via Pix.`,
   approval_rejected: (p: { amountCents: number; orderNumber: string; reason: string }) =>
     `Nossa equipe analisou o pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} e não pôde aprová-lo: ${p.reason}`,
+  approval_failed: (p: { amountCents: number; orderNumber: string }) =>
+    `Nossa equipe aprovou o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}, mas ele não pôde ser executado agora. Uma pessoa da equipe continua com você por aqui para resolver.`,
   ask_cpf: () =>
-    'Para sua segurança, não consegui identificar seu número. Por favor, informe o CPF usado na compra (somente números).',
+    'Para sua segurança, preciso confirmar que você é a pessoa titular do pedido. Por favor, informe o CPF usado na compra (somente números).',
+  identity_code_sent: () =>
+    'Se esse CPF tiver cadastro conosco, acabamos de enviar um código de 6 dígitos para o WhatsApp cadastrado nele. Digite o código aqui para continuar.',
+  identity_code: (p: { code: string }) =>
+    `Seu código de verificação é ${p.code}. Ele foi pedido em outra conversa do WhatsApp para acessar seus pedidos. Se não foi você, ignore esta mensagem e não compartilhe o código com ninguém.`,
+  identity_code_wrong: () => 'Esse código não confere. Confira a mensagem que enviamos e digite o código novamente.',
+  identity_locked: () =>
+    'Por segurança, pausamos a identificação por esta conversa depois de várias tentativas. Tente de novo mais tarde ou fale com a gente pelo número cadastrado na compra.',
+  refund_requested_elsewhere: (p: { amountCents: number; orderNumber: string }) =>
+    `Aviso de segurança: um estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} foi solicitado por outra conversa do WhatsApp, confirmada com o código enviado a este número. Se não foi você, responda esta mensagem e nossa equipe verifica.`,
   cpf_not_found: () => 'Não encontrei um cadastro com esse CPF. Confira os números e envie novamente, por favor.',
   unavailable: () =>
     'Estamos com uma instabilidade para consultar seu pedido agora. Já registramos sua mensagem e voltamos a falar com você em instantes.',

@@ -42,7 +42,7 @@ describe('the agent loop', () => {
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('R$ 186,00');
   });
 
-  it('asks an @lid chat for the CPF, binds it, then answers the complaint it already had', async () => {
+  it('binds an @lid chat only after it types the code sent to the number on file, then answers the complaint it already had', async () => {
     e = await startTestEstorno();
     const lid = '81896604192873@lid';
     await e.say(lid, 'o pedido 8421 veio errado, quero meu dinheiro');
@@ -54,8 +54,18 @@ describe('the agent loop', () => {
     expect((await e.outbox(lid)).at(-1)?.message).toContain('CPF'); // invalid CPF: asked again
     await e.say(lid, 'desculpa, é 529.982.247-25');
     await e.settle();
-    const conversation = e.services.store.conversations.byChat(lid)!;
-    expect(conversation.customer_code).toBe(MARINA.code);
+    // A CPF is not a login: nothing is bound yet, a code went to Marina's own WhatsApp.
+    expect(e.services.store.conversations.byChat(lid)!.customer_code).toBeNull();
+    expect((await e.outbox(lid)).at(-1)?.message).toContain('código de 6 dígitos');
+    const code = (await e.outbox(MARINA.whatsapp)).at(-1)?.message.match(/\d{6}/)?.[0];
+    expect(code).toMatch(/^\d{6}$/);
+    await e.say(lid, code === '000000' ? '111111' : '000000');
+    await e.settle();
+    expect((await e.outbox(lid)).at(-1)?.message).toContain('não confere');
+    expect(e.services.store.conversations.byChat(lid)!.customer_code).toBeNull();
+    await e.say(lid, code!);
+    await e.settle();
+    expect(e.services.store.conversations.byChat(lid)!.customer_code).toBe(MARINA.code);
     expect((await e.outbox(lid)).at(-1)?.message).toContain('R$ 186,00');
   });
 
