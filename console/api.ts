@@ -5,9 +5,11 @@ import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
 import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
 import type { Estorno } from '../server/app.ts';
 import { decideApproval } from '../tools/approvals.ts';
+import { resolveUnknownRefund } from '../tools/refund-flow.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
 import { decoyHash, generatePassword, hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
+import { sendBodyError } from '../webhooks/zapi.ts';
 
 /**
  * The console's JSON API (CONTRACT.md `/api/...`): staff may read, approve and
@@ -50,7 +52,9 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
   const store = () => services.store;
   const now = () => services.now();
   const throttle = new LoginThrottle();
-  router.use(express.json({ limit: '256kb' }));
+  const json = express.json({ limit: '256kb' });
+  // A body that is not JSON is the caller's mistake: 400, and nothing of it reaches the logs.
+  router.use((req, res, next) => json(req, res, (err?: unknown) => (err ? sendBodyError(res, err, '256 KB') : next())));
   // Answers hold customer data: no browser or proxy keeps a copy.
   router.use((_req, res, next) => {
     res.set('cache-control', 'no-store');
@@ -61,13 +65,12 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     const body = parse(z.object({ email: z.string().email().max(200), password: z.string().min(1).max(200) }).strict(), req, res);
     if (!body) return;
     const key = `${body.email.toLowerCase()}|${req.ip}`;
-    if (throttle.blocked(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
+    if (!throttle.attempt(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
     options.beforeLogin?.();
     const user = store().users.byEmail(body.email);
     // An unknown or disabled user costs the same scrypt run: the answer time does not tell which emails exist.
     const matches = await verifyPassword(body.password, user?.password_hash ?? decoyHash());
     if (!user || user.active !== 1 || !matches) {
-      throttle.fail(key);
       return void res.status(401).json({ error: 'bad_credentials', message: 'wrong email or password' });
     }
     throttle.clear(key);
@@ -154,6 +157,18 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
   };
   router.post('/approvals/:id/approve', decide('approve'));
   router.post('/approvals/:id/reject', decide('reject'));
+
+  // --- Refunds whose outcome the rail never told (staff check the rail's dashboard, then decide) ---
+  router.get('/refunds/review', (_req, res) => {
+    res.json(store().payments.inReview().map((r) => ({ id: r.id, order_number: r.order_number, amount_cents: r.amount_cents, rail: r.rail, submitted_at: r.submitted_at, review_requested_at: r.review_requested_at, conversation_id: r.conversation_id, case_id: r.case_id })));
+  });
+  router.post('/refunds/:id/release', (req, res) => {
+    const body = parse(reasonBody, req, res);
+    if (!body) return;
+    const result = resolveUnknownRefund(services, req.params.id as string, { id: req.user!.email }, body.reason);
+    if (result.ok) return void res.json(result);
+    res.status(result.error === 'not_found' ? 404 : 409).json({ ...result, message: result.error === 'not_unknown' ? 'only a refund whose outcome stayed unknown past the review window can be released' : 'no such refund' });
+  });
 
   // --- Receipts ---
   router.get('/receipts/public-key', (_req, res) => {

@@ -131,6 +131,16 @@ export class LoginThrottle {
   fail(key: string, now = Date.now()): void {
     this.failures.set(key, [...(this.failures.get(key) ?? []), now]);
   }
+  /**
+   * Counts an attempt before the password is hashed (a failure until it
+   * succeeds): parallel guesses cannot all slip past the limit while scrypt runs.
+   * False when the key is blocked.
+   */
+  attempt(key: string, now = Date.now()): boolean {
+    if (this.blocked(key, now)) return false;
+    this.fail(key, now);
+    return true;
+  }
   clear(key: string): void {
     this.failures.delete(key);
   }

@@ -21,6 +21,10 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(3000, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** A request (headers and body) must arrive whole within this time. */
+  HTTP_REQUEST_TIMEOUT_MS: int(15_000, 500, 300_000),
+  /** Open sockets at most; more are closed at once. */
+  HTTP_MAX_CONNECTIONS: int(2_048, 1, 100_000),
   DATA_DIR: z.string().min(1).default('var'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -36,6 +40,8 @@ const schema = z.object({
   TURN_CONCURRENCY: int(128, 1, 10_000),
   AGENT_PREFETCH_ORDERS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   MODEL_CALLS_PER_CUSTOMER_PER_MINUTE: int(20, 1, 10_000),
+  /** Model calls per minute for all customers together (a budget against floods of new chats). */
+  MODEL_CALLS_PER_MINUTE: int(600, 1, 1_000_000),
   TURN_RETRY_DELAY_MS: int(5_000, 10, 600_000),
 
   ZAPI_BASE_URL: url.default('https://api.z-api.io'),
@@ -64,8 +70,18 @@ const schema = z.object({
   MERCHANT_CNPJ: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional(),
 
   PROVIDER_TIMEOUT_MS: int(10_000, 100, 120_000),
+  /** How long a query may wait for another process's SQLite lock (the event loop waits with it). */
+  SQLITE_BUSY_TIMEOUT_MS: int(250, 0, 10_000),
   PIX_REFUND_WINDOW_DAYS: int(90, 1, 365),
   RECONCILE_PENDING_AFTER_MS: int(600_000, 1_000, 86_400_000),
+  /** A refund the rail neither confirmed nor denied is put in front of staff after this long. */
+  UNKNOWN_REFUND_REVIEW_AFTER_MS: int(1_800_000, 1_000, 7 * 86_400_000),
+  /**
+   * Sandbox mode: unset = automatic (on when WhatsApp, ERP, Pix rail and fiscal
+   * API are all emulated); "1" = required (refuses to start next to any real
+   * credential); "0" = forbidden (refuses to start with any provider emulated).
+   */
+  SANDBOX: z.enum(['0', '1']).optional(),
   MANDATE_SIGNING_KEY: optional,
 
   /** Sandbox only: emulated latencies, e.g. "model=1500,omie=300,pix=500,fiscal=800,zapi=0". */
@@ -88,7 +104,12 @@ export interface Config {
   dataDir: string;
   /** Which providers are the emulators on this server. */
   emulated: { model: boolean; zapi: boolean; omie: boolean; pix: boolean; fiscal: boolean };
-  /** True when any provider is emulated: the sandbox routes are mounted. */
+  /**
+   * The whole service is a sandbox: every provider that reaches customers,
+   * orders, money or the tax authority is emulated. Only then do the sandbox's
+   * control routes, its console users and its published credentials exist.
+   * (The model alone may be real: it reaches none of those.)
+   */
   sandbox: boolean;
 }
 
@@ -132,10 +153,20 @@ export function parseConfig(source: Record<string, string | undefined> = process
     pix: !pixReal,
     fiscal: !fiscalReal,
   };
+  const world = { zapi: emulated.zapi, omie: emulated.omie, pix: emulated.pix, fiscal: emulated.fiscal };
+  const sandbox = Object.values(world).every(Boolean);
+  if (env.SANDBOX === '1') {
+    const real = (Object.keys(emulated) as Array<keyof typeof emulated>).filter((k) => !emulated[k]);
+    if (real.length > 0) throw new ConfigError(`invalid configuration:\n  SANDBOX: "1" refuses to start next to real credentials (${real.join(', ')}); remove them or unset SANDBOX`);
+  }
+  if (env.SANDBOX === '0') {
+    const fake = (Object.keys(emulated) as Array<keyof typeof emulated>).filter((k) => emulated[k]);
+    if (fake.length > 0) throw new ConfigError(`invalid configuration:\n  SANDBOX: "0" needs every provider real; emulated: ${fake.join(', ')}`);
+  }
   return {
     env,
     dataDir: path.resolve(env.DATA_DIR),
     emulated,
-    sandbox: Object.values(emulated).some(Boolean),
+    sandbox,
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -27,4 +28,16 @@ export function createLogger(options: { level: string; format: 'auto' | 'pretty'
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }
   return options.destination ? pino(base, options.destination) : pino(base);
+}
+
+/**
+ * A string a provider or the model chose (an event type, a rail id, a message
+ * id), made fit for a log line: kept when it looks like an identifier, else
+ * replaced by a short hash, so that no free text (a name, a CPF, a message)
+ * reaches the logs through a field that should hold an id.
+ */
+export function logToken(value: unknown): string {
+  if (typeof value !== 'string') return typeof value;
+  if (/^[A-Za-z0-9_.:@-]{1,80}$/.test(value) && !/\d{11}/.test(value)) return value;
+  return `h:${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
 }

@@ -35,10 +35,12 @@ export function phoneFromParts(ddd: string | undefined, number: string | undefin
 /**
  * Both spellings of a mobile number: older WhatsApp accounts may appear without
  * the ninth digit (PROVIDERS.md §6.4), so 5511987654321 and 551187654321 match.
+ * Only a mobile has a legacy form, and a legacy mobile number began with 6–9:
+ * 5511933334444 never matches the landline 551133334444 (landlines begin 2–5).
  */
 export function phoneVariants(phone: string): string[] {
   const variants = new Set([phone]);
-  if (phone.length === 13 && phone[4] === '9') variants.add(phone.slice(0, 4) + phone.slice(5));
+  if (phone.length === 13 && phone[4] === '9' && /[6-9]/.test(phone[5] ?? '')) variants.add(phone.slice(0, 4) + phone.slice(5));
   if (phone.length === 12 && /[6-9]/.test(phone[4] ?? '')) variants.add(`${phone.slice(0, 4)}9${phone.slice(4)}`);
   return [...variants];
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
@@ -10,13 +10,21 @@ export type Db = Database.Database;
  * migrations. `busy_timeout` lets several processes share the file: a writer
  * waits for the lock instead of failing (the guard's BEGIN IMMEDIATE relies on it).
  */
-export function openDb(file: string): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+export function openDb(file: string, options: { busyTimeoutMs?: number } = {}): Db {
+  if (file !== ':memory:') {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // Customer messages and refunds live here: owner-only from the first byte
+    // (SQLite gives the -wal and -shm files the database file's mode).
+    if (!existsSync(file)) writeFileSync(file, '', { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 10000');
+  // better-sqlite3 waits for a lock synchronously: the event loop stands still
+  // meanwhile, so the server keeps this short and answers "busy, retry" instead.
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
   migrate(db);
   return db;
 }

@@ -28,6 +28,7 @@ import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
 import { buildSeed, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../sandbox/seed.ts';
 import { recoverMoneyPath, Workers } from './workers.ts';
 import { LiveEvents } from './events.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 /**
  * The running service: one express app (webhooks, health, sandbox, console),
@@ -67,7 +68,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const { config, logger } = options;
   const env = config.env;
   const now = options.now ?? (() => new Date());
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const dataDirLock = lockDataDir(config.dataDir);
 
   const app = express();
   app.disable('x-powered-by');
@@ -75,27 +77,44 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   // Security headers for what browsers load (console, API); webhooks answer machines and skip them.
   const securityHeaders = helmet({ contentSecurityPolicy: { useDefaults: true, directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"] } } });
   app.use((req, res, next) => (req.path.startsWith('/webhooks/') ? next() : securityHeaders(req, res, next)));
-  const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(env.PORT, env.HOST, () => resolve());
-  });
+  // Slow or idle clients cannot hold the service: a request must arrive whole in
+  // HTTP_REQUEST_TIMEOUT_MS, and no more than HTTP_MAX_CONNECTIONS sockets are
+  // open at once (the README puts a reverse proxy in front for the rest).
+  const server = http.createServer({ requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS, headersTimeout: Math.min(env.HTTP_REQUEST_TIMEOUT_MS, 10_000), keepAliveTimeout: 5_000, connectionsCheckingInterval: Math.min(1_000, env.HTTP_REQUEST_TIMEOUT_MS) }, app);
+  server.maxConnections = env.HTTP_MAX_CONNECTIONS;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(env.PORT, env.HOST, () => resolve());
+    });
+  } catch (error) {
+    dataDirLock.release();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const base = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
-  const sandboxBase = `${base}/sandbox`;
+  // The emulators of whatever is not real. In sandbox mode they are public under
+  // /sandbox (CONTRACT); next to real providers they live under a path nobody
+  // is told (a capability), with no control routes mounted at /sandbox.
+  const anyEmulated = Object.values(config.emulated).some(Boolean);
+  const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${sandboxSecret(config.dataDir, 'emulator-path-token')}`;
+  const sandboxBase = `${base}${emulatorPath}`;
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
 
-  let store: Store = openStore(config.dataDir);
+  let store: Store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
   const keys = {
     mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', env.MANDATE_SIGNING_KEY),
     receipt: loadSigningKey(config.dataDir, 'receipt-ed25519'),
   };
   const webhookToken = env.ZAPI_WEBHOOK_TOKEN ?? sandboxSecret(config.dataDir, 'zapi-webhook-token');
   const creds = SANDBOX_CREDENTIALS;
-  const trioWebhook = {
-    secret: env.TRIO_WEBHOOK_SECRET ?? creds.trio.webhookSecret,
-    signingKey: env.TRIO_WEBHOOK_SIGNING_KEY ?? creds.trio.webhookSigningKey,
-  };
+  // Rail webhooks are received only for the configured rail, with its own
+  // secrets; the published sandbox secrets open only the emulated rail's receiver.
+  const pixReceiver: { path: string; secret: string; signingKey: string } | null = config.emulated.pix
+    ? { path: config.sandbox ? '/webhooks/pix' : `${emulatorPath}/webhooks/pix`, secret: creds.trio.webhookSecret, signingKey: creds.trio.webhookSigningKey }
+    : env.PIX_RAIL === 'trio'
+      ? { path: '/webhooks/pix', secret: env.TRIO_WEBHOOK_SECRET as string, signingKey: env.TRIO_WEBHOOK_SIGNING_KEY as string }
+      : null;
 
   const events = new LiveEvents();
   let workers: Workers | null = null;
@@ -144,9 +163,9 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     prefetchOrders: env.AGENT_PREFETCH_ORDERS,
     systemPrompt: () => currentSystemPrompt(store),
   });
-  agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000);
+  agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
   const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS, concurrency: env.TURN_CONCURRENCY, logger });
-  workers = new Workers(services, (id) => scheduler.schedule(id));
+  workers = new Workers(services, (id) => scheduler.schedule(id), { reviewUnknownAfterMs: env.UNKNOWN_REFUND_REVIEW_AFTER_MS });
 
   let accepting = true;
   app.use((req, res, next) => {
@@ -168,19 +187,21 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     events.publish({ type: 'message_in', conversationId: id });
     if (!options.ingestOnly) scheduler.schedule(id);
   } }));
-  app.use(pixWebhook({ services, logger, ...trioWebhook }));
+  if (pixReceiver) app.use(pixWebhook({ services, logger, path: pixReceiver.path, secret: pixReceiver.secret, signingKey: pixReceiver.signingKey }));
 
   let sandbox: Sandbox | null = null;
-  if (config.sandbox) {
+  if (anyEmulated) {
     sandbox = createSandbox({
       seed: buildSeed(now(), env.SANDBOX_EXTRA_CUSTOMERS),
       extraCustomers: env.SANDBOX_EXTRA_CUSTOMERS,
       stateFile: path.join(config.dataDir, 'sandbox-state.json'),
-      pixWebhookUrl: () => `${base}/webhooks/pix`,
+      pixWebhookUrl: () => `${base}${pixReceiver?.path ?? '/webhooks/pix'}`,
       ...(options.sandboxLatency ? { latency: options.sandboxLatency } : {}),
       ...(options.pixWebhookDelaysMs ? { pixWebhookDelaysMs: options.pixWebhookDelaysMs } : {}),
       logger,
     });
+  }
+  if (sandbox && config.sandbox) {
     app.post('/sandbox/reset', async (_req, res) => {
       await scheduler.idle();
       sandbox?.reset();
@@ -192,12 +213,12 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       for (const suffix of ['', '-wal', '-shm']) {
         if (existsSync(file + suffix)) renameSync(file + suffix, path.join(archive, `${DB_FILE}.${Date.now()}${suffix}`));
       }
-      store = openStore(config.dataDir);
+      store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
       seedMandates();
       res.json({ ok: true });
     });
-    app.use('/sandbox', sandbox.router);
   }
+  if (sandbox) app.use(emulatorPath, sandbox.router);
   app.use('/sandbox', (_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'sandbox mode is off' });
   });
@@ -229,6 +250,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       store.close();
+      dataDirLock.release();
     },
   };
   options.extend?.(app, estorno);
@@ -236,7 +258,13 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     res.status(404).json({ error: 'not_found' });
   });
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    logger.error({ err }, 'request failed');
+    if (isDatabaseBusy(err)) {
+      // Another process holds the SQLite write lock (an admin CLI, a backup): nothing was stored; the caller retries.
+      logger.warn('database busy; answered 503');
+      if (!res.headersSent) res.status(503).set('retry-after', '1').json({ error: 'busy', message: 'the database is busy; retry shortly' });
+      return;
+    }
+    logger.error({ err: errorSummary(err) }, 'request failed');
     if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
   });
 
@@ -247,6 +275,26 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const sweeper = setInterval(() => workers?.sweepPending(env.RECONCILE_PENDING_AFTER_MS), Math.min(env.RECONCILE_PENDING_AFTER_MS, 60_000));
   sweeper.unref();
   return estorno;
+}
+
+function isDatabaseBusy(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && /^SQLITE_BUSY/.test(String((err as { code?: unknown }).code ?? ''));
+}
+
+/**
+ * What a log line may say about a failed request: the error's class, code and
+ * the first line of its message — never its stack or properties, which for a
+ * body parse error quote the request body (a password, a customer's message).
+ */
+export function errorSummary(err: unknown): { type: string; code?: string; message?: string } {
+  if (!(err instanceof Error)) return { type: typeof err };
+  const code = (err as { code?: unknown }).code;
+  const bodyError = typeof (err as { type?: unknown }).type === 'string' && 'body' in err;
+  return {
+    type: err.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(bodyError ? {} : { message: err.message.split('\n')[0]?.slice(0, 200) ?? '' }),
+  };
 }
 
 /** A secret generated on first start in sandbox mode and kept under DATA_DIR (mode 0600). */

@@ -1,5 +1,5 @@
 import express, { type Request, type Response } from 'express';
-import type { Logger } from '../core/logger.ts';
+import { logToken, type Logger } from '../core/logger.ts';
 import { applyRailRefund } from '../tools/refund-flow.ts';
 import type { Services } from '../tools/context.ts';
 import { keyFromDescription, trioWebhookEvent, verifyTrioSignature } from '../tools/rails/trio.ts';
@@ -20,12 +20,14 @@ export interface PixWebhookOptions {
   logger: Logger;
   secret: string;
   signingKey: string;
+  /** Where the rail posts (default `/webhooks/pix`). */
+  path?: string;
 }
 
 export function pixWebhook(options: PixWebhookOptions): express.Router {
   const router = express.Router();
   const raw = express.raw({ type: () => true, limit: '256kb' });
-  router.post('/webhooks/pix', (req: Request, res: Response) => {
+  router.post(options.path ?? '/webhooks/pix', (req: Request, res: Response) => {
     if (!secretsEqual(req.get('x-webhook-secret'), options.secret)) {
       res.status(401).json({ error: 'unauthorized', message: 'missing or wrong x-webhook-secret' });
       return;
@@ -64,7 +66,7 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
   if (event.category !== 'collecting_document_refund' || !(REFUND_TYPES as readonly string[]).includes(event.type)) {
     // Fail closed: an event we do not handle is recorded and refused, never guessed at.
     store.webhookEvents.record('pix', eventKey, body.toString('utf8'), 'unhandled', now);
-    logger.warn({ category: event.category, type: event.type }, 'unhandled Pix rail event');
+    logger.warn({ category: logToken(event.category), type: logToken(event.type) }, 'unhandled Pix rail event');
     res.status(422).json({ error: 'unhandled_event', message: `event ${event.category}.${event.type} is not handled` });
     return;
   }
@@ -76,7 +78,7 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
     return;
   }
   if (!refund) {
-    logger.warn({ railRefundId }, 'Pix refund event for a refund we do not know');
+    logger.warn({ railRefundId: logToken(railRefundId) }, 'Pix refund event for a refund we do not know');
     res.status(200).json({ received: true, unknown_refund: true });
     return;
   }

@@ -1,7 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { parseChatId } from '../core/phone.ts';
-import type { Logger } from '../core/logger.ts';
+import { logToken, type Logger } from '../core/logger.ts';
 import type { Store } from '../data/store.ts';
 import type { NewInbox } from '../data/inbox.ts';
 import { secretsEqual } from './secret.ts';
@@ -80,7 +80,7 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
     return;
   }
   if (type !== 'receivedcallback') {
-    options.logger.warn({ eventType: head.data.type.slice(0, 100) }, 'unknown Z-API event refused');
+    options.logger.warn({ eventType: logToken(head.data.type) }, 'unknown Z-API event refused');
     res.status(400).json({ error: 'unknown_event', message: `unknown Z-API event type "${head.data.type.slice(0, 100)}"` });
     return;
   }
@@ -125,7 +125,7 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
   }).then(
     (stored) => answer(options, res, msg.messageId, ignoreReason, stored),
     (error: unknown) => {
-      options.logger.error({ err: error, messageId: msg.messageId }, 'could not store a WhatsApp message');
+      options.logger.error({ err: error instanceof Error ? { type: error.name, code: (error as { code?: string }).code } : 'error', messageId: logToken(msg.messageId) }, 'could not store a WhatsApp message');
       // Not stored: Z-API must see a failure so that the message is not lost silently.
       res.status(503).set('retry-after', '1').json({ error: 'unavailable', message: 'could not store the message; retry' });
     },
@@ -139,16 +139,16 @@ function answer(options: ZapiWebhookOptions, res: Response, messageId: string, i
   }
   res.status(200).json({ received: true, ...(ignoreReason ? { ignored: ignoreReason } : {}) });
   // Debug, not info: one line per inbound message is noise at volume (turns log at info).
-  options.logger.debug({ messageId, conversationId: stored.conversationId, ignored: ignoreReason ?? undefined }, 'whatsapp message stored');
+  options.logger.debug({ messageId: logToken(messageId), conversationId: stored.conversationId, ignored: ignoreReason ?? undefined }, 'whatsapp message stored');
   // Only queues the turn (it runs on a later tick): the answer above is already on its way.
   if (stored.conversationId && !ignoreReason) options.onMessage(stored.conversationId);
 }
 
 /** body-parser errors as readable JSON: 413 over the limit, 400 for broken JSON or encoding. */
-export function sendBodyError(res: Response, err: unknown): void {
+export function sendBodyError(res: Response, err: unknown, limit = '256 KB'): void {
   const e = err as { status?: number; type?: string; message?: string };
   if (e.type === 'entity.too.large' || e.status === 413) {
-    res.status(413).json({ error: 'too_large', message: 'body over 256 KB' });
+    res.status(413).json({ error: 'too_large', message: `body over ${limit}` });
     return;
   }
   res.status(400).json({ error: 'invalid_json', message: `body is not valid JSON (${e.type ?? 'parse error'})` });

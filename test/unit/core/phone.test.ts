@@ -27,6 +27,14 @@ describe('phone normalisation', () => {
     expect(samePhone('5511987654321', '5521987654321')).toBe(false);
   });
 
+  it('never matches a mobile with the landline that shares its last eight digits', () => {
+    // 11 9 3333-4444 is a mobile; 11 3333-4444 is a landline, not its legacy form.
+    expect(samePhone('5511933334444', '551133334444')).toBe(false);
+    expect(samePhone('551133334444', '5511933334444')).toBe(false);
+    expect(samePhone('5511955554444', '551155554444')).toBe(false);
+    expect(samePhone('5511977774444', '551177774444')).toBe(true);
+  });
+
   it('masks all but the last four digits for display', () => {
     expect(maskPhone('5511987654321')).toBe('*********4321');
   });

@@ -204,7 +204,7 @@ describe('Omie adapter', () => {
       // Omie holds Marina's number without the ninth digit; WhatsApp gives it with.
       expect(await c.findCustomerByPhone('5511987654321')).toEqual({ code: 5366578001, name: 'Marina Souza', taxId: '52998224725', phones: ['551187654321'] });
       // …and the other way round, from the cached index (no second scan).
-      expect(await c.findCustomerByPhone('552112345678')).toMatchObject({ code: 3 });
+      expect(await c.findCustomerByPhone('5521912345678')).toMatchObject({ code: 3 });
       expect(await c.findCustomerByPhone('5599999999999')).toBeNull();
       // The match spares the ConsultarCliente that usually follows.
       expect(await c.getCustomer(5366578001)).toMatchObject({ name: 'Marina Souza' });
