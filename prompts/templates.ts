@@ -6,14 +6,27 @@ import { formatBRL } from '../core/money.ts';
  * to the model by name (CONTRACT.md).
  */
 
+/** The public receipt page of a case (server/receipt-page.ts serves it). */
+export const receiptUrl = (publicBaseUrl: string, receiptId: string): string => `${publicBaseUrl}/r/${receiptId}`;
+
 export const TEMPLATE_NAMES = ['refund_done', 'refund_pending', 'handoff'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 export const templates = {
-  refund_done: (p: { amountCents: number; orderNumber: string; receiptId: string; creditNoteNumber: string | null }) =>
+  /** The last message of a case: the customer's receipt link (GET /r/:id) and the credit note they can look up at SEFAZ. */
+  refund_done: (p: {
+    amountCents: number;
+    orderNumber: string;
+    receiptId: string;
+    publicBaseUrl: string;
+    creditNoteNumber: string | null;
+    creditNoteSeries?: string | null;
+    creditNoteAccessKey?: string | null;
+  }) =>
     `✅ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} foi concluído via Pix, na mesma conta que fez o pagamento.\n` +
-    (p.creditNoteNumber ? `Nota fiscal de devolução: nº ${p.creditNoteNumber}.\n` : '') +
-    `Comprovante: ${p.receiptId}`,
+    (p.creditNoteNumber ? `Nota fiscal de devolução: nº ${p.creditNoteNumber}${p.creditNoteSeries ? `, série ${p.creditNoteSeries}` : ''}.\n` : '') +
+    (p.creditNoteAccessKey ? `Chave de acesso: ${p.creditNoteAccessKey}\n` : '') +
+    `Comprovante: ${receiptUrl(p.publicBaseUrl, p.receiptId)}`,
   refund_pending: (p: { amountCents: number; orderNumber: string }) =>
     `⏳ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} está em processamento. Avisaremos assim que for concluído.`,
   handoff: () => 'Vou transferir seu atendimento para uma pessoa da nossa equipe. Em breve alguém continua por aqui. 🙋',

@@ -28,6 +28,9 @@ import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
 import { buildSeed, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../sandbox/seed.ts';
 import { recoverMoneyPath, Workers } from './workers.ts';
 import { LiveEvents } from './events.ts';
+import { receiptPages } from './receipt-page.ts';
+import { favicon } from './favicon.ts';
+import { sandboxIndex } from '../sandbox/index-page.ts';
 
 /**
  * The running service: one express app (webhooks, health, sandbox, console),
@@ -83,6 +86,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const port = (server.address() as AddressInfo).port;
   const base = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
   const sandboxBase = `${base}/sandbox`;
+  const publicBaseUrl = env.PUBLIC_BASE_URL ?? base;
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
 
   let store: Store = openStore(config.dataDir);
@@ -122,6 +126,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     agentMandateId: DEFAULT_MANDATE.id,
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: env.PIX_REFUND_WINDOW_DAYS,
+    publicBaseUrl,
     now,
     wake: () => workers?.wake(),
     publish: (event) => events.publish(event),
@@ -197,6 +202,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       res.json({ ok: true });
     });
     app.use('/sandbox', sandbox.router);
+    app.get('/sandbox', sandboxIndex());
   }
   app.use('/sandbox', (_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'sandbox mode is off' });
@@ -231,6 +237,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       store.close();
     },
   };
+  app.use(receiptPages({ store: () => store, key: keys.receipt, publicBaseUrl }));
+  app.get('/favicon.ico', favicon());
   options.extend?.(app, estorno);
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
