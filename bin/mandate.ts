@@ -7,7 +7,7 @@ import { openStore } from '../data/store.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
 import { DB_FILE } from '../data/store.ts';
 import { fail, orFail, parseCli } from './cli.ts';
-import { newDatabaseNote } from './server-file.ts';
+import { missingDatabaseMessage, newDatabaseNote } from './server-file.ts';
 
 /**
  * `npm run mandate -- <command>`: the admin's spend mandates, on the same
@@ -55,6 +55,9 @@ const [command, target] = positionals;
 const config = orFail(() => parseConfig());
 if (!command) fail(USAGE.trim());
 if (!['list', 'show', 'issue', 'caps', 'pause', 'resume', 'revoke', 'export-public-key'].includes(command)) fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
+const keyFile = path.join(config.dataDir, 'keys', 'mandate-ed25519.pem');
+// Exporting never mints a key: a wrong DATA_DIR would print a key no mandate was signed with.
+if (command === 'export-public-key' && !config.env.MANDATE_SIGNING_KEY && !existsSync(keyFile)) fail(missingDatabaseMessage(config.dataDir, `no mandate key at ${keyFile}`));
 const key = loadSigningKey(config.dataDir, 'mandate-ed25519', config.env.MANDATE_SIGNING_KEY);
 const now = new Date();
 

@@ -166,8 +166,10 @@ export function verifyPublicReceipt(receipt: Pick<PublicReceipt, 'receipt_id' | 
 
 const RECEIPT_ID = /^rcp_[a-z0-9]{1,40}$/;
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const when = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone: 'America/Sao_Paulo' });
-const date = (iso: string | null) => (iso ? when.format(new Date(iso)) : '—');
+const day = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeZone: 'America/Sao_Paulo' });
+const hour = new Intl.DateTimeFormat('pt-BR', { timeStyle: 'short', timeZone: 'America/Sao_Paulo' });
+/** "23/11/2026 às 10:52", Brasília time, as the customer reads it. */
+const date = (iso: string | null) => (iso ? `${day.format(new Date(iso))} às ${hour.format(new Date(iso))}` : '—');
 const accessKey = (k: string) => k.replace(/(\d{4})(?=\d)/g, '$1 ');
 
 function page(title: string, body: string): string {
@@ -200,7 +202,7 @@ function receiptHtml(r: PublicReceipt): string {
 <dt>Situação</dt><dd>${status}</dd>
 <dt>Valor</dt><dd>${s.amount_cents === null ? '—' : formatBRL(s.amount_cents)}</dd>
 <dt>Pedido</dt><dd>#${esc(s.order_number)}</dd>
-<dt>Data</dt><dd>${date(s.refunded_at ?? r.records[0]?.at ?? null)}</dd>
+<dt>Data</dt><dd>${date(s.refunded_at ?? r.records[0]?.at ?? null)} (horário de Brasília)</dd>
 <dt>Nota fiscal de devolução</dt><dd>${note?.number ? `nº ${esc(note.number)}${note.series ? `, série ${esc(note.series)}` : ''}` : 'ainda não emitida'}</dd>
 ${note?.access_key ? `<dt>Chave de acesso</dt><dd>${esc(accessKey(note.access_key))}</dd>` : ''}
 <dt>Comprovante</dt><dd>${esc(r.receipt_id)}</dd>

@@ -80,6 +80,14 @@ describe('every command', () => {
     }
   });
 
+  it('mandate export-public-key in a DATA_DIR without a key says so instead of minting one', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+    const r = await cli(dir, 'mandate', 'export-public-key');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`no mandate key at ${path.join(dir, 'keys', 'mandate-ed25519.pem')}`);
+    expect(existsSync(path.join(dir, 'keys'))).toBe(false);
+  });
+
   it('user and mandate say so when they create a database, as a mistaken DATA_DIR would', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
     expect((await cli(dir, 'user', 'list')).err).toContain(`note: no database in ${dir} yet`);

@@ -44,7 +44,7 @@ describe('the public receipt page a refunded customer receives', () => {
     expect(html).toContain('lang="pt-BR"');
     expect(html).toContain('R$ 186,00');
     expect(html).toContain('#8421');
-    expect(html).toMatch(/<dt>Data<\/dt><dd>\d{2}\/\d{2}\/\d{4}/);
+    expect(html).toMatch(/<dt>Data<\/dt><dd>\d{2}\/\d{2}\/\d{4} às \d{2}:\d{2} \(horário de Brasília\)<\/dd>/);
     expect(html).toContain('nº 1, série 1');
     expect(html).toContain(accessKey.replace(/(\d{4})(?=\d)/g, '$1 '));
     expect(html).toContain('Comprovante autêntico');
