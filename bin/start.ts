@@ -4,7 +4,7 @@ import { createLogger } from '../core/logger.ts';
 import { startEstorno } from '../server/app.ts';
 import { mountConsole } from '../console/routes.ts';
 import { parseCli } from './cli.ts';
-import { removeServerFile, serverFilePath, writeServerFile } from './server-file.ts';
+import { locateServer, removeServerFile, serverFilePath, writeServerFile } from './server-file.ts';
 
 const USAGE = `
 usage: npm start
@@ -25,6 +25,12 @@ async function main(): Promise<void> {
   parseCli(USAGE, {});
   loadDotEnv();
   const config = parseConfig();
+  // Two servers on one database would each think they own it (turns, workers, the sandbox world).
+  const running = await locateServer(config.dataDir, 1_000);
+  if (running.ok) {
+    process.stderr.write(`Estorno is already running with DATA_DIR=${config.dataDir} (pid ${running.info.pid}, ${running.info.url}). Stop it first, or use another DATA_DIR.\n`);
+    process.exit(1);
+  }
   const logger = createLogger({ level: config.env.LOG_LEVEL, format: config.env.LOG_FORMAT });
   let consoleLines: string[] = [];
   const hooks = parsePairs(config.env.SANDBOX_PIX_WEBHOOKS);

@@ -70,13 +70,23 @@ describe('npm start, then the other commands', () => {
     expect((await runCli('mandate', ['list'], { env })).out).toContain('cm_support v1 agent=support-agent status=active signature ok');
   }, 30_000);
 
+  it('a second npm start on the same DATA_DIR is refused in one line, exit 1', async () => {
+    const second = startServer({ ...env, PORT: '0' });
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toBe(`Estorno is already running with DATA_DIR=${dataDir} (pid ${info.pid}, ${info.url}). Stop it first, or use another DATA_DIR.\n`);
+    expect(JSON.parse(readFileSync(serverFile, 'utf8'))).toMatchObject({ pid: server.child.pid });
+  }, 30_000);
+
   it('a second npm start on the same port is one readable line and exit 1, and leaves the running one alone', async () => {
-    const second = startServer({ ...env, PORT: String(info.port) });
+    const otherDir = mkdtempSync(path.join(tmpdir(), 'estorno-newcomer-'));
+    const second = startServer({ DATA_DIR: otherDir, PORT: String(info.port) });
     expect(await second.exited).toBe(1);
     const out = second.output().trim();
     expect(out).toMatch(new RegExp(`^estorno cannot listen on 127\\.0\\.0\\.1:${info.port}: the port is in use .*PORT=3001 npm start$`));
     expect(out.split('\n')).toHaveLength(1);
+    expect(existsSync(path.join(otherDir, 'server.json'))).toBe(false);
     expect(JSON.parse(readFileSync(serverFile, 'utf8'))).toMatchObject({ pid: server.child.pid });
+    rmSync(otherDir, { recursive: true, force: true });
   }, 30_000);
 
   it('a clean stop removes server.json, and then chat says where it looked and what to do', async () => {
