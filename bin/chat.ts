@@ -18,7 +18,8 @@ usage: npm run chat [-- --phone <number>] [--name <name>] [--url <base url> --to
 
 You are a customer on WhatsApp, talking to the running server (npm start), found
 through DATA_DIR/server.json. Type a message per line; Ctrl+D to leave.
-  --phone   the customer's WhatsApp number (default ${MARINA.whatsapp}, Marina; 5521912345678 is João)
+  --phone   the customer's WhatsApp number (default ${MARINA.whatsapp}, Marina; 5521912345678 is João;
+            an @lid id such as 65998849469@lid is a customer WhatsApp hides the number of)
   --name    the sender name on the webhook (default Cliente)
   --url     a server not started from this DATA_DIR, e.g. http://127.0.0.1:3001
   --token   its Z-API webhook token (printed in its startup banner)
@@ -35,7 +36,7 @@ const { values } = parseCli(USAGE, {
 });
 const phone = values.phone ?? MARINA.whatsapp;
 const name = values.name ?? 'Cliente';
-if (!/^\d{10,15}$/.test(phone)) fail(`--phone must be digits only, like ${MARINA.whatsapp}`);
+if (!/^\d{8,15}(@lid)?$/.test(phone)) fail(`--phone must be digits only, like ${MARINA.whatsapp} (or a WhatsApp id like 65998849469@lid)`);
 
 let base: string;
 let token: string | undefined = values.token ?? process.env.ZAPI_WEBHOOK_TOKEN;
