@@ -1,9 +1,13 @@
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { formatBRL } from '../core/money.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { openStore } from '../data/store.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
+import { DB_FILE } from '../data/store.ts';
+import { fail, orFail, parseCli } from './cli.ts';
+import { missingDatabaseMessage, newDatabaseNote } from './server-file.ts';
 
 /**
  * `npm run mandate -- <command>`: the admin's spend mandates, on the same
@@ -16,12 +20,25 @@ import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../too
  *   pause <id> --reason "…" | resume <id> --reason "…" | revoke <id> --reason "…"
  *   export-public-key
  */
-const USAGE = 'usage: npm run mandate -- list | show <id> | issue --id … | caps <id> … | pause|resume|revoke <id> --reason "…" | export-public-key';
+const USAGE = `
+usage: npm run mandate -- <command>
+
+  list
+  show <id>
+  issue --id <id> --agent <agent_id> --per-refund-cents N --window-cap-cents N [--window-seconds 86400] [--expires ISO]
+  caps <id> [--per-refund-cents N] [--window-cap-cents N] [--window-seconds N] [--expires ISO]   (re-signed as a new version)
+  pause <id> --reason "…" | resume <id> --reason "…" | revoke <id> --reason "…"
+  export-public-key
+
+Works on DATA_DIR's database (default var/), safe while the server runs; the
+next refund the server guards sees the change. --actor names who did it
+(default cli:$USER).
+`;
 
 loadDotEnv();
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
+const { values, positionals } = parseCli(
+  USAGE,
+  {
     id: { type: 'string' },
     agent: { type: 'string' },
     'per-refund-cents': { type: 'string' },
@@ -29,11 +46,18 @@ const { values, positionals } = parseArgs({
     'window-seconds': { type: 'string' },
     expires: { type: 'string' },
     reason: { type: 'string' },
-    actor: { type: 'string', default: process.env.USER ? `cli:${process.env.USER}` : 'cli' },
+    actor: { type: 'string' },
   },
-});
+  true,
+);
+values.actor ??= process.env.USER ? `cli:${process.env.USER}` : 'cli';
 const [command, target] = positionals;
-const config = parseConfig();
+const config = orFail(() => parseConfig());
+if (!command) fail(USAGE.trim());
+if (!['list', 'show', 'issue', 'caps', 'pause', 'resume', 'revoke', 'export-public-key'].includes(command)) fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
+const keyFile = path.join(config.dataDir, 'keys', 'mandate-ed25519.pem');
+// Exporting never mints a key: a wrong DATA_DIR would print a key no mandate was signed with.
+if (command === 'export-public-key' && !config.env.MANDATE_SIGNING_KEY && !existsSync(keyFile)) fail(missingDatabaseMessage(config.dataDir, `no mandate key at ${keyFile}`));
 const key = loadSigningKey(config.dataDir, 'mandate-ed25519', config.env.MANDATE_SIGNING_KEY);
 const now = new Date();
 
@@ -43,15 +67,12 @@ function cents(name: 'per-refund-cents' | 'window-cap-cents' | 'window-seconds')
   if (!/^\d{1,12}$/.test(raw)) fail(`--${name} must be a non-negative integer (cents or seconds), got "${raw}"`);
   return Number(raw);
 }
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
-}
 
 if (command === 'export-public-key') {
   process.stdout.write(key.publicKeyPem);
   process.exit(0);
 }
+if (!existsSync(path.join(config.dataDir, DB_FILE))) process.stderr.write(`${newDatabaseNote(config.dataDir)}\n`);
 const store = openStore(config.dataDir);
 try {
   switch (command) {
@@ -89,7 +110,7 @@ try {
       break;
     }
     case 'caps': {
-      if (!target) fail(USAGE);
+      if (!target) fail(USAGE.trim());
       const caps = {
         ...(cents('per-refund-cents') !== undefined ? { per_refund_cap_cents: cents('per-refund-cents') as number } : {}),
         ...(cents('window-cap-cents') !== undefined ? { window_cap_cents: cents('window-cap-cents') as number } : {}),
@@ -105,7 +126,7 @@ try {
     case 'pause':
     case 'resume':
     case 'revoke': {
-      if (!target) fail(USAGE);
+      if (!target) fail(USAGE.trim());
       if (!values.reason) fail(`${command} needs --reason "…"`);
       const result = setMandateStatus(store, target, command, values.actor as string, values.reason, now);
       if (!result.ok) fail(result.error);
@@ -113,7 +134,7 @@ try {
       break;
     }
     default:
-      fail(USAGE);
+      fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
   }
 } finally {
   store.close();

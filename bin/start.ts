@@ -3,11 +3,34 @@ import { loadDotEnv, parseConfig, parsePairs } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { startEstorno } from '../server/app.ts';
 import { mountConsole } from '../console/routes.ts';
+import { parseCli } from './cli.ts';
+import { locateServer, removeServerFile, serverFilePath, writeServerFile } from './server-file.ts';
+
+const USAGE = `
+usage: npm start
+
+Starts the whole service. With no provider credentials in the environment (or
+.env) every provider is emulated on this server (sandbox mode). The settings
+come from the environment; .env.example documents each one, e.g.
+
+  PORT=3001 npm start              another port (0 picks a free one)
+  DATA_DIR=/srv/estorno npm start  another data directory (default var/)
+
+While it runs, DATA_DIR/server.json tells \`npm run chat\`, \`verify\`, \`mandate\`
+and \`user\` where it is; it is removed on a clean stop (Ctrl+C, SIGTERM).
+`;
 
 /** `npm start`: the whole service; in sandbox mode everything runs on this machine. */
 async function main(): Promise<void> {
+  parseCli(USAGE, {});
   loadDotEnv();
   const config = parseConfig();
+  // Two servers on one database would each think they own it (turns, workers, the sandbox world).
+  const running = await locateServer(config.dataDir, 1_000);
+  if (running.ok) {
+    process.stderr.write(`Estorno is already running with DATA_DIR=${config.dataDir} (pid ${running.info.pid}, ${running.info.url}). Stop it first, or use another DATA_DIR.\n`);
+    process.exit(1);
+  }
   const logger = createLogger({ level: config.env.LOG_LEVEL, format: config.env.LOG_FORMAT });
   let consoleLines: string[] = [];
   const hooks = parsePairs(config.env.SANDBOX_PIX_WEBHOOKS);
@@ -20,6 +43,18 @@ async function main(): Promise<void> {
     sandboxLatency: parsePairs(config.env.SANDBOX_LATENCY),
     ...(hooks.created !== undefined && hooks.settled !== undefined ? { pixWebhookDelaysMs: { created: hooks.created, settled: hooks.settled } } : {}),
   });
+  const publicBaseUrl = config.env.PUBLIC_BASE_URL ?? estorno.url;
+  writeServerFile({
+    pid: process.pid,
+    port: estorno.port,
+    url: estorno.url,
+    public_base_url: publicBaseUrl,
+    // A real ZAPI_WEBHOOK_TOKEN stays out of the file: `npm run chat` only talks to the sandbox.
+    webhook_token: config.env.ZAPI_WEBHOOK_TOKEN ? null : estorno.webhookToken,
+    data_dir: config.dataDir,
+    sandbox: config.sandbox,
+    started_at: new Date().toISOString(),
+  });
   const e = config.emulated;
   const mode = (emulated: boolean) => (emulated ? 'emulated (sandbox)' : 'real');
   const lines = [
@@ -30,8 +65,9 @@ async function main(): Promise<void> {
     `  console         ${estorno.url}/console`,
     ...consoleLines.map((l) => `                  ${l}`),
     ...(config.sandbox ? [`  sandbox         ${estorno.url}/sandbox  (outbox: ${estorno.url}/sandbox/zapi/outbox)`] : []),
+    `  receipts        ${publicBaseUrl}/r/<receipt id>  (public key: ${publicBaseUrl}/r/public-key.pem)`,
     `  health          ${estorno.url}/healthz`,
-    `  data            ${config.dataDir}`,
+    `  data            ${config.dataDir}  (this server: ${serverFilePath(config.dataDir)})`,
     'Providers:',
     `  model   ${e.model ? 'emulated (scripted model)' : `real (Anthropic, ${config.env.ANTHROPIC_MODEL})`}`,
     `  zapi    ${mode(e.zapi)}`,
@@ -49,6 +85,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing turns in flight');
     await estorno.close();
+    removeServerFile(config.dataDir);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -59,6 +96,19 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const { address, port } = error as { address?: string; port?: number };
+    const where = `${address ?? process.env.HOST ?? '127.0.0.1'}:${port ?? process.env.PORT ?? 3000}`;
+    const line =
+      code === 'EADDRINUSE'
+        ? `estorno cannot listen on ${where}: the port is in use (another Estorno or another program). Stop it, or pick another port: PORT=3001 npm start`
+        : code === 'EACCES'
+          ? `estorno cannot listen on ${where}: permission denied (ports below 1024 need privileges). Pick another port: PORT=3001 npm start`
+          : `estorno cannot listen on ${where}: HOST is not an address of this machine. Use HOST=127.0.0.1 or HOST=0.0.0.0`;
+    process.stderr.write(`${line}\n`);
+    process.exit(1);
   }
   process.stderr.write(`estorno failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);

@@ -1,25 +1,40 @@
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
-import { openStore } from '../data/store.ts';
+import { DB_FILE, openStore } from '../data/store.ts';
 import { generatePassword, hashPassword } from '../console/auth.ts';
+import { fail, orFail, parseCli } from './cli.ts';
+import { newDatabaseNote } from './server-file.ts';
 
 /**
  * `npm run user -- add --email a@b --name "Ana" --role admin [--password …]`
  * (prints a generated password when none is given), `list`, `disable --email …`.
  * The first admin of a real deployment is created this way.
  */
+const USAGE = `
+usage: npm run user -- add --email <email> --name <name> [--role staff|admin] [--password <at least 10 characters>]
+       npm run user -- list
+       npm run user -- disable --email <email>
+
+Console users in DATA_DIR's database (default var/), safe while the server runs.
+Without --password, add prints a generated one.
+`;
+
 loadDotEnv();
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', default: 'staff' }, password: { type: 'string' } },
-});
-const fail = (m: string): never => {
-  process.stderr.write(`${m}\n`);
-  process.exit(2);
-};
-const store = openStore(parseConfig().dataDir);
+const { values, positionals } = parseCli(
+  USAGE,
+  { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, password: { type: 'string' } },
+  true,
+);
+values.role ??= 'staff';
+const command = positionals[0];
+if (!command) fail(USAGE.trim());
+if (!['add', 'list', 'disable'].includes(command)) fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
+const config = orFail(() => parseConfig());
+if (!existsSync(path.join(config.dataDir, DB_FILE))) process.stderr.write(`${newDatabaseNote(config.dataDir)}\n`);
+const store = openStore(config.dataDir);
 try {
-  switch (positionals[0]) {
+  switch (command) {
     case 'add': {
       if (!values.email || !values.name) fail('add needs --email and --name');
       if (values.role !== 'staff' && values.role !== 'admin') fail('--role must be staff or admin');
@@ -41,8 +56,6 @@ try {
       process.stdout.write(`disabled ${user!.email}\n`);
       break;
     }
-    default:
-      fail('usage: npm run user -- add --email … --name … --role staff|admin [--password …] | list | disable --email …');
   }
 } finally {
   store.close();

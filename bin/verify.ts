@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { openStore, DB_FILE } from '../data/store.ts';
 import { loadReceipt, publicKeyFromPem, verifyReceipt } from '../agent/verify.ts';
+import { fail, orFail, parseCli } from './cli.ts';
+import { missingDatabaseMessage } from './server-file.ts';
 
 /**
  * `npm run verify -- <receipt id>`: exit 0 when the receipt verifies, 1 when it
@@ -12,31 +13,33 @@ import { loadReceipt, publicKeyFromPem, verifyReceipt } from '../agent/verify.ts
  * `--all` verifies every receipt; `--public-key <file>` uses a given PEM;
  * `--export-public-key` prints the receipt public key.
  */
+const USAGE = `
+usage: npm run verify -- <receipt id>... | --all [--public-key <file.pem>]
+       npm run verify -- --export-public-key > receipt-public-key.pem
+
+Verifies receipts in DATA_DIR's database (default var/; safe while the server
+runs): each record's hash, the chain, and the Ed25519 seal. Exit 0 when all are
+valid, 1 when one is not (naming the step that breaks), 2 on a usage error.
+`;
+
 loadDotEnv();
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { all: { type: 'boolean' }, 'public-key': { type: 'string' }, 'export-public-key': { type: 'boolean' }, json: { type: 'boolean' } },
-});
-const config = parseConfig();
+const { values, positionals } = parseCli(USAGE, { all: { type: 'boolean' }, 'public-key': { type: 'string' }, 'export-public-key': { type: 'boolean' }, json: { type: 'boolean' } }, true);
+const config = orFail(() => parseConfig());
 const dbFile = path.join(config.dataDir, DB_FILE);
 const keyFile = values['public-key'];
-const publicKey = keyFile
-  ? publicKeyFromPem(readFileSync(keyFile, 'utf8'))
-  : loadSigningKey(config.dataDir, 'receipt-ed25519').publicKey;
+const ownKey = path.join(config.dataDir, 'keys', 'receipt-ed25519.pem');
+// Never mint a key here: a wrong DATA_DIR would print a public key no receipt was signed with.
+if (!keyFile && !existsSync(ownKey)) fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}`));
+if (keyFile && !existsSync(keyFile)) fail(`--public-key: no file ${path.resolve(keyFile)}`);
+const publicKey = keyFile ? publicKeyFromPem(readFileSync(keyFile, 'utf8')) : loadSigningKey(config.dataDir, 'receipt-ed25519').publicKey;
 if (values['export-public-key']) {
   process.stdout.write(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   process.exit(0);
 }
-if (!existsSync(dbFile)) {
-  process.stderr.write(`no database at ${dbFile} (DATA_DIR=${config.dataDir})\n`);
-  process.exit(2);
-}
+if (!existsSync(dbFile)) fail(missingDatabaseMessage(config.dataDir, `no database at ${dbFile}`));
 const store = openStore(config.dataDir);
 const ids = values.all ? store.cases.ids() : positionals;
-if (ids.length === 0) {
-  process.stderr.write('usage: npm run verify -- <receipt id> | --all\n');
-  process.exit(2);
-}
+if (ids.length === 0) fail(USAGE.trim());
 let failures = 0;
 const started = Date.now();
 for (const id of ids) {

@@ -26,6 +26,8 @@ const schema = z.object({
   /** Open sockets at most; more are closed at once. */
   HTTP_MAX_CONNECTIONS: int(2_048, 1, 100_000),
   DATA_DIR: z.string().min(1).default('var'),
+  /** Where customers reach this server (receipt links in WhatsApp); defaults to the server's own URL. */
+  PUBLIC_BASE_URL: url.transform((v) => v.replace(/\/+$/, '')).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
 

@@ -6,14 +6,27 @@ import { formatBRL } from '../core/money.ts';
  * to the model by name (CONTRACT.md).
  */
 
+/** The public receipt page of a case (server/receipt-page.ts serves it). */
+export const receiptUrl = (publicBaseUrl: string, receiptId: string): string => `${publicBaseUrl}/r/${receiptId}`;
+
 export const TEMPLATE_NAMES = ['refund_done', 'refund_pending', 'handoff'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 export const templates = {
-  refund_done: (p: { amountCents: number; orderNumber: string; receiptId: string; creditNoteNumber: string | null }) =>
+  /** The last message of a case: the customer's receipt link (GET /r/:id) and the credit note they can look up at SEFAZ. */
+  refund_done: (p: {
+    amountCents: number;
+    orderNumber: string;
+    receiptId: string;
+    publicBaseUrl: string;
+    creditNoteNumber: string | null;
+    creditNoteSeries?: string | null;
+    creditNoteAccessKey?: string | null;
+  }) =>
     `✅ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} foi concluído via Pix, na mesma conta que fez o pagamento.\n` +
-    (p.creditNoteNumber ? `Nota fiscal de devolução: nº ${p.creditNoteNumber}.\n` : '') +
-    `Comprovante: ${p.receiptId}`,
+    (p.creditNoteNumber ? `Nota fiscal de devolução: nº ${p.creditNoteNumber}${p.creditNoteSeries ? `, série ${p.creditNoteSeries}` : ''}.\n` : '') +
+    (p.creditNoteAccessKey ? `Chave de acesso: ${p.creditNoteAccessKey}\n` : '') +
+    `Comprovante: ${receiptUrl(p.publicBaseUrl, p.receiptId)}`,
   refund_pending: (p: { amountCents: number; orderNumber: string }) =>
     `⏳ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} está em processamento. Avisaremos assim que for concluído.`,
   handoff: () => 'Vou transferir seu atendimento para uma pessoa da nossa equipe. Em breve alguém continua por aqui. 🙋',
@@ -28,12 +41,12 @@ export const templates = {
   ask_cpf: () =>
     'Para sua segurança, preciso confirmar que você é a pessoa titular do pedido. Por favor, informe o CPF usado na compra (somente números).',
   identity_code_sent: () =>
-    'Se esse CPF tiver cadastro conosco, acabamos de enviar um código de 6 dígitos para o WhatsApp cadastrado nele. Digite o código aqui para continuar.',
+    'Se esse CPF tiver cadastro conosco, acabamos de enviar um código de 6 dígitos para o número de WhatsApp que consta no cadastro. Digite o código aqui para continuar.',
   identity_code: (p: { code: string }) =>
     `Seu código de verificação é ${p.code}. Ele foi pedido em outra conversa do WhatsApp para acessar seus pedidos. Se não foi você, ignore esta mensagem e não compartilhe o código com ninguém.`,
   identity_code_wrong: () => 'Esse código não confere. Confira a mensagem que enviamos e digite o código novamente.',
   identity_locked: () =>
-    'Por segurança, pausamos a identificação por esta conversa depois de várias tentativas. Tente de novo mais tarde ou fale com a gente pelo número cadastrado na compra.',
+    'Por segurança, pausamos a identificação por esta conversa depois de várias tentativas. Tente de novo mais tarde ou fale com a gente pelo número de WhatsApp da compra.',
   refund_requested_elsewhere: (p: { amountCents: number; orderNumber: string }) =>
     `Aviso de segurança: um estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} foi solicitado por outra conversa do WhatsApp, confirmada com o código enviado a este número. Se não foi você, responda esta mensagem e nossa equipe verifica.`,
   cpf_not_found: () => 'Não encontrei um cadastro com esse CPF. Confira os números e envie novamente, por favor.',

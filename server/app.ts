@@ -29,6 +29,9 @@ import { buildSeed, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../sandbox/se
 import { recoverMoneyPath, Workers } from './workers.ts';
 import { LiveEvents } from './events.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { receiptPages } from './receipt-page.ts';
+import { favicon } from './favicon.ts';
+import { sandboxIndex } from '../sandbox/index-page.ts';
 
 /**
  * The running service: one express app (webhooks, health, sandbox, console),
@@ -99,6 +102,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const anyEmulated = Object.values(config.emulated).some(Boolean);
   const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${sandboxSecret(config.dataDir, 'emulator-path-token')}`;
   const sandboxBase = `${base}${emulatorPath}`;
+  const publicBaseUrl = env.PUBLIC_BASE_URL ?? base;
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
 
   let store: Store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
@@ -141,6 +145,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     agentMandateId: DEFAULT_MANDATE.id,
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: env.PIX_REFUND_WINDOW_DAYS,
+    publicBaseUrl,
     now,
     wake: () => workers?.wake(),
     publish: (event) => events.publish(event),
@@ -217,6 +222,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       seedMandates();
       res.json({ ok: true });
     });
+    app.get('/sandbox', sandboxIndex());
   }
   if (sandbox) app.use(emulatorPath, sandbox.router);
   app.use('/sandbox', (_req, res) => {
@@ -253,6 +259,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       dataDirLock.release();
     },
   };
+  app.use(receiptPages({ store: () => store, key: keys.receipt, publicBaseUrl }));
+  app.get('/favicon.ico', favicon());
   options.extend?.(app, estorno);
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

@@ -18,6 +18,8 @@ export interface Services {
   /** The mandate approvals execute under. */
   approverMandateId: string;
   pixRefundWindowDays: number;
+  /** Where customers open their receipts (PUBLIC_BASE_URL or the server's own URL). */
+  publicBaseUrl: string;
   now: () => Date;
   /** Wakes the background workers (jobs, outbox) after new work was stored. */
   wake: () => void;

@@ -26,7 +26,7 @@ export const notifyCustomer = defineTool({
         if (refund.status !== 'settled' || note?.status !== 'authorized' || !refund.case_id) {
           return refused('refund_not_settled', 'The refund is not settled with its credit note yet; the customer is told automatically when it is.');
         }
-        text = templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, creditNoteNumber: note.number });
+        text = templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, publicBaseUrl: ctx.services.publicBaseUrl, creditNoteNumber: note.number, creditNoteSeries: note.series, creditNoteAccessKey: note.access_key });
       } else {
         text = templates.refund_pending({ amountCents: refund.amount_cents, orderNumber: refund.order_number });
       }

@@ -254,7 +254,7 @@ export async function issueCreditNote(services: Services, refundId: string): Pro
       store.outbox.enqueue({
         conversation_id: conversation.id,
         chat_id: conversation.chat_id,
-        text: templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, creditNoteNumber: note.number ?? null }),
+        text: templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, publicBaseUrl: services.publicBaseUrl, creditNoteNumber: note.number ?? null, creditNoteSeries: note.series ?? null, creditNoteAccessKey: note.accessKey ?? null }),
         source: 'template',
         template: 'refund_done',
         case_id: refund.case_id,

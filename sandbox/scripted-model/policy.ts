@@ -204,7 +204,7 @@ function afterTool(done: { name: string; input: Json; result: Json; isError: boo
         return text(`Pronto! Solicitei o estorno de ${value} via Pix para a conta que fez o pagamento. Você vai receber a confirmação com o comprovante em instantes.`);
       }
       const approval = r.approval as Json | undefined;
-      if (approval?.status === 'pending') return text(`O estorno de ${value} precisa da aprovação da nossa equipe. Já enviei o pedido e você será avisado assim que for analisado.`);
+      if (approval?.status === 'pending') return text(`O estorno de ${value} precisa da aprovação da nossa equipe. Já enviei o pedido e avisaremos você assim que ele for analisado.`);
       const reasons: Record<string, string> = {
         exceeds_refundable: 'o valor é maior do que o que ainda pode ser estornado neste pedido.',
         order_not_found: 'não encontrei esse pedido vinculado a este número.',

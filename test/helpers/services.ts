@@ -30,6 +30,7 @@ export function testServices(options: { dataDir?: string; seedMandates?: boolean
     agentMandateId: DEFAULT_MANDATE.id,
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: 90,
+    publicBaseUrl: 'http://127.0.0.1:3000',
     now,
     wake: () => {},
     publish: () => {},

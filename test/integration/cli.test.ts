@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSigningKey } from '../../core/signing.ts';
 import { openStore } from '../../data/store.ts';
 import { checkMandate } from '../../tools/mandate.ts';
+import { runCli } from '../helpers/spawn.ts';
 
 const run = promisify(execFile);
 const cli = (dataDir: string, script: string, ...args: string[]) =>
@@ -35,12 +36,88 @@ describe('npm run mandate', () => {
     expect((await cli(dir, 'mandate', 'export-public-key')).out).toContain('BEGIN PUBLIC KEY');
   }, 60_000);
 
-  it('verify exits 2 without a database, 1 for an unknown receipt', async () => {
+  it('verify exits 2 without a database (saying where it looked, minting no key), 1 for an unknown receipt', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
-    expect((await cli(dir, 'verify', 'rcp_x')).code).toBe(2);
+    const missing = await cli(dir, 'verify', 'rcp_x');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(new RegExp(`^Nothing has run with DATA_DIR=${dir}: .*npm start`));
+    expect(existsSync(path.join(dir, 'keys'))).toBe(false);
     openStore(dir).close();
+    loadSigningKey(dir, 'receipt-ed25519');
     const r = await cli(dir, 'verify', 'rcp_x');
     expect(r.code).toBe(1);
     expect(r.out).toContain('no such receipt');
   }, 60_000);
+});
+
+const CLIS = ['start', 'chat', 'verify', 'mandate', 'user'] as const;
+
+describe('every command', () => {
+  it.each(CLIS)('%s answers --help and -h with its usage, exit 0', async (script) => {
+    for (const flag of ['--help', '-h']) {
+      const r = await runCli(script, [flag], { env: { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'estorno-cli-')) } });
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^usage: npm (start|run \w+)/);
+      expect(r.err).toBe('');
+    }
+  });
+
+  it.each(CLIS)('%s refuses an unknown flag with the usage, exit 2, and no stack trace', async (script) => {
+    const r = await runCli(script, ['--no-such-flag'], { env: { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'estorno-cli-')) } });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("Unknown option '--no-such-flag'");
+    expect(r.err).toContain('usage: npm');
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('mandate and user refuse an unknown command before touching DATA_DIR', async () => {
+    for (const script of ['mandate', 'user']) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+      const r = await cli(dir, script, 'lsit');
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('unknown command "lsit"');
+      expect(existsSync(path.join(dir, 'estorno.db'))).toBe(false);
+    }
+  });
+
+  it('mandate export-public-key in a DATA_DIR without a key says so instead of minting one', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+    const r = await cli(dir, 'mandate', 'export-public-key');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`no mandate key at ${path.join(dir, 'keys', 'mandate-ed25519.pem')}`);
+    expect(existsSync(path.join(dir, 'keys'))).toBe(false);
+  });
+
+  it('user and mandate say so when they create a database, as a mistaken DATA_DIR would', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+    expect((await cli(dir, 'user', 'list')).err).toContain(`note: no database in ${dir} yet`);
+    expect((await cli(dir, 'user', 'list')).err).toBe('');
+  });
+});
+
+describe('npm run chat without a running server', () => {
+  it('with no server.json: one line saying where it looked and what to do, exit 1', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+    const r = await runCli('chat', [], { env: { DATA_DIR: dir }, input: 'oi\n' });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`No running Estorno server found: no server.json in ${dir}. Start one with \`npm start\` (with the same DATA_DIR), or pass --url and --token.\n`);
+  });
+
+  it('with a server.json left by a crash (dead pid): says the pid is not running', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(path.join(dir, 'server.json'), JSON.stringify({ pid: dead, port: 1, url: 'http://127.0.0.1:1', public_base_url: 'http://127.0.0.1:1', webhook_token: 't', data_dir: dir, sandbox: true, started_at: new Date().toISOString() }));
+    const r = await runCli('chat', [], { env: { DATA_DIR: dir }, input: 'oi\n' });
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toContain(`names pid ${dead}, which is not running`);
+  });
+
+  it('with a live pid whose port does not answer: says nothing answers at the URL', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+    writeFileSync(path.join(dir, 'server.json'), JSON.stringify({ pid: process.pid, port: 9, url: 'http://127.0.0.1:9', public_base_url: 'http://127.0.0.1:9', webhook_token: 't', data_dir: dir, sandbox: true, started_at: new Date().toISOString() }));
+    const r = await runCli('chat', [], { env: { DATA_DIR: dir }, input: 'oi\n' });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('nothing answers at http://127.0.0.1:9');
+  });
 });

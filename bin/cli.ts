@@ -1,0 +1,42 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../core/errors.ts';
+
+/**
+ * What the commands in bin/ share: `--help`/`-h` prints the usage (exit 0), an
+ * unknown flag prints the error and the usage (exit 2), and a bad environment
+ * is one line, never a stack trace.
+ */
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCli<O extends Options>(usage: string, options: O, allowPositionals = false) {
+  const all: Options = { ...options, help: { type: 'boolean', short: 'h' } };
+  let parsed: { values: Record<string, string | boolean | Array<string | boolean> | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ options: all, allowPositionals, strict: true, args: process.argv.slice(2) });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${usage.trim()}\n`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${usage.trim()}\n`);
+    process.exit(0);
+  }
+  return parsed as unknown as { values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string }; positionals: string[] };
+}
+
+/** Prints one line to stderr and exits (2: the command line or the environment is wrong; 1: the world is). */
+export function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+/** Runs `load` (usually parseConfig), turning a ConfigError into its message instead of a stack trace. */
+export function orFail<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
