@@ -42,7 +42,7 @@ export interface OutboxEntry {
 }
 
 export interface WorldState {
-  version: 1;
+  version: 2;
   customers: SeedCustomer[];
   orders: SeedOrder[];
   trioRefunds: TrioRefund[];
@@ -68,7 +68,7 @@ export function stateFromSeed(seed: Seed): WorldState {
       });
     });
   }
-  return { version: 1, customers: structuredClone(seed.customers), orders: structuredClone(seed.orders), trioRefunds, focusNotes: [], outbox: [] };
+  return { version: 2, customers: structuredClone(seed.customers), orders: structuredClone(seed.orders), trioRefunds, focusNotes: [], outbox: [] };
 }
 
 export class World {
@@ -77,7 +77,9 @@ export class World {
 
   constructor(file: string, seed: Seed) {
     this.file = file;
-    this.state = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as WorldState) : stateFromSeed(seed);
+    const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as WorldState) : null;
+    // A state saved by an older emulator (other shapes) starts again from the seed.
+    this.state = saved?.version === 2 ? saved : stateFromSeed(seed);
     this.save();
   }
 

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ProviderError } from '../../core/errors.ts';
 import { createHttp, failureForStatus } from './http.ts';
-import type { PixPayment, PixRail, RailRefund, RailRefundStatus } from './types.ts';
+import type { PaymentQuery, PixPayment, PixRail, RailRefund, RailRefundStatus } from './types.ts';
 
 /**
  * Trio's banking API (PROVIDERS.md §3): a refund is tied to the collecting
@@ -107,29 +107,90 @@ export function createTrioRail(options: TrioOptions): PixRail {
   const authorization = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`;
   const http = createHttp('trio', { baseURL: options.baseUrl.replace(/\/+$/, ''), timeoutMs: options.timeoutMs, headers: { authorization } });
 
+  /**
+   * Every collecting document of our virtual account in the window — the one
+   * documented listing (`GET /banking/cashin/documents`, all three parameters
+   * required). Trio has no search by EndToEndId in its reference.
+   */
+  async function listDocuments(from: string, to: string): Promise<Json[]> {
+    const rows: Json[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await http.get('/banking/cashin/documents', {
+        params: { virtual_account_id: options.virtualAccountId, from_datetime: from, to_datetime: to, ...(after ? { after } : {}) },
+      });
+      if (res.status !== 200) throw trioError(res.status, res.data);
+      const body = isJson(res.data) ? res.data : {};
+      if (!Array.isArray(body.data)) throw new ProviderError('trio', 'unavailable', 'document list without data');
+      rows.push(...body.data.filter(isJson));
+      const next = str(isJson(body.metadata) ? body.metadata.after : undefined);
+      if (!next) return rows;
+      if (next === after) throw new ProviderError('trio', 'unavailable', 'document list cursor did not advance');
+      after = next;
+    }
+    throw new ProviderError('trio', 'unavailable', `document list longer than ${MAX_PAGES} pages`);
+  }
+
+  const payers = new Map<string, Promise<string | undefined>>();
+  /** The payer's CPF/CNPJ: in the document when Trio includes it, else its counterparty (`GET /banking/counterparties/{id}`). */
+  function payerOf(doc: Json): Promise<string | undefined> {
+    const inline = isJson(doc.counterparty) ? str(doc.counterparty.tax_number) : undefined;
+    if (inline) return Promise.resolve(inline.replace(/\W/g, ''));
+    const id = str(doc.counterparty_id);
+    if (!id) return Promise.resolve(undefined);
+    let found = payers.get(id);
+    if (!found) {
+      found = (async () => {
+        const res = await http.get(`/banking/counterparties/${encodeURIComponent(id)}`);
+        if (res.status === 404) return undefined;
+        if (res.status !== 200) throw trioError(res.status, res.data);
+        const data = isJson(res.data) && isJson(res.data.data) ? res.data.data : {};
+        return str(data.tax_number)?.replace(/\W/g, '');
+      })();
+      payers.set(id, found);
+      found.catch(() => payers.delete(id));
+    }
+    return found;
+  }
+
+  function toPayment(doc: Json, fallbackPaidAt: string, payerTaxId?: string): PixPayment {
+    return {
+      documentId: String(doc.id),
+      endToEndId: str(doc.end_to_end_id) ?? '',
+      amountCents: cents(doc.amount),
+      paidAt: isoOr(doc.transaction_date, fallbackPaidAt),
+      refunds: (Array.isArray(doc.refunds) ? doc.refunds.filter(isJson) : []).map(parseTrioRefund),
+      ...(payerTaxId ? { payerTaxId } : {}),
+    };
+  }
+
   async function findPayment(endToEndId: string, paidAt: string): Promise<PixPayment | null> {
     const at = Date.parse(paidAt);
     if (Number.isNaN(at)) throw new RangeError(`paidAt is not a date: ${paidAt}`);
-    const res = await http.get('/banking/cashin/documents/search', {
-      params: { end_to_end_id: endToEndId, from_datetime: new Date(at - DAY_MS).toISOString(), to_datetime: new Date(at + DAY_MS).toISOString() },
-    });
-    if (isNotFound(res.status, res.data)) return null;
-    if (res.status !== 200) throw trioError(res.status, res.data);
-    const doc = isJson(res.data) && isJson(res.data.data) ? res.data.data : null;
+    const docs = await listDocuments(new Date(at - DAY_MS).toISOString(), new Date(at + DAY_MS).toISOString());
+    const doc = docs.find((d) => d.end_to_end_id === endToEndId && str(d.id));
     if (!doc) return null;
-    if (doc.end_to_end_id !== endToEndId || !str(doc.id)) throw new ProviderError('trio', 'unavailable', 'search answered another document');
-    return {
-      documentId: String(doc.id),
-      endToEndId,
-      amountCents: cents(doc.amount),
-      paidAt: isoOr(doc.transaction_date, paidAt),
-      refunds: (Array.isArray(doc.refunds) ? doc.refunds.filter(isJson) : []).map(parseTrioRefund),
-    };
+    const payer = await payerOf(doc);
+    return toPayment(doc, paidAt, payer);
+  }
+
+  async function findPayments(query: PaymentQuery): Promise<PixPayment[]> {
+    const docs = (await listDocuments(query.from, query.to)).filter((d) => str(d.id) && (d.type === undefined || d.type === null || d.type === 'pix'));
+    const sameAmount = docs.filter((d) => isJson(d.amount) || typeof d.amount === 'number' ? cents(d.amount) === query.amountCents : false);
+    const out: PixPayment[] = [];
+    for (const doc of sameAmount) {
+      const payer = await payerOf(doc);
+      // A payer we cannot tell is not this customer's: money must go back to who paid.
+      if (query.payerTaxId && payer !== query.payerTaxId) continue;
+      out.push(toPayment(doc, query.from, payer));
+    }
+    return out;
   }
 
   return {
     name: 'trio',
     findPayment,
+    findPayments,
 
     async refund({ payment, amountCents, key, description }) {
       const sent = { amount: amountCents, description: refundDescription(description, key) };

@@ -16,7 +16,7 @@ const order: ErpOrder = {
   customerCode: 5366578001,
   totalCents: 18600,
   placedAt: '2026-11-22T13:30:00.000Z',
-  payment: { method: 'pix', endToEndId: 'E18236120202611221330sbx8421pay0' },
+  payment: { method: 'pix' },
   items: [{ description: 'Camiseta algodão azul M', quantity: 2, totalCents: 18600 }],
   cancelled: false,
   invoiceKey: SALE_KEY,
