@@ -5,30 +5,98 @@ import { SANDBOX_CREDENTIALS } from '../credentials.ts';
 import { isValidNfeKey, nfeAccessKey } from '../nfe-key.ts';
 import { MERCHANT_CNPJ } from '../seed.ts';
 import { emulate, type EmulatorContext } from './common.ts';
-import type { World } from './state.ts';
+import type { FocusNote, World } from './state.ts';
 
 /**
- * Focus NFe (PROVIDERS.md §5.2): `POST /v2/nfe?ref=REF` answers 202
- * "processando_autorizacao"; the note is authorized by the next GET.
- * The `ref` is unique: a second POST with it is refused as already processed.
+ * Focus NFe (PROVIDERS.md §5.2, FocusNFe/api-doc `_nfe.md`, `index.html.md`):
+ * `POST /v2/nfe?ref=REF` validates the body first — an NF-e missing a field
+ * Focus lists as required answers 422 `erro_validacao_schema` with `erros` —
+ * then answers 202 `processando_autorizacao`; SEFAZ decides after
+ * `sefazMs` (a slow SEFAZ takes seconds). A return without a return CFOP is
+ * rejected by SEFAZ (rejeição 327) and reads back as `erro_autorizacao`.
+ * Re-POSTing a ref answers 422 `em_processamento` or `nfe_autorizada`.
  */
-const devolucao = z.looseObject({
-  finalidade_emissao: z.literal('4'),
-  notas_referenciadas: z.array(z.looseObject({ chave_nfe: z.string().refine(isValidNfeKey, 'chave_nfe must be a valid 44-digit access key') })).min(1),
-  items: z.array(z.looseObject({ cfop: z.string().regex(/^\d{4}$/), valor_bruto: z.string().regex(/^\d{1,10}\.\d{2}$/) })).min(1),
+const money = z.string().regex(/^\d{1,13}(\.\d{1,2})?$/, 'valor decimal com até 2 casas');
+const decimal = z.string().regex(/^\d{1,11}(\.\d{1,10})?$/, 'número decimal');
+const required = (name: string) => ({ message: `${name} é obrigatório` });
+const item = z.looseObject({
+  numero_item: z.string(required('numero_item')),
+  codigo_produto: z.string(required('codigo_produto')).min(1),
+  descricao: z.string(required('descricao')).min(1).max(120),
+  cfop: z.string(required('cfop')).regex(/^\d{4}$/, 'cfop deve ter 4 dígitos'),
+  codigo_ncm: z.string(required('codigo_ncm')).regex(/^\d{8}$/, 'codigo_ncm deve ter 8 dígitos'),
+  unidade_comercial: z.string(required('unidade_comercial')).min(1),
+  quantidade_comercial: decimal,
+  valor_unitario_comercial: decimal,
+  unidade_tributavel: z.string(required('unidade_tributavel')).min(1),
+  quantidade_tributavel: decimal,
+  valor_unitario_tributavel: decimal,
+  valor_bruto: money,
+  icms_origem: z.string(required('icms_origem')).regex(/^[0-8]$/),
+  icms_situacao_tributaria: z.string(required('icms_situacao_tributaria')).regex(/^\d{2,3}$/),
+  pis_situacao_tributaria: z.string(required('pis_situacao_tributaria')).regex(/^\d{2}$/),
+  cofins_situacao_tributaria: z.string(required('cofins_situacao_tributaria')).regex(/^\d{2}$/),
 });
+const nfe = z
+  .looseObject({
+    natureza_operacao: z.string(required('natureza_operacao')).min(1),
+    data_emissao: z.string(required('data_emissao')).min(10),
+    tipo_documento: z.enum(['0', '1']),
+    finalidade_emissao: z.enum(['1', '2', '3', '4']),
+    local_destino: z.enum(['1', '2', '3']),
+    consumidor_final: z.enum(['0', '1']),
+    presenca_comprador: z.enum(['0', '1', '2', '3', '4', '5', '9']),
+    cnpj_emitente: z.string(required('cnpj_emitente')).regex(/^\d{14}$/),
+    nome_destinatario: z.string(required('nome_destinatario')).min(2),
+    cpf_destinatario: z.string().regex(/^\d{11}$/).optional(),
+    cnpj_destinatario: z.string().regex(/^[0-9A-Z]{14}$/).optional(),
+    indicador_inscricao_estadual_destinatario: z.enum(['1', '2', '9']),
+    logradouro_destinatario: z.string(required('logradouro_destinatario')).min(2),
+    numero_destinatario: z.string(required('numero_destinatario')).min(1),
+    bairro_destinatario: z.string(required('bairro_destinatario')).min(2),
+    municipio_destinatario: z.string(required('municipio_destinatario')).min(2),
+    uf_destinatario: z.string(required('uf_destinatario')).regex(/^[A-Z]{2}$/),
+    cep_destinatario: z.string(required('cep_destinatario')).regex(/^\d{8}$/),
+    modalidade_frete: z.enum(['0', '1', '2', '3', '4', '9']),
+    valor_produtos: money,
+    valor_total: money,
+    notas_referenciadas: z.array(z.looseObject({ chave_nfe: z.string().refine(isValidNfeKey, 'chave_nfe deve ser uma chave de acesso válida de 44 dígitos') })).optional(),
+    items: z.array(item).min(1, 'items deve ter pelo menos um item'),
+  })
+  .refine((b) => b.cpf_destinatario || b.cnpj_destinatario, { message: 'Preencha pelo menos um documento do destinatário: cnpj_destinatario ou cpf_destinatario' })
+  .refine((b) => b.finalidade_emissao !== '4' || (b.notas_referenciadas?.length ?? 0) > 0, { message: 'NF-e de devolução (finalidade_emissao 4) exige notas_referenciadas', path: ['notas_referenciadas'] });
 
-export function focusRouter(ctx: EmulatorContext, world: World): express.Router {
+/** CFOPs of a return (entrada 1/2, saída 5/6): SEFAZ's rejeição 327 otherwise, for finalidade 4. */
+const RETURN_CFOP = /^[1256](20[1-9]|21[0-9]|41[0-1]|503|553|660|661|662|918|919)$|^[12]949$/;
+
+export interface FocusEmulatorOptions {
+  /** How long SEFAZ takes to decide after the POST (ms). */
+  sefazMs: () => number;
+}
+
+export function focusRouter(ctx: EmulatorContext, world: World, options: FocusEmulatorOptions = { sefazMs: () => 0 }): express.Router {
   const router = express.Router();
   const auth = `Basic ${Buffer.from(`${SANDBOX_CREDENTIALS.focus.token}:`).toString('base64')}`;
   const errorBody = (status: number) => (status === 429 ? { codigo: 'limite_requisicoes', mensagem: 'Limite de requisições excedido' } : { codigo: 'erro_interno', mensagem: 'Erro interno' });
-  const render = (n: (typeof world.state.focusNotes)[number]) => ({
+  /** SEFAZ's decision, once its time has come. */
+  const decide = (n: FocusNote) => {
+    if (n.status !== 'processando_autorizacao' || Date.now() < Date.parse(n.created_at) + (n.sefaz_ms ?? 0)) return;
+    if (n.rejection) {
+      n.status = 'erro_autorizacao';
+    } else {
+      n.status = 'autorizado';
+    }
+    world.save();
+  };
+  const render = (n: FocusNote) => ({
     cnpj_emitente: MERCHANT_CNPJ,
     ref: n.ref,
     status: n.status,
     ...(n.status === 'autorizado'
       ? { status_sefaz: '100', mensagem_sefaz: 'Autorizado o uso da NF-e', chave_nfe: `NFe${n.key}`, numero: String(n.number), serie: n.series, caminho_xml_nota_fiscal: `/arquivos/${n.key}-nfe.xml`, caminho_danfe: `/arquivos/${n.key}.pdf` }
-      : {}),
+      : n.status === 'erro_autorizacao'
+        ? { status_sefaz: n.rejection?.code ?? '999', mensagem_sefaz: n.rejection?.message ?? 'Rejeição' }
+        : {}),
   });
   router.use((req, res, next) => {
     if (req.get('authorization') !== auth) return void res.status(401).json({ codigo: 'permissao_negada', mensagem: 'Token inválido' });
@@ -36,12 +104,32 @@ export function focusRouter(ctx: EmulatorContext, world: World): express.Router 
   });
   router.post('/v2/nfe', express.json({ limit: '1mb' }), emulate(ctx, 'fiscal', errorBody, (req, res) => {
     const ref = String(req.query.ref ?? '');
-    if (!/^[A-Za-z0-9]{1,50}$/.test(ref)) return void res.status(400).json({ codigo: 'requisicao_invalida', mensagem: 'Parâmetro ref inválido' });
-    if (world.state.focusNotes.some((n) => n.ref === ref)) return void res.status(422).json({ codigo: 'already_processed', mensagem: 'Nota fiscal já processada com esta referência' });
-    const parsed = devolucao.safeParse(req.body);
-    if (!parsed.success) {
-      return void res.status(422).json({ codigo: 'erro_validacao_schema', mensagem: 'Erro de validação', erros: parsed.error.issues.map((i) => ({ mensagem: i.message, campo: i.path.join('.') })) });
+    if (!/^[A-Za-z0-9]{1,50}$/.test(ref)) return void res.status(400).json({ codigo: 'requisicao_invalida', mensagem: 'Parâmetro "ref" não informado' });
+    const existing = world.state.focusNotes.find((n) => n.ref === ref);
+    if (existing) {
+      decide(existing);
+      // index.html.md "Erros": re-processing a ref that is authorised or still processing.
+      if (existing.status === 'autorizado') return void res.status(422).json({ codigo: 'nfe_autorizada', mensagem: 'Nota fiscal já autorizada' });
+      if (existing.status === 'processando_autorizacao') return void res.status(422).json({ codigo: 'em_processamento', mensagem: 'Nota fiscal em processamento' });
+      // erro_autorizacao: Focus accepts the same ref again (a corrected note); here it is decided again.
+      world.state.focusNotes.splice(world.state.focusNotes.indexOf(existing), 1);
     }
+    const parsed = nfe.safeParse(req.body);
+    if (!parsed.success) {
+      return void res.status(422).json({
+        codigo: 'erro_validacao_schema',
+        mensagem: 'Erro na validação do Schema XML, verifique o detalhamento dos erros',
+        erros: parsed.error.issues.map((i) => ({ mensagem: i.message, campo: i.path.length ? i.path.join('.') : null })),
+      });
+    }
+    const body = parsed.data;
+    const amountCents = body.items.reduce((s, i) => s + reaisToCents(i.valor_bruto), 0);
+    const rejection =
+      body.finalidade_emissao === '4' && body.items.some((i) => !RETURN_CFOP.test(i.cfop))
+        ? { code: '327', message: 'Rejeição: CFOP inválido para Nota Fiscal com finalidade de devolução' }
+        : amountCents !== reaisToCents(body.valor_produtos)
+          ? { code: '564', message: 'Rejeição: Total do Produto / Serviço difere do somatório dos itens' }
+          : undefined;
     const now = new Date();
     const number = world.state.focusNotes.length + 1;
     world.state.focusNotes.push({
@@ -50,9 +138,11 @@ export function focusRouter(ctx: EmulatorContext, world: World): express.Router 
       number,
       series: '1',
       key: nfeAccessKey({ uf: '35', yymm: now.toISOString().slice(2, 4) + now.toISOString().slice(5, 7), cnpj: MERCHANT_CNPJ, series: 1, number, code: 20000000 + number }),
-      referenced_key: parsed.data.notas_referenciadas[0]!.chave_nfe,
-      amount_cents: parsed.data.items.reduce((s, i) => s + reaisToCents(i.valor_bruto), 0),
+      referenced_key: body.notas_referenciadas?.[0]?.chave_nfe ?? '',
+      amount_cents: amountCents,
       created_at: now.toISOString(),
+      sefaz_ms: options.sefazMs(),
+      ...(rejection ? { rejection } : {}),
     });
     world.save();
     res.status(202).json({ cnpj_emitente: MERCHANT_CNPJ, ref, status: 'processando_autorizacao' });
@@ -60,10 +150,7 @@ export function focusRouter(ctx: EmulatorContext, world: World): express.Router 
   router.get('/v2/nfe/:ref', emulate(ctx, 'fiscal', errorBody, (req, res) => {
     const note = world.state.focusNotes.find((n) => n.ref === req.params.ref);
     if (!note) return void res.status(404).json({ codigo: 'nao_encontrado', mensagem: 'Nota fiscal não encontrada' });
-    if (note.status === 'processando_autorizacao') {
-      note.status = 'autorizado';
-      world.save();
-    }
+    decide(note);
     res.json(render(note));
   }));
   return router;
@@ -71,7 +158,7 @@ export function focusRouter(ctx: EmulatorContext, world: World): express.Router 
 
 /** Credit notes issued (CONTRACT.md /sandbox/fiscal/notes). */
 export function listNotes(world: World) {
-  return world.state.focusNotes.map((n) => ({
+  return world.state.focusNotes.filter((n) => n.status !== 'erro_autorizacao').map((n) => ({
     number: String(n.number),
     refund_id: n.ref,
     order_id: world.state.orders.find((o) => o.invoiceKey === n.referenced_key)?.orderNumber ?? null,

@@ -24,13 +24,17 @@ export interface TrioRefund {
 
 export interface FocusNote {
   ref: string;
-  status: 'processando_autorizacao' | 'autorizado';
+  status: 'processando_autorizacao' | 'autorizado' | 'erro_autorizacao';
   number: number;
   series: string;
   key: string;
   referenced_key: string;
   amount_cents: number;
   created_at: string;
+  /** How long SEFAZ takes to decide this note. */
+  sefaz_ms?: number;
+  /** What SEFAZ will answer when it decides, if it rejects the note. */
+  rejection?: { code: string; message: string };
 }
 
 export interface OutboxEntry {
