@@ -51,12 +51,25 @@ export function signTrioBody(rawBody: Buffer | string, key: string): string {
   return createHmac('sha256', key).update(rawBody).digest('hex').toUpperCase();
 }
 
-/** True only for the exact uppercase HMAC of these bytes, compared in constant time. */
+/**
+ * True for the uppercase HMAC-SHA256 of the raw bytes, or of
+ * `JSON.stringify(JSON.parse(body))` — the recipe Trio's documentation shows
+ * (`developers/webooks/authentication`), which differs from the raw bytes
+ * whenever Trio's serialiser spaces or escapes differently. Both comparisons
+ * run, each in constant time.
+ */
 export function verifyTrioSignature(rawBody: Buffer, signatureHeader: string | undefined, signingKey: string): boolean {
-  if (typeof signatureHeader !== 'string') return false;
-  const expected = Buffer.from(signTrioBody(rawBody, signingKey), 'utf8');
-  const given = Buffer.from(signatureHeader, 'utf8');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  if (typeof signatureHeader !== 'string' || !/^[0-9A-Fa-f]{64}$/.test(signatureHeader.trim())) return false;
+  const given = Buffer.from(signatureHeader.trim().toUpperCase(), 'utf8');
+  let reserialised: string | null = null;
+  try {
+    reserialised = JSON.stringify(JSON.parse(rawBody.toString('utf8')));
+  } catch {
+    reserialised = null;
+  }
+  const raw = timingSafeEqual(given, Buffer.from(signTrioBody(rawBody, signingKey), 'utf8'));
+  const documented = reserialised !== null && timingSafeEqual(given, Buffer.from(signTrioBody(reserialised, signingKey), 'utf8'));
+  return raw || documented;
 }
 
 const text = (max: number) => z.string().max(max);
@@ -73,6 +86,8 @@ export const trioWebhookEvent = z.looseObject({
   company_id: text(200).nullish(),
   data: z.looseObject({
     id: text(200).min(1),
+    /** Older guide's shape: `data.id` is another id and this one names the refund. */
+    refund_document_id: text(200).nullish(),
     collecting_document_id: text(200).nullish(),
     amount: money.nullish(),
     description: text(1000).nullish(),
