@@ -22,7 +22,7 @@ const dbFile = path.join(config.dataDir, DB_FILE);
 const keyFile = values['public-key'];
 const publicKey = keyFile
   ? publicKeyFromPem(readFileSync(keyFile, 'utf8'))
-  : loadSigningKey(config.dataDir, 'receipt-ed25519').publicKey;
+  : loadSigningKey(config.dataDir, 'receipt-ed25519', config.env.RECEIPT_SIGNING_KEY).publicKey;
 if (values['export-public-key']) {
   process.stdout.write(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   process.exit(0);

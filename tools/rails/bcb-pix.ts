@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import type { AxiosResponse } from 'axios';
+import type { Env } from '../../core/config.ts';
 import { ProviderError } from '../../core/errors.ts';
 import { centsToDecimalString, reaisToCents } from '../../core/money.ts';
 import { createHttp, failureForStatus } from './http.ts';
@@ -68,6 +69,26 @@ export function mtlsAgent(tls: { cert: string; key: string; ca?: string; passphr
 
 const STATUS: Record<string, RailRefundStatus> = { EM_PROCESSAMENTO: 'created', DEVOLVIDO: 'settled', NAO_REALIZADO: 'failed' };
 const TOKEN_MARGIN_MS = 60_000;
+
+/** The rail's options from the environment (core/config.ts): credentials, mTLS certificate, token style. */
+export function bcbPixOptions(env: Env, timeoutMs: number): BcbPixOptions {
+  return {
+    baseUrl: env.BCB_PIX_BASE_URL as string,
+    clientId: env.BCB_PIX_CLIENT_ID as string,
+    clientSecret: env.BCB_PIX_CLIENT_SECRET as string,
+    timeoutMs,
+    tokenStyle: env.BCB_PIX_TOKEN_STYLE,
+    tokenScope: env.BCB_PIX_TOKEN_SCOPE,
+    apiPrefix: env.BCB_PIX_API_PREFIX,
+    ...(env.BCB_PIX_TOKEN_PATH ? { tokenPath: env.BCB_PIX_TOKEN_PATH } : {}),
+    httpsAgent: mtlsAgent({
+      cert: env.BCB_PIX_CERT as string,
+      key: env.BCB_PIX_KEY as string,
+      ...(env.BCB_PIX_CA ? { ca: env.BCB_PIX_CA } : {}),
+      ...(env.BCB_PIX_KEY_PASSPHRASE ? { passphrase: env.BCB_PIX_KEY_PASSPHRASE } : {}),
+    }),
+  };
+}
 
 /** An API Pix `Devolucao` as a RailRefund: our key is its `id`, the rail's id its `rtrId`. */
 export function parseDevolucao(raw: Json): RailRefund {

@@ -1,3 +1,4 @@
+import type { Env } from '../../core/config.ts';
 import { centsToDecimalString } from '../../core/money.ts';
 import { ProviderError } from '../../core/errors.ts';
 import { createHttp, failureForStatus } from './http.ts';
@@ -170,6 +171,14 @@ export function creditNoteBody(request: CreditNoteRequest, cnpjEmitente: string,
 /** "2026-11-23T10:20:00-03:00" (Brazil time, as Focus's examples). */
 function brazilIso(at: Date): string {
   return `${new Date(at.getTime() - 3 * 3_600_000).toISOString().slice(0, 19)}-03:00`;
+}
+
+/** The merchant's UF and tax situations from the environment (core/config.ts). */
+export function focusExtras(env: Env): Pick<FocusNfeOptions, 'uf' | 'taxes'> {
+  return {
+    ...(env.MERCHANT_UF ? { uf: env.MERCHANT_UF } : {}),
+    taxes: { icmsOrigin: env.FOCUS_ICMS_ORIGEM, icmsSituation: env.FOCUS_ICMS_SITUACAO, pisSituation: env.FOCUS_PIS_SITUACAO, cofinsSituation: env.FOCUS_COFINS_SITUACAO },
+  };
 }
 
 /** A Focus NF-e consulta (or creation answer) as a CreditNote. */
