@@ -16,52 +16,56 @@ import type { FocusNote, World } from './state.ts';
  * rejected by SEFAZ (rejeição 327) and reads back as `erro_autorizacao`.
  * Re-POSTing a ref answers 422 `em_processamento` or `nfe_autorizada`.
  */
-const money = z.string().regex(/^\d{1,13}(\.\d{1,2})?$/, 'valor decimal com até 2 casas');
-const decimal = z.string().regex(/^\d{1,11}(\.\d{1,10})?$/, 'número decimal');
-const required = (name: string) => ({ message: `${name} é obrigatório` });
+// Focus's own examples send numbers and strings alike ("cfop": 5923 or "1202"): both are accepted.
+const txt = (name: string) => z.union([z.string(), z.number()], { error: `${name} é obrigatório` }).transform(String);
+const pattern = (name: string, re: RegExp, message: string) => txt(name).pipe(z.string().regex(re, `${name}: ${message}`));
+const money = (name: string) => pattern(name, /^\d{1,13}(\.\d{1,2})?$/, 'valor decimal com até 2 casas');
+const decimal = (name: string) => pattern(name, /^\d{1,11}(\.\d{1,10})?$/, 'número decimal');
+const filled = (name: string) => pattern(name, /\S/, 'não pode ser vazio');
+// Required: what both of Focus's examples ("campos obrigatórios" and the devolução) carry.
 const item = z.looseObject({
-  numero_item: z.string(required('numero_item')),
-  codigo_produto: z.string(required('codigo_produto')).min(1),
-  descricao: z.string(required('descricao')).min(1).max(120),
-  cfop: z.string(required('cfop')).regex(/^\d{4}$/, 'cfop deve ter 4 dígitos'),
-  codigo_ncm: z.string(required('codigo_ncm')).regex(/^\d{8}$/, 'codigo_ncm deve ter 8 dígitos'),
-  unidade_comercial: z.string(required('unidade_comercial')).min(1),
-  quantidade_comercial: decimal,
-  valor_unitario_comercial: decimal,
-  unidade_tributavel: z.string(required('unidade_tributavel')).min(1),
-  quantidade_tributavel: decimal,
-  valor_unitario_tributavel: decimal,
-  valor_bruto: money,
-  icms_origem: z.string(required('icms_origem')).regex(/^[0-8]$/),
-  icms_situacao_tributaria: z.string(required('icms_situacao_tributaria')).regex(/^\d{2,3}$/),
-  pis_situacao_tributaria: z.string(required('pis_situacao_tributaria')).regex(/^\d{2}$/),
-  cofins_situacao_tributaria: z.string(required('cofins_situacao_tributaria')).regex(/^\d{2}$/),
+  numero_item: filled('numero_item'),
+  codigo_produto: filled('codigo_produto'),
+  descricao: pattern('descricao', /^.{1,120}$/s, 'até 120 caracteres'),
+  cfop: pattern('cfop', /^\d{4}$/, 'deve ter 4 dígitos'),
+  codigo_ncm: pattern('codigo_ncm', /^\d{8}$/, 'deve ter 8 dígitos'),
+  unidade_comercial: filled('unidade_comercial'),
+  quantidade_comercial: decimal('quantidade_comercial'),
+  valor_unitario_comercial: decimal('valor_unitario_comercial'),
+  unidade_tributavel: filled('unidade_tributavel'),
+  quantidade_tributavel: decimal('quantidade_tributavel'),
+  valor_unitario_tributavel: decimal('valor_unitario_tributavel'),
+  valor_bruto: money('valor_bruto'),
+  icms_origem: pattern('icms_origem', /^[0-8]$/, 'origem 0 a 8'),
+  icms_situacao_tributaria: pattern('icms_situacao_tributaria', /^\d{2,3}$/, 'situação tributária'),
+  pis_situacao_tributaria: pattern('pis_situacao_tributaria', /^\d{2}$/, 'situação tributária'),
+  cofins_situacao_tributaria: pattern('cofins_situacao_tributaria', /^\d{2}$/, 'situação tributária'),
 });
 const nfe = z
   .looseObject({
-    natureza_operacao: z.string(required('natureza_operacao')).min(1),
-    data_emissao: z.string(required('data_emissao')).min(10),
-    tipo_documento: z.enum(['0', '1']),
-    finalidade_emissao: z.enum(['1', '2', '3', '4']),
-    local_destino: z.enum(['1', '2', '3']),
-    consumidor_final: z.enum(['0', '1']),
-    presenca_comprador: z.enum(['0', '1', '2', '3', '4', '5', '9']),
-    cnpj_emitente: z.string(required('cnpj_emitente')).regex(/^\d{14}$/),
-    nome_destinatario: z.string(required('nome_destinatario')).min(2),
-    cpf_destinatario: z.string().regex(/^\d{11}$/).optional(),
-    cnpj_destinatario: z.string().regex(/^[0-9A-Z]{14}$/).optional(),
-    indicador_inscricao_estadual_destinatario: z.enum(['1', '2', '9']),
-    logradouro_destinatario: z.string(required('logradouro_destinatario')).min(2),
-    numero_destinatario: z.string(required('numero_destinatario')).min(1),
-    bairro_destinatario: z.string(required('bairro_destinatario')).min(2),
-    municipio_destinatario: z.string(required('municipio_destinatario')).min(2),
-    uf_destinatario: z.string(required('uf_destinatario')).regex(/^[A-Z]{2}$/),
-    cep_destinatario: z.string(required('cep_destinatario')).regex(/^\d{8}$/),
-    modalidade_frete: z.enum(['0', '1', '2', '3', '4', '9']),
-    valor_produtos: money,
-    valor_total: money,
-    notas_referenciadas: z.array(z.looseObject({ chave_nfe: z.string().refine(isValidNfeKey, 'chave_nfe deve ser uma chave de acesso válida de 44 dígitos') })).optional(),
-    items: z.array(item).min(1, 'items deve ter pelo menos um item'),
+    natureza_operacao: filled('natureza_operacao'),
+    data_emissao: pattern('data_emissao', /^\d{4}-\d{2}-\d{2}/, 'data ISO'),
+    tipo_documento: pattern('tipo_documento', /^[01]$/, '0 ou 1'),
+    finalidade_emissao: pattern('finalidade_emissao', /^[1-4]$/, '1 a 4'),
+    local_destino: pattern('local_destino', /^[123]$/, '1, 2 ou 3').optional(),
+    consumidor_final: pattern('consumidor_final', /^[01]$/, '0 ou 1').optional(),
+    presenca_comprador: pattern('presenca_comprador', /^[0-59]$/, 'valor inválido').optional(),
+    cnpj_emitente: pattern('cnpj_emitente', /^\d{14}$/, '14 dígitos'),
+    nome_destinatario: filled('nome_destinatario'),
+    cpf_destinatario: pattern('cpf_destinatario', /^\d{11}$/, '11 dígitos').optional(),
+    cnpj_destinatario: pattern('cnpj_destinatario', /^[0-9A-Z]{14}$/, '14 caracteres').optional(),
+    indicador_inscricao_estadual_destinatario: pattern('indicador_inscricao_estadual_destinatario', /^[129]$/, '1, 2 ou 9').optional(),
+    logradouro_destinatario: filled('logradouro_destinatario'),
+    numero_destinatario: filled('numero_destinatario'),
+    bairro_destinatario: filled('bairro_destinatario'),
+    municipio_destinatario: filled('municipio_destinatario'),
+    uf_destinatario: pattern('uf_destinatario', /^[A-Z]{2}$/, 'sigla da UF'),
+    cep_destinatario: pattern('cep_destinatario', /^\d{8}$/, '8 dígitos'),
+    modalidade_frete: pattern('modalidade_frete', /^[0-49]$/, 'valor inválido'),
+    valor_produtos: money('valor_produtos'),
+    valor_total: money('valor_total'),
+    notas_referenciadas: z.array(z.looseObject({ chave_nfe: pattern('chave_nfe', /^\d{44}$/, 'chave de acesso de 44 dígitos') })).optional(),
+    items: z.array(item, { error: 'items é obrigatório' }).min(1, 'items deve ter pelo menos um item'),
   })
   .refine((b) => b.cpf_destinatario || b.cnpj_destinatario, { message: 'Preencha pelo menos um documento do destinatário: cnpj_destinatario ou cpf_destinatario' })
   .refine((b) => b.finalidade_emissao !== '4' || (b.notas_referenciadas?.length ?? 0) > 0, { message: 'NF-e de devolução (finalidade_emissao 4) exige notas_referenciadas', path: ['notas_referenciadas'] });
@@ -123,9 +127,14 @@ export function focusRouter(ctx: EmulatorContext, world: World, options: FocusEm
       });
     }
     const body = parsed.data;
+    // index.html.md "Status API": an issuer the token may not issue for.
+    if (body.cnpj_emitente !== MERCHANT_CNPJ) return void res.status(403).json({ codigo: 'permissao_negada', mensagem: 'CNPJ do emitente não autorizado.' });
     const amountCents = body.items.reduce((s, i) => s + reaisToCents(i.valor_bruto), 0);
+    // What SEFAZ decides later (erro_autorizacao), not what Focus's schema refuses now.
     const rejection =
-      body.finalidade_emissao === '4' && body.items.some((i) => !RETURN_CFOP.test(i.cfop))
+      body.notas_referenciadas?.some((n) => !isValidNfeKey(n.chave_nfe))
+        ? { code: '547', message: 'Rejeição: Dígito Verificador da chave de acesso da NF-e Referenciada inválido' }
+        : body.finalidade_emissao === '4' && body.items.some((i) => !RETURN_CFOP.test(i.cfop))
         ? { code: '327', message: 'Rejeição: CFOP inválido para Nota Fiscal com finalidade de devolução' }
         : amountCents !== reaisToCents(body.valor_produtos)
           ? { code: '564', message: 'Rejeição: Total do Produto / Serviço difere do somatório dos itens' }

@@ -163,7 +163,8 @@ export function createBcbPixRail(options: BcbPixOptions): PixRail {
       endToEndId: e2e,
       amountCents: amount(pix.valor),
       paidAt: new Date(paidAt).toISOString(),
-      refunds: (Array.isArray(pix.devolucoes) ? pix.devolucoes.filter(isJson) : []).map(parseDevolucao),
+      // The spec types devolucoes as a list; one of its own examples sends a single object.
+      refunds: (Array.isArray(pix.devolucoes) ? pix.devolucoes.filter(isJson) : isJson(pix.devolucoes) ? [pix.devolucoes] : []).map(parseDevolucao),
       ...(payer ? { payerTaxId: payer } : {}),
     };
   };

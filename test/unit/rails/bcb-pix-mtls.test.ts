@@ -26,7 +26,7 @@ describe('API Pix: token request styles and the received-Pix listing', () => {
     let contentType = '';
     nock(BASE)
       .post('/oauth/v2/token', (b) => ((form = typeof b === 'string' ? b : new URLSearchParams(b).toString()), true))
-      .matchHeader('content-type', (v) => ((contentType = v), true))
+      .matchHeader('content-type', (v) => ((contentType = v ?? ''), true))
       .reply(200, { access_token: 'tok', token_type: 'Bearer', expires_in: 3600 })
       .get(`/pix/v2/pix/${E2E}`)
       .reply(200, { endToEndId: E2E, valor: '186.00', horario: '2026-11-22T10:30:00-03:00' });
