@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from '../core/logger.ts';
 import { applyRailRefund } from '../tools/refund-flow.ts';
@@ -82,7 +83,9 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
   const refund = byId?.refund ?? (key ? store.payments.refundByKey(key) : undefined);
   const railRefundId = byId?.id ?? ids[0] ?? event.ref_id;
   const mismatch = refund ? contradiction(services, event, refund) : null;
-  if (!store.webhookEvents.record('pix', eventKey, body.toString('utf8'), !refund ? 'unknown_refund' : mismatch ? 'mismatch' : 'applied', now)) {
+  // A refused event is kept under its own key: the genuine event for this refund must still count.
+  const recordKey = mismatch ? `${eventKey}:mismatch:${createHash('sha256').update(body).digest('hex').slice(0, 16)}` : eventKey;
+  if (!store.webhookEvents.record('pix', recordKey, body.toString('utf8'), !refund ? 'unknown_refund' : mismatch ? 'mismatch' : 'applied', now)) {
     res.status(200).json({ received: true, duplicate: true });
     return;
   }
