@@ -26,3 +26,20 @@ describe('a real provider without its secrets', () => {
     expect(() => parseConfig({ BCB_PIX_TOKEN_STYLE: 'xml' })).toThrow(/BCB_PIX_TOKEN_STYLE/);
   });
 });
+
+describe('RECEIPT_SIGNING_KEY', () => {
+  it('seals receipts with the key from the environment, so every machine of a deployment signs alike', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { startTestEstorno } = await import('../../helpers/estorno.ts');
+    const { publicKeyId } = await import('../../../core/signing.ts');
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const pem = (privateKey.export({ type: 'pkcs8', format: 'pem' }) as string).replace(/\n/g, '\\n');
+    const e = await startTestEstorno({ RECEIPT_SIGNING_KEY: pem });
+    try {
+      expect(e.services.keys.receipt.keyId).toBe(publicKeyId(publicKey));
+      expect(e.services.keys.mandate.keyId).not.toBe(publicKeyId(publicKey));
+    } finally {
+      await e.stop();
+    }
+  });
+});
