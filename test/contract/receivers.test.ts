@@ -51,7 +51,7 @@ describe('POST /webhooks/pix: what a refund event says is checked against our re
     expect(await wrongAmount.json()).toMatchObject({ error: 'event_mismatch', message: expect.stringContaining('amount') });
     const wrongDoc = await send({ ...settled(id, { amount: { amount: refund.amount_cents, currency: 'BRL' }, collecting_document_id: 'another-document' }), context_id: 'c2' });
     expect(wrongDoc.status).toBe(422);
-    const early = settled(id, { amount: { amount: refund.amount_cents, currency: 'BRL' }, transaction_date: new Date(Date.parse(refund.created_at) - 86_400_000).toISOString() });
+    const early = settled(id, { amount: { amount: refund.amount_cents, currency: 'BRL' }, transaction_date: new Date(Date.parse(refund.created_at) - 2 * 86_400_000).toISOString() });
     expect((await send({ ...early, type: 'settled', timestamp: early.data.transaction_date })).status).toBe(422);
     expect(e.services.store.payments.refund(refund.id)?.status).toBe('pending');
     const outcomes = e.services.store.db.prepare("SELECT outcome FROM webhook_events WHERE outcome = 'mismatch'").all();
