@@ -38,6 +38,7 @@ const UNAUTHORIZED = /Client-101$/;
 const RATE_LIMITED = /Client-6$|Client-500$|Client-1880$|MISUSE_API_PROCESS/;
 const NOT_FOUND = ['Client-103', 'Client-105'];
 const NO_RECORDS = ['Client-5113'];
+const NOT_FOUND_TEXT = /n[ãa]o (est[áa] )?(cadastrad|encontrad|existe)/i;
 const PHONE_INDEX_MS = 5 * 60_000;
 const MAX_PAGES = 1000;
 
@@ -55,7 +56,8 @@ export function createOmieClient(options: OmieOptions): ErpClient {
     const body: unknown = res.data;
     if (isJson(body) && typeof body.faultstring === 'string') {
       const code = String(body.faultcode ?? '');
-      if (emptyCodes.some((c) => code.endsWith(c))) return null;
+      // Client-103/105 also spell "invalid value" faults: only a message saying "not registered/found" is a miss.
+      if (emptyCodes.some((c) => code.endsWith(c)) && (code.endsWith('Client-5113') || NOT_FOUND_TEXT.test(body.faultstring))) return null;
       throw omieFault(res.status, code, body.faultstring);
     }
     if (res.status === 429 || res.status === 425) throw new ProviderError('omie', 'rate_limited', `HTTP ${res.status}`, { status: res.status });

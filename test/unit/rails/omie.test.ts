@@ -92,6 +92,11 @@ describe('Omie adapter', () => {
       expect(bodies[0]).toEqual(envelope('ConsultarPedido', { numero_pedido: '8421' }));
     });
 
+    it('reads Client-105 as "not found" only when it says so; an invalid-value 105 is a fault', async () => {
+      nock(BASE).post('/api/v1/produtos/pedido/').reply(500, fault('Client-105', 'ERROR: Valor inválido para a tag [numero_pedido]. Valores permitidos: números'));
+      await expect(client().getOrder('8421')).rejects.toMatchObject({ failure: 'rejected', code: 'SOAP-ENV:Client-105' });
+    });
+
     it('treats Client-500 ("consumo indevido") as rate limiting', async () => {
       nock(BASE).post('/api/v1/produtos/pedido/').reply(500, fault('Client-500', 'ERROR: Consumo indevido da API. Aguarde 60 segundos.'));
       await expect(client().getOrder('8421')).rejects.toMatchObject({ failure: 'rate_limited', code: 'SOAP-ENV:Client-500' });
