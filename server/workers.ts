@@ -101,6 +101,7 @@ export class Workers {
         store.jobs.retry(job.id, message.slice(0, 500), last ? null : new Date(this.services.now().getTime() + delay).toISOString(), this.services.now().toISOString());
         if (last) {
           this.services.logger.error({ job: job.kind, key: job.key, attempts: job.attempts + 1 }, 'job given up after its last attempt; staff must finish it');
+          this.giveUp(job.kind, payload, message);
           this.services.publish({ type: 'job_dead', kind: job.kind, key: job.key });
         } else {
           this.services.logger.warn({ job: job.kind, key: job.key, attempts: job.attempts + 1, retryInMs: delay }, 'job failed; will retry');
@@ -108,6 +109,23 @@ export class Workers {
       }
     }
     await this.sendOutbox();
+  }
+
+  /**
+   * A dead job of the money path puts its conversation in front of staff and
+   * says so in the case: the refund or its credit note is theirs to finish.
+   */
+  private giveUp(kind: string, payload: Record<string, string>, error: string): void {
+    if (kind !== JOB_CREDIT_NOTE && kind !== JOB_RECONCILE) return;
+    const { store } = this.services;
+    const refund = payload.refundId ? store.payments.refund(payload.refundId) : undefined;
+    if (!refund) return;
+    store.immediate(() => {
+      const at = this.services.now().toISOString();
+      if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
+      if (refund.conversation_id) store.conversations.setMode(refund.conversation_id, 'staff', at);
+    });
+    if (refund.conversation_id) this.services.publish({ type: 'handoff', conversationId: refund.conversation_id });
   }
 
   private async runJob(kind: string, payload: Record<string, string>): Promise<void> {

@@ -68,6 +68,10 @@ describe('credit note outcomes', () => {
     expect(calls).toBe(3);
     expect(t.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${t.refundId}`)).toMatchObject({ status: 'dead', attempts: 3 });
     expect(t.store.jobs.dead().map((j) => j.key)).toContain(`${JOB_CREDIT_NOTE}:${t.refundId}`);
+    // Staff now hold the conversation, and the case says why.
+    expect(t.store.conversations.get(t.conversation.id)?.mode).toBe('staff');
+    const failure = t.store.cases.records(t.caseId).map((r) => JSON.parse(r.body)).find((r) => r.kind === 'failure');
+    expect(failure?.data).toMatchObject({ stage: JOB_CREDIT_NOTE, reason: 'given up after the last attempt' });
     await t.workers.stop();
   });
 });
