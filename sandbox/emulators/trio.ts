@@ -56,8 +56,8 @@ export class TrioEmulator {
         .filter((o) => o.documentId && Date.parse(o.placedAt) >= from && Date.parse(o.placedAt) <= to)
         .map((o) => this.renderDocument(o));
       const start = req.query.after ? Number(Buffer.from(String(req.query.after), 'base64').toString('utf8')) || 0 : 0;
-      const next = start + 50 < all.length ? Buffer.from(String(start + 50)).toString('base64') : undefined;
-      res.json({ data: all.slice(start, start + 50), ...(next ? { metadata: { after: next } } : {}) });
+      const next = start + 100 < all.length ? Buffer.from(String(start + 100)).toString('base64') : undefined;
+      res.json({ data: all.slice(start, start + 100), ...(next ? { metadata: { after: next } } : {}) });
     }));
     this.router.get('/banking/counterparties/:id', guarded((req, res) => {
       const o = this.world.state.orders.find((x) => x.counterpartyId === req.params.id);

@@ -25,6 +25,8 @@ const DESCRIPTION_MAX = 140;
 const KEY_TAG = /\[ref ([A-Za-z0-9]{1,35})\]$/;
 const DAY_MS = 86_400_000;
 const MAX_PAGES = 100;
+// A busy merchant's pay-ins over the matching window: many pages, but never an endless cursor.
+const MAX_DOCUMENT_PAGES = 1000;
 
 /** The description the payer sees, ending with our key; ≤ 140 characters whatever the text. */
 export function refundDescription(text: string, key: string): string {
@@ -59,8 +61,9 @@ export function signTrioBody(rawBody: Buffer | string, key: string): string {
  * run, each in constant time.
  */
 export function verifyTrioSignature(rawBody: Buffer, signatureHeader: string | undefined, signingKey: string): boolean {
-  if (typeof signatureHeader !== 'string' || !/^[0-9A-Fa-f]{64}$/.test(signatureHeader.trim())) return false;
-  const given = Buffer.from(signatureHeader.trim().toUpperCase(), 'utf8');
+  // Trio documents uppercase hex; anything else is not its signature.
+  if (typeof signatureHeader !== 'string' || !/^[0-9A-F]{64}$/.test(signatureHeader)) return false;
+  const given = Buffer.from(signatureHeader, 'utf8');
   let reserialised: string | null = null;
   try {
     reserialised = JSON.stringify(JSON.parse(rawBody.toString('utf8')));
@@ -130,7 +133,7 @@ export function createTrioRail(options: TrioOptions): PixRail {
   async function listDocuments(from: string, to: string): Promise<Json[]> {
     const rows: Json[] = [];
     let after: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    for (let page = 0; page < MAX_DOCUMENT_PAGES; page++) {
       const res = await http.get('/banking/cashin/documents', {
         params: { virtual_account_id: options.virtualAccountId, from_datetime: from, to_datetime: to, ...(after ? { after } : {}) },
       });
@@ -143,7 +146,7 @@ export function createTrioRail(options: TrioOptions): PixRail {
       if (next === after) throw new ProviderError('trio', 'unavailable', 'document list cursor did not advance');
       after = next;
     }
-    throw new ProviderError('trio', 'unavailable', `document list longer than ${MAX_PAGES} pages`);
+    throw new ProviderError('trio', 'unavailable', `document list longer than ${MAX_DOCUMENT_PAGES} pages`);
   }
 
   const payers = new Map<string, Promise<string | undefined>>();
