@@ -98,6 +98,11 @@ async function findPayIn(services: Services, order: ErpOrder): Promise<Verificat
   if (reference && /^[ED][0-9A-Za-z]{31}$/.test(reference)) {
     const byReference = await services.pix.findPayment(reference, order.placedAt);
     if (byReference) return record(services, order, byReference, { by: 'reference', reference });
+  } else if (reference && services.pix.findPaymentByTxid) {
+    // A txid names one charge; still, only one paid Pix of that amount counts.
+    const placedAt = Date.parse(order.placedAt);
+    const byTxid = (await services.pix.findPaymentByTxid(reference, new Date(placedAt - MATCH_WINDOW_BEFORE_MS).toISOString(), new Date(Math.min(placedAt + MATCH_WINDOW_AFTER_MS, services.now().getTime())).toISOString())).filter((p) => p.amountCents === order.totalCents);
+    if (byTxid.length === 1) return record(services, order, byTxid[0] as PixPayment, { by: 'reference', reference });
   }
 
   const customer = await services.erp.getCustomer(order.customerCode);

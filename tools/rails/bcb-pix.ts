@@ -186,6 +186,13 @@ export function createBcbPixRail(options: BcbPixOptions): PixRail {
       return toPayment(res.data, endToEndId);
     },
 
+    async findPaymentByTxid(txid, from, to) {
+      const res = await api('get', `${prefix}/pix`, undefined, { inicio: from, fim: to, txid });
+      if (res.status !== 200 || !isJson(res.data)) throw problem(res.status, res.data);
+      const rows = Array.isArray(res.data.pix) ? res.data.pix.filter(isJson) : [];
+      return rows.filter((p) => p.txid === txid && str(p.endToEndId)).map((p) => toPayment(p, ''));
+    },
+
     /** `GET /pix?inicio&fim&cpf|cnpj` (received Pix, filtered by payer), every page, same amount only. */
     async findPayments(query: PaymentQuery) {
       const taxFilter: Record<string, string> = query.payerTaxId ? { [query.payerTaxId.length === 11 ? 'cpf' : 'cnpj']: query.payerTaxId } : {};

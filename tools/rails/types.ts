@@ -150,6 +150,8 @@ export interface PixRail {
    * none or several candidates mean.
    */
   findPayments(query: PaymentQuery): Promise<PixPayment[]>;
+  /** The pay-in of a charge by its txid, where the rail can search by it (API Pix `GET /pix?txid=`). */
+  findPaymentByTxid?(txid: string, from: string, to: string): Promise<PixPayment[]>;
   /**
    * Asks for a refund to the original payer. Throws ProviderError; when
    * `outcomeUnknown` is true the refund may exist: reconcile with `findRefund`.

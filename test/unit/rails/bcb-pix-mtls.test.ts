@@ -52,6 +52,22 @@ describe('API Pix: token request styles and the received-Pix listing', () => {
   });
 });
 
+describe('API Pix: a charge found by its txid', () => {
+  useNock();
+  it('asks GET /pix?txid= within the window and keeps only Pix of that txid', async () => {
+    const EFI = 'https://pix.api.efipay.com.br';
+    let query: Record<string, string> = {};
+    nock(EFI)
+      .post('/oauth/token').reply(200, { access_token: 'tok', expires_in: 3600 })
+      .get('/v2/pix').query((q) => ((query = q as Record<string, string>), true))
+      .reply(200, { parametros: { paginacao: { paginaAtual: 0, quantidadeDePaginas: 1 } }, pix: [{ endToEndId: E2E, txid: 'tx8421abcdefghijklmnopqrstu', valor: '186.00', horario: '2026-11-22T13:30:00Z' }] });
+    const rail = createBcbPixRail({ baseUrl: EFI, clientId: 'c', clientSecret: 's', timeoutMs: 500 });
+    const found = await rail.findPaymentByTxid!('tx8421abcdefghijklmnopqrstu', '2026-11-19T00:00:00Z', '2026-11-23T00:00:00Z');
+    expect(found.map((p) => p.endToEndId)).toEqual([E2E]);
+    expect(query).toMatchObject({ txid: 'tx8421abcdefghijklmnopqrstu', inicio: '2026-11-19T00:00:00Z', fim: '2026-11-23T00:00:00Z' });
+  });
+});
+
 describe('API Pix: the client certificate (mTLS) travels on the token request too', () => {
   let dir = '';
   let server: https.Server;
