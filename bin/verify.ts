@@ -28,10 +28,11 @@ const config = orFail(() => parseConfig());
 const dbFile = path.join(config.dataDir, DB_FILE);
 const keyFile = values['public-key'];
 const ownKey = path.join(config.dataDir, 'keys', 'receipt-ed25519.pem');
+const envKey = config.env.RECEIPT_SIGNING_KEY;
 // Never mint a key here: a wrong DATA_DIR would print a public key no receipt was signed with.
-if (!keyFile && !existsSync(ownKey)) fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}`));
+if (!keyFile && !envKey && !existsSync(ownKey)) fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}`));
 if (keyFile && !existsSync(keyFile)) fail(`--public-key: no file ${path.resolve(keyFile)}`);
-const publicKey = keyFile ? publicKeyFromPem(readFileSync(keyFile, 'utf8')) : loadSigningKey(config.dataDir, 'receipt-ed25519').publicKey;
+const publicKey = keyFile ? publicKeyFromPem(readFileSync(keyFile, 'utf8')) : loadSigningKey(config.dataDir, 'receipt-ed25519', envKey).publicKey;
 if (values['export-public-key']) {
   process.stdout.write(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   process.exit(0);

@@ -55,6 +55,8 @@ const schema = z.object({
   OMIE_BASE_URL: url.default('https://app.omie.com.br'),
   OMIE_APP_KEY: optional,
   OMIE_APP_SECRET: optional,
+  /** Where the merchant's integration stores the Pix EndToEndId/txid in the order (dotted path), if it does. */
+  OMIE_PIX_ID_FIELD: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a dotted path like "cabecalho.codigo_pedido_integracao"').optional(),
 
   PIX_RAIL: z.enum(['trio', 'bcb']).default('trio'),
   TRIO_BASE_URL: url.default('https://api.trio.com.br'),
@@ -66,10 +68,26 @@ const schema = z.object({
   BCB_PIX_BASE_URL: url.optional(),
   BCB_PIX_CLIENT_ID: optional,
   BCB_PIX_CLIENT_SECRET: optional,
+  /** PSP-issued client certificate and key (mTLS on every call, token included): PEM file path, PEM text or base64 PEM. */
+  BCB_PIX_CERT: optional,
+  BCB_PIX_KEY: optional,
+  BCB_PIX_CA: optional,
+  BCB_PIX_KEY_PASSPHRASE: optional,
+  BCB_PIX_TOKEN_STYLE: z.enum(['json_basic', 'form_scope']).default('json_basic'),
+  BCB_PIX_TOKEN_PATH: optional,
+  BCB_PIX_TOKEN_SCOPE: z.string().trim().min(1).default('pix.read pix.write'),
+  BCB_PIX_API_PREFIX: z.string().regex(/^(\/[A-Za-z0-9._-]+)*$/, 'like "/v2" or "/pix/v2"').default('/v2'),
 
   FOCUS_BASE_URL: url.default('https://api.focusnfe.com.br'),
   FOCUS_TOKEN: optional,
   MERCHANT_CNPJ: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional(),
+  /** The merchant's UF: intra/interstate CFOP of a return when the sale's CFOP does not tell. */
+  MERCHANT_UF: z.string().regex(/^[A-Z]{2}$/, 'two capital letters, e.g. SP').optional(),
+  /** Tax situations of the NF-e de devolução items (Omie's NF-e carries none per item). Defaults: Focus's own devolução example. */
+  FOCUS_ICMS_ORIGEM: z.string().regex(/^[0-8]$/).default('0'),
+  FOCUS_ICMS_SITUACAO: z.string().regex(/^\d{2,3}$/).default('103'),
+  FOCUS_PIS_SITUACAO: z.string().regex(/^\d{2}$/).default('99'),
+  FOCUS_COFINS_SITUACAO: z.string().regex(/^\d{2}$/).default('99'),
 
   PROVIDER_TIMEOUT_MS: int(10_000, 100, 120_000),
   /** How long a query may wait for another process's SQLite lock (the event loop waits with it). */
@@ -85,9 +103,11 @@ const schema = z.object({
    */
   SANDBOX: z.enum(['0', '1']).optional(),
   MANDATE_SIGNING_KEY: optional,
+  /** Ed25519 PKCS#8 PEM that seals receipts; every machine of one deployment must share it. */
+  RECEIPT_SIGNING_KEY: optional,
 
   /** Sandbox only: emulated latencies, e.g. "model=1500,omie=300,pix=500,fiscal=800,zapi=0". */
-  SANDBOX_LATENCY: z.string().regex(/^(\s*(model|omie|pix|fiscal|zapi)=\d{1,6}\s*)(,\s*(model|omie|pix|fiscal|zapi)=\d{1,6}\s*)*$/, 'like "model=1500,omie=300"').optional(),
+  SANDBOX_LATENCY: z.string().regex(/^(\s*(model|omie|pix|fiscal|zapi|sefaz)=\d{1,6}\s*)(,\s*(model|omie|pix|fiscal|zapi|sefaz)=\d{1,6}\s*)*$/, 'like "model=1500,omie=300,sefaz=8000"').optional(),
   /** Sandbox only: when the emulated rail posts its refund webhooks, e.g. "created=20,settled=2000". */
   SANDBOX_PIX_WEBHOOKS: z.string().regex(/^created=\d{1,6},settled=\d{1,6}$/, 'like "created=20,settled=2000"').optional(),
   SANDBOX_EXTRA_CUSTOMERS: int(0, 0, 20_000),
@@ -143,7 +163,7 @@ export function parseConfig(source: Record<string, string | undefined> = process
   const pixReal =
     env.PIX_RAIL === 'trio'
       ? bothOrNeither(['TRIO_CLIENT_ID', 'TRIO_CLIENT_SECRET', 'TRIO_VIRTUAL_ACCOUNT_ID', 'TRIO_WEBHOOK_SECRET', 'TRIO_WEBHOOK_SIGNING_KEY'])
-      : bothOrNeither(['BCB_PIX_BASE_URL', 'BCB_PIX_CLIENT_ID', 'BCB_PIX_CLIENT_SECRET']);
+      : bothOrNeither(['BCB_PIX_BASE_URL', 'BCB_PIX_CLIENT_ID', 'BCB_PIX_CLIENT_SECRET', 'BCB_PIX_CERT', 'BCB_PIX_KEY']);
   const fiscalReal = bothOrNeither(['FOCUS_TOKEN', 'MERCHANT_CNPJ']);
   if (env.PIX_RAIL === 'bcb' && !pixReal) {
     throw new ConfigError('invalid configuration:\n  PIX_RAIL: "bcb" has no emulator; set BCB_PIX_* or use "trio"');

@@ -39,6 +39,10 @@ export function jobsRepo(db: Db) {
         runAt === null ? 'dead' : 'pending', error, runAt, now, id,
       );
     },
+    /** Jobs given up after their last attempt, newest first: staff must look at each. */
+    dead(limit = 100): JobRow[] {
+      return db.prepare("SELECT * FROM jobs WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?").all(limit) as JobRow[];
+    },
     byKey(key: string): JobRow | undefined {
       return db.prepare('SELECT * FROM jobs WHERE key = ?').get(key) as JobRow | undefined;
     },

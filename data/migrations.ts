@@ -338,6 +338,14 @@ CREATE TABLE prompt_versions (
     name: 'tool_call_attempts',
     sql: `ALTER TABLE tool_calls ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 4,
+    name: 'conversation_lid',
+    // WhatsApp's Linked ID (\`...@lid\`) beside the phone: one customer, one conversation, whichever arrives.
+    sql: `ALTER TABLE conversations ADD COLUMN lid TEXT;
+CREATE UNIQUE INDEX conversations_lid ON conversations (lid) WHERE lid IS NOT NULL;
+CREATE INDEX conversations_phone ON conversations (phone);`,
+  },
   // Versions 20+ belong to the money-path hardening (issue "Money that cannot move twice").
   {
     version: 20,

@@ -85,6 +85,10 @@ export function paymentsRepo(db: Db) {
     verifiedSince(endToEndId: string, sinceIso: string): PaymentRow | undefined {
       return db.prepare('SELECT * FROM payments WHERE end_to_end_id = ? AND verified_at >= ?').get(endToEndId, sinceIso) as PaymentRow | undefined;
     },
+    /** The pay-in last matched to an order of this customer, if any. */
+    forOrder(orderNumber: string, customerCode: number): PaymentRow | undefined {
+      return db.prepare('SELECT * FROM payments WHERE order_number = ? AND customer_code = ? ORDER BY verified_at DESC LIMIT 1').get(orderNumber, customerCode) as PaymentRow | undefined;
+    },
     /** Cents reserved or settled by Estorno against a payment. */
     heldCents(paymentId: string): number {
       const row = db

@@ -52,4 +52,7 @@ export const templates = {
   cpf_not_found: () => 'Não encontrei um cadastro com esse CPF. Confira os números e envie novamente, por favor.',
   unavailable: () =>
     'Estamos com uma instabilidade para consultar seu pedido agora. Já registramos sua mensagem e voltamos a falar com você em instantes.',
+  credit_note_failed: (p: { amountCents: number; orderNumber: string }) =>
+    `✅ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} foi concluído via Pix, na mesma conta que fez o pagamento.\n` +
+    'A nota fiscal de devolução não foi autorizada pela Secretaria da Fazenda. Uma pessoa da nossa equipe já está cuidando disso e vai enviar a nota para você.',
 } as const;

@@ -18,8 +18,8 @@ import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../tools/mandat
 import type { Services } from '../tools/context.ts';
 import { createOmieClient } from '../tools/rails/omie.ts';
 import { createTrioRail } from '../tools/rails/trio.ts';
-import { createBcbPixRail } from '../tools/rails/bcb-pix.ts';
-import { createFocusNfeClient } from '../tools/rails/focus-nfe.ts';
+import { bcbPixOptions, createBcbPixRail } from '../tools/rails/bcb-pix.ts';
+import { createFocusNfeClient, focusExtras } from '../tools/rails/focus-nfe.ts';
 import { createZapiClient } from '../tools/rails/zapi.ts';
 import { IngestBatcher, zapiWebhook } from '../webhooks/zapi.ts';
 import { pixWebhook } from '../webhooks/pix.ts';
@@ -108,7 +108,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   let store: Store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
   const keys = {
     mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', env.MANDATE_SIGNING_KEY),
-    receipt: loadSigningKey(config.dataDir, 'receipt-ed25519'),
+    receipt: loadSigningKey(config.dataDir, 'receipt-ed25519', env.RECEIPT_SIGNING_KEY),
   };
   const webhookToken = env.ZAPI_WEBHOOK_TOKEN ?? sandboxSecret(config.dataDir, 'zapi-webhook-token');
   const creds = SANDBOX_CREDENTIALS;
@@ -129,15 +129,15 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     logger,
     erp: config.emulated.omie
       ? createOmieClient({ baseUrl: `${sandboxBase}/omie`, appKey: creds.omie.appKey, appSecret: creds.omie.appSecret, timeoutMs })
-      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs }),
+      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs, ...(env.OMIE_PIX_ID_FIELD ? { paymentReferenceField: env.OMIE_PIX_ID_FIELD } : {}) }),
     pix: config.emulated.pix
       ? createTrioRail({ baseUrl: `${sandboxBase}/trio`, clientId: creds.trio.clientId, clientSecret: creds.trio.clientSecret, virtualAccountId: TRIO_VIRTUAL_ACCOUNT_ID, timeoutMs })
       : env.PIX_RAIL === 'bcb'
-        ? createBcbPixRail({ baseUrl: env.BCB_PIX_BASE_URL as string, clientId: env.BCB_PIX_CLIENT_ID as string, clientSecret: env.BCB_PIX_CLIENT_SECRET as string, timeoutMs })
+        ? createBcbPixRail(bcbPixOptions(env, timeoutMs))
         : createTrioRail({ baseUrl: env.TRIO_BASE_URL, clientId: env.TRIO_CLIENT_ID as string, clientSecret: env.TRIO_CLIENT_SECRET as string, virtualAccountId: env.TRIO_VIRTUAL_ACCOUNT_ID as string, timeoutMs }),
     fiscal: config.emulated.fiscal
       ? createFocusNfeClient({ baseUrl: `${sandboxBase}/focus`, token: creds.focus.token, cnpj: MERCHANT_CNPJ, timeoutMs, pollIntervalMs: 50 })
-      : createFocusNfeClient({ baseUrl: env.FOCUS_BASE_URL, token: env.FOCUS_TOKEN as string, cnpj: env.MERCHANT_CNPJ as string, timeoutMs }),
+      : createFocusNfeClient({ baseUrl: env.FOCUS_BASE_URL, token: env.FOCUS_TOKEN as string, cnpj: env.MERCHANT_CNPJ as string, timeoutMs, ...focusExtras(env) }),
     whatsapp: config.emulated.zapi
       ? createZapiClient({ baseUrl: `${sandboxBase}/zapi`, instanceId: creds.zapi.instanceId, instanceToken: creds.zapi.instanceToken, clientToken: creds.zapi.clientToken, timeoutMs })
       : createZapiClient({ baseUrl: env.ZAPI_BASE_URL, instanceId: env.ZAPI_INSTANCE_ID as string, instanceToken: env.ZAPI_INSTANCE_TOKEN as string, clientToken: env.ZAPI_CLIENT_TOKEN as string, timeoutMs }),

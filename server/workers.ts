@@ -9,8 +9,12 @@ import { issueCreditNote, JOB_CREDIT_NOTE, JOB_RECONCILE, reconcileRefund, sched
  * retried with capped exponential backoff. One loop, woken on new work and
  * polling as a fallback.
  */
+/** Attempts of one job before it is given up (`dead`, shown to staff): with the capped backoff, about 25 minutes. */
+export const MAX_JOB_ATTEMPTS = 12;
+
 export class Workers {
   private timer: NodeJS.Timeout | null = null;
+  private readonly maxAttempts: number;
   private running: Promise<void> | null = null;
   private rerun = false;
   private stopped = false;
@@ -18,9 +22,10 @@ export class Workers {
   private readonly resumeTurn: (conversationId: string) => void;
   private readonly reviewUnknownAfterMs: number;
 
-  constructor(services: Services, resumeTurn: (conversationId: string) => void, options: { reviewUnknownAfterMs?: number } = {}) {
+  constructor(services: Services, resumeTurn: (conversationId: string) => void, options: { maxAttempts?: number; reviewUnknownAfterMs?: number } = {}) {
     this.services = services;
     this.resumeTurn = resumeTurn;
+    this.maxAttempts = options.maxAttempts ?? MAX_JOB_ATTEMPTS;
     this.reviewUnknownAfterMs = options.reviewUnknownAfterMs ?? 30 * 60_000;
   }
 
@@ -91,14 +96,38 @@ export class Workers {
         store.jobs.done(job.id, this.services.now().toISOString());
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        // Credit notes and reconciliation are retried until they succeed (capped backoff);
-        // they are never given up, because money already moved.
+        // Retried with capped backoff, but never forever: after the last attempt the job
+        // is `dead` and staff see it (money may have moved: a person must finish it).
         const delay = backoffMs(job.attempts, error instanceof ProviderError && error.failure === 'rate_limited' ? 5_000 : 1_000);
-        store.jobs.retry(job.id, message.slice(0, 500), new Date(this.services.now().getTime() + delay).toISOString(), this.services.now().toISOString());
-        this.services.logger.warn({ job: job.kind, key: job.key, attempts: job.attempts + 1, retryInMs: delay }, 'job failed; will retry');
+        const last = job.attempts + 1 >= this.maxAttempts;
+        store.jobs.retry(job.id, message.slice(0, 500), last ? null : new Date(this.services.now().getTime() + delay).toISOString(), this.services.now().toISOString());
+        if (last) {
+          this.services.logger.error({ job: job.kind, key: job.key, attempts: job.attempts + 1 }, 'job given up after its last attempt; staff must finish it');
+          this.giveUp(job.kind, payload, message);
+          this.services.publish({ type: 'job_dead', kind: job.kind, key: job.key });
+        } else {
+          this.services.logger.warn({ job: job.kind, key: job.key, attempts: job.attempts + 1, retryInMs: delay }, 'job failed; will retry');
+        }
       }
     }
     await this.sendOutbox();
+  }
+
+  /**
+   * A dead job of the money path puts its conversation in front of staff and
+   * says so in the case: the refund or its credit note is theirs to finish.
+   */
+  private giveUp(kind: string, payload: Record<string, string>, error: string): void {
+    if (kind !== JOB_CREDIT_NOTE && kind !== JOB_RECONCILE) return;
+    const { store } = this.services;
+    const refund = payload.refundId ? store.payments.refund(payload.refundId) : undefined;
+    if (!refund) return;
+    store.immediate(() => {
+      const at = this.services.now().toISOString();
+      if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
+      if (refund.conversation_id) store.conversations.setMode(refund.conversation_id, 'staff', at);
+    });
+    if (refund.conversation_id) this.services.publish({ type: 'handoff', conversationId: refund.conversation_id });
   }
 
   private async runJob(kind: string, payload: Record<string, string>): Promise<void> {
@@ -111,8 +140,10 @@ export class Workers {
         return;
       }
       case JOB_CREDIT_NOTE: {
+        // Still with SEFAZ: come back later. Authorised, rejected or denied: this job is over
+        // (a rejected or denied note is in front of staff, and the customer was told).
         const status = await issueCreditNote(this.services, payload.refundId as string);
-        if (status !== 'authorized') throw new Error(`credit note ${status}`);
+        if (status === 'processing') throw new Error('credit note still processing at SEFAZ');
         return;
       }
       case 'resume_turn':

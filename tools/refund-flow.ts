@@ -4,7 +4,7 @@ import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
 import type { PaymentRow, RefundRow } from '../data/payments.ts';
 import { railPaymentOf } from './ledger.ts';
 import { templates } from '../prompts/templates.ts';
-import type { RailRefund } from './rails/types.ts';
+import type { CreditNote, RailRefund } from './rails/types.ts';
 import type { Services } from './context.ts';
 
 /**
@@ -223,25 +223,56 @@ export function scheduleReconcile(services: Services, refundId: string, delayMs:
 /**
  * Issues the credit note of a settled refund (Focus `ref` = the refund id, so
  * a retry can never issue a second note), then queues the customer's
- * confirmation. Throws to be retried while the fiscal API is down.
+ * confirmation. Throws to be retried while the fiscal API is down; answers
+ * `processing` while SEFAZ has not decided (the job comes back with backoff).
+ * A note SEFAZ rejected or denied — or that Focus refuses as invalid — ends
+ * here: the case goes to staff and the customer is told the truth (the money
+ * did move; the note is what is missing).
  */
-export async function issueCreditNote(services: Services, refundId: string): Promise<'authorized' | 'processing' | 'rejected'> {
+export async function issueCreditNote(services: Services, refundId: string): Promise<'authorized' | 'processing' | 'rejected' | 'denied'> {
   const { store } = services;
   const refund = mustRefund(services, refundId);
   if (refund.status !== 'settled') throw new Error(`refund ${refundId} is ${refund.status}; a credit note needs a settled refund`);
   const nowIso = services.now().toISOString();
   const row = store.creditNotes.ensure(refund.id, refund.id.replace(/[^A-Za-z0-9]/g, ''), nowIso);
   if (row.status === 'authorized') return 'authorized';
+  if (row.status === 'rejected' || row.status === 'denied') return row.status;
   const order = await services.erp.getOrder(refund.order_number);
   if (!order) throw new Error(`order ${refund.order_number} vanished from the ERP`);
   const customer = await services.erp.getCustomer(order.customerCode);
   if (!customer) throw new Error(`customer ${order.customerCode} vanished from the ERP`);
-  const note = await services.fiscal.issueCreditNote({ ref: row.ref, order, customer, amountCents: refund.amount_cents, reason: refund.reason });
-  const status = note.status === 'authorized' ? 'authorized' : note.status === 'processing' ? 'processing' : note.status;
+  let note: CreditNote;
+  try {
+    note = await services.fiscal.issueCreditNote({ ref: row.ref, order, customer, amountCents: refund.amount_cents, reason: refund.reason });
+  } catch (error) {
+    // Focus refused the note itself (422 erro_validacao_schema…): sending it again changes nothing.
+    if (!(error instanceof ProviderError) || error.failure !== 'rejected' || error.outcomeUnknown) throw error;
+    note = { ref: row.ref, status: 'rejected', message: `${error.code ?? 'rejected'}: ${error.message}`.slice(0, 500) };
+  }
+  const status = note.status;
   store.immediate(() => {
     const at = services.now().toISOString();
     store.creditNotes.update(refund.id, { status, number: note.number ?? null, series: note.series ?? null, access_key: note.accessKey ?? null, message: note.message ?? null }, at);
-    if (status !== 'authorized' || !refund.case_id) return;
+    if (status === 'processing') return;
+    const conversation = refund.conversation_id ? store.conversations.get(refund.conversation_id) : undefined;
+    if (status === 'rejected' || status === 'denied') {
+      if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: 'credit_note', refund_id: refund.id, ref: row.ref, status, message: note.message ?? null, source: 'fiscal' }, at);
+      if (conversation) {
+        store.conversations.setMode(conversation.id, 'staff', at);
+        store.outbox.enqueue({
+          conversation_id: conversation.id,
+          chat_id: conversation.chat_id,
+          text: templates.credit_note_failed({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
+          source: 'system',
+          template: 'credit_note_failed',
+          case_id: refund.case_id,
+          dedupe_key: `credit_note_failed:${refund.id}`,
+          now: at,
+        });
+      }
+      return;
+    }
+    if (!refund.case_id) return;
     appendCaseRecord(store, refund.case_id, 'credit_note', {
       refund_id: refund.id,
       ref: row.ref,
@@ -249,7 +280,6 @@ export async function issueCreditNote(services: Services, refundId: string): Pro
       series: note.series ?? null,
       access_key: note.accessKey ?? null,
     }, at);
-    const conversation = refund.conversation_id ? store.conversations.get(refund.conversation_id) : undefined;
     if (conversation) {
       store.outbox.enqueue({
         conversation_id: conversation.id,
@@ -265,7 +295,11 @@ export async function issueCreditNote(services: Services, refundId: string): Pro
   });
   services.wake();
   services.publish({ type: 'credit_note', conversationId: refund.conversation_id ?? undefined, refundId });
-  return status === 'authorized' ? 'authorized' : status === 'processing' ? 'processing' : 'rejected';
+  if (status === 'rejected' || status === 'denied') {
+    services.logger.error({ refundId, status }, 'credit note not authorised; the case is with staff');
+    services.publish({ type: 'handoff', conversationId: refund.conversation_id ?? undefined });
+  }
+  return status;
 }
 
 function mustRefund(services: Services, id: string): RefundRow {

@@ -1,17 +1,28 @@
+import { createHash } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { logToken, type Logger } from '../core/logger.ts';
 import { applyRailRefund } from '../tools/refund-flow.ts';
 import type { Services } from '../tools/context.ts';
-import { keyFromDescription, trioWebhookEvent, verifyTrioSignature } from '../tools/rails/trio.ts';
+import { keyFromDescription, trioWebhookEvent, verifyTrioSignature, type TrioWebhookEvent } from '../tools/rails/trio.ts';
+import type { RefundRow } from '../data/payments.ts';
 import { secretsEqual } from './secret.ts';
 import { sendBodyError } from './zapi.ts';
 
 /**
  * `POST /webhooks/pix` (CONTRACT.md): Trio's refund events, authenticated by
  * `x-webhook-secret` and `x-webhook-signature` (uppercase hex HMAC-SHA256 of
- * the raw body). Each event moves the refund along its state machine; a
- * replayed event changes nothing.
+ * the raw body, or of Trio's documented `JSON.stringify(body)`). Each event
+ * moves the refund along its state machine; a replayed event changes nothing;
+ * an event whose amount, collecting document or date contradicts our refund
+ * is recorded and refused, the refund unchanged.
  */
+
+/**
+ * How much earlier than our request a rail's settlement date may be before it
+ * is impossible: generous, because the two clocks are not ours to align (and
+ * tests run the service on a shifted clock); a day earlier is another refund.
+ */
+const SETTLED_SKEW_MS = 24 * 3_600_000;
 
 const REFUND_TYPES = ['created', 'settled', 'failed'] as const;
 
@@ -70,16 +81,28 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
     res.status(422).json({ error: 'unhandled_event', message: `event ${event.category}.${event.type} is not handled` });
     return;
   }
-  const railRefundId = event.data.id ?? event.ref_id;
+  // Two documented shapes: `data.id` is the refund (current reference, = ref_id),
+  // or `data.refund_document_id` names it (older guide).
+  const ids = [event.data.refund_document_id, event.data.id, event.ref_id].filter((v): v is string => typeof v === 'string' && v !== '');
   const key = typeof event.data.description === 'string' ? keyFromDescription(event.data.description) : null;
-  const refund = store.payments.refundByRailId(railRefundId) ?? (key ? store.payments.refundByKey(key) : undefined);
-  if (!store.webhookEvents.record('pix', eventKey, body.toString('utf8'), refund ? 'applied' : 'unknown_refund', now)) {
+  const byId = ids.map((id) => ({ id, refund: store.payments.refundByRailId(id) })).find((x) => x.refund);
+  const refund = byId?.refund ?? (key ? store.payments.refundByKey(key) : undefined);
+  const railRefundId = byId?.id ?? ids[0] ?? event.ref_id;
+  const mismatch = refund ? contradiction(services, event, refund) : null;
+  // A refused event is kept under its own key: the genuine event for this refund must still count.
+  const recordKey = mismatch ? `${eventKey}:mismatch:${createHash('sha256').update(body).digest('hex').slice(0, 16)}` : eventKey;
+  if (!store.webhookEvents.record('pix', recordKey, body.toString('utf8'), !refund ? 'unknown_refund' : mismatch ? 'mismatch' : 'applied', now)) {
     res.status(200).json({ received: true, duplicate: true });
     return;
   }
   if (!refund) {
     logger.warn({ railRefundId: logToken(railRefundId) }, 'Pix refund event for a refund we do not know');
     res.status(200).json({ received: true, unknown_refund: true });
+    return;
+  }
+  if (mismatch) {
+    logger.warn({ refundId: refund.id, type: event.type, mismatch: mismatch.field }, 'Pix refund event contradicts our refund; refused, refund unchanged');
+    res.status(422).json({ error: 'event_mismatch', message: `event ${mismatch.field} does not match the refund` });
     return;
   }
   const status = event.type as (typeof REFUND_TYPES)[number];
@@ -97,4 +120,21 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
   );
   logger.info({ refundId: refund.id, type: event.type }, 'Pix refund event applied');
   res.status(200).json({ received: true });
+}
+
+/** What in the event contradicts our refund: its amount, its collecting document, or a settlement dated before we asked. */
+function contradiction(services: Services, event: TrioWebhookEvent, refund: RefundRow): { field: string } | null {
+  const amount = event.data.amount;
+  const cents = typeof amount === 'number' ? amount : amount && typeof amount === 'object' ? amount.amount : undefined;
+  if (cents !== undefined && cents !== refund.amount_cents) return { field: 'amount' };
+  const documentId = event.data.collecting_document_id;
+  if (typeof documentId === 'string' && documentId !== '') {
+    const payment = services.store.payments.get(refund.payment_id);
+    if (payment && payment.document_id !== documentId) return { field: 'collecting_document_id' };
+  }
+  if (event.type === 'settled') {
+    const at = Date.parse(String(event.data.transaction_date ?? event.timestamp ?? ''));
+    if (!Number.isNaN(at) && at < Date.parse(refund.created_at) - SETTLED_SKEW_MS) return { field: 'transaction_date' };
+  }
+  return null;
 }

@@ -21,8 +21,11 @@ const event = z.looseObject({ type: z.string().min(1).max(100) });
 export const receivedCallback = z.looseObject({
   type: z.string(),
   instanceId: z.string().max(200).optional(),
-  messageId: z.string().min(1).max(200),
-  phone: z.string().min(1).max(200),
+  // Absent on documented notifications that are not messages (profile name, photo, chat labels).
+  messageId: z.string().min(1).max(200).nullish(),
+  phone: z.string().min(1).max(200).nullish(),
+  chatLid: z.string().max(200).nullish(),
+  senderLid: z.string().max(200).nullish(),
   fromMe: z.boolean().optional(),
   isGroup: z.boolean().optional(),
   isNewsletter: z.boolean().optional(),
@@ -90,20 +93,37 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
     res.status(400).json({ error: 'invalid_event', message: `invalid ReceivedCallback: ${issues}` });
     return;
   }
-  const msg = parsed.data;
-  if (options.instanceId && msg.instanceId !== options.instanceId) {
+  const parsed0 = parsed.data;
+  if (options.instanceId && parsed0.instanceId !== options.instanceId) {
     res.status(403).json({ error: 'wrong_instance', message: 'event from another Z-API instance' });
     return;
   }
+  const CONTENT = ['text', 'image', 'audio', 'video', 'document', 'sticker', 'location', 'contact', 'reaction', 'buttonsResponseMessage', 'listResponseMessage'];
+  const body = req.body as Record<string, unknown>;
+  if (!parsed0.messageId && CONTENT.some((k) => body[k] !== undefined && body[k] !== null)) {
+    // A message we could not dedupe nor reply to safely: refuse it, readably.
+    res.status(400).json({ error: 'invalid_event', message: 'invalid ReceivedCallback: messageId is required on a message' });
+    return;
+  }
+  if (!parsed0.messageId || !parsed0.phone) {
+    // Documented ReceivedCallbacks without a message (profile name or photo changed, chat labels…): acknowledged, nothing to store.
+    options.logger.info({ eventType: parsed0.type.slice(0, 100), notification: typeof parsed0.notification === 'string' ? parsed0.notification.slice(0, 60) : undefined }, 'Z-API notification without a message ignored');
+    res.status(200).json({ received: true, ignored: 'not_a_message' });
+    return;
+  }
+  const msg = { ...parsed0, messageId: parsed0.messageId, phone: parsed0.phone };
   const text = msg.text?.message ?? msg.buttonsResponseMessage?.message ?? msg.listResponseMessage?.message ?? msg.image?.caption ?? msg.video?.caption ?? null;
   const chat = parseChatId(msg.phone);
+  // WhatsApp's Linked ID: `chatLid` (the most stable id), else `senderLid`, else `phone` when it is one.
+  const lidOf = (value: string | null | undefined) => (value && parseChatId(value)?.kind === 'lid' ? value.trim() : null);
+  const lid = lidOf(msg.chatLid) ?? lidOf(msg.senderLid) ?? (chat?.kind === 'lid' ? chat.lid : null);
   const ignoreReason = msg.fromMe
     ? 'from_me'
     : msg.isGroup || msg.phone.endsWith('-group')
       ? 'group'
       : msg.isNewsletter
         ? 'newsletter'
-        : msg.broadcast || msg.isStatusReply
+        : msg.broadcast
           ? 'status'
           : !chat
             ? 'unknown_sender'
@@ -114,6 +134,7 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
   options.batcher.add({
     chatId,
     phone: chat?.kind === 'phone' ? chat.phone : null,
+    lid,
     row: {
       message_id: msg.messageId,
       kind: ignoreReason ? 'ignored' : 'text',
@@ -157,6 +178,7 @@ export function sendBodyError(res: Response, err: unknown, limit = '256 KB'): vo
 interface Incoming {
   chatId: string | null;
   phone: string | null;
+  lid?: string | null;
   row: Omit<NewInbox, 'conversation_id'>;
 }
 
@@ -191,7 +213,11 @@ export class IngestBatcher {
     this.queue = [];
     const store = this.store();
     const storeOne = (item: Incoming) => {
-      const conversationId = item.chatId ? store.conversations.ensureId(item.chatId, item.phone, item.row.received_at) : null;
+      const conversationId = item.chatId
+        ? item.lid || item.phone
+          ? store.conversations.ensureContact({ phone: item.phone, lid: item.lid ?? null }, item.row.received_at)
+          : store.conversations.ensureId(item.chatId, item.phone, item.row.received_at)
+        : null;
       const fresh = store.inbox.insert({ ...item.row, conversation_id: conversationId });
       return { fresh, conversationId };
     };

@@ -22,7 +22,10 @@ export interface SandboxOptions {
   extraCustomers?: number;
   stateFile: string;
   pixWebhookUrl: () => string;
-  latency?: Partial<Record<FaultProvider, number>>;
+  /** Emulated latencies per provider, plus `sefaz`: how long the emulated SEFAZ takes to authorise a note. */
+  latency?: Partial<Record<FaultProvider | 'sefaz', number>>;
+  /** Omie's redundancy window (the same id asked again within it gets Client-6); 60 s like Omie. */
+  omieRedundancyMs?: number;
   pixWebhookDelaysMs?: { created: number; settled: number };
   logger?: Logger;
 }
@@ -46,9 +49,9 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   const model = createModelEmulator({ faults, latencyMs: () => options.latency?.model ?? 0 });
 
   const router = express.Router();
-  router.use('/omie', omieRouter(ctx, world));
+  router.use('/omie', omieRouter(ctx, world, options.omieRedundancyMs ?? 60_000));
   router.use('/trio', (req, res, next) => trio.router(req, res, next));
-  router.use('/focus', focusRouter(ctx, world));
+  router.use('/focus', focusRouter(ctx, world, { sefazMs: () => options.latency?.sefaz ?? 0 }));
   router.use('/zapi', zapiRouter(ctx, world));
   router.use(model.router);
   router.get('/zapi/outbox', (req, res) => {

@@ -24,13 +24,17 @@ export interface TrioRefund {
 
 export interface FocusNote {
   ref: string;
-  status: 'processando_autorizacao' | 'autorizado';
+  status: 'processando_autorizacao' | 'autorizado' | 'erro_autorizacao';
   number: number;
   series: string;
   key: string;
   referenced_key: string;
   amount_cents: number;
   created_at: string;
+  /** How long SEFAZ takes to decide this note. */
+  sefaz_ms?: number;
+  /** What SEFAZ will answer when it decides, if it rejects the note. */
+  rejection?: { code: string; message: string };
 }
 
 export interface OutboxEntry {
@@ -42,7 +46,7 @@ export interface OutboxEntry {
 }
 
 export interface WorldState {
-  version: 1;
+  version: 2;
   customers: SeedCustomer[];
   orders: SeedOrder[];
   trioRefunds: TrioRefund[];
@@ -68,7 +72,7 @@ export function stateFromSeed(seed: Seed): WorldState {
       });
     });
   }
-  return { version: 1, customers: structuredClone(seed.customers), orders: structuredClone(seed.orders), trioRefunds, focusNotes: [], outbox: [] };
+  return { version: 2, customers: structuredClone(seed.customers), orders: structuredClone(seed.orders), trioRefunds, focusNotes: [], outbox: [] };
 }
 
 export class World {
@@ -77,7 +81,9 @@ export class World {
 
   constructor(file: string, seed: Seed) {
     this.file = file;
-    this.state = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as WorldState) : stateFromSeed(seed);
+    const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as WorldState) : null;
+    // A state saved by an older emulator (other shapes) starts again from the seed.
+    this.state = saved?.version === 2 ? saved : stateFromSeed(seed);
     this.save();
   }
 

@@ -43,14 +43,27 @@ export class TrioEmulator {
         handler(req, res);
       });
 
-    this.router.get('/banking/cashin/documents/search', guarded((req, res) => {
-      const o = this.orderByE2e(String(req.query.end_to_end_id ?? ''));
-      if (!o) return void res.status(400).json(error('NOT_FOUND_RESOURCE', `Documento de cobrança não foi encontrado. Referência: ${String(req.query.end_to_end_id).slice(0, 40)}`));
-      res.json({ data: this.renderDocument(o) });
-    }));
+    // Only the documented listing: virtual account and date range required, cursor pagination.
+    // (`/banking/cashin/documents/search` is not in Trio's reference: 404 here, like any undocumented route.)
     this.router.get('/banking/cashin/documents', guarded((req, res) => {
+      const missing = ['virtual_account_id', 'from_datetime', 'to_datetime'].filter((k) => typeof req.query[k] !== 'string' || req.query[k] === '');
+      if (missing.length) return void res.status(400).json(error('INVALID_PARAMETERS', `Parâmetros obrigatórios ausentes: ${missing.join(', ')}`));
       if (req.query.virtual_account_id !== TRIO_VIRTUAL_ACCOUNT_ID) return void res.status(400).json(error('INVALID_PARAMETERS', 'virtual_account_id inválido'));
-      res.json({ data: this.world.state.orders.filter((o) => o.documentId).map((o) => this.renderDocument(o)) });
+      const from = Date.parse(String(req.query.from_datetime));
+      const to = Date.parse(String(req.query.to_datetime));
+      if (Number.isNaN(from) || Number.isNaN(to)) return void res.status(400).json(error('INVALID_PARAMETERS', 'from_datetime/to_datetime devem ser date-time'));
+      const all = this.world.state.orders
+        .filter((o) => o.documentId && Date.parse(o.placedAt) >= from && Date.parse(o.placedAt) <= to)
+        .map((o) => this.renderDocument(o));
+      const start = req.query.after ? Number(Buffer.from(String(req.query.after), 'base64').toString('utf8')) || 0 : 0;
+      const next = start + 100 < all.length ? Buffer.from(String(start + 100)).toString('base64') : undefined;
+      res.json({ data: all.slice(start, start + 100), ...(next ? { metadata: { after: next } } : {}) });
+    }));
+    this.router.get('/banking/counterparties/:id', guarded((req, res) => {
+      const o = this.world.state.orders.find((x) => x.counterpartyId === req.params.id);
+      const c = o ? this.world.state.customers.find((x) => x.code === o.customerCode) : undefined;
+      if (!o || !c) return void res.status(404).json(error('NOT_FOUND_RESOURCE', 'Contraparte não encontrada'));
+      res.json({ data: { id: o.counterpartyId, inserted_at: o.placedAt.replace('T', ' '), name: c.name, tax_number: c.cpf.replace(/\D/g, ''), updated_at: o.placedAt.replace('T', ' ') } });
     }));
     const refundBody = z.object({ amount: z.number().int().positive(), description: z.string().min(1).max(140) }).strict();
     this.router.post('/banking/cashin/documents/:id/refund', express.json({ limit: '64kb' }), guarded((req, res) => {
@@ -113,10 +126,6 @@ export class TrioEmulator {
     }
   }
 
-  private orderByE2e(e2e: string): SeedOrder | undefined {
-    return this.world.state.orders.find((o) => o.endToEndId === e2e && o.documentId);
-  }
-
   private refundsOf(o: SeedOrder): TrioRefund[] {
     return this.world.state.trioRefunds.filter((r) => r.collecting_document_id === o.documentId);
   }
@@ -125,9 +134,16 @@ export class TrioEmulator {
     return {
       id: o.documentId,
       amount: money(o.totalCents),
+      counterparty_bank_account_id: `${String(o.counterpartyId).slice(0, 24)}bank00000000`.slice(0, 36),
+      counterparty_id: o.counterpartyId,
       end_to_end_id: o.endToEndId,
-      external_id: `pedido-${o.orderNumber}`,
-      description: `Pedido ${o.orderNumber}`,
+      // A QR code paid by the customer: no order number of ours on it.
+      external_id: null,
+      description: null,
+      initiation: null,
+      origin_id: o.documentId,
+      reconciliation_id: o.documentId,
+      ref_id: o.documentId,
       transaction_date: o.placedAt,
       type: 'pix',
       ref_type: 'pix_qrcode',

@@ -20,7 +20,8 @@ export function memoryRails(seed: Seed) {
     customerCode: o.customerCode,
     totalCents: o.totalCents,
     placedAt: o.placedAt,
-    payment: { method: o.method, ...(o.endToEndId ? { endToEndId: o.endToEndId } : {}) },
+    // Like Omie: no Pix id in the order; the pay-in is found on the rail.
+    payment: { method: o.method },
     items: o.items.map((i) => ({ description: i.description, quantity: i.quantity, totalCents: i.unitCents * i.quantity })),
     cancelled: false,
     invoiceKey: o.invoiceKey,
@@ -33,6 +34,7 @@ export function memoryRails(seed: Seed) {
       endToEndId: o.endToEndId,
       amountCents: o.totalCents,
       paidAt: o.placedAt,
+      payerTaxId: (seed.customers.find((c) => c.code === o.customerCode)?.cpf ?? '').replace(/\D/g, '') || undefined,
       refunds: o.priorRefundsCents.map((amountCents, i) => ({ railRefundId: `prior-${o.orderNumber}-${i}`, amountCents, status: 'settled' as const })),
     });
   }
@@ -60,6 +62,11 @@ export function memoryRails(seed: Seed) {
     async findPayment(e2e) {
       const p = payments.get(e2e);
       return p ? structuredClone(p) : null;
+    },
+    async findPayments(q) {
+      return [...payments.values()]
+        .filter((p) => p.amountCents === q.amountCents && p.paidAt >= q.from && p.paidAt <= q.to && (!q.payerTaxId || p.payerTaxId === q.payerTaxId))
+        .map((p) => structuredClone(p));
     },
     async refund(request) {
       refundCalls.push({ documentId: request.payment.documentId, amountCents: request.amountCents, key: request.key });

@@ -128,7 +128,7 @@ describe('H2, H3: sandbox routes, users and secrets only in sandbox mode', () =>
 
   it('with the BCB rail, no Trio receiver is mounted at all', async () => {
     const { TRIO_CLIENT_ID, TRIO_CLIENT_SECRET, TRIO_VIRTUAL_ACCOUNT_ID, TRIO_WEBHOOK_SECRET, TRIO_WEBHOOK_SIGNING_KEY, ...rest } = REAL_BUT_FISCAL;
-    e = await startTestEstorno({ ...rest, PIX_RAIL: 'bcb', BCB_PIX_BASE_URL: 'https://127.0.0.1:9', BCB_PIX_CLIENT_ID: 'c', BCB_PIX_CLIENT_SECRET: 's', FOCUS_TOKEN: 't', MERCHANT_CNPJ: '12345678000195' });
+    e = await startTestEstorno({ ...rest, PIX_RAIL: 'bcb', BCB_PIX_BASE_URL: 'https://127.0.0.1:9', BCB_PIX_CLIENT_ID: 'c', BCB_PIX_CLIENT_SECRET: 's', BCB_PIX_CERT: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', BCB_PIX_KEY: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n', FOCUS_TOKEN: 't', MERCHANT_CNPJ: '12345678000195' });
     const forged = sandboxSignedTrioEvent('failed');
     expect((await fetch(`${e.url}/webhooks/pix`, { method: 'POST', headers: forged.headers, body: forged.body })).status).toBe(404);
   });

@@ -2,7 +2,7 @@ import { ProviderError } from '../../core/errors.ts';
 import { reaisToCents } from '../../core/money.ts';
 import { cpfDigits, phoneFromParts, samePhone } from '../../core/phone.ts';
 import { createHttp } from './http.ts';
-import type { ErpClient, ErpCustomer, ErpOrder, PaymentMethod } from './types.ts';
+import type { ErpClient, ErpCustomer, ErpInvoice, ErpOrder, PaymentMethod } from './types.ts';
 
 /**
  * Omie ERP (PROVIDERS.md §2): JSON-RPC-like POSTs to `/api/v1/{modulo}/{servico}/`
@@ -18,18 +18,27 @@ export interface OmieOptions {
   appKey: string;
   appSecret: string;
   timeoutMs: number;
-  /** How long a found order or customer is reused; Omie's redundancy window is 60 s. */
+  /** How long an answer (found or not) is reused; Omie's redundancy window is 60 s. */
   cacheMs?: number;
+  /**
+   * Where the merchant's own integration stores the Pix EndToEndId or txid
+   * in the order, as a dotted path of `pedido_venda_produto`
+   * (e.g. `cabecalho.codigo_pedido_integracao`,
+   * `informacoes_adicionais.numero_pedido_cliente`). Omie has no field of its own.
+   */
+  paymentReferenceField?: string;
 }
 
 /** NF-e `tPag` codes as Omie stores them in `parcela.meio_pagamento`. */
 const METHODS: Record<string, PaymentMethod> = { '17': 'pix', '03': 'credit_card', '04': 'debit_card', '15': 'boleto' };
 
 const UNAUTHORIZED = /Client-101$/;
-// Client-6 "consumo redundante", Client-1880 "previous call still running", MISUSE "blocked for N seconds".
-const RATE_LIMITED = /Client-6$|Client-1880$|MISUSE_API_PROCESS/;
+// Client-6 "consumo redundante", Client-500 "consumo indevido", Client-1880 "previous call still running",
+// MISUSE "blocked for N seconds": all mean "not now", never "no".
+const RATE_LIMITED = /Client-6$|Client-500$|Client-1880$|MISUSE_API_PROCESS/;
 const NOT_FOUND = ['Client-103', 'Client-105'];
 const NO_RECORDS = ['Client-5113'];
+const NOT_FOUND_TEXT = /n[ãa]o (est[áa] )?(cadastrad|encontrad|existe)/i;
 const PHONE_INDEX_MS = 5 * 60_000;
 const MAX_PAGES = 1000;
 
@@ -37,7 +46,7 @@ export function createOmieClient(options: OmieOptions): ErpClient {
   const http = createHttp('omie', { baseURL: options.baseUrl.replace(/\/+$/, ''), timeoutMs: options.timeoutMs });
   const cacheMs = options.cacheMs ?? 60_000;
   const orders = ttlCache<ErpOrder>(cacheMs);
-  const invoiceKeys = ttlCache<{ key?: string }>(cacheMs);
+  const invoices = ttlCache<ErpInvoice>(cacheMs);
   const customers = ttlCache<ErpCustomer>(cacheMs);
   const phoneIndex = ttlCache<ErpCustomer[]>(PHONE_INDEX_MS);
 
@@ -47,7 +56,8 @@ export function createOmieClient(options: OmieOptions): ErpClient {
     const body: unknown = res.data;
     if (isJson(body) && typeof body.faultstring === 'string') {
       const code = String(body.faultcode ?? '');
-      if (emptyCodes.some((c) => code.endsWith(c))) return null;
+      // Client-103/105 also spell "invalid value" faults: only a message saying "not registered/found" is a miss.
+      if (emptyCodes.some((c) => code.endsWith(c)) && (code.endsWith('Client-5113') || NOT_FOUND_TEXT.test(body.faultstring))) return null;
       throw omieFault(res.status, code, body.faultstring);
     }
     if (res.status === 429 || res.status === 425) throw new ProviderError('omie', 'rate_limited', `HTTP ${res.status}`, { status: res.status });
@@ -68,32 +78,32 @@ export function createOmieClient(options: OmieOptions): ErpClient {
     throw new ProviderError('omie', 'unavailable', `${method} has more than ${MAX_PAGES} pages`);
   }
 
-  async function invoiceKey(erpId: number): Promise<string | undefined> {
-    const found = await invoiceKeys(String(erpId), async () => {
-      try {
-        const nf = await call('produtos/nfconsultar', 'ConsultarNF', { nCodPed: erpId });
-        const key = isJson(nf?.compl) ? nf.compl.cChaveNFe : undefined;
-        return typeof key === 'string' && /^\d{44}$/.test(key) ? { key } : {};
-      } catch (error) {
-        // Not invoiced (yet) is an answer; a transient failure is not.
-        if (error instanceof ProviderError && error.failure === 'rejected') return {};
-        throw error;
-      }
+  /**
+   * The sale's NF-e by the order's internal id (`nIdPedido`, NfChave). Only
+   * Omie's "not found" spellings mean "not invoiced"; any other fault (an
+   * unknown tag, a bad key) is a fault and surfaces as one.
+   */
+  function invoiceOf(erpId: number): Promise<ErpInvoice | null> {
+    return invoices(String(erpId), async () => {
+      const nf = await call('produtos/nfconsultar', 'ConsultarNF', { nIdPedido: erpId }, [...NOT_FOUND, ...NO_RECORDS]);
+      return nf ? parseOmieInvoice(nf) : null;
     });
-    return found?.key;
   }
 
   return {
     async getOrder(orderNumber) {
-      const order = await orders(orderNumber, async () => {
-        const body = await call('produtos/pedido', 'ConsultarPedido', { numero_pedido: orderNumber }, NOT_FOUND);
+      const wanted = normalizeOrderNumber(orderNumber);
+      if (!wanted) return null;
+      const order = await orders(wanted, async () => {
+        const body = await call('produtos/pedido', 'ConsultarPedido', { numero_pedido: wanted }, NOT_FOUND);
         if (!isJson(body?.pedido_venda_produto)) return null;
-        const parsed = parseOmieOrder(body.pedido_venda_produto);
-        return parsed.orderNumber === orderNumber ? parsed : null;
+        const parsed = parseOmieOrder(body.pedido_venda_produto, options.paymentReferenceField);
+        // Omie pads numbers ("000000000008421"): compare them as numbers, never as strings.
+        return normalizeOrderNumber(parsed.orderNumber) === wanted ? { ...parsed, orderNumber: wanted } : null;
       });
       if (!order) return null;
-      const key = await invoiceKey(order.erpId);
-      return key ? { ...order, invoiceKey: key } : order;
+      const invoice = await invoiceOf(order.erpId);
+      return invoice ? { ...order, invoiceKey: invoice.key, invoice } : order;
     },
 
     getCustomer(code) {
@@ -129,7 +139,8 @@ export function createOmieClient(options: OmieOptions): ErpClient {
         'pedido_venda_produto',
       );
       return rows
-        .map(parseOmieOrder)
+        .map((r) => parseOmieOrder(r, options.paymentReferenceField))
+        .map((o) => ({ ...o, orderNumber: normalizeOrderNumber(o.orderNumber) || o.orderNumber }))
         .filter((o) => o.customerCode === customerCode)
         .sort((a, b) => b.placedAt.localeCompare(a.placedAt));
     },
@@ -146,13 +157,44 @@ function omieFault(status: number, code: string, message: string): ProviderError
   return new ProviderError('omie', 'rejected', message, details);
 }
 
-/** An Omie `pedido_venda_produto` as an ErpOrder. Every field may be missing (ConsultarPedido omits empty ones). */
-export function parseOmieOrder(raw: Json): ErpOrder {
+/** "000000000008421", 8421, " 8421" → "8421"; "" when it is not an order number. */
+export function normalizeOrderNumber(value: unknown): string {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  if (!/^\d{1,30}$/.test(text)) return '';
+  return text.replace(/^0+(?=\d)/, '');
+}
+
+const E2E = /\b([ED][0-9A-Za-z]{31})\b/;
+const TXID = /^[A-Za-z0-9]{26,35}$/;
+
+/**
+ * The Pix id a merchant's integration stored in `field` (a dotted path):
+ * an EndToEndId anywhere in the text, or the whole value when it is shaped
+ * like a txid (26–35 alphanumerics). Anything else is not a Pix id.
+ */
+export function paymentReferenceOf(raw: Json, field: string | undefined): string | undefined {
+  if (!field) return undefined;
+  let value: unknown = raw;
+  for (const part of field.split('.')) value = isJson(value) ? value[part] : undefined;
+  if (typeof value !== 'string') return undefined;
+  const e2e = E2E.exec(value)?.[1];
+  if (e2e) return e2e;
+  return TXID.test(value.trim()) ? value.trim() : undefined;
+}
+
+/**
+ * An Omie `pedido_venda_produto` as an ErpOrder. Every field may be missing
+ * (ConsultarPedido omits empty ones). There is no Pix id in an Omie order:
+ * `parcela.nsu` is a card NSU / e-commerce TID and is never read as one.
+ */
+export function parseOmieOrder(raw: Json, paymentReferenceField?: string): ErpOrder {
   const head = obj(raw.cabecalho);
   const info = obj(raw.infoCadastro);
   const parcels = arr(obj(raw.lista_parcelas).parcela);
   const first = parcels[0] ?? {};
-  const method = METHODS[String(first.meio_pagamento ?? '')] ?? 'other';
+  // meio_pagamento (tPag) is optional and "used only for NF-e emission"; absent → other.
+  const method = METHODS[String(first.meio_pagamento ?? '').padStart(2, '0')] ?? 'other';
+  const reference = paymentReferenceOf(raw, paymentReferenceField);
   const [date, time] = info.dFat ? [info.dFat, info.hFat] : info.dInc ? [info.dInc, info.hInc] : [head.data_previsao, undefined];
   try {
     if (typeof date !== 'string') throw new RangeError('order without a date');
@@ -162,7 +204,7 @@ export function parseOmieOrder(raw: Json): ErpOrder {
       customerCode: Number(head.codigo_cliente ?? 0),
       totalCents: reais(obj(raw.total_pedido).valor_total_pedido),
       placedAt: omieDateTimeToIso(date, typeof time === 'string' ? time : undefined),
-      payment: { method, ...(method === 'pix' && typeof first.nsu === 'string' && first.nsu ? { endToEndId: first.nsu } : {}) },
+      payment: { method, ...(reference ? { reference } : {}) },
       items: arr(raw.det).map((d) => {
         const p = obj(d.produto);
         return { description: String(p.descricao ?? ''), quantity: Number(p.quantidade ?? 0), totalCents: reais(p.valor_total) };
@@ -174,15 +216,56 @@ export function parseOmieOrder(raw: Json): ErpOrder {
   }
 }
 
+/** An Omie ConsultarNF answer (`NfCadastro`) as the sale's invoice; null without a 44-digit key. */
+export function parseOmieInvoice(raw: Json): ErpInvoice | null {
+  const key = str(obj(raw.compl).cChaveNFe)?.replace(/^NFe/i, '').trim();
+  if (!key || !/^\d{44}$/.test(key)) return null;
+  const ide = obj(raw.ide);
+  const items = arr(raw.det).map((d) => {
+    const p = obj(d.prod);
+    const ncm = str(p.NCM)?.replace(/\D/g, '');
+    const cfop = str(p.CFOP)?.replace(/\D/g, '');
+    const ean = str(p.cEAN);
+    return {
+      code: str(p.cProd) ?? '',
+      description: str(p.xProd) ?? '',
+      ...(ncm ? { ncm } : {}),
+      ...(cfop ? { cfop } : {}),
+      unit: str(p.uCom) ?? 'UN',
+      quantity: Number(p.qCom ?? 0),
+      unitValue: Number(p.vUnCom ?? 0),
+      totalCents: reais(p.vProd),
+      ...(ean && ean !== 'SEM GTIN' ? { ean } : {}),
+    };
+  });
+  return { key, ...(str(ide.nNF) ? { number: str(ide.nNF) } : {}), ...(str(ide.serie) ? { series: str(ide.serie) } : {}), items };
+}
+
 /** An Omie `clientes_cadastro` as an ErpCustomer: tax id as digits, phones as 55 + DDD + number. */
 export function parseOmieCustomer(raw: Json): ErpCustomer {
   const phones = [phoneFromParts(str(raw.telefone1_ddd), str(raw.telefone1_numero)), phoneFromParts(str(raw.telefone2_ddd), str(raw.telefone2_numero))];
   const taxId = typeof raw.cnpj_cpf === 'string' ? cpfDigits(raw.cnpj_cpf) : '';
+  const address = Object.fromEntries(
+    Object.entries({
+      street: str(raw.endereco),
+      number: str(raw.endereco_numero),
+      complement: str(raw.complemento),
+      district: str(raw.bairro),
+      city: str(raw.cidade)?.replace(/\s*\([A-Z]{2}\)\s*$/, ''),
+      cityIbge: str(raw.cidade_ibge),
+      uf: str(raw.estado)?.toUpperCase(),
+      cep: str(raw.cep)?.replace(/\D/g, ''),
+    }).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const ie = str(raw.inscricao_estadual)?.trim();
   return {
     code: Number(raw.codigo_cliente_omie ?? 0),
     name: String(raw.razao_social || raw.nome_fantasia || ''),
     ...(taxId ? { taxId } : {}),
     phones: [...new Set(phones.filter((p): p is string => p !== null))],
+    ...(Object.keys(address).length ? { address } : {}),
+    ...(ie && !/^isento$/i.test(ie) ? { stateRegistration: ie.replace(/\W/g, '') } : {}),
+    ...(raw.contribuinte === 'S' || raw.contribuinte === 'N' ? { icmsContributor: raw.contribuinte === 'S' } : {}),
   };
 }
 
@@ -215,9 +298,10 @@ function brazilTime(iso: string): Date {
 }
 
 /**
- * Per-id memo of successful finds. The promise itself is stored, so concurrent
- * lookups of one id make one request (a second one would be "redundant" to Omie);
- * a null or a failure is forgotten at once, so the next call asks again.
+ * Per-id memo of answers. The promise itself is stored, so concurrent lookups
+ * of one id make one request. Omie answers the same id asked again within
+ * 60 s with a "redundant" fault, so a "not found" is kept too (asking again
+ * would not tell us more); only a failure is forgotten at once.
  */
 function ttlCache<T>(ttlMs: number) {
   const entries = new Map<string, { at: number; value: Promise<T | null> }>();
@@ -231,7 +315,7 @@ function ttlCache<T>(ttlMs: number) {
     const forget = () => {
       if (entries.get(key) === entry) entries.delete(key);
     };
-    entry.value.then((v) => v === null && forget(), forget);
+    entry.value.then(() => undefined, forget);
     return entry.value;
   };
   get.put = (key: string, value: T) => void entries.set(key, { at: Date.now(), value: Promise.resolve(value) });

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ProviderError } from '../../core/errors.ts';
 import { createHttp, failureForStatus } from './http.ts';
-import type { PixPayment, PixRail, RailRefund, RailRefundStatus } from './types.ts';
+import type { PaymentQuery, PixPayment, PixRail, RailRefund, RailRefundStatus } from './types.ts';
 
 /**
  * Trio's banking API (PROVIDERS.md §3): a refund is tied to the collecting
@@ -25,6 +25,8 @@ const DESCRIPTION_MAX = 140;
 const KEY_TAG = /\[ref ([A-Za-z0-9]{1,35})\]$/;
 const DAY_MS = 86_400_000;
 const MAX_PAGES = 100;
+// A busy merchant's pay-ins over the matching window: many pages, but never an endless cursor.
+const MAX_DOCUMENT_PAGES = 1000;
 
 /** The description the payer sees, ending with our key; ≤ 140 characters whatever the text. */
 export function refundDescription(text: string, key: string): string {
@@ -51,12 +53,26 @@ export function signTrioBody(rawBody: Buffer | string, key: string): string {
   return createHmac('sha256', key).update(rawBody).digest('hex').toUpperCase();
 }
 
-/** True only for the exact uppercase HMAC of these bytes, compared in constant time. */
+/**
+ * True for the uppercase HMAC-SHA256 of the raw bytes, or of
+ * `JSON.stringify(JSON.parse(body))` — the recipe Trio's documentation shows
+ * (`developers/webooks/authentication`), which differs from the raw bytes
+ * whenever Trio's serialiser spaces or escapes differently. Both comparisons
+ * run, each in constant time.
+ */
 export function verifyTrioSignature(rawBody: Buffer, signatureHeader: string | undefined, signingKey: string): boolean {
-  if (typeof signatureHeader !== 'string') return false;
-  const expected = Buffer.from(signTrioBody(rawBody, signingKey), 'utf8');
+  // Trio documents uppercase hex; anything else is not its signature.
+  if (typeof signatureHeader !== 'string' || !/^[0-9A-F]{64}$/.test(signatureHeader)) return false;
   const given = Buffer.from(signatureHeader, 'utf8');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  let reserialised: string | null = null;
+  try {
+    reserialised = JSON.stringify(JSON.parse(rawBody.toString('utf8')));
+  } catch {
+    reserialised = null;
+  }
+  const raw = timingSafeEqual(given, Buffer.from(signTrioBody(rawBody, signingKey), 'utf8'));
+  const documented = reserialised !== null && timingSafeEqual(given, Buffer.from(signTrioBody(reserialised, signingKey), 'utf8'));
+  return raw || documented;
 }
 
 const text = (max: number) => z.string().max(max);
@@ -73,6 +89,8 @@ export const trioWebhookEvent = z.looseObject({
   company_id: text(200).nullish(),
   data: z.looseObject({
     id: text(200).min(1),
+    /** Older guide's shape: `data.id` is another id and this one names the refund. */
+    refund_document_id: text(200).nullish(),
     collecting_document_id: text(200).nullish(),
     amount: money.nullish(),
     description: text(1000).nullish(),
@@ -107,30 +125,91 @@ export function createTrioRail(options: TrioOptions): PixRail {
   const authorization = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`;
   const http = createHttp('trio', { baseURL: options.baseUrl.replace(/\/+$/, ''), timeoutMs: options.timeoutMs, headers: { authorization } });
 
+  /**
+   * Every collecting document of our virtual account in the window — the one
+   * documented listing (`GET /banking/cashin/documents`, all three parameters
+   * required). Trio has no search by EndToEndId in its reference.
+   */
+  async function listDocuments(from: string, to: string): Promise<Json[]> {
+    const rows: Json[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < MAX_DOCUMENT_PAGES; page++) {
+      const res = await http.get('/banking/cashin/documents', {
+        params: { virtual_account_id: options.virtualAccountId, from_datetime: from, to_datetime: to, ...(after ? { after } : {}) },
+      });
+      if (res.status !== 200) throw trioError(res.status, res.data);
+      const body = isJson(res.data) ? res.data : {};
+      if (!Array.isArray(body.data)) throw new ProviderError('trio', 'unavailable', 'document list without data');
+      rows.push(...body.data.filter(isJson));
+      const next = str(isJson(body.metadata) ? body.metadata.after : undefined);
+      if (!next) return rows;
+      if (next === after) throw new ProviderError('trio', 'unavailable', 'document list cursor did not advance');
+      after = next;
+    }
+    throw new ProviderError('trio', 'unavailable', `document list longer than ${MAX_DOCUMENT_PAGES} pages`);
+  }
+
+  const payers = new Map<string, Promise<string | undefined>>();
+  /** The payer's CPF/CNPJ: in the document when Trio includes it, else its counterparty (`GET /banking/counterparties/{id}`). */
+  function payerOf(doc: Json): Promise<string | undefined> {
+    const inline = isJson(doc.counterparty) ? str(doc.counterparty.tax_number) : undefined;
+    if (inline) return Promise.resolve(inline.replace(/\W/g, ''));
+    const id = str(doc.counterparty_id);
+    if (!id) return Promise.resolve(undefined);
+    let found = payers.get(id);
+    if (!found) {
+      found = (async () => {
+        const res = await http.get(`/banking/counterparties/${encodeURIComponent(id)}`);
+        if (res.status === 404) return undefined;
+        if (res.status !== 200) throw trioError(res.status, res.data);
+        const data = isJson(res.data) && isJson(res.data.data) ? res.data.data : {};
+        return str(data.tax_number)?.replace(/\W/g, '');
+      })();
+      payers.set(id, found);
+      found.catch(() => payers.delete(id));
+    }
+    return found;
+  }
+
+  function toPayment(doc: Json, fallbackPaidAt: string, payerTaxId?: string): PixPayment {
+    return {
+      documentId: String(doc.id),
+      endToEndId: str(doc.end_to_end_id) ?? '',
+      amountCents: cents(doc.amount),
+      paidAt: isoOr(doc.transaction_date, fallbackPaidAt),
+      refunds: (Array.isArray(doc.refunds) ? doc.refunds.filter(isJson) : []).map(parseTrioRefund),
+      ...(payerTaxId ? { payerTaxId } : {}),
+    };
+  }
+
   async function findPayment(endToEndId: string, paidAt: string): Promise<PixPayment | null> {
     const at = Date.parse(paidAt);
     if (Number.isNaN(at)) throw new RangeError(`paidAt is not a date: ${paidAt}`);
-    const res = await http.get('/banking/cashin/documents/search', {
-      params: { end_to_end_id: endToEndId, from_datetime: new Date(at - DAY_MS).toISOString(), to_datetime: new Date(at + DAY_MS).toISOString() },
-    });
-    if (isNotFound(res.status, res.data)) return null;
-    if (res.status !== 200) throw trioError(res.status, res.data);
-    const doc = isJson(res.data) && isJson(res.data.data) ? res.data.data : null;
+    const docs = await listDocuments(new Date(at - DAY_MS).toISOString(), new Date(at + DAY_MS).toISOString());
+    const doc = docs.find((d) => d.end_to_end_id === endToEndId && str(d.id));
     if (!doc) return null;
-    if (doc.end_to_end_id !== endToEndId || !str(doc.id)) throw new ProviderError('trio', 'unavailable', 'search answered another document');
-    return {
-      documentId: String(doc.id),
-      endToEndId,
-      amountCents: cents(doc.amount),
-      paidAt: isoOr(doc.transaction_date, paidAt),
-      refunds: (Array.isArray(doc.refunds) ? doc.refunds.filter(isJson) : []).map(parseTrioRefund),
-    };
+    const payer = await payerOf(doc);
+    return toPayment(doc, paidAt, payer);
+  }
+
+  async function findPayments(query: PaymentQuery): Promise<PixPayment[]> {
+    const docs = (await listDocuments(query.from, query.to)).filter((d) => str(d.id) && (d.type === undefined || d.type === null || d.type === 'pix'));
+    const sameAmount = docs.filter((d) => isJson(d.amount) || typeof d.amount === 'number' ? cents(d.amount) === query.amountCents : false);
+    const out: PixPayment[] = [];
+    for (const doc of sameAmount) {
+      const payer = await payerOf(doc);
+      // A payer we cannot tell is not this customer's: money must go back to who paid.
+      if (query.payerTaxId && payer !== query.payerTaxId) continue;
+      out.push(toPayment(doc, query.from, payer));
+    }
+    return out;
   }
 
   return {
     name: 'trio',
     enforcesIdempotencyKey: false,
     findPayment,
+    findPayments,
 
     async refund({ payment, amountCents, key, description }) {
       const sent = { amount: amountCents, description: refundDescription(description, key) };

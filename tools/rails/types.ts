@@ -21,13 +21,40 @@ export interface ErpOrder {
   placedAt: string;
   payment: {
     method: PaymentMethod;
-    /** Pix EndToEndId of the original payment, when method is pix. */
-    endToEndId?: string;
+    /**
+     * A Pix EndToEndId or txid the merchant's own integration stored in the
+     * order (a configured field); Omie has no field of its own for it.
+     */
+    reference?: string;
   };
   items: Array<{ description: string; quantity: number; totalCents: number }>;
   cancelled: boolean;
   /** 44-digit access key of the sale's NF-e, when invoiced (for the devolução). */
   invoiceKey?: string;
+  /** The sale's NF-e as the ERP has it (ConsultarNF), when invoiced. */
+  invoice?: ErpInvoice;
+}
+
+/** One line of the sale's NF-e (Omie ConsultarNF `det[].prod`). */
+export interface ErpInvoiceItem {
+  code: string;
+  description: string;
+  ncm?: string;
+  /** The sale's CFOP, e.g. "5102" (intrastate resale) or "6101". */
+  cfop?: string;
+  unit: string;
+  quantity: number;
+  /** Unit value as Omie sends it (reais, may have more than 2 decimals). */
+  unitValue: number;
+  totalCents: number;
+  ean?: string;
+}
+
+export interface ErpInvoice {
+  key: string;
+  number?: string;
+  series?: string;
+  items: ErpInvoiceItem[];
 }
 
 /** A customer record of the ERP, normalised. */
@@ -38,6 +65,21 @@ export interface ErpCustomer {
   taxId?: string;
   /** Normalised WhatsApp-style numbers (55 + DDD + number). */
   phones: string[];
+  /** Registered address, as needed for an NF-e destinatário; fields Omie omitted are absent. */
+  address?: {
+    street?: string;
+    number?: string;
+    complement?: string;
+    district?: string;
+    city?: string;
+    cityIbge?: string;
+    uf?: string;
+    cep?: string;
+  };
+  /** Inscrição estadual, when registered ("ISENTO" counts as none). */
+  stateRegistration?: string;
+  /** Omie `contribuinte` (S/N), when given. */
+  icmsContributor?: boolean;
 }
 
 export interface ErpClient {
@@ -60,6 +102,17 @@ export interface PixPayment {
   paidAt: string;
   /** Refunds the rail already knows about, ours included. */
   refunds: RailRefund[];
+  /** The payer's CPF/CNPJ (digits), when the rail tells it. */
+  payerTaxId?: string;
+}
+
+/** What we know of a pay-in before we know its id: amount, payer and a time window. */
+export interface PaymentQuery {
+  amountCents: number;
+  /** CPF/CNPJ digits of the customer (from the ERP); candidates with another payer are dropped. */
+  payerTaxId?: string;
+  from: string;
+  to: string;
 }
 
 export type RailRefundStatus = 'created' | 'settled' | 'failed';
@@ -97,6 +150,14 @@ export interface PixRail {
   readonly enforcesIdempotencyKey: boolean;
   /** The original payment by its EndToEndId; null when the rail does not know it. */
   findPayment(endToEndId: string, paidAt: string): Promise<PixPayment | null>;
+  /**
+   * Pay-ins received in the window with exactly this amount, and (when the
+   * rail tells the payer) paid by this CPF/CNPJ. The caller decides what one,
+   * none or several candidates mean.
+   */
+  findPayments(query: PaymentQuery): Promise<PixPayment[]>;
+  /** The pay-in of a charge by its txid, where the rail can search by it (API Pix `GET /pix?txid=`). */
+  findPaymentByTxid?(txid: string, from: string, to: string): Promise<PixPayment[]>;
   /**
    * Asks for a refund to the original payer. Throws ProviderError; when
    * `outcomeUnknown` is true the refund may exist: reconcile with `findRefund`.

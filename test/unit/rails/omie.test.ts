@@ -45,26 +45,70 @@ describe('Omie adapter', () => {
 
       const order = await client().getOrder('8421');
 
-      expect(bodies).toEqual([envelope('ConsultarPedido', { numero_pedido: '8421' }), envelope('ConsultarNF', { nCodPed: 9178008421 })]);
+      // ConsultarNF is keyed by nIdPedido (omie-lib Nfconsultar/NfChave.php); there is no nCodPed.
+      expect(bodies).toEqual([envelope('ConsultarPedido', { numero_pedido: '8421' }), envelope('ConsultarNF', { nIdPedido: 9178008421 })]);
       expect(order).toEqual({
         orderNumber: '8421',
         erpId: 9178008421,
         customerCode: 5366578001,
         totalCents: 18600,
         placedAt: '2026-11-22T13:30:00.000Z',
-        payment: { method: 'pix', endToEndId: E2E },
+        // parcela.nsu is a card NSU / e-commerce TID (omie-lib Pedido/Parcela.php): never read as a Pix id.
+        payment: { method: 'pix' },
         items: [{ description: 'Camiseta algodão azul M', quantity: 2, totalCents: 18600 }],
         cancelled: false,
         invoiceKey: KEY,
+        invoice: { key: KEY, number: '18421', series: '1', items: [] },
       });
     });
 
-    it('answers null for Client-105, whether Omie sends it with HTTP 500 or 200, and does not cache the miss', async () => {
+    it('answers null for Client-105, whether Omie sends it with HTTP 500 or 200, and keeps the miss for 60 s (asking again would be redundant)', async () => {
+      const now = vi.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-23T12:00:00Z'));
       const scope = nock(BASE).post('/api/v1/produtos/pedido/').reply(500, notFound).post('/api/v1/produtos/pedido/').reply(200, notFound);
       const c = client();
       expect(await c.getOrder('7777')).toBeNull();
       expect(await c.getOrder('7777')).toBeNull();
+      expect(scope.pendingMocks()).toHaveLength(1);
+      now.mockReturnValue(Date.parse('2026-11-23T12:01:01Z'));
+      expect(await c.getOrder('7777')).toBeNull();
       expect(scope.isDone()).toBe(true);
+    });
+
+    it('surfaces a ConsultarNF fault that is not "not found" (an unknown tag) as a fault, never as "not invoiced"', async () => {
+      nock(BASE)
+        .post('/api/v1/produtos/pedido/').reply(200, { pedido_venda_produto: order8421 })
+        .post('/api/v1/produtos/nfconsultar/').reply(500, fault('Client-5001', 'ERROR: Tag [NCODPED] não faz parte da estrutura do tipo complexo [nfChave]!'));
+      await expect(client().getOrder('8421')).rejects.toMatchObject({ provider: 'omie', failure: 'rejected', code: 'SOAP-ENV:Client-5001' });
+    });
+
+    it('compares order numbers numerically: Omie\'s zero-padded "000000000008421" is order 8421', async () => {
+      const bodies: unknown[] = [];
+      nock(BASE)
+        .post('/api/v1/produtos/pedido/', (b) => (bodies.push(b), true))
+        .reply(200, { pedido_venda_produto: { ...order8421, cabecalho: { ...order8421.cabecalho, numero_pedido: '000000000008421' } } })
+        .post('/api/v1/produtos/nfconsultar/').reply(200, { compl: { cChaveNFe: KEY } });
+      const order = await client().getOrder('008421');
+      expect(order?.orderNumber).toBe('8421');
+      expect(bodies[0]).toEqual(envelope('ConsultarPedido', { numero_pedido: '8421' }));
+    });
+
+    it('reads Client-105 as "not found" only when it says so; an invalid-value 105 is a fault', async () => {
+      nock(BASE).post('/api/v1/produtos/pedido/').reply(500, fault('Client-105', 'ERROR: Valor inválido para a tag [numero_pedido]. Valores permitidos: números'));
+      await expect(client().getOrder('8421')).rejects.toMatchObject({ failure: 'rejected', code: 'SOAP-ENV:Client-105' });
+    });
+
+    it('treats Client-500 ("consumo indevido") as rate limiting', async () => {
+      nock(BASE).post('/api/v1/produtos/pedido/').reply(500, fault('Client-500', 'ERROR: Consumo indevido da API. Aguarde 60 segundos.'));
+      await expect(client().getOrder('8421')).rejects.toMatchObject({ failure: 'rate_limited', code: 'SOAP-ENV:Client-500' });
+    });
+
+    it('reads a Pix id only from the configured field, and every field may be absent', async () => {
+      const withRef = { ...order8421, cabecalho: { ...order8421.cabecalho, codigo_pedido_integracao: `LOJA-8421 pix ${E2E}` } };
+      const parsed = parseOmieOrder(withRef, 'cabecalho.codigo_pedido_integracao');
+      expect(parsed.payment).toEqual({ method: 'pix', reference: E2E });
+      expect(parseOmieOrder(withRef).payment).toEqual({ method: 'pix' });
+      const bare = parseOmieOrder({ cabecalho: { numero_pedido: '1' }, infoCadastro: { dInc: '01/11/2026' } });
+      expect(bare).toMatchObject({ orderNumber: '1', totalCents: 0, items: [], payment: { method: 'other' }, cancelled: false });
     });
 
     it('leaves invoiceKey out when ConsultarNF faults with "not found"', async () => {

@@ -27,35 +27,40 @@ describe('Trio adapter', () => {
   const refund = (amountCents = 18600, key = 'ESabc123') => rail().refund({ payment, amountCents, key, description: 'Estorno pedido 8421' });
   const failureOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);
 
-  describe('findPayment', () => {
-    it('searches by EndToEndId a day either side of paidAt, with Basic auth, and maps amounts and refunds', async () => {
+  describe('findPayment / findPayments', () => {
+    const doc = (over: Record<string, unknown> = {}) => ({
+      id: DOC,
+      amount: { amount: 15000, currency: 'BRL' },
+      counterparty_id: 'cp-marina',
+      end_to_end_id: E2E,
+      transaction_date: '2026-11-18T13:30:00Z',
+      type: 'pix',
+      virtual_account_id: VA,
+      refunds: [
+        { amount: { amount: 5000, currency: 'BRL' }, description: 'Estorno manual', end_to_end_id: 'D18236120202611190000manual00001' },
+        { id: 'rf-2', amount: { amount: 1000, currency: 'BRL' }, description: 'Estorno [ref ESkey2]', status: 'failed', stages: [{ status: 'failed', error_message: 'Conta encerrada' }] },
+      ],
+      ...over,
+    });
+
+    it('lists the documented GET /banking/cashin/documents (virtual account + window) a day either side, with Basic auth, and maps amounts and refunds', async () => {
       let query: Record<string, unknown> = {};
       nock(BASE, { reqheaders: { authorization: basic } })
-        .get('/banking/cashin/documents/search')
+        .get('/banking/cashin/documents')
         .query((q) => ((query = q), true))
-        .reply(200, {
-          data: {
-            id: DOC,
-            amount: { amount: 15000, currency: 'BRL' },
-            end_to_end_id: E2E,
-            transaction_date: '2026-11-18T13:30:00Z',
-            type: 'pix',
-            virtual_account_id: VA,
-            refunds: [
-              { amount: { amount: 5000, currency: 'BRL' }, description: 'Estorno manual', end_to_end_id: 'D18236120202611190000manual00001' },
-              { id: 'rf-2', amount: { amount: 1000, currency: 'BRL' }, description: 'Estorno [ref ESkey2]', status: 'failed', stages: [{ status: 'failed', error_message: 'Conta encerrada' }] },
-            ],
-          },
-        });
+        .reply(200, { data: [doc({ id: 'other', end_to_end_id: 'E'.padEnd(32, '1') }), doc()] })
+        .get('/banking/counterparties/cp-marina')
+        .reply(200, { data: { id: 'cp-marina', name: 'Marina Souza', tax_number: '52998224725' } });
 
       const found = await rail().findPayment(E2E, '2026-11-18T13:30:00.000Z');
 
-      expect(query).toEqual({ end_to_end_id: E2E, from_datetime: '2026-11-17T13:30:00.000Z', to_datetime: '2026-11-19T13:30:00.000Z' });
+      expect(query).toEqual({ virtual_account_id: VA, from_datetime: '2026-11-17T13:30:00.000Z', to_datetime: '2026-11-19T13:30:00.000Z' });
       expect(found).toEqual({
         documentId: DOC,
         endToEndId: E2E,
         amountCents: 15000,
         paidAt: '2026-11-18T13:30:00.000Z',
+        payerTaxId: '52998224725',
         refunds: [
           { amountCents: 5000, status: 'settled', description: 'Estorno manual', endToEndId: 'D18236120202611190000manual00001' },
           { railRefundId: 'rf-2', amountCents: 1000, status: 'failed', description: 'Estorno [ref ESkey2]', key: 'ESkey2', failureReason: 'Conta encerrada' },
@@ -63,16 +68,28 @@ describe('Trio adapter', () => {
       });
     });
 
-    it('answers null for 400 NOT_FOUND_RESOURCE and for 404', async () => {
-      nock(BASE).get('/banking/cashin/documents/search').query(true).reply(400, notFound);
-      expect(await rail().findPayment('E0', payment.paidAt)).toBeNull();
-      nock(BASE).get('/banking/cashin/documents/search').query(true).reply(404, notFound);
-      expect(await rail().findPayment('E0', payment.paidAt)).toBeNull();
+    it('never calls the undocumented /banking/cashin/documents/search', async () => {
+      const search = nock(BASE).get('/banking/cashin/documents/search').query(true).reply(200, { data: doc() });
+      nock(BASE).get('/banking/cashin/documents').query(true).reply(200, { data: [] });
+      expect(await rail().findPayment(E2E, payment.paidAt)).toBeNull();
+      expect(search.isDone()).toBe(false);
     });
 
-    it('maps a refused credential to unauthorized', async () => {
-      nock(BASE).get('/banking/cashin/documents/search').query(true).reply(401, { error: { error_code: 'UNAUTHORIZED', error_message: 'Credenciais inválidas' } });
+    it('finds candidates by amount and payer CPF in the window, following the cursor; another payer or amount is no candidate', async () => {
+      nock(BASE)
+        .get('/banking/cashin/documents').query((q) => !q.after).reply(200, { data: [doc({ id: 'a', amount: { amount: 18600 } }), doc({ id: 'b', amount: { amount: 999 } })], metadata: { after: 'Mg==' } })
+        .get('/banking/cashin/documents').query((q) => q.after === 'Mg==').reply(200, { data: [doc({ id: 'c', amount: { amount: 18600 }, counterparty_id: 'cp-joao' }), doc({ id: 'd', amount: { amount: 18600 }, counterparty: { tax_number: '529.982.247-25' } })] })
+        .get('/banking/counterparties/cp-marina').reply(200, { data: { tax_number: '52998224725' } })
+        .get('/banking/counterparties/cp-joao').reply(200, { data: { tax_number: '11144477735' } });
+      const found = await rail().findPayments({ amountCents: 18600, payerTaxId: '52998224725', from: '2026-11-19T00:00:00.000Z', to: '2026-11-23T00:00:00.000Z' });
+      expect(found.map((p) => p.documentId)).toEqual(['a', 'd']);
+    });
+
+    it('answers a refused credential as unauthorized, never as "not confirmed"', async () => {
+      nock(BASE).get('/banking/cashin/documents').query(true).reply(401, { error: { error_code: 'UNAUTHORIZED', error_message: 'Credenciais inválidas' } });
       expect(await failureOf(rail().findPayment(E2E, payment.paidAt))).toMatchObject({ failure: 'unauthorized', code: 'UNAUTHORIZED' });
+      nock(BASE).get('/banking/cashin/documents').query(true).reply(404, { error: { error_code: 'NOT_FOUND', error_message: 'no route' } });
+      expect(await failureOf(rail().findPayments({ amountCents: 1, from: payment.paidAt, to: payment.paidAt }))).toMatchObject({ failure: 'rejected', status: 404 });
     });
   });
 
@@ -194,8 +211,8 @@ describe('Trio adapter', () => {
     it('falls back to the collecting document\'s refunds[] when the list answers 404', async () => {
       nock(BASE)
         .get('/banking/cashin/refunds').query(true).reply(404, { error: { error_code: 'NOT_FOUND', error_message: 'not here' } })
-        .get('/banking/cashin/documents/search').query((q) => q.end_to_end_id === E2E)
-        .reply(200, { data: { id: DOC, amount: { amount: 18600 }, end_to_end_id: E2E, refunds: [{ id: 'rf', amount: { amount: 700 }, description: 'Estorno [ref MINE]', status: 'created' }] } });
+        .get('/banking/cashin/documents').query((q) => q.virtual_account_id === VA)
+        .reply(200, { data: [{ id: DOC, amount: { amount: 18600 }, end_to_end_id: E2E, refunds: [{ id: 'rf', amount: { amount: 700 }, description: 'Estorno [ref MINE]', status: 'created' }] }] });
       expect(await rail().findRefund(payment, 'MINE')).toMatchObject({ railRefundId: 'rf', amountCents: 700, status: 'created', key: 'MINE' });
     });
 
@@ -238,9 +255,17 @@ describe('Trio adapter', () => {
       expect(verifyTrioSignature(body, `${good}00`, 'signing-key')).toBe(false);
       expect(verifyTrioSignature(body, `${good.slice(0, -1)}${good.endsWith('0') ? '1' : '0'}`, 'signing-key')).toBe(false);
       expect(verifyTrioSignature(body, good, 'another-key')).toBe(false);
-      expect(verifyTrioSignature(Buffer.concat([body, Buffer.from(' ')]), good, 'signing-key')).toBe(false);
+      expect(verifyTrioSignature(Buffer.from(body.toString().replace('settled', 'failed')), good, 'signing-key')).toBe(false);
       expect(verifyTrioSignature(body, undefined, 'signing-key')).toBe(false);
       expect(verifyTrioSignature(body, 'é'.repeat(32), 'signing-key')).toBe(false);
+    });
+
+    it('also accepts Trio\'s documented recipe, HMAC of JSON.stringify(req.body), when the bytes were spaced differently', () => {
+      const spaced = Buffer.from(JSON.stringify(JSON.parse(body.toString()), null, 2));
+      const documented = createHmac('sha256', 'signing-key').update(JSON.stringify(JSON.parse(spaced.toString()))).digest('hex').toUpperCase();
+      expect(verifyTrioSignature(spaced, documented, 'signing-key')).toBe(true);
+      expect(verifyTrioSignature(spaced, documented, 'another-key')).toBe(false);
+      expect(verifyTrioSignature(Buffer.from('not json'), signTrioBody('not json', 'signing-key'), 'signing-key')).toBe(true);
     });
 
     it('parses the refund event envelope, keeping unknown data fields', () => {
