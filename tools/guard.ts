@@ -25,6 +25,7 @@ export type RefusalReason =
   | 'order_cancelled'
   | 'unsupported_rail'
   | 'payment_not_confirmed'
+  | 'payment_ambiguous'
   | 'outside_refund_window'
   | 'exceeds_refundable'
   | 'mandate_missing'
@@ -98,7 +99,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
   if (order.cancelled) return refuse('order_cancelled', `order ${order.orderNumber} is cancelled`);
   if (order.payment.method !== 'pix') return refuse('unsupported_rail', `order ${order.orderNumber} was paid by ${order.payment.method}; only Pix refunds are automated`);
   const payment = verification.payment;
-  if (!payment) return refuse('payment_not_confirmed', verification.issue?.detail ?? `the Pix payment of order ${order.orderNumber} was not found on the rail`);
+  if (!payment) return refuse(verification.issue?.reason ?? 'payment_not_confirmed', verification.issue?.detail ?? `the Pix payment of order ${order.orderNumber} was not found on the rail`);
   const now = services.now();
   if (now.getTime() > refundWindowEnds(services, payment.paid_at).getTime()) {
     return refuse('outside_refund_window', `Pix refunds are possible for ${services.pixRefundWindowDays} days after payment (paid ${payment.paid_at})`);

@@ -9,6 +9,7 @@ const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   order_cancelled: 'The order is cancelled.',
   unsupported_rail: 'The order was not paid by Pix; only Pix refunds are automated. Hand the customer off to staff.',
   payment_not_confirmed: 'The original Pix payment could not be confirmed on the rail. Hand off to staff.',
+  payment_ambiguous: 'Several Pix payments on the rail could be the one of this order; staff must pick it. Hand off to staff.',
   outside_refund_window: 'The Pix refund window (90 days after payment) has passed. Hand off to staff.',
   exceeds_refundable: 'The amount is more than what is left to refund on this order.',
   mandate_missing: 'No spend mandate is configured for the agent; nothing can be refunded automatically.',

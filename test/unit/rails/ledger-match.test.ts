@@ -36,10 +36,10 @@ describe('finding the original pay-in on the rail', () => {
     expect((v as { issue: { candidates: unknown[] } }).issue.candidates).toHaveLength(2);
     expect(describeOrder(services, v as never)).toMatchObject({ refund_eligible: false, ineligible_reason: 'payment_ambiguous', candidate_payments: 2 });
     const decision = await proposeRefund(services, actor, { orderNumber: '8421', amountCents: 18600, reason: 'defeito' });
-    expect(decision).toMatchObject({ ok: false, reason: 'payment_not_confirmed' });
+    expect(decision).toMatchObject({ ok: false, reason: 'payment_ambiguous' });
     expect((decision as { detail: string }).detail).toContain('decoy-doc');
     expect(rails.refundCalls).toEqual([]);
-    const row = store.db.prepare("SELECT detail FROM guard_decisions WHERE reason = 'payment_not_confirmed'").get() as { detail: string } | undefined;
+    const row = store.db.prepare("SELECT detail FROM guard_decisions WHERE reason = 'payment_ambiguous'").get() as { detail: string } | undefined;
     expect(row?.detail).toContain('decoy-doc');
   });
 
