@@ -338,4 +338,30 @@ CREATE TABLE prompt_versions (
     name: 'tool_call_attempts',
     sql: `ALTER TABLE tool_calls ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 4,
+    name: 'conversation_states_and_media',
+    sql: `
+-- The conversation's state machine (agent/conversation-state.ts); mode stays as its
+-- two-valued shadow ('staff' while waiting for or with staff) for older readers.
+ALTER TABLE conversations ADD COLUMN state TEXT NOT NULL DEFAULT 'agent'
+  CHECK (state IN ('agent', 'waiting_for_staff', 'with_staff', 'closed'));
+ALTER TABLE conversations ADD COLUMN handoff_reason TEXT;
+ALTER TABLE conversations ADD COLUMN waiting_since TEXT;
+UPDATE conversations SET state = 'with_staff' WHERE mode = 'staff';
+
+-- A media message's descriptor (kind, url, mime type, file name, seconds…) as JSON.
+ALTER TABLE inbox ADD COLUMN media TEXT;
+
+-- Staff notes on a conversation: internal, never sent to the customer, read by the model after a hand back.
+CREATE TABLE conversation_notes (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  author TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX conversation_notes_by_conversation ON conversation_notes (conversation_id, id);
+`,
+  },
 ];

@@ -21,11 +21,18 @@ export const templates = {
     `Não conseguimos concluir o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}. Uma pessoa da nossa equipe vai falar com você em breve.`,
   approval_approved: (p: { amountCents: number; orderNumber: string }) =>
     `Boa notícia: nossa equipe aprovou o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}. Ele já está sendo processado via Pix.`,
-  approval_rejected: (p: { amountCents: number; orderNumber: string; reason: string }) =>
-    `Nossa equipe analisou o pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} e não pôde aprová-lo: ${p.reason}`,
+  // The staff's internal reason never reaches the customer: only a message staff wrote for them, if any.
+  approval_rejected: (p: { amountCents: number; orderNumber: string; customerMessage?: string | null }) =>
+    `Nossa equipe analisou o pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} e não pôde aprová-lo.` +
+    (p.customerMessage ? `\n${p.customerMessage}` : '\nSe quiser, responda por aqui que uma pessoa da equipe explica os detalhes.'),
   ask_cpf: () =>
     'Para sua segurança, não consegui identificar seu número. Por favor, informe o CPF usado na compra (somente números).',
   cpf_not_found: () => 'Não encontrei um cadastro com esse CPF. Confira os números e envie novamente, por favor.',
+  // Said once per turn while the model is down; it blames nothing the customer did or owns.
   unavailable: () =>
-    'Estamos com uma instabilidade para consultar seu pedido agora. Já registramos sua mensagem e voltamos a falar com você em instantes.',
+    'Nosso atendimento automático está com uma instabilidade agora. Sua mensagem está registrada e respondemos assim que ele voltar.',
+  unavailable_en: () =>
+    'Our automated support is having trouble right now. Your message is saved and we will answer as soon as it is back.',
+  media_received: (kind: string) => `Recebi seu ${kind}.`,
+  media_received_en: (kind: string) => `I received your ${kind}.`,
 } as const;

@@ -22,6 +22,8 @@ export async function decideApproval(
   decision: 'approve' | 'reject',
   staff: { id: string },
   reason: string,
+  /** Reject only: a message staff wrote for the customer; the internal reason never leaves the console. */
+  customerMessage: string | null = null,
 ): Promise<ApprovalResult> {
   const { store } = services;
   if (!reason.trim()) return { ok: false, error: 'reason_required' };
@@ -43,7 +45,7 @@ export async function decideApproval(
   };
   services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
   if (decision === 'reject') {
-    tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, reason: reason.slice(0, 300) }), 'approval_rejected');
+    tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'approval_rejected');
     return { ok: true, status: 'rejected' };
   }
   const decisionResult = await proposeRefund(

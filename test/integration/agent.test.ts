@@ -105,14 +105,18 @@ describe('the agent loop', () => {
     expect(said.at(-1)).toContain('R$ 2.400,00');
   });
 
-  it('tells the customer when staff reject, and moves no money', async () => {
+  it('tells the customer when staff reject, and moves no money; the internal reason stays internal (defect 7)', async () => {
     e = await startTestEstorno();
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
     const [approval] = e.services.store.guardLog.approvals('pending');
-    expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'o produto foi usado')).toEqual({ ok: true, status: 'rejected' });
+    expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'cliente suspeito de fraude, 3 estornos no mês', 'Como o produto foi usado, não podemos estornar, mas podemos trocar.')).toEqual({ ok: true, status: 'rejected' });
     await e.settle();
     expect(await e.pixRefunds()).toEqual([]);
-    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('o produto foi usado');
+    const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+    expect(said.at(-1)).toContain('não pôde aprová-lo');
+    expect(said.at(-1)).toContain('podemos trocar');
+    expect(said.join('\n')).not.toContain('fraude');
+    expect(e.services.store.guardLog.approval(approval!.id)?.decision_reason).toContain('fraude');
   });
 });
 
