@@ -210,5 +210,22 @@ export function inferHandoffReason(store: Services['store'], conversationId: str
     }
   }
   const last = store.inbox.forConversation(conversationId).filter((r) => r.kind === 'text').at(-1);
-  return last?.text && asksForPerson(last.text) ? 'customer_asked' : 'not_understood';
+  if (last?.text && asksForPerson(last.text)) return 'customer_asked';
+  // The order the customer named may have been described in the first turn's context (no lookup call).
+  const named = new Set(last?.text?.match(/\d{3,10}/g) ?? []);
+  for (const row of store.turns.history(conversationId).reverse()) {
+    const m = row.role === 'user' ? /<customer_context>([\s\S]*?)<\/customer_context>/.exec(row.content.replace(/\\"/g, '"')) : null;
+    if (!m) continue;
+    try {
+      const orders = (JSON.parse(m[1] as string) as { recent_orders?: Array<{ order_id?: string; ineligible_reason?: string }> }).recent_orders ?? [];
+      for (const o of orders) {
+        const byOrder = named.has(String(o.order_id)) ? handoffReasonFor(o.ineligible_reason) : null;
+        if (byOrder) return byOrder;
+      }
+    } catch {
+      // not a context we can read
+    }
+    break;
+  }
+  return 'not_understood';
 }

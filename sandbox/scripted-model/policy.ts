@@ -142,6 +142,7 @@ export function respond(request: PolicyRequest): PolicyResponse {
   }
   if (cpfGiven) return t('Obrigado! Não preciso do seu CPF: este número de WhatsApp já identifica você. Qual é o número do pedido?', "Thanks! I don't need your CPF: this WhatsApp number already identifies you. What is the order number?");
   if (NOT_KNOW.test(n)) return recentOrdersAnswer(known, refunded, en);
+  if (ASKS_PERSON.test(n)) return use('notify_customer', { template: 'handoff' });
   if (YES.test(n)) {
     const lookups = new Map(known);
     for (const h of history) if (h.name === 'ledger_lookup' && h.result.found === true) lookups.set(String(h.result.order_id), h.result);
@@ -156,7 +157,6 @@ export function respond(request: PolicyRequest): PolicyResponse {
   }
   if (THANKS.test(n)) return t('Por nada! Se precisar de mais alguma coisa, é só chamar. 😊', "You're welcome! If you need anything else, just write here.");
   if (NO.test(n)) return t('Tudo bem, não vou fazer nenhum estorno. Se precisar de algo mais, é só chamar!', "All right, I won't refund anything. If you need anything else, just write here!");
-  if (ASKS_PERSON.test(n)) return use('notify_customer', { template: 'handoff' });
   if (/(estorno|reembolso|devolu|dinheiro de volta|refund|money back|errado|quebrad|defeito|wrong|broken)/.test(n)) {
     return t('Sinto muito pelo problema! Pode me informar o número do pedido para eu verificar?', "I'm sorry about that! Could you tell me the order number so I can check it?");
   }
