@@ -5,7 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../data/store.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { decideApproval } from '../../tools/approvals.ts';
-import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
+import { ADMIN, login, seedUsers } from '../helpers/console.ts';
+import { proposeRefund } from '../../tools/guard.ts';
+import { transition } from '../../agent/conversation-state.ts';
 
 /** The tool-calling loop with the scripted model, through the real SDK and the real server. */
 describe('the agent loop', () => {
@@ -143,5 +146,105 @@ describe('resuming a turn cut between a tool_use and its result', () => {
     expect(e.services.store.turns.modelCalls(conversation.id).every((c) => c.error === null)).toBe(true);
     expect((await e.outbox(MARINA.whatsapp)).length).toBeGreaterThan(0);
     await e.stop();
+  });
+});
+
+describe('a conversation a person holds (issue 11, defect 1)', () => {
+  let e: TestEstorno | null = null;
+  afterEach(async () => {
+    await e?.stop();
+    e = null;
+  });
+
+  const startWithClock = async (env: Record<string, string> = {}) => {
+    let offset = 0;
+    const started = await startTestEstorno(env, { now: () => new Date(Date.now() + offset) });
+    await seedUsers(started);
+    return { e: started, advance: (ms: number) => void (offset += ms), admin: await login(started, ADMIN) };
+  };
+
+  it('takeover cancels the parked turn and its resume job: time passes, no refund reaches the rail, the agent says nothing', async () => {
+    const t = await startWithClock();
+    e = t.e;
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    await fault(e, 'model', 'http500', 1);
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    expect(e.services.store.turns.unfinished(conversation.id)?.status).toBe('parked');
+    expect(e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(1);
+    const before = (await e.outbox(MARINA.whatsapp)).length;
+    expect((await t.admin.call('POST', `/api/conversations/${conversation.id}/takeover`)).body).toMatchObject({ state: 'with_staff' });
+    expect(e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(0);
+    expect(e.services.store.turns.unfinished(conversation.id)).toBeUndefined();
+    for (let i = 0; i < 5; i++) {
+      t.advance(60_000);
+      e.workers.wake();
+      await e.settle();
+    }
+    expect(await e.pixRefunds()).toEqual([]);
+    expect((await e.outbox(MARINA.whatsapp)).length).toBe(before);
+    expect(e.services.store.turns.toolCalls(conversation.id).map((c) => c.name)).not.toContain('pay_refund');
+  });
+
+  it('a turn in flight when staff take over sends nothing and runs no tool', async () => {
+    e = await startTestEstorno({}, { sandboxLatency: { model: 300 } });
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const seen = e.sandbox!.model.requests().length;
+    const before = (await e.outbox(MARINA.whatsapp)).length;
+    await e.say(MARINA.whatsapp, 'sim');
+    // The model is answering "sim" (with a pay_refund) when the person takes the chat.
+    await waitFor('the model call for "sim"', () => e!.sandbox!.model.requests().length > seen);
+    transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
+    await e.settle();
+    expect(await e.pixRefunds()).toEqual([]);
+    expect((await e.outbox(MARINA.whatsapp)).length).toBe(before);
+    expect(e.services.store.turns.toolCalls(conversation.id).map((c) => c.name)).not.toContain('pay_refund');
+  });
+
+  it('the guard refuses an agent proposal for a conversation staff hold, with its own reason; staff executing an approval are not blocked', async () => {
+    e = await startTestEstorno();
+    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
+    const held = e.services.store.conversations.get(conversation.id)!;
+    const refused = await proposeRefund(e.services, { id: 'support-agent', mandateId: 'cm_support', conversation: held, toolUseId: null }, { orderNumber: '8421', amountCents: 18600, reason: 'x' });
+    expect(refused).toMatchObject({ ok: false, reason: 'conversation_with_staff' });
+    expect(e.services.store.guardLog.forConversation(conversation.id).map((d) => d.reason)).toContain('conversation_with_staff');
+    const [approval] = e.services.store.guardLog.approvals('pending');
+    expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, 'ok')).toMatchObject({ ok: true, status: 'approved' });
+    await e.settle();
+    expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([240000]);
+  });
+
+  it('the guard refuses a mandate issued to another agent (defect 5)', async () => {
+    e = await startTestEstorno();
+    await e.say(MARINA.whatsapp, 'oi');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const refused = await proposeRefund(e.services, { id: 'support-agent', mandateId: 'cm_staff_approvals', conversation, toolUseId: null }, { orderNumber: '8421', amountCents: 100, reason: 'x' });
+    expect(refused).toMatchObject({ ok: false, reason: 'mandate_agent_mismatch' });
+    expect(await e.pixRefunds()).toEqual([]);
+  });
+
+  it('readiness reports the model degraded while it fails, and ok again after (defect 6)', async () => {
+    e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '60000' });
+    const ready = async () => (await fetch(`${e!.url}/readyz`)).json() as Promise<{ status: string; model: { status: string }; providers: Record<string, { status: string }> }>;
+    expect(await ready()).toMatchObject({ status: 'ok', model: { status: 'ok' } });
+    await fault(e, 'model', 'http500', 1);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    const r = await fetch(`${e.url}/readyz`);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toMatchObject({ status: 'degraded', model: { status: 'degraded' }, providers: { omie: { status: 'ok' }, pix: { status: 'ok' }, zapi: { status: 'ok' } } });
+    const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+    expect(said).toHaveLength(1);
+    expect(said[0]).not.toMatch(/consultar seu pedido/);
   });
 });
