@@ -233,7 +233,7 @@ describe('a conversation a person holds (issue 11, defect 1)', () => {
     expect(await e.pixRefunds()).toEqual([]);
   });
 
-  it('readiness reports the model degraded while it fails, and ok again after (defect 6)', async () => {
+  it('readiness reports the model degraded while it fails, and the one holding message blames no order lookup (defect 6)', async () => {
     e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '60000' });
     const ready = async () => (await fetch(`${e!.url}/readyz`)).json() as Promise<{ status: string; model: { status: string }; providers: Record<string, { status: string }> }>;
     expect(await ready()).toMatchObject({ status: 'ok', model: { status: 'ok' } });

@@ -104,9 +104,10 @@ export interface ScenarioResult {
   transcript: string[];
 }
 
-export async function runScenario(server: ScenarioServer, s: Scenario): Promise<ScenarioResult> {
+export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { afterReset?: (e: TestEstorno) => void } = {}): Promise<ScenarioResult> {
   const { e } = server;
   await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
+  hooks.afterReset?.(e);
   await seedUsers(e);
   const admin: Session = await login(e, ADMIN);
   const conversationOf = (phone: string) => e.services.store.conversations.byChat(phone);
