@@ -248,3 +248,27 @@ describe('a conversation a person holds (issue 11, defect 1)', () => {
     expect(said[0]).not.toMatch(/consultar seu pedido/);
   });
 });
+
+describe('refunded orders (issue 11, defect 4)', () => {
+  it('the order context of a later turn shows the refund made, and the order is not offered again', async () => {
+    const e = await startTestEstorno();
+    try {
+      await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
+      await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado de novo');
+      await e.settle();
+      await e.say(MARINA.whatsapp, 'sim');
+      await e.settle();
+      const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+      const contexts = e.services.store.turns.history(conversation.id).filter((h) => h.role === 'user' && h.content.includes('<customer_context>'));
+      expect(contexts).toHaveLength(2);
+      const latest = JSON.parse(/<customer_context>([\s\S]*?)<\/customer_context>/.exec(JSON.parse(contexts[1]!.content)[0].text)![1]!) as { recent_orders: Array<{ order_id: string; refund_eligible: boolean; ineligible_reason?: string; payment: { refundable_cents: number } }> };
+      expect(latest.recent_orders.find((o) => o.order_id === '8421')).toMatchObject({ refund_eligible: false, ineligible_reason: 'fully_refunded', payment: { refundable_cents: 0 } });
+      expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([18600]);
+      const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+      expect(said.at(-1)).toContain('já foi feito');
+      expect(said.join('\n')).not.toContain('qual é o número do seu pedido');
+    } finally {
+      await e.stop();
+    }
+  });
+});
