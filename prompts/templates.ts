@@ -17,8 +17,9 @@ export const templates = {
   refund_pending: (p: { amountCents: number; orderNumber: string }) =>
     `⏳ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} está em processamento. Avisaremos assim que for concluído.`,
   handoff: () => 'Vou transferir seu atendimento para uma pessoa da nossa equipe. Em breve alguém continua por aqui. 🙋',
+  // No promise here: the handoff that follows (reason job_failed) says who continues, and when.
   refund_failed: (p: { amountCents: number; orderNumber: string }) =>
-    `Não conseguimos concluir o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}. Uma pessoa da nossa equipe vai falar com você em breve.`,
+    `Não conseguimos concluir o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}.`,
   approval_approved: (p: { amountCents: number; orderNumber: string }) =>
     `Boa notícia: nossa equipe aprovou o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}. Ele já está sendo processado via Pix.`,
   // The staff's internal reason never reaches the customer: only a message staff wrote for them, if any.
