@@ -178,8 +178,10 @@ export class Agent {
         if (toolUses.length === 0) {
           // Messages that came in while the model was writing: answer them together, not one by one.
           const late = store.inbox.pending(conversation.id);
-          if (late.length > 0 && calls < this.settings.maxIterations) {
-            this.absorb(conversation, turnId, late);
+          // Held by staff now: the late messages stay pending, to be answered after the hand back.
+          if (late.length > 0 && calls < this.settings.maxIterations && !heldByStaff(store.conversations.get(conversation.id))) {
+            const stop = await this.absorbLate(conversation, turnId, late, log);
+            if (stop) return stop;
             continue;
           }
           return this.finish(conversation, turnId, blocks, calls, log);
@@ -201,7 +203,8 @@ export class Agent {
       // Messages that arrived while this turn was running join it: one answer, not one per message.
       const arrived = store.inbox.pending(conversation.id);
       if (arrived.length > 0) {
-        this.absorb(conversation, turnId, arrived);
+        const stop = await this.absorbLate(conversation, turnId, arrived, log);
+        if (stop) return stop;
         continue;
       }
       const wait = this.rateLimiter?.(conversation.id) ?? 0;
@@ -403,6 +406,16 @@ export class Agent {
     if (blocks.length === 0) blocks.push({ type: 'text', text: '[mensagem vazia]' });
     store.turns.appendHistory(conversation.id, turnId, 'user', blocks, this.nowIso());
     store.inbox.markProcessed(pending.map((r) => r.id), turnId ?? 'staff', this.nowIso());
+  }
+
+  /** Messages that came during the turn join it (media included); null, or the result when one needs a person. */
+  private async absorbLate(conversation: Conversation, turnId: string, rows: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<TurnResult | null> {
+    const media = await this.prepareMedia(rows, log);
+    this.services.store.immediate(() => this.absorbInTx(conversation, turnId, rows, null, media.blocks));
+    if (!media.needsPerson) return null;
+    this.endSilently(conversation.id, turnId, 'media needs a person');
+    handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
+    return { status: 'done', turnId, modelCalls: 0 };
   }
 
   /** Images are fetched for the model; other media are stored and, unless transcribed, go to a person. */
