@@ -4,10 +4,10 @@ import { parseArgs } from 'node:util';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { DB_FILE, openStore } from '../data/store.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
-import { loadScenarios, runScenario, startScenarioServer } from '../test/scenarios/runner.ts';
+import { loadScenarios, runScenarioFresh } from '../test/scenarios/runner.ts';
 
 /**
- * `npm run eval [-- --k 4 --only <name part> --json]`: runs the scenario
+ * `npm run eval [-- --k 4 --only <name part> --json --show]` (`--show` prints what the customer saw): runs the scenario
  * suite (test/scenarios/*.json) against the configured model — Claude when
  * ANTHROPIC_API_KEY is set, the scripted model otherwise — k times, and
  * prints pass^k: the share of scenarios that passed in all k runs (τ²-bench's
@@ -17,7 +17,7 @@ import { loadScenarios, runScenario, startScenarioServer } from '../test/scenari
  * Exit 0 when pass^k is 1.
  */
 loadDotEnv();
-const { values } = parseArgs({ options: { k: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { k: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, show: { type: 'boolean' } } });
 const config = parseConfig();
 const env = config.env;
 const real = !config.emulated.model;
@@ -36,32 +36,29 @@ if (existsSync(path.join(config.dataDir, DB_FILE))) {
 }
 
 const scenarios = loadScenarios().filter((s) => !values.only || s.name.includes(values.only));
-const server = await startScenarioServer({
+const serverEnv: Record<string, string> = {
   ...(real ? { ANTHROPIC_API_KEY: env.ANTHROPIC_API_KEY as string, ANTHROPIC_MODEL: env.ANTHROPIC_MODEL, MODEL_MAX_RETRIES: String(env.MODEL_MAX_RETRIES) } : {}),
   ...(real && env.ANTHROPIC_BASE_URL ? { ANTHROPIC_BASE_URL: env.ANTHROPIC_BASE_URL } : {}),
-});
+};
 const model = real ? env.ANTHROPIC_MODEL : 'scripted model';
 console.log(`eval: ${scenarios.length} scenarios × k=${k} on ${model}, prompt ${prompt?.version ?? 'default'}`);
 
 const rows: Array<{ name: string; passes: number; failures: string[] }> = [];
-try {
-  for (const s of scenarios) {
-    let passes = 0;
-    const failures: string[] = [];
-    for (let run = 0; run < k; run++) {
-      const result = await runScenario(server, s, {
-        afterReset: (e) => {
-          if (prompt && prompt.version !== 'default') e.services.store.prompts.add(prompt.text, 'eval', `evaluating ${prompt.version}`, new Date().toISOString());
-        },
-      }).catch((error: unknown) => ({ ok: false, failures: [`crashed: ${error instanceof Error ? error.message : String(error)}`] }));
-      if (result.ok) passes++;
-      else failures.push(...result.failures.map((f) => `run ${run + 1}: ${f}`));
-    }
-    rows.push({ name: s.name, passes, failures });
-    if (!values.json) console.log(`${passes === k ? 'PASS' : 'FAIL'} ${String(passes).padStart(2)}/${k}  ${s.name}${failures.length ? `\n       ${failures.slice(0, 3).join('\n       ')}` : ''}`);
+for (const s of scenarios) {
+  let passes = 0;
+  const failures: string[] = [];
+  for (let run = 0; run < k; run++) {
+    const result = await runScenarioFresh(s, serverEnv, {
+      beforeSteps: (e) => {
+        if (prompt && prompt.version !== 'default') e.services.store.prompts.add(prompt.text, 'eval', `evaluating ${prompt.version}`, new Date().toISOString());
+      },
+    }).catch((error: unknown) => ({ ok: false, failures: [`crashed: ${error instanceof Error ? error.message : String(error)}`], transcript: [] as string[] }));
+    if (values.show && run === 0) console.log(`--- ${s.name} (customer's WhatsApp):\n${result.transcript.map((m) => `  < ${m.replaceAll('\n', '\n    ')}`).join('\n')}`);
+    if (result.ok) passes++;
+    else failures.push(...result.failures.map((f) => `run ${run + 1}: ${f}`));
   }
-} finally {
-  await server.stop();
+  rows.push({ name: s.name, passes, failures });
+  if (!values.json) console.log(`${passes === k ? 'PASS' : 'FAIL'} ${String(passes).padStart(2)}/${k}  ${s.name}${failures.length ? `\n       ${failures.slice(0, 3).join('\n       ')}` : ''}`);
 }
 
 const passK = rows.filter((r) => r.passes === k).length / Math.max(1, rows.length);
