@@ -560,6 +560,31 @@ function closeOpenToolUses(store: Services['store'], conversationId: string, tur
   store.turns.appendHistory(conversationId, turnId, 'user', uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content, is_error: true })), now);
 }
 
+/** Stands in, in the model's history, for the answer a person gave before closing the conversation. */
+export const CLOSED_BY_STAFF_MARKER = '[no reply from the assistant: a person from the team handled these messages and closed the conversation]';
+
+/**
+ * Staff closed the conversation: what the customer wrote while they held it
+ * was answered by a person, so it enters the history as handled (with what
+ * staff said) instead of waiting for the agent.
+ */
+export function absorbHandledByStaff(services: Services, conversationId: string): void {
+  const { store } = services;
+  const now = services.now().toISOString();
+  store.immediate(() => {
+    const pending = store.inbox.pending(conversationId);
+    if (pending.length === 0) return;
+    const since = store.turns.lastHistory(conversationId)?.created_at ?? '';
+    const items = [
+      ...pending.map((r) => ({ at: r.received_at, text: r.text ?? `[${mediaOf(r)?.kind ?? 'message'}]` })),
+      ...staffSince(store, conversationId, since).map((i) => ({ at: i.at, text: (i.blocks[0] as { text: string }).text })),
+    ].sort((a, b) => a.at.localeCompare(b.at));
+    store.turns.appendHistory(conversationId, null, 'user', [{ type: 'text', text: STAFF_PREAMBLE }, ...items.map((i) => ({ type: 'text', text: i.text }))], now);
+    store.turns.appendHistory(conversationId, null, 'assistant', [{ type: 'text', text: CLOSED_BY_STAFF_MARKER }], now);
+    store.inbox.markProcessed(pending.map((r) => r.id), 'staff', now);
+  });
+}
+
 /**
  * A person took the conversation: parked or running turns end, their resume
  * jobs are cancelled, and any tool call they left open is closed unrun.

@@ -8,7 +8,7 @@ import { decideApproval } from '../tools/approvals.ts';
 import { activeMandateFor, changeCaps, issueMandate, listMandates, setMandateStatus, SUPPORT_AGENT_ID } from '../tools/mandate.ts';
 import { IllegalTransition, transition } from '../agent/conversation-state.ts';
 import { mediaOf } from '../agent/media.ts';
-import { stopTurnsForStaff } from '../agent/turn.ts';
+import { absorbHandledByStaff, stopTurnsForStaff } from '../agent/turn.ts';
 import type { ConversationState } from '../data/conversations.ts';
 import { decoyHash, generatePassword, hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
@@ -147,6 +147,7 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     }
     // Taking over stops the money: parked turns end and their resume jobs are cancelled (a running turn stops at its next step).
     if (to === 'with_staff') stopTurnsForStaff(services, conversation.id, { includeRunning: false });
+    if (to === 'closed') absorbHandledByStaff(services, conversation.id);
     const after = s.conversations.get(conversation.id)!;
     services.publish({ type: 'mode', conversationId: conversation.id, mode: after.mode, status: after.state, by: req.user!.email });
     // Handed back: what the customer wrote meanwhile is answered now.
