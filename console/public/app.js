@@ -245,6 +245,8 @@ async function loadTranscript(id) {
   $('#takeover').hidden = t.state === 'with_staff';
   $('#handback').hidden = t.mode !== 'staff';
   $('#reply-form').hidden = t.mode !== 'staff';
+  $('#note-form').hidden = false;
+  $('#close-conversation').hidden = t.state === 'closed';
   $('#receipts-of-conversation').replaceChildren(
     ...t.receipts.map((r) =>
       el('p', { class: 'receipt', 'data-receipt': r.id }, 'receipt ', receiptLink(r.id), ` (order ${r.order}) `, badge(r.status), ' ',
@@ -260,6 +262,18 @@ $('#takeover').addEventListener('click', attempt(async () => {
 $('#handback').addEventListener('click', attempt(async () => {
   await post(`/conversations/${encodeURIComponent(openConversation)}/handback`);
   toast('Handed back to the agent.');
+  await loadTranscript(openConversation);
+}));
+$('#close-conversation').addEventListener('click', attempt(async () => {
+  await post(`/conversations/${encodeURIComponent(openConversation)}/close`);
+  toast('Conversation closed; the next customer message goes to the agent.');
+  await loadTranscript(openConversation);
+}));
+$('#note-form').addEventListener('submit', attempt(async (event) => {
+  event.preventDefault();
+  const input = event.target.elements.text;
+  await post(`/conversations/${encodeURIComponent(openConversation)}/notes`, { text: input.value });
+  input.value = '';
   await loadTranscript(openConversation);
 }));
 $('#reply-form').addEventListener('submit', attempt(async (event) => {
