@@ -405,9 +405,9 @@ async function loadAdmin() {
   $('#prompt-versions').replaceChildren(
     ...prompts.versions.map((v, i) =>
       el('li', { 'data-version': v.id, onclick: () => showDiff(v.id) }, el('strong', {}, `v${v.id}${i === 0 ? ' (current)' : ''}`), ` by ${v.author}`,
-        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · click for the diff`),
+        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · click for the diff`), evalBadge(v.eval),
         i > 0 ? el('button', { class: 'secondary small', onclick: attempt(async (e) => { e.stopPropagation(); await post(`/prompts/${v.id}/rollback`); toast(`Rolled back to v${v.id} (as a new version)`); await loadAdmin(); }) }, 'Roll back to this') : '')),
-    el('li', { class: 'static' }, el('small', {}, 'v0: the shipped default (prompts/system.md)'),
+    el('li', { class: 'static' }, el('small', {}, 'v0: the shipped default (prompts/system.md)'), evalBadge(prompts.default_eval),
       prompts.versions.length ? el('button', { class: 'secondary small', onclick: attempt(async () => { await post('/prompts/0/rollback'); toast('Rolled back to the default (as a new version)'); await loadAdmin(); }) }, 'Roll back to default') : ''),
   );
   $('#mandate-rows').replaceChildren(...mandates.map(mandateRow));
@@ -456,6 +456,12 @@ function mandateRow(m) {
       alive ? el('button', { class: 'danger small revoke', onclick: act('revoke') }, 'Revoke') : '')));
 }
 
+/** The last `npm run eval` of a version: pass^k over how many scenarios, on which model. */
+function evalBadge(ev) {
+  if (!ev) return el('small', { class: 'hint' }, ' · not evaluated (npm run eval)');
+  return badge(`eval pass^${ev.k} ${ev.pass_k.toFixed(2)} · ${ev.passed_all}/${ev.scenarios} · ${ev.model} · ${when(ev.created_at)}`, ev.pass_k === 1 ? 'valid' : 'pending');
+}
+
 async function showDiff(id) {
   const d = await api(`/prompts/${id}/diff`);
   $('#prompt-diff-title').textContent = `v${d.id} by ${d.author}, ${when(d.created_at)}${d.note ? ` — ${d.note}` : ''} (against the version before it)`;
@@ -464,7 +470,17 @@ async function showDiff(id) {
 $('#prompt-form').addEventListener('submit', attempt(async (event) => {
   event.preventDefault();
   const f = event.target.elements;
-  const v = await post('/prompts', { text: f.text.value, note: f.note.value || undefined });
+  const body = { text: f.text.value, note: f.note.value || undefined };
+  let v;
+  try {
+    v = await post('/prompts', body);
+  } catch (e) {
+    // Its last eval passed fewer scenarios than the current version's: publish only when the admin confirms.
+    if (!/pass\^/.test(e.message)) throw e;
+    const sure = await ask('Publish a prompt that evaluated worse?', [], { confirm: 'Publish anyway', danger: true, note: e.message });
+    if (!sure) return;
+    v = await post('/prompts', { ...body, confirm: true });
+  }
   toast(`Saved as v${v.id}; the next turn uses it.`);
   f.note.value = '';
   f.text.blur();

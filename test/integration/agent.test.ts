@@ -9,6 +9,8 @@ import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/e
 import { ADMIN, login, seedUsers } from '../helpers/console.ts';
 import { proposeRefund } from '../../tools/guard.ts';
 import { transition } from '../../agent/conversation-state.ts';
+import { promptSha256 } from '../../data/evals.ts';
+import { DEFAULT_SYSTEM_PROMPT } from '../../agent/prompt.ts';
 
 /** The tool-calling loop with the scripted model, through the real SDK and the real server. */
 describe('the agent loop', () => {
@@ -267,6 +269,31 @@ describe('refunded orders (issue 11, defect 4)', () => {
       const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
       expect(said.at(-1)).toContain('já foi feito');
       expect(said.join('\n')).not.toContain('qual é o número do seu pedido');
+    } finally {
+      await e.stop();
+    }
+  });
+});
+
+describe('eval results beside prompt versions (issue 11, item 9)', () => {
+  it('shows the last eval of each version and asks for confirmation before publishing a text that evaluated worse', async () => {
+    const e = await startTestEstorno();
+    try {
+      await seedUsers(e);
+      const admin = await login(e, ADMIN);
+      const draft = 'Você é o Estorno. Responda sempre em português e nunca estorne nada sem confirmação.';
+      const run = (text: string, passK: number) => e.services.store.evals.record({ prompt_sha256: promptSha256(text), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
+      run(DEFAULT_SYSTEM_PROMPT, 1);
+      run(draft, 0.5);
+      const refused = await admin.call('POST', '/api/prompts', { text: draft });
+      expect(refused).toMatchObject({ status: 409, body: { error: 'lower_pass_rate' } });
+      expect(e.services.store.prompts.list()).toHaveLength(0);
+      expect((await admin.call('POST', '/api/prompts', { text: draft, confirm: true })).status).toBe(201);
+      const prompts = (await admin.call('GET', '/api/prompts')).body as { model: string; model_note?: string; versions: Array<{ eval: { pass_k: number } | null }>; default_eval: { pass_k: number } };
+      expect(prompts.versions[0]!.eval).toMatchObject({ pass_k: 0.5 });
+      expect(prompts.default_eval).toMatchObject({ pass_k: 1 });
+      expect(prompts.model).toBe('scripted model');
+      expect(prompts.model_note).toMatch(/no effect/);
     } finally {
       await e.stop();
     }
