@@ -15,6 +15,8 @@ import { inputSchemaOf } from '../tools/tool.ts';
 import { splitMessage } from '../tools/rails/zapi.ts';
 import type { ModelClient } from './model.ts';
 import { identifyChat } from './identify.ts';
+import { customerLang, handOff, handoffReasonFor, heldByStaff, inferHandoffReason, transition } from './conversation-state.ts';
+import { mediaOf, mediaBlocks, type Transcriber } from './media.ts';
 
 /**
  * One turn of the agent for one conversation: the customer's pending messages
@@ -34,6 +36,10 @@ export interface AgentSettings {
   retryDelayMs: number;
   /** The current system prompt (admins edit it; the next turn uses the new one). */
   systemPrompt: () => { text: string; version: string };
+  /** How long a turn keeps failing on the model before the conversation goes to staff (reason model_unavailable). */
+  modelOutageHandoffMs?: number;
+  /** Turns voice notes into text; none by default (then audio goes to staff). */
+  transcriber?: Transcriber | null;
 }
 
 export type TurnResult =
@@ -123,9 +129,17 @@ export class Agent {
     const conversation = store.conversations.get(conversationId);
     if (!conversation) return { status: 'idle' };
     const log = this.services.logger.child({ conversationId });
+    // A person holds the conversation: no model call, no message, no tool. Their
+    // customer's messages wait in the inbox and are answered after the hand back.
+    if (heldByStaff(conversation)) {
+      if (this.resumableTurn(conversationId)) stopTurnsForStaff(this.services, conversationId);
+      return { status: 'idle' };
+    }
     const resumable = this.resumableTurn(conversationId);
     const pending = store.inbox.pending(conversationId);
     if (!resumable && pending.length === 0) return { status: 'idle' };
+    // A closed conversation opens again when the customer writes.
+    if (conversation.state === 'closed') transition(store, conversationId, 'agent', this.nowIso());
 
     let turnId: string;
     if (resumable) {
@@ -134,18 +148,20 @@ export class Agent {
       // New messages join inside the loop, after any tool results still owed: the API
       // refuses customer text between a tool_use and its tool_result.
     } else {
-      if (conversation.mode === 'staff') {
-        // A person has the conversation: the customer's words go to the transcript, not to the model.
-        this.absorb(conversation, null, pending);
-        return { status: 'idle' };
-      }
       if (!this.identified(conversation)) return this.identify(conversation, pending, log);
       turnId = newId('turn');
-      const context = store.turns.history(conversationId).length === 0 ? await this.customerContext(conversation, log) : null;
+      const context = (await this.needsContext(conversation)) ? await this.customerContext(conversation, log) : null;
+      const media = await this.prepareMedia(pending, log);
       store.immediate(() => {
         store.turns.start(turnId, conversationId, this.nowIso());
-        this.absorbInTx(conversation, turnId, store.inbox.pending(conversationId), context);
+        this.absorbInTx(conversation, turnId, store.inbox.pending(conversationId), context, media.blocks);
       });
+      if (media.needsPerson) {
+        // Media the agent cannot read (a voice note with no transcriber, a document…): acknowledged, and a person looks.
+        this.endSilently(conversation.id, turnId, 'media needs a person');
+        handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
+        return { status: 'done', turnId, modelCalls: 0 };
+      }
     }
     return this.loop(store.conversations.get(conversationId) as Conversation, turnId, log);
   }
@@ -165,24 +181,33 @@ export class Agent {
         if (toolUses.length === 0) {
           // Messages that came in while the model was writing: answer them together, not one by one.
           const late = store.inbox.pending(conversation.id);
-          if (late.length > 0 && calls < this.settings.maxIterations) {
-            this.absorb(conversation, turnId, late);
+          // Held by staff now: the late messages stay pending, to be answered after the hand back.
+          if (late.length > 0 && calls < this.settings.maxIterations && !heldByStaff(store.conversations.get(conversation.id))) {
+            const stop = await this.absorbLate(conversation, turnId, late, log);
+            if (stop) return stop;
             continue;
           }
           return this.finish(conversation, turnId, blocks, calls, log);
         }
+        if (this.takenOver(conversation.id, turnId)) return { status: 'idle' };
         const down = await this.runTools(conversation, turnId, toolUses, log);
         if (down) {
           const delay = this.settings.retryDelayMs * 2 ** (down.attempts - 1);
           return this.park(conversation, turnId, new ProviderDown(down.provider), 0, prefix.hash, log, delay);
         }
+        // A refusal that means "a person must look" queues the conversation for staff now.
+        const reason = this.handoffFromResults(conversation.id, turnId);
+        if (reason) handOff(this.services, conversation.id, reason);
         continue;
       }
       if (calls >= this.settings.maxIterations) break;
+      // Re-read before every model call: staff may have taken over (or the agent handed off) meanwhile.
+      if (this.takenOver(conversation.id, turnId)) return { status: 'idle' };
       // Messages that arrived while this turn was running join it: one answer, not one per message.
       const arrived = store.inbox.pending(conversation.id);
       if (arrived.length > 0) {
-        this.absorb(conversation, turnId, arrived);
+        const stop = await this.absorbLate(conversation, turnId, arrived, log);
+        if (stop) return stop;
         continue;
       }
       const wait = this.rateLimiter?.(conversation.id) ?? 0;
@@ -231,12 +256,8 @@ export class Agent {
     }
     // Too many round trips: stop spending, hand the customer to a person.
     log.warn({ turnId, maxIterations: this.settings.maxIterations }, 'turn hit the iteration cap');
-    store.immediate(() => {
-      this.enqueueText(conversation, templates.handoff(), 'system', `handoff:${turnId}`);
-      store.conversations.setMode(conversation.id, 'staff', this.nowIso());
-      store.turns.finish(turnId, 'failed', this.settings.maxIterations, 'iteration cap', this.nowIso());
-    });
-    this.services.wake();
+    this.endSilently(conversation.id, turnId, 'iteration cap', this.settings.maxIterations);
+    handOff(this.services, conversation.id, inferHandoffReason(store, conversation.id, turnId));
     return { status: 'failed', turnId, error: 'iteration cap' };
   }
 
@@ -268,11 +289,16 @@ export class Agent {
       .map((b) => b.text)
       .join('\n')
       .trim();
-    store.immediate(() => {
-      if (text) splitMessage(text).forEach((part, i) => this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${i}`));
-      store.turns.finish(turnId, 'done', calls, null, this.nowIso());
+    const silenced = store.immediate(() => {
+      // Re-read before sending: text written while a person took the chat is never sent.
+      const held = heldByStaff(store.conversations.get(conversation.id));
+      if (text && !held) splitMessage(text).forEach((part, i) => this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${i}`));
+      store.turns.finish(turnId, 'done', calls, held ? 'taken_over' : null, this.nowIso());
       store.conversations.touch(conversation.id, this.nowIso());
+      return held;
     });
+    // The model promised a person: make it true (never promise one that is not queued).
+    if (!silenced && text && PROMISES_PERSON.test(text)) handOff(this.services, conversation.id, inferHandoffReason(store, conversation.id, turnId));
     this.services.wake();
     this.services.publish({ type: 'turn', conversationId: conversation.id, status: 'done' });
     log.info({ turnId, modelCalls: calls }, 'turn done');
@@ -285,13 +311,31 @@ export class Agent {
     const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? `${error.name}: ${error.message}` : 'error';
     const limited = error instanceof RateLimited;
     const modelFailed = !limited && !(error instanceof ProviderDown);
+    const startedAt = Date.parse(store.turns.get(turnId)?.started_at ?? this.nowIso());
+    const outageMs = this.settings.modelOutageHandoffMs ?? 120_000;
+    if (modelFailed && this.services.now().getTime() - startedAt >= outageMs) {
+      // The model has been down for too long: a person takes over; retries go on for later turns.
+      store.turns.recordModelCall({
+        conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
+        input_tokens: null, output_tokens: null, cache_read_tokens: null, cache_creation_tokens: null, prefix_hash: prefixHash,
+        latency_ms: latencyMs, error: message, created_at: this.nowIso(),
+      });
+      this.endSilently(conversation.id, turnId, `model unavailable: ${message}`);
+      handOff(this.services, conversation.id, 'model_unavailable');
+      log.warn({ turnId, error: message }, 'model unavailable too long; handed to staff');
+      return { status: 'failed', turnId, error: message };
+    }
     store.immediate(() => {
       if (modelFailed) store.turns.recordModelCall({
         conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
         input_tokens: null, output_tokens: null, cache_read_tokens: null, cache_creation_tokens: null, prefix_hash: prefixHash,
         latency_ms: latencyMs, error: message, created_at: this.nowIso(),
       });
-      if (!limited) this.enqueueText(conversation, templates.unavailable(), 'system', `holding:${turnId}`);
+      // Told once per outage (one holding message per turn, however often it is retried), never while a person holds the chat.
+      if (!limited && !heldByStaff(store.conversations.get(conversation.id))) {
+        const holding = customerLang(store, conversation.id) === 'en' ? templates.unavailable_en() : templates.unavailable();
+        this.enqueueText(conversation, holding, 'system', `holding:${turnId}`);
+      }
       store.turns.finish(turnId, 'parked', 0, message, this.nowIso());
       const now = this.services.now();
       store.jobs.schedule('resume_turn', `resume_turn:${turnId}:${now.getTime()}`, { conversationId: conversation.id, turnId }, new Date(now.getTime() + retryInMs).toISOString(), now.toISOString());
@@ -334,14 +378,89 @@ export class Agent {
     this.services.store.immediate(() => this.absorbInTx(conversation, turnId, pending));
   }
 
-  /** The pending messages become one user message in the history, and are marked processed, atomically. */
-  private absorbInTx(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>, context: string | null = null): void {
+  /**
+   * The pending messages become one user message in the history, and are
+   * marked processed, atomically. What staff said and noted since the model's
+   * last view comes first, labelled as such, interleaved in time with the
+   * customer's messages (so after a hand back the model knows what a person
+   * promised, and answers what the customer wrote meanwhile).
+   */
+  private absorbInTx(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>, context: string | null = null, media: Map<number, ContentBlock[]> = new Map()): void {
     const { store } = this.services;
     if (pending.length === 0) return;
-    const text = pending.map((r) => r.text ?? '').join('\n');
-    const blocks = [...(context ? [{ type: 'text', text: context }] : []), { type: 'text', text }];
+    const since = store.turns.lastHistory(conversation.id)?.created_at ?? '';
+    const items: Array<{ at: string; blocks: ContentBlock[] }> = [];
+    for (const r of pending) {
+      const own = media.get(r.id);
+      items.push({ at: r.received_at, blocks: own ?? (r.text ? [{ type: 'text', text: r.text }] : mediaOf(r) ? [{ type: 'text', text: `[${mediaOf(r)!.kind}]` }] : []) });
+    }
+    const staff = staffSince(store, conversation.id, since);
+    items.push(...staff);
+    items.sort((a, b) => a.at.localeCompare(b.at));
+    // Consecutive plain customer texts stay one block, as before (one answer per burst).
+    const merged: ContentBlock[] = [];
+    for (const b of items.flatMap((i) => i.blocks)) {
+      const prev = merged.at(-1);
+      if (prev?.type === 'text' && b.type === 'text' && !isLabelled(prev.text) && !isLabelled(b.text)) prev.text = `${prev.text}\n${b.text}`;
+      else merged.push(b.type === 'text' ? { ...b } : b);
+    }
+    const blocks: ContentBlock[] = [
+      ...(context ? [{ type: 'text' as const, text: context }] : []),
+      ...(staff.length > 0 ? [{ type: 'text' as const, text: STAFF_PREAMBLE }] : []),
+      ...merged,
+    ];
+    if (blocks.length === 0) blocks.push({ type: 'text', text: '[mensagem vazia]' });
     store.turns.appendHistory(conversation.id, turnId, 'user', blocks, this.nowIso());
     store.inbox.markProcessed(pending.map((r) => r.id), turnId ?? 'staff', this.nowIso());
+  }
+
+  /** Messages that came during the turn join it (media included); null, or the result when one needs a person. */
+  private async absorbLate(conversation: Conversation, turnId: string, rows: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<TurnResult | null> {
+    const media = await this.prepareMedia(rows, log);
+    this.services.store.immediate(() => this.absorbInTx(conversation, turnId, rows, null, media.blocks));
+    if (!media.needsPerson) return null;
+    this.endSilently(conversation.id, turnId, 'media needs a person');
+    handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
+    return { status: 'done', turnId, modelCalls: 0 };
+  }
+
+  /** Images are fetched for the model; other media are stored and, unless transcribed, go to a person. */
+  private async prepareMedia(pending: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<{ blocks: Map<number, ContentBlock[]>; needsPerson: string | null }> {
+    return mediaBlocks(pending, { transcriber: this.settings.transcriber ?? null, lang: detectPendingLang(pending), logger: log });
+  }
+
+  /** The turn stops here without a model answer: any tool_use left open is closed, and the history shows where it stopped. */
+  private endSilently(conversationId: string, turnId: string, why: string, iterations = 0): void {
+    const { store } = this.services;
+    store.immediate(() => {
+      closeOpenToolUses(store, conversationId, turnId, this.nowIso());
+      store.turns.finish(turnId, 'failed', iterations, why, this.nowIso());
+    });
+    this.services.wake();
+  }
+
+  /** True (and the turn is ended) when a person holds the conversation now. */
+  private takenOver(conversationId: string, turnId: string): boolean {
+    if (!heldByStaff(this.services.store.conversations.get(conversationId))) return false;
+    this.endSilently(conversationId, turnId, 'taken_over');
+    this.services.logger.info({ conversationId, turnId }, 'turn stopped: staff hold the conversation');
+    return true;
+  }
+
+  /** The handoff reason of this turn's newest tool results, if one refused for a reason a person must look at. */
+  private handoffFromResults(conversationId: string, turnId: string): ReturnType<typeof handoffReasonFor> {
+    const last = this.services.store.turns.toolCalls(conversationId).filter((t) => t.turn_id === turnId).at(-1);
+    return last && last.name === 'pay_refund' && last.outcome === 'refused' ? handoffReasonFor(last.reason) : null;
+  }
+
+  /** A first turn, or a new turn after refunds were made since the last context: the orders are (re)read. */
+  private async needsContext(conversation: Conversation): Promise<boolean> {
+    const { store } = this.services;
+    const history = store.turns.history(conversation.id);
+    if (history.length === 0) return true;
+    const lastContext = [...history].reverse().find((h) => h.role === 'user' && h.content.includes('<customer_context>'));
+    if (!lastContext) return false;
+    return store.payments.refundsForConversation(conversation.id).some((r) => r.created_at >= lastContext.created_at);
   }
 
   /**
@@ -376,20 +495,31 @@ export class Agent {
   }
 }
 
+/** Stands in for an assistant answer that had no text (a template spoke, or the turn ended at a handoff). */
+export const NO_TEXT_MARKER = '[no text reply: a template message was sent or the conversation went to staff]';
+
 /**
- * The stored history as Messages API messages. Consecutive messages of one
- * role (customer texts that arrived while staff had the chat) are merged, and
- * a history must start with the user.
+ * The stored history as Messages API messages; a history must start with the
+ * user. An assistant answer with no text (the API refuses empty messages)
+ * becomes a short marker, so a later customer message is never folded into
+ * an old tool_result and left unanswered. Two user rows in a row (a turn
+ * ended without an answer) are separated by the same marker.
  */
 export function toMessages(history: HistoryRow[]): MessageParam[] {
   const messages: MessageParam[] = [];
   for (const row of history) {
-    const content = JSON.parse(row.content) as ContentBlock[];
-    // The API refuses empty messages (an end_turn with no text, after a template spoke).
-    if (content.length === 0) continue;
+    let content = JSON.parse(row.content) as ContentBlock[];
+    if (content.length === 0) {
+      if (row.role !== 'assistant') continue;
+      content = [{ type: 'text', text: NO_TEXT_MARKER }];
+    }
     const previous = messages.at(-1);
-    if (previous && previous.role === row.role) (previous.content as ContentBlock[]).push(...content);
-    else messages.push({ role: row.role, content: [...content] });
+    if (previous && previous.role === row.role) {
+      const prevBlocks = previous.content as ContentBlock[];
+      if (row.role === 'user' && prevBlocks.at(-1)?.type === 'tool_result' && content[0]?.type !== 'tool_result') {
+        messages.push({ role: 'assistant', content: [{ type: 'text', text: NO_TEXT_MARKER }] }, { role: 'user', content: [...content] });
+      } else prevBlocks.push(...content);
+    } else messages.push({ role: row.role, content: [...content] });
   }
   while (messages[0]?.role === 'assistant') messages.shift();
   return messages;
@@ -424,3 +554,83 @@ export function boundHistory(messages: MessageParam[], limits: { maxBytes: numbe
   return cut.slice(from);
 }
 
+/** The model answered with text promising a person (pt-BR or English). */
+const PROMISES_PERSON = /(uma pessoa da (nossa )?equipe|transferir (seu|o) atendimento|atendente humano|a person (from|on) our team|a human agent)/i;
+
+/** Marks what staff wrote, so the model never mistakes it for the customer's words. */
+export const STAFF_PREAMBLE =
+  'System context, not written by the customer: what the store\'s team sent to the customer or noted while a person held this conversation, in order, between the customer\'s own messages.';
+
+const isLabelled = (t: string) => /^<(staff_message|staff_note|sent_to_customer)\b/.test(t);
+
+/** Staff messages, notes and automatic messages created after `since`, as labelled text blocks with their time. */
+function staffSince(store: Services['store'], conversationId: string, since: string): Array<{ at: string; blocks: ContentBlock[] }> {
+  const out: Array<{ at: string; blocks: ContentBlock[] }> = [];
+  for (const m of store.outbox.forConversation(conversationId)) {
+    if (m.created_at <= since || m.source === 'agent') continue;
+    const tag = m.source === 'staff' ? 'staff_message' : 'sent_to_customer';
+    out.push({ at: m.created_at, blocks: [{ type: 'text', text: `<${tag}${m.source === 'staff' ? '' : ` source="${m.template ?? m.source}"`}>${m.text}</${tag}>` }] });
+  }
+  for (const n of store.conversations.notes(conversationId)) {
+    if (n.created_at <= since) continue;
+    out.push({ at: n.created_at, blocks: [{ type: 'text', text: `<staff_note>${n.text}</staff_note>` }] });
+  }
+  return out;
+}
+
+function detectPendingLang(pending: Array<{ text: string | null }>): 'pt' | 'en' {
+  return /\b(the|my|please|order|refund|hello|thanks)\b/i.test(pending.map((p) => p.text ?? '').join(' ')) ? 'en' : 'pt';
+}
+
+/** Closes tool_use blocks left without a result (a turn stopped for staff), so the history stays valid for the API. */
+function closeOpenToolUses(store: Services['store'], conversationId: string, turnId: string, now: string): void {
+  const last = store.turns.lastHistory(conversationId);
+  if (last?.role !== 'assistant') return;
+  const uses = (JSON.parse(last.content) as Anthropic.ContentBlock[]).filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+  if (uses.length === 0) return;
+  const content = JSON.stringify({ refused: true, reason: 'conversation_with_staff', message: 'Not run: a person from the team took over the conversation.' });
+  for (const u of uses) {
+    if (store.turns.toolCall(conversationId, u.id)?.status === 'started') store.turns.finishToolCall(conversationId, u.id, 'refused', 'conversation_with_staff', content, now);
+  }
+  store.turns.appendHistory(conversationId, turnId, 'user', uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content, is_error: true })), now);
+}
+
+/** Stands in, in the model's history, for the answer a person gave before closing the conversation. */
+export const CLOSED_BY_STAFF_MARKER = '[no reply from the assistant: a person from the team handled these messages and closed the conversation]';
+
+/**
+ * Staff closed the conversation: what the customer wrote while they held it
+ * was answered by a person, so it enters the history as handled (with what
+ * staff said) instead of waiting for the agent.
+ */
+export function absorbHandledByStaff(services: Services, conversationId: string): void {
+  const { store } = services;
+  const now = services.now().toISOString();
+  store.immediate(() => {
+    const pending = store.inbox.pending(conversationId);
+    if (pending.length === 0) return;
+    const since = store.turns.lastHistory(conversationId)?.created_at ?? '';
+    const items = [
+      ...pending.map((r) => ({ at: r.received_at, text: r.text ?? `[${mediaOf(r)?.kind ?? 'message'}]` })),
+      ...staffSince(store, conversationId, since).map((i) => ({ at: i.at, text: (i.blocks[0] as { text: string }).text })),
+    ].sort((a, b) => a.at.localeCompare(b.at));
+    store.turns.appendHistory(conversationId, null, 'user', [{ type: 'text', text: STAFF_PREAMBLE }, ...items.map((i) => ({ type: 'text', text: i.text }))], now);
+    store.turns.appendHistory(conversationId, null, 'assistant', [{ type: 'text', text: CLOSED_BY_STAFF_MARKER }], now);
+    store.inbox.markProcessed(pending.map((r) => r.id), 'staff', now);
+  });
+}
+
+/**
+ * A person took the conversation: parked or running turns end, their resume
+ * jobs are cancelled, and any tool call they left open is closed unrun.
+ */
+export function stopTurnsForStaff(services: Services, conversationId: string, options: { includeRunning: boolean } = { includeRunning: true }): void {
+  const { store } = services;
+  const now = services.now().toISOString();
+  store.immediate(() => {
+    const open = store.turns.unfinished(conversationId);
+    // A running turn is left to stop itself (it re-reads the state before every step); only a parked one is closed here.
+    if (open && (options.includeRunning || open.status === 'parked')) closeOpenToolUses(store, conversationId, open.id, now);
+    store.turns.cancelForStaff(conversationId, now, options.includeRunning);
+  });
+}

@@ -6,7 +6,12 @@ import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
 import type { Estorno } from '../server/app.ts';
 import { decideApproval } from '../tools/approvals.ts';
 import { resolveUnknownRefund } from '../tools/refund-flow.ts';
-import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
+import { activeMandateFor, changeCaps, issueMandate, listMandates, setMandateStatus, SUPPORT_AGENT_ID } from '../tools/mandate.ts';
+import { IllegalTransition, transition } from '../agent/conversation-state.ts';
+import { mediaOf } from '../agent/media.ts';
+import { absorbHandledByStaff, stopTurnsForStaff } from '../agent/turn.ts';
+import type { ConversationState } from '../data/conversations.ts';
+import { promptSha256 } from '../data/evals.ts';
 import { decoyHash, generatePassword, hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
 import { sendBodyError } from '../webhooks/zapi.ts';
@@ -93,14 +98,29 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
 
   // --- Conversations ---
   router.get('/conversations', (_req, res) => {
-    res.json(store().consoleQueries.conversations().map((c) => ({ ...c, chat_id: undefined, phone: undefined, who: c.phone ? maskPhone(String(c.phone)) : 'WhatsApp @lid' })));
+    const s = store();
+    res.json(s.consoleQueries.conversations().map((c) => {
+      const state = s.conversations.get(String(c.id));
+      return { ...c, chat_id: undefined, phone: undefined, who: c.phone ? maskPhone(String(c.phone)) : 'WhatsApp @lid', state: state?.state, handoff_reason: state?.handoff_reason ?? null, waiting_since: state?.waiting_since ?? null };
+    }));
+  });
+  // What staff and admins must know now: the agent holding no usable mandate stops every automatic refund.
+  router.get('/alerts', (_req, res) => {
+    const alerts: Array<{ kind: string; severity: 'critical' | 'warning'; message: string; [k: string]: unknown }> = [];
+    if (!activeMandateFor(store(), services.keys.mandate, SUPPORT_AGENT_ID, now())) {
+      alerts.push({ kind: 'agent_mandate_inactive', severity: 'critical', agent_id: SUPPORT_AGENT_ID, message: `The agent ${SUPPORT_AGENT_ID} holds no active mandate: refunds are handed to staff (reason mandate_inactive) until an admin issues or resumes one.` });
+    }
+    const waiting = store().consoleQueries.conversations().filter((c) => store().conversations.get(String(c.id))?.state === 'waiting_for_staff').length;
+    if (waiting > 0) alerts.push({ kind: 'waiting_for_staff', severity: 'warning', count: waiting, message: `${waiting} conversation(s) waiting for a person.` });
+    res.json(alerts);
   });
   router.get('/conversations/:id', (req, res) => {
     const s = store();
     const conversation = s.conversations.get(req.params.id as string);
     if (!conversation) return void res.status(404).json({ error: 'not_found' });
     const entries: Array<{ at: string; kind: string; [k: string]: unknown }> = [];
-    for (const m of s.inbox.forConversation(conversation.id)) if (m.kind === 'text') entries.push({ at: m.received_at, kind: 'customer', text: m.text, message_id: m.message_id });
+    for (const m of s.inbox.forConversation(conversation.id)) if (m.kind === 'text') entries.push({ at: m.received_at, kind: 'customer', text: m.text, message_id: m.message_id, ...(mediaOf(m) ? { media: mediaOf(m) } : {}) });
+    for (const n of s.conversations.notes(conversation.id)) entries.push({ at: n.created_at, kind: 'note', text: n.text, author: n.author });
     for (const m of s.outbox.forConversation(conversation.id)) entries.push({ at: m.created_at, kind: m.source === 'staff' ? 'staff' : 'agent', text: m.text, status: m.status, template: m.template });
     for (const t of s.turns.toolCalls(conversation.id)) entries.push({ at: t.created_at, kind: 'tool', name: t.name, input: safeJson(t.input), outcome: t.outcome, reason: t.reason });
     // Pushed before the guard's rows: on a tie the staff decision comes before the guard run it caused (the sort is stable).
@@ -114,19 +134,43 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
       const receipt = loadReceipt(s, c.id);
       return { id: c.id, order: c.order_number, status: c.status, verification: receipt ? verifyReceipt(receipt, services.keys.receipt.publicKey) : null };
     });
-    res.json({ id: conversation.id, who: conversation.phone ? maskPhone(conversation.phone) : 'WhatsApp @lid', mode: conversation.mode, entries, receipts });
+    res.json({
+      id: conversation.id, who: conversation.phone ? maskPhone(conversation.phone) : 'WhatsApp @lid', mode: conversation.mode,
+      state: conversation.state, handoff_reason: conversation.handoff_reason, waiting_since: conversation.waiting_since, entries, receipts,
+    });
   });
-  const setMode = (mode: 'agent' | 'staff') => (req: Request, res: Response) => {
+  const move = (to: ConversationState) => (req: Request, res: Response) => {
     const s = store();
     const conversation = s.conversations.get(req.params.id as string);
     if (!conversation) return void res.status(404).json({ error: 'not_found' });
-    s.conversations.setMode(conversation.id, mode, now().toISOString());
-    services.publish({ type: 'mode', conversationId: conversation.id, mode, by: req.user!.email });
-    if (mode === 'agent') estorno.scheduler.schedule(conversation.id);
-    res.json({ id: conversation.id, mode });
+    try {
+      transition(s, conversation.id, to, now().toISOString());
+    } catch (error) {
+      if (error instanceof IllegalTransition) return void res.status(409).json({ error: 'illegal_transition', message: `cannot move a conversation ${conversation.state} to ${to}` });
+      throw error;
+    }
+    // Taking over stops the money: parked turns end and their resume jobs are cancelled (a running turn stops at its next step).
+    if (to === 'with_staff') stopTurnsForStaff(services, conversation.id, { includeRunning: false });
+    if (to === 'closed') absorbHandledByStaff(services, conversation.id);
+    const after = s.conversations.get(conversation.id)!;
+    services.publish({ type: 'mode', conversationId: conversation.id, mode: after.mode, status: after.state, by: req.user!.email });
+    // Handed back: what the customer wrote meanwhile is answered now.
+    if (to === 'agent') estorno.scheduler.schedule(conversation.id);
+    res.json({ id: conversation.id, mode: after.mode, state: after.state });
   };
-  router.post('/conversations/:id/takeover', setMode('staff'));
-  router.post('/conversations/:id/handback', setMode('agent'));
+  router.post('/conversations/:id/takeover', move('with_staff'));
+  router.post('/conversations/:id/handback', move('agent'));
+  router.post('/conversations/:id/close', move('closed'));
+  router.post('/conversations/:id/notes', (req, res) => {
+    const body = parse(z.object({ text: z.string().trim().min(1).max(4096) }).strict(), req, res);
+    if (!body) return;
+    const s = store();
+    const conversation = s.conversations.get(req.params.id as string);
+    if (!conversation) return void res.status(404).json({ error: 'not_found' });
+    const id = s.conversations.addNote(conversation.id, req.user!.email, body.text, now().toISOString());
+    services.publish({ type: 'note', conversationId: conversation.id });
+    res.status(201).json({ note_id: id });
+  });
   router.post('/conversations/:id/messages', (req, res) => {
     const body = parse(z.object({ text: z.string().trim().min(1).max(4096) }).strict(), req, res);
     if (!body) return;
@@ -134,6 +178,8 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     const conversation = s.conversations.get(req.params.id as string);
     if (!conversation) return void res.status(404).json({ error: 'not_found' });
     if (conversation.mode !== 'staff') return void res.status(409).json({ error: 'not_taken_over', message: 'take the conversation over first' });
+    // Answering a conversation that waits in the queue takes it.
+    if (conversation.state === 'waiting_for_staff') transition(s, conversation.id, 'with_staff', now().toISOString());
     const id = s.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text: body.text, source: 'staff', now: now().toISOString() });
     services.wake();
     services.publish({ type: 'message_out', conversationId: conversation.id });
@@ -147,10 +193,12 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     if (!status.success) return void res.status(400).json({ error: 'invalid_input', message: 'status: pending, approved, rejected, expired or failed' });
     res.json(store().guardLog.approvals(status.data));
   });
+  // The reason is internal (kept, never sent); a rejection may carry a separate message written for the customer.
+  const decisionBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500), customer_message: z.string().trim().max(1000).optional() }).strict();
   const decide = (decision: 'approve' | 'reject') => async (req: Request, res: Response) => {
-    const body = parse(reasonBody, req, res);
+    const body = parse(decisionBody, req, res);
     if (!body) return;
-    const result = await decideApproval(services, req.params.id as string, decision, { id: req.user!.email }, body.reason);
+    const result = await decideApproval(services, req.params.id as string, decision, { id: req.user!.email }, body.reason, decision === 'reject' ? (body.customer_message ?? null) : null);
     if (result.ok) return void res.json(result);
     const status = result.error === 'not_found' ? 404 : result.error === 'refused' ? 422 : 409;
     res.status(status).json(result);
@@ -222,7 +270,16 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
   // --- Prompt versions (admins write) ---
   router.get('/prompts', (_req, res) => {
     const versions = store().prompts.list();
-    res.json({ current: versions[0] ?? { id: 0, text: DEFAULT_SYSTEM_PROMPT, author: 'shipped default', note: null, created_at: null }, versions });
+    const scripted = estorno.modelKind === 'scripted';
+    // The last `npm run eval` of each version's exact text, if any.
+    const evalOf = (text: string) => store().evals.latestFor(promptSha256(text)) ?? null;
+    res.json({
+      current: versions[0] ?? { id: 0, text: DEFAULT_SYSTEM_PROMPT, author: 'shipped default', note: null, created_at: null },
+      versions: versions.map((v) => ({ ...v, eval: evalOf(v.text) })),
+      default_eval: evalOf(DEFAULT_SYSTEM_PROMPT),
+      model: scripted ? 'scripted model' : 'claude',
+      ...(scripted ? { model_note: 'The sandbox runs the scripted model, a fixed deterministic policy: prompt edits are stored and versioned but have no effect on it. Set ANTHROPIC_API_KEY to use Claude.' } : {}),
+    });
   });
   router.get('/prompts/:id/diff', (req, res) => {
     const s = store();
@@ -232,8 +289,19 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     res.json({ id: version.id, author: version.author, created_at: version.created_at, note: version.note, diff: lineDiff(previous?.text ?? DEFAULT_SYSTEM_PROMPT, version.text) });
   });
   router.post('/prompts', requireAdmin, (req, res) => {
-    const body = parse(z.object({ text: z.string().trim().min(20).max(50_000), note: z.string().max(500).optional() }).strict(), req, res);
+    const body = parse(z.object({ text: z.string().trim().min(20).max(50_000), note: z.string().max(500).optional(), confirm: z.boolean().optional() }).strict(), req, res);
     if (!body) return;
+    // Publishing a text whose eval passes fewer scenarios than the current version's asks for confirmation.
+    const current = store().prompts.current()?.text ?? DEFAULT_SYSTEM_PROMPT;
+    const before = store().evals.latestFor(promptSha256(current));
+    const after = store().evals.latestFor(promptSha256(body.text));
+    if (!body.confirm && before && after && after.pass_k < before.pass_k) {
+      return void res.status(409).json({
+        error: 'lower_pass_rate',
+        message: `this text passed pass^${after.k} = ${after.pass_k.toFixed(2)} in its last eval, below the current version's ${before.pass_k.toFixed(2)}; send confirm: true to publish it anyway`,
+        current: before, candidate: after,
+      });
+    }
     const version = store().prompts.add(body.text, req.user!.email, body.note ?? null, now().toISOString());
     services.publish({ type: 'prompt', version: version.id });
     res.status(201).json(version);

@@ -38,7 +38,12 @@ const schema = z.object({
   MODEL_MAX_RETRIES: int(2, 0, 10),
   AGENT_MAX_ITERATIONS: int(8, 1, 50),
   AGENT_MAX_TOKENS: int(1024, 64, 32_000),
-  TURN_DEBOUNCE_MS: int(0, 0, 10_000),
+  /** Unset: 1500 ms in production (one answer per burst), 0 elsewhere (tests drive bursts explicitly). */
+  TURN_DEBOUNCE_MS: z.coerce.number().int().min(0).max(10_000).optional(),
+  /** How long the model may keep failing a turn before the conversation goes to staff (reason model_unavailable). */
+  MODEL_OUTAGE_HANDOFF_MS: int(120_000, 0, 86_400_000),
+  /** Staff hours in São Paulo time, told to customers at a handoff: "<first day>-<last day> HH:MM-HH:MM", days 0 (Sunday) to 6. */
+  BUSINESS_HOURS: z.string().regex(/^[0-6]-[0-6] \d{1,2}:\d{2}-\d{1,2}:\d{2}$/, 'like "1-5 09:00-18:00"').default('1-5 09:00-18:00'),
   TURN_CONCURRENCY: int(128, 1, 10_000),
   AGENT_PREFETCH_ORDERS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   MODEL_CALLS_PER_CUSTOMER_PER_MINUTE: int(20, 1, 10_000),

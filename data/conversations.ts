@@ -1,6 +1,21 @@
 import type { Db } from './db.ts';
 import { newId } from '../core/ids.ts';
 
+/** Where a conversation is in its life (agent/conversation-state.ts holds the legal moves). */
+export type ConversationState = 'agent' | 'waiting_for_staff' | 'with_staff' | 'closed';
+
+/** Why a conversation was handed to staff. */
+export type HandoffReason =
+  | 'card_payment'
+  | 'outside_window'
+  | 'mandate_inactive'
+  | 'model_unavailable'
+  | 'not_understood'
+  | 'customer_asked'
+  | 'media_needs_person'
+  | 'job_failed'
+  | 'payment_unverified';
+
 export interface Conversation {
   id: string;
   chat_id: string;
@@ -8,9 +23,21 @@ export interface Conversation {
   /** WhatsApp Linked ID (`…@lid`) of the contact, when Z-API sent one. */
   lid?: string | null;
   customer_code: number | null;
+  /** Two-valued shadow of `state`: 'staff' while waiting for or with staff. */
   mode: 'agent' | 'staff';
+  state: ConversationState;
+  handoff_reason: HandoffReason | null;
+  waiting_since: string | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface NoteRow {
+  id: number;
+  conversation_id: string;
+  author: string;
+  text: string;
+  created_at: string;
 }
 
 export function conversationsRepo(db: Db) {
@@ -28,6 +55,10 @@ export function conversationsRepo(db: Db) {
   const byPhone = db.prepare('SELECT * FROM conversations WHERE chat_id = ? OR phone = ? ORDER BY created_at LIMIT 1');
   const setLid = db.prepare('UPDATE conversations SET lid = ? WHERE id = ? AND lid IS NULL');
   const setPhone = db.prepare('UPDATE conversations SET phone = ? WHERE id = ? AND phone IS NULL');
+  const move = db.prepare(
+    `UPDATE conversations SET state = @to, mode = @mode, handoff_reason = @reason, waiting_since = @since, updated_at = @now
+     WHERE id = @id AND state = @from`,
+  );
   return {
     /** The conversation of a chat, created on first contact. */
     ensure(chatId: string, phone: string | null, now: string): Conversation {
@@ -79,14 +110,27 @@ export function conversationsRepo(db: Db) {
     bindCustomer(id: string, customerCode: number, now: string): void {
       db.prepare('UPDATE conversations SET customer_code = ?, updated_at = ? WHERE id = ?').run(customerCode, now, id);
     },
+    /** Compare-and-set of the state (and its mode shadow); false when the state was not `from`. */
+    moveState(id: string, from: ConversationState, to: ConversationState, reason: HandoffReason | null, waitingSince: string | null, now: string): boolean {
+      const mode = to === 'waiting_for_staff' || to === 'with_staff' ? 'staff' : 'agent';
+      return move.run({ id, from, to, mode, reason, since: waitingSince, now }).changes === 1;
+    },
+    /** Older callers' two-valued switch: 'staff' = with staff, 'agent' = back to the agent (no reason kept). */
     setMode(id: string, mode: 'agent' | 'staff', now: string): void {
-      db.prepare('UPDATE conversations SET mode = ?, updated_at = ? WHERE id = ?').run(mode, now, id);
+      db.prepare('UPDATE conversations SET mode = ?, state = ?, handoff_reason = CASE WHEN ? = \'agent\' THEN NULL ELSE handoff_reason END, waiting_since = NULL, updated_at = ? WHERE id = ?')
+        .run(mode, mode === 'staff' ? 'with_staff' : 'agent', mode, now, id);
     },
     touch(id: string, now: string): void {
       db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, id);
     },
     list(limit = 100): Conversation[] {
       return db.prepare('SELECT * FROM conversations ORDER BY updated_at DESC LIMIT ?').all(limit) as Conversation[];
+    },
+    addNote(conversationId: string, author: string, text: string, now: string): number {
+      return Number(db.prepare('INSERT INTO conversation_notes (conversation_id, author, text, created_at) VALUES (?, ?, ?, ?)').run(conversationId, author, text, now).lastInsertRowid);
+    },
+    notes(conversationId: string): NoteRow[] {
+      return db.prepare('SELECT * FROM conversation_notes WHERE conversation_id = ? ORDER BY id').all(conversationId) as NoteRow[];
     },
   };
 }

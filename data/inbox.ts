@@ -11,14 +11,16 @@ export interface InboxRow {
   received_at: string;
   processed_at: string | null;
   turn_id: string | null;
+  /** JSON of a media message's descriptor (webhooks/media.ts), null for plain text. */
+  media?: string | null;
 }
 
-export type NewInbox = Omit<InboxRow, 'id' | 'processed_at' | 'turn_id'>;
+export type NewInbox = Omit<InboxRow, 'id' | 'processed_at' | 'turn_id' | 'media'> & { media?: string | null };
 
 export function inboxRepo(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO inbox (message_id, conversation_id, kind, ignore_reason, text, payload, received_at)
-     VALUES (@message_id, @conversation_id, @kind, @ignore_reason, @text, @payload, @received_at)
+    `INSERT INTO inbox (message_id, conversation_id, kind, ignore_reason, text, payload, received_at, media)
+     VALUES (@message_id, @conversation_id, @kind, @ignore_reason, @text, @payload, @received_at, @media)
      ON CONFLICT (message_id) DO NOTHING`,
   );
   const pending = db.prepare(
@@ -27,7 +29,7 @@ export function inboxRepo(db: Db) {
   return {
     /** Stores an event once; false when its messageId was already stored (a redelivery). */
     insert(row: NewInbox): boolean {
-      return insert.run(row).changes === 1;
+      return insert.run({ media: null, ...row }).changes === 1;
     },
     pending(conversationId: string): InboxRow[] {
       return pending.all(conversationId) as InboxRow[];

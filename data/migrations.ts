@@ -403,4 +403,45 @@ CREATE TABLE chat_identity_attempts (
 CREATE INDEX chat_identity_attempts_by_conversation ON chat_identity_attempts (conversation_id, created_at);
 `,
   },
+  {
+    version: 5,
+    name: 'conversation_states_and_media',
+    sql: `
+-- The conversation's state machine (agent/conversation-state.ts); mode stays as its
+-- two-valued shadow ('staff' while waiting for or with staff) for older readers.
+ALTER TABLE conversations ADD COLUMN state TEXT NOT NULL DEFAULT 'agent'
+  CHECK (state IN ('agent', 'waiting_for_staff', 'with_staff', 'closed'));
+ALTER TABLE conversations ADD COLUMN handoff_reason TEXT;
+ALTER TABLE conversations ADD COLUMN waiting_since TEXT;
+UPDATE conversations SET state = 'with_staff' WHERE mode = 'staff';
+
+-- A media message's descriptor (kind, url, mime type, file name, seconds…) as JSON.
+ALTER TABLE inbox ADD COLUMN media TEXT;
+
+-- Staff notes on a conversation: internal, never sent to the customer, read by the model after a hand back.
+CREATE TABLE conversation_notes (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  author TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX conversation_notes_by_conversation ON conversation_notes (conversation_id, id);
+
+-- Results of \`npm run eval\` per prompt text (its SHA-256), shown beside each prompt version.
+CREATE TABLE eval_runs (
+  id INTEGER PRIMARY KEY,
+  prompt_sha256 TEXT NOT NULL,
+  prompt_label TEXT NOT NULL,
+  model TEXT NOT NULL,
+  k INTEGER NOT NULL,
+  scenarios INTEGER NOT NULL,
+  passed_all INTEGER NOT NULL,
+  pass_k REAL NOT NULL,
+  pass_1 REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX eval_runs_by_prompt ON eval_runs (prompt_sha256, id);
+`,
+  },
 ];

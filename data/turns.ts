@@ -62,6 +62,27 @@ export function turnsRepo(db: Db) {
     conversationsWithUnfinishedTurns(): string[] {
       return (db.prepare("SELECT DISTINCT conversation_id AS id FROM turns WHERE status IN ('running', 'parked')").all() as Array<{ id: string }>).map((r) => r.id);
     },
+    get(id: string): { id: string; conversation_id: string; status: string; started_at: string } | undefined {
+      return db.prepare('SELECT id, conversation_id, status, started_at FROM turns WHERE id = ?').get(id) as { id: string; conversation_id: string; status: string; started_at: string } | undefined;
+    },
+    /**
+     * A person took the conversation: its parked or running turns end as failed
+     * ('taken_over') and their pending resume_turn jobs are cancelled, so nothing
+     * wakes the agent behind staff's back. Returns the turns ended.
+     */
+    cancelForStaff(conversationId: string, now: string, includeRunning = true): string[] {
+      const statuses = includeRunning ? "('running', 'parked')" : "('parked')";
+      const ids = (db.prepare(`SELECT id FROM turns WHERE conversation_id = ? AND status IN ${statuses}`).all(conversationId) as Array<{ id: string }>).map((r) => r.id);
+      db.prepare(`UPDATE turns SET status = 'failed', error = 'taken_over', ended_at = ? WHERE conversation_id = ? AND status IN ${statuses}`).run(now, conversationId);
+      db.prepare(
+        "UPDATE jobs SET status = 'done', last_error = 'cancelled: taken over', updated_at = ? WHERE kind = 'resume_turn' AND status = 'pending' AND json_extract(payload, '$.conversationId') = ?",
+      ).run(now, conversationId);
+      return ids;
+    },
+    /** Pending resume_turn jobs of a conversation (tests and the console). */
+    pendingResumeJobs(conversationId: string): number {
+      return (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'resume_turn' AND status = 'pending' AND json_extract(payload, '$.conversationId') = ?").get(conversationId) as { n: number }).n;
+    },
     reopen(id: string): void {
       db.prepare("UPDATE turns SET status = 'running', ended_at = NULL WHERE id = ? AND status = 'parked'").run(id);
     },
@@ -69,6 +90,9 @@ export function turnsRepo(db: Db) {
       db.prepare('INSERT INTO history (conversation_id, turn_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)').run(
         conversationId, turnId, role, JSON.stringify(content), now,
       );
+    },
+    lastHistory(conversationId: string): HistoryRow | undefined {
+      return db.prepare('SELECT * FROM history WHERE conversation_id = ? ORDER BY id DESC LIMIT 1').get(conversationId) as HistoryRow | undefined;
     },
     history(conversationId: string): HistoryRow[] {
       return db.prepare('SELECT * FROM history WHERE conversation_id = ? ORDER BY id').all(conversationId) as HistoryRow[];
@@ -80,6 +104,10 @@ export function turnsRepo(db: Db) {
          VALUES (@conversation_id, @turn_id, @model, @request_id, @message_id, @stop_reason, @input_tokens, @output_tokens,
            @cache_read_tokens, @cache_creation_tokens, @prefix_hash, @latency_ms, @error, @created_at)`,
       ).run(row);
+    },
+    /** The newest model call of any conversation (readiness). */
+    lastModelCall(): ModelCallRow | undefined {
+      return db.prepare('SELECT * FROM model_calls ORDER BY id DESC LIMIT 1').get() as ModelCallRow | undefined;
     },
     modelCalls(conversationId: string): ModelCallRow[] {
       return db.prepare('SELECT * FROM model_calls WHERE conversation_id = ? ORDER BY id').all(conversationId) as ModelCallRow[];

@@ -30,12 +30,15 @@ export const templates = {
   refund_pending: (p: { amountCents: number; orderNumber: string }) =>
     `⏳ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} está em processamento. Avisaremos assim que for concluído.`,
   handoff: () => 'Vou transferir seu atendimento para uma pessoa da nossa equipe. Em breve alguém continua por aqui. 🙋',
+  // No promise here: the handoff that follows (reason job_failed) says who continues, and when.
   refund_failed: (p: { amountCents: number; orderNumber: string }) =>
-    `Não conseguimos concluir o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}. Uma pessoa da nossa equipe vai falar com você em breve.`,
+    `Não conseguimos concluir o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}.`,
   approval_approved: (p: { amountCents: number; orderNumber: string }) =>
     `Boa notícia: nossa equipe aprovou o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}. Ele já está sendo processado via Pix.`,
-  approval_rejected: (p: { amountCents: number; orderNumber: string; reason: string }) =>
-    `Nossa equipe analisou o pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} e não pôde aprová-lo: ${p.reason}`,
+  // The staff's internal reason never reaches the customer: only a message staff wrote for them, if any.
+  approval_rejected: (p: { amountCents: number; orderNumber: string; customerMessage?: string | null }) =>
+    `Nossa equipe analisou o pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} e não pôde aprová-lo.` +
+    (p.customerMessage ? `\n${p.customerMessage}` : '\nSe tiver alguma dúvida, é só responder por aqui.'),
   approval_failed: (p: { amountCents: number; orderNumber: string }) =>
     `Nossa equipe aprovou o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}, mas ele não pôde ser executado agora. Uma pessoa da equipe continua com você por aqui para resolver.`,
   ask_cpf: () =>
@@ -50,9 +53,14 @@ export const templates = {
   refund_requested_elsewhere: (p: { amountCents: number; orderNumber: string }) =>
     `Aviso de segurança: um estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} foi solicitado por outra conversa do WhatsApp, confirmada com o código enviado a este número. Se não foi você, responda esta mensagem e nossa equipe verifica.`,
   cpf_not_found: () => 'Não encontrei um cadastro com esse CPF. Confira os números e envie novamente, por favor.',
+  // Said once per turn while the model is down; it blames nothing the customer did or owns.
   unavailable: () =>
-    'Estamos com uma instabilidade para consultar seu pedido agora. Já registramos sua mensagem e voltamos a falar com você em instantes.',
+    'Nosso atendimento automático está com uma instabilidade agora. Sua mensagem está registrada e respondemos assim que ele voltar.',
   credit_note_failed: (p: { amountCents: number; orderNumber: string }) =>
     `✅ Seu estorno de ${formatBRL(p.amountCents)} referente ao pedido #${p.orderNumber} foi concluído via Pix, na mesma conta que fez o pagamento.\n` +
     'A nota fiscal de devolução não foi autorizada pela Secretaria da Fazenda. Uma pessoa da nossa equipe já está cuidando disso e vai enviar a nota para você.',
+  unavailable_en: () =>
+    'Our automated support is having trouble right now. Your message is saved and we will answer as soon as it is back.',
+  media_received: (kind: string) => `Recebi seu ${kind}.`,
+  media_received_en: (kind: string) => `I received your ${kind}.`,
 } as const;

@@ -14,7 +14,9 @@ import { Agent, modelCallBudget } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TurnScheduler } from '../agent/scheduler.ts';
-import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../tools/mandate.ts';
+import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate, SUPPORT_AGENT_ID } from '../tools/mandate.ts';
+import { configureBusinessHours, parseBusinessHours } from '../agent/conversation-state.ts';
+import { readiness } from './readyz.ts';
 import type { Services } from '../tools/context.ts';
 import { createOmieClient } from '../tools/rails/omie.ts';
 import { createTrioRail } from '../tools/rails/trio.ts';
@@ -48,6 +50,8 @@ export interface Estorno {
   sandbox: Sandbox | null;
   webhookToken: string;
   events: LiveEvents;
+  /** Which model answers: the sandbox's scripted policy or Claude. */
+  modelKind: 'scripted' | 'claude';
   /** Resolves when no turn, due job or due message is left (tests). */
   idle(): Promise<void>;
   /** Graceful stop: no new webhooks, turns in flight finish, database closed. */
@@ -142,7 +146,10 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       ? createZapiClient({ baseUrl: `${sandboxBase}/zapi`, instanceId: creds.zapi.instanceId, instanceToken: creds.zapi.instanceToken, clientToken: creds.zapi.clientToken, timeoutMs })
       : createZapiClient({ baseUrl: env.ZAPI_BASE_URL, instanceId: env.ZAPI_INSTANCE_ID as string, instanceToken: env.ZAPI_INSTANCE_TOKEN as string, clientToken: env.ZAPI_CLIENT_TOKEN as string, timeoutMs }),
     keys,
-    agentMandateId: DEFAULT_MANDATE.id,
+    // The newest active mandate issued to the agent's id, read at each proposal (revoke + issue restores refunds).
+    get agentMandateId() {
+      return activeMandateFor(store, keys.mandate, SUPPORT_AGENT_ID, now()) ?? DEFAULT_MANDATE.id;
+    },
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: env.PIX_REFUND_WINDOW_DAYS,
     publicBaseUrl,
@@ -167,9 +174,11 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     retryDelayMs: env.TURN_RETRY_DELAY_MS,
     prefetchOrders: env.AGENT_PREFETCH_ORDERS,
     systemPrompt: () => currentSystemPrompt(store),
+    modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
   });
+  configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
   agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
-  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS, concurrency: env.TURN_CONCURRENCY, logger });
+  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS ?? (env.NODE_ENV === 'production' ? 1_500 : 0), concurrency: env.TURN_CONCURRENCY, logger });
   workers = new Workers(services, (id) => scheduler.schedule(id), { reviewUnknownAfterMs: env.UNKNOWN_REFUND_REVIEW_AFTER_MS });
 
   let accepting = true;
@@ -187,6 +196,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       res.status(503).json({ ok: false });
     }
   });
+  app.use(readiness(services, () => store));
   app.use(zapiWebhook({ store: () => store, batcher: new IngestBatcher(() => store), logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => {
     // The console shows customer messages live even while staff hold the conversation (no turn runs then).
     events.publish({ type: 'message_in', conversationId: id });
@@ -239,6 +249,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     sandbox,
     webhookToken,
     events,
+    modelKind: config.emulated.model ? 'scripted' : 'claude',
     async idle() {
       for (let i = 0; i < 200; i++) {
         await scheduler.idle();

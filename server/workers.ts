@@ -1,5 +1,6 @@
 import { ProviderError } from '../core/errors.ts';
 import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
+import { handOff } from '../agent/conversation-state.ts';
 import type { Services } from '../tools/context.ts';
 import { issueCreditNote, JOB_CREDIT_NOTE, JOB_RECONCILE, reconcileRefund, scheduleReconcile } from '../tools/refund-flow.ts';
 
@@ -188,6 +189,8 @@ export class Workers {
           }
         });
         this.services.publish({ type: 'message_out', conversationId: row.conversation_id });
+        // A refund that failed needs a person: queue one (and say so) once the customer was told.
+        if (row.template === 'refund_failed') handOff(this.services, row.conversation_id, 'job_failed');
       } catch (error) {
         const permanent = error instanceof ProviderError && !error.retryable;
         const delay = backoffMs(row.attempts, 1_000);

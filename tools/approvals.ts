@@ -1,4 +1,5 @@
 import { templates } from '../prompts/templates.ts';
+import { heldByStaff, transition } from '../agent/conversation-state.ts';
 import type { Services } from './context.ts';
 import { proposeRefund, type RefusalReason } from './guard.ts';
 import { executeRefund } from './refund-flow.ts';
@@ -22,6 +23,8 @@ export async function decideApproval(
   decision: 'approve' | 'reject',
   staff: { id: string },
   reason: string,
+  /** Reject only: a message staff wrote for the customer; the internal reason never leaves the console. */
+  customerMessage: string | null = null,
 ): Promise<ApprovalResult> {
   const { store } = services;
   if (!reason.trim()) return { ok: false, error: 'reason_required' };
@@ -41,7 +44,7 @@ export async function decideApproval(
     // Claim it first: two staff clicking at once cannot both decide it.
     if (!store.guardLog.decideApproval(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
-    tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, reason: reason.slice(0, 300) }), 'approval_rejected');
+    tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'approval_rejected');
     return { ok: true, status: 'rejected' };
   }
   // Approving claims the approval inside the guard's reservation transaction: a
@@ -54,8 +57,13 @@ export async function decideApproval(
   if (!decisionResult.ok) {
     if (decisionResult.reason === 'approval_not_pending') return { ok: false, error: 'not_pending' };
     // The guard refused the approved proposal: the approval fails, and the customer hears it from us, not silence.
-    if (store.guardLog.decideApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, services.now().toISOString())) {
+    const failedAt = services.now().toISOString();
+    if (store.guardLog.decideApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
       tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_failed');
+      // The message promises a person: the conversation waits for one (unless a person already holds it).
+      store.immediate(() => {
+        if (!heldByStaff(store.conversations.get(conversation.id))) transition(store, conversation.id, 'waiting_for_staff', failedAt, 'job_failed');
+      });
     }
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision: 'failed' });
     return { ok: false, error: 'refused', reason: decisionResult.reason, detail: decisionResult.detail };

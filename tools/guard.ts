@@ -5,7 +5,7 @@ import { newId, newIdempotencyKey } from '../core/ids.ts';
 import { appendCaseRecord } from '../agent/receipts.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { RefundRow } from '../data/payments.ts';
-import { checkMandate } from './mandate.ts';
+import { checkMandate, mandateAgentOf } from './mandate.ts';
 import { refundableCents, refundWindowEnds, verifyOrder, type Verification } from './ledger.ts';
 import type { Services } from './context.ts';
 import { templates } from '../prompts/templates.ts';
@@ -34,7 +34,9 @@ export type RefusalReason =
   | 'mandate_inactive'
   | 'over_per_refund_cap'
   | 'over_window_cap'
-  | 'approval_not_pending';
+  | 'approval_not_pending'
+  | 'conversation_with_staff'
+  | 'mandate_agent_mismatch';
 
 export interface Proposal {
   orderNumber: string;
@@ -87,6 +89,14 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'refused', reason });
     return { ok: false, reason, detail, ...(extra.approvalId ? { approvalId: extra.approvalId } : {}) };
   };
+
+  // A person holds the conversation: the agent moves no money behind their back (staff executing an approval may).
+  if (!actor.approvalId) {
+    const state = store.conversations.get(actor.conversation.id)?.state;
+    if (state !== 'agent') return refuse('conversation_with_staff', `conversation is ${state ?? 'unknown'}; the agent may not refund`);
+    const holder = mandateAgentOf(store, actor.mandateId);
+    if (holder !== null && holder !== actor.id) return refuse('mandate_agent_mismatch', `mandate ${actor.mandateId} belongs to ${holder}, not ${actor.id}`, { mandateId: actor.mandateId });
+  }
 
   // Invariant 8 and 10: the amount is a positive integer of cents, or nothing happens.
   if (!isCents(proposal.amountCents) || proposal.amountCents <= 0) return refuse('invalid_input', 'amount_cents must be a positive integer');

@@ -182,3 +182,26 @@ export function listMandates(store: Store, key: Pick<SigningKey, 'publicKey'>, n
     };
   });
 }
+
+/** The agent id the signed mandate was issued to (its newest version); null when there is no such mandate. */
+export function mandateAgentOf(store: Store, mandateId: string): string | null {
+  return store.mandates.latest(mandateId)?.agent_id ?? null;
+}
+
+/**
+ * The mandate an agent proposes under: the newest one issued to its agent id
+ * that verifies and is active now. Revoking one and issuing another for the
+ * same agent therefore restores refunds at the next proposal. Null when the
+ * agent holds no usable mandate.
+ */
+export function activeMandateFor(store: Store, key: Pick<SigningKey, 'publicKey'>, agentId: string, now: Date): string | null {
+  const held = store.mandates
+    .ids()
+    .map((id) => store.mandates.latest(id) as MandateRow)
+    .filter((row) => row.agent_id === agentId)
+    .sort((a, b) => b.created_at.localeCompare(a.created_at));
+  return held.find((row) => checkMandate(store, key, row.id, now).ok)?.id ?? null;
+}
+
+/** The agent id the support agent proposes under (CONTRACT.md's default mandate). */
+export const SUPPORT_AGENT_ID = DEFAULT_MANDATE.agent_id;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool, ok, refused } from './tool.ts';
 import { TEMPLATE_NAMES, templates } from '../prompts/templates.ts';
+import { handOff, inferHandoffReason } from '../agent/conversation-state.ts';
 
 /** `notify_customer {template, refund_id?}`: a templated WhatsApp message to this conversation's customer. */
 export const notifyCustomer = defineTool({
@@ -16,7 +17,10 @@ export const notifyCustomer = defineTool({
     let text: string;
     let caseId: string | null = null;
     if (input.template === 'handoff') {
-      text = templates.handoff();
+      // A handoff queues the conversation for a person (with its reason); the customer is told by the state machine, once.
+      const reason = inferHandoffReason(store, conversation.id, ctx.turnId);
+      const queued = handOff(ctx.services, conversation.id, reason);
+      return ok({ sent: queued, template: 'handoff', queued_for_staff: true, reason, ...(queued ? {} : { note: 'already with staff' }) });
     } else {
       const refund = input.refund_id ? store.payments.refund(input.refund_id) : undefined;
       if (!refund || refund.conversation_id !== conversation.id) return refused('refund_not_found', 'This template needs a refund_id of this conversation.');
@@ -32,7 +36,6 @@ export const notifyCustomer = defineTool({
       }
     }
     const id = store.immediate(() => {
-      if (input.template === 'handoff') store.conversations.setMode(conversation.id, 'staff', now);
       return store.outbox.enqueue({
         conversation_id: conversation.id,
         chat_id: conversation.chat_id,
@@ -46,7 +49,6 @@ export const notifyCustomer = defineTool({
       });
     });
     ctx.services.wake();
-    if (input.template === 'handoff') ctx.services.publish({ type: 'handoff', conversationId: conversation.id });
     return ok({ sent: id !== null, template: input.template, ...(id === null ? { note: 'already sent' } : { outbox_id: id }) });
   },
 });

@@ -19,6 +19,8 @@ const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   over_per_refund_cap: "The amount is above the agent's per-refund cap; it was sent to staff for approval.",
   over_window_cap: "The amount would exceed the agent's rolling spend cap; it was sent to staff for approval.",
   approval_not_pending: 'That approval was already decided.',
+  conversation_with_staff: 'A person from the team holds this conversation; the agent may not refund. Say nothing more.',
+  mandate_agent_mismatch: "The spend mandate is not issued to this agent; refunds are stopped. Hand off to staff.",
 };
 
 /** `pay_refund {order_id, amount_cents, reason}`: a refund on the original rail, to the original payer, through the guard. */

@@ -5,6 +5,7 @@ import { logToken, type Logger } from '../core/logger.ts';
 import type { Store } from '../data/store.ts';
 import type { NewInbox } from '../data/inbox.ts';
 import { secretsEqual } from './secret.ts';
+import { mediaFromCallback } from './zapi-media.ts';
 
 /**
  * `POST /webhooks/zapi[/<token>]` (CONTRACT.md): authenticate, validate,
@@ -113,6 +114,8 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
   }
   const msg = { ...parsed0, messageId: parsed0.messageId, phone: parsed0.phone };
   const text = msg.text?.message ?? msg.buttonsResponseMessage?.message ?? msg.listResponseMessage?.message ?? msg.image?.caption ?? msg.video?.caption ?? null;
+  // Media (a photo, a voice note, a document…) is answered too, with or without a caption.
+  const media = mediaFromCallback(msg);
   const chat = parseChatId(msg.phone);
   // WhatsApp's Linked ID: `chatLid` (the most stable id), else `senderLid`, else `phone` when it is one.
   const lidOf = (value: string | null | undefined) => (value && parseChatId(value)?.kind === 'lid' ? value.trim() : null);
@@ -127,7 +130,7 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
           ? 'status'
           : !chat
             ? 'unknown_sender'
-            : text === null || text.trim() === ''
+            : (text === null || text.trim() === '') && !media
               ? 'no_text'
               : null;
   const chatId = chat && !ignoreReason ? (chat.kind === 'phone' ? chat.phone : chat.lid) : null;
@@ -139,8 +142,9 @@ function receive(options: ZapiWebhookOptions, req: Request, res: Response): void
       message_id: msg.messageId,
       kind: ignoreReason ? 'ignored' : 'text',
       ignore_reason: ignoreReason,
-      text: ignoreReason ? null : text,
+      text: ignoreReason ? null : text?.trim() ? text : null,
       payload: JSON.stringify(req.body),
+      media: ignoreReason || !media ? null : JSON.stringify(media),
       received_at: options.now().toISOString(),
     },
   }).then(

@@ -159,7 +159,7 @@ function live() {
       countApprovals();
     }, 150);
   };
-  for (const type of ['message_in', 'message_out', 'turn', 'tool_call', 'guard_decision', 'refund', 'credit_note', 'approval_requested', 'approval_decided', 'handoff', 'mode', 'model_call', 'mandate', 'prompt']) source.addEventListener(type, refresh);
+  for (const type of ['message_in', 'message_out', 'turn', 'tool_call', 'guard_decision', 'refund', 'credit_note', 'approval_requested', 'approval_decided', 'handoff', 'mode', 'model_call', 'mandate', 'prompt', 'note']) source.addEventListener(type, refresh);
   countApprovals();
 }
 async function countApprovals() {
@@ -172,7 +172,21 @@ setInterval(() => {
 }, 4000);
 
 // --- Conversations and transcripts ---
+const REASONS = { card_payment: 'card payment', outside_window: 'past the Pix window', mandate_inactive: 'mandate inactive', model_unavailable: 'model unavailable', not_understood: 'not understood', customer_asked: 'customer asked', media_needs_person: 'media to look at', job_failed: 'job failed', payment_unverified: 'payment not confirmed' };
+const stateBadge = (c) => c.state === 'waiting_for_staff'
+  ? badge(`waiting for staff · ${REASONS[c.handoff_reason] ?? c.handoff_reason ?? '?'} · since ${when(c.waiting_since)}`, 'pending')
+  : c.state === 'with_staff' ? badge('with staff', 'staff') : c.state === 'closed' ? badge('closed') : '';
+async function loadAlerts() {
+  const alerts = await api('/alerts');
+  let box = $('#alerts');
+  if (!box) {
+    box = el('div', { id: 'alerts', role: 'status' });
+    $('#conversation-list').before(box);
+  }
+  box.replaceChildren(...alerts.map((a) => el('p', { class: a.severity === 'critical' ? 'error' : 'hint' }, a.message)));
+}
 async function loadConversations() {
+  loadAlerts().catch(() => {});
   const list = await api('/conversations');
   if (list.length === 0) {
     $('#conversation-list').replaceChildren(el('li', { class: 'empty' }, 'No conversations yet. They appear here, live, as customers write on WhatsApp.'));
@@ -181,7 +195,7 @@ async function loadConversations() {
   $('#conversation-list').replaceChildren(
     ...list.map((c) =>
       el('li', { class: c.id === openConversation ? 'selected' : '', 'data-id': c.id, onclick: () => loadTranscript(c.id).catch((e) => toast(e.message)) },
-        el('strong', {}, c.who), ' ', c.mode === 'staff' ? badge('with staff', 'staff') : '', c.pending_approvals ? badge(`${c.pending_approvals} to approve`, 'pending') : '',
+        el('strong', {}, c.who), ' ', stateBadge(c), c.pending_approvals ? badge(`${c.pending_approvals} to approve`, 'pending') : '',
         el('small', {}, `last message ${when(c.last_in ?? c.updated_at)}${c.open_refunds ? ` · ${c.open_refunds} refund(s) in progress` : ''}`)),
     ),
   );
@@ -192,7 +206,11 @@ const receiptLink = (id) => el('a', { href: '#', class: 'receipt-link', onclick:
 function entryView(e) {
   switch (e.kind) {
     case 'customer':
-      return el('li', { class: 'customer' }, el('span', { class: 'meta' }, `customer · ${when(e.at)}`), e.text ?? '');
+      return el('li', { class: 'customer' }, el('span', { class: 'meta' }, `customer · ${when(e.at)}`),
+        e.media ? el('span', { class: 'media' }, `[${e.media.kind}${e.media.fileName ? `: ${e.media.fileName}` : ''}${e.media.seconds ? `, ${e.media.seconds} s` : ''}] `, e.media.url ? el('a', { href: e.media.url, target: '_blank', rel: 'noopener noreferrer' }, 'open') : '', ' ') : '',
+        e.text ?? '');
+    case 'note':
+      return el('li', { class: 'staff note' }, el('span', { class: 'meta' }, `internal note by ${e.author} · ${when(e.at)}`), e.text);
     case 'agent':
     case 'staff':
       return el('li', { class: e.kind }, el('span', { class: 'meta' }, `${e.kind}${e.template ? ` (${e.template})` : ''} · ${e.status} · ${when(e.at)}`), e.text);
@@ -218,15 +236,17 @@ async function loadTranscript(id) {
   const t = await api(`/conversations/${encodeURIComponent(id)}`);
   if (openConversation !== id) return; // another conversation was picked meanwhile
   $('#transcript-title').textContent = t.who;
-  $('#transcript-mode').replaceChildren(t.mode === 'staff' ? badge('taken over: the agent is paused', 'staff') : badge('agent answering', 'active'));
+  $('#transcript-mode').replaceChildren(t.state === 'agent' ? badge('agent answering', 'active') : t.state === 'with_staff' ? badge('taken over: the agent is paused', 'staff') : stateBadge(t));
   const list = $('#transcript');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.replaceChildren(...t.entries.map(entryView));
   if (atBottom || list.dataset.id !== id) list.scrollTop = list.scrollHeight;
   list.dataset.id = id;
-  $('#takeover').hidden = t.mode === 'staff';
+  $('#takeover').hidden = t.state === 'with_staff';
   $('#handback').hidden = t.mode !== 'staff';
   $('#reply-form').hidden = t.mode !== 'staff';
+  $('#note-form').hidden = false;
+  $('#close-conversation').hidden = t.state === 'closed';
   $('#receipts-of-conversation').replaceChildren(
     ...t.receipts.map((r) =>
       el('p', { class: 'receipt', 'data-receipt': r.id }, 'receipt ', receiptLink(r.id), ` (order ${r.order}) `, badge(r.status), ' ',
@@ -244,6 +264,18 @@ $('#handback').addEventListener('click', attempt(async () => {
   toast('Handed back to the agent.');
   await loadTranscript(openConversation);
 }));
+$('#close-conversation').addEventListener('click', attempt(async () => {
+  await post(`/conversations/${encodeURIComponent(openConversation)}/close`);
+  toast('Conversation closed; the next customer message goes to the agent.');
+  await loadTranscript(openConversation);
+}));
+$('#note-form').addEventListener('submit', attempt(async (event) => {
+  event.preventDefault();
+  const input = event.target.elements.text;
+  await post(`/conversations/${encodeURIComponent(openConversation)}/notes`, { text: input.value });
+  input.value = '';
+  await loadTranscript(openConversation);
+}));
 $('#reply-form').addEventListener('submit', attempt(async (event) => {
   event.preventDefault();
   const input = event.target.elements.text;
@@ -258,13 +290,14 @@ async function loadApprovals() {
   $('#approval-rows').replaceChildren(
     ...(rows.length === 0 ? [el('tr', {}, el('td', { colspan: 6, class: 'hint empty' }, 'Nothing waiting for approval.'))] : []),
     ...rows.map((a) => {
-      const reason = el('input', { placeholder: 'reason (required)', 'aria-label': 'reason', class: 'reason' });
+      const reason = el('input', { placeholder: 'internal reason (required, never sent)', 'aria-label': 'reason', class: 'reason' });
+      const forCustomer = el('input', { placeholder: 'message to the customer (optional, on reject)', 'aria-label': 'message to the customer', class: 'reason' });
       const decide = (what) => attempt(async () => {
         if (!reason.value.trim()) {
           reason.focus();
           throw new Error('Write the reason for your decision first.');
         }
-        const r = await post(`/approvals/${encodeURIComponent(a.id)}/${what}`, { reason: reason.value });
+        const r = await post(`/approvals/${encodeURIComponent(a.id)}/${what}`, { reason: reason.value, ...(what === 'reject' && forCustomer.value.trim() ? { customer_message: forCustomer.value } : {}) });
         toast(what === 'approve' ? `Approved: refund ${r.refundId} is ${r.refundStatus}.` : 'Rejected; the customer is told.');
         await loadApprovals();
         countApprovals();
@@ -277,7 +310,7 @@ async function loadApprovals() {
         el('td', {}, when(a.requested_at), el('small', { class: 'hint block' }, `expires ${when(a.expires_at)}`)),
         el('td', {}, `#${a.order_number}`, el('br'), el('a', { href: '#', onclick: (e) => { e.preventDefault(); openIt(); } }, 'conversation')),
         el('td', { class: 'amount' }, money(a.amount_cents)), el('td', {}, badge(a.guard_reason, 'pending')), el('td', { class: 'quote' }, a.reason),
-        el('td', {}, el('div', { class: 'row' }, reason, el('button', { onclick: decide('approve'), class: 'approve' }, 'Approve'), el('button', { class: 'danger reject', onclick: decide('reject') }, 'Reject'))));
+        el('td', {}, el('div', { class: 'row' }, reason, forCustomer, el('button', { onclick: decide('approve'), class: 'approve' }, 'Approve'), el('button', { class: 'danger reject', onclick: decide('reject') }, 'Reject'))));
     }),
   );
 }
@@ -367,13 +400,14 @@ async function loadAdmin() {
   const form = $('#prompt-form');
   // Do not throw away what an admin is typing when a live update reloads the tab.
   if (document.activeElement !== form.elements.text) form.elements.text.value = prompts.current.text;
-  $('#prompt-current').textContent = prompts.versions.length ? `in use: v${prompts.current.id} by ${prompts.current.author}, ${when(prompts.current.created_at)}` : 'in use: the shipped default (v0)';
+  $('#prompt-current').textContent = (prompts.versions.length ? `in use: v${prompts.current.id} by ${prompts.current.author}, ${when(prompts.current.created_at)}` : 'in use: the shipped default (v0)') +
+    (prompts.model_note ? ` · model: ${prompts.model}. ${prompts.model_note}` : ` · model: ${prompts.model ?? 'claude'}`);
   $('#prompt-versions').replaceChildren(
     ...prompts.versions.map((v, i) =>
       el('li', { 'data-version': v.id, onclick: () => showDiff(v.id) }, el('strong', {}, `v${v.id}${i === 0 ? ' (current)' : ''}`), ` by ${v.author}`,
-        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · click for the diff`),
+        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · click for the diff`), evalBadge(v.eval),
         i > 0 ? el('button', { class: 'secondary small', onclick: attempt(async (e) => { e.stopPropagation(); await post(`/prompts/${v.id}/rollback`); toast(`Rolled back to v${v.id} (as a new version)`); await loadAdmin(); }) }, 'Roll back to this') : '')),
-    el('li', { class: 'static' }, el('small', {}, 'v0: the shipped default (prompts/system.md)'),
+    el('li', { class: 'static' }, el('small', {}, 'v0: the shipped default (prompts/system.md)'), evalBadge(prompts.default_eval),
       prompts.versions.length ? el('button', { class: 'secondary small', onclick: attempt(async () => { await post('/prompts/0/rollback'); toast('Rolled back to the default (as a new version)'); await loadAdmin(); }) }, 'Roll back to default') : ''),
   );
   $('#mandate-rows').replaceChildren(...mandates.map(mandateRow));
@@ -422,6 +456,12 @@ function mandateRow(m) {
       alive ? el('button', { class: 'danger small revoke', onclick: act('revoke') }, 'Revoke') : '')));
 }
 
+/** The last `npm run eval` of a version: pass^k over how many scenarios, on which model. */
+function evalBadge(ev) {
+  if (!ev) return el('small', { class: 'hint' }, ' · not evaluated (npm run eval)');
+  return badge(`eval pass^${ev.k} ${ev.pass_k.toFixed(2)} · ${ev.passed_all}/${ev.scenarios} · ${ev.model} · ${when(ev.created_at)}`, ev.pass_k === 1 ? 'valid' : 'pending');
+}
+
 async function showDiff(id) {
   const d = await api(`/prompts/${id}/diff`);
   $('#prompt-diff-title').textContent = `v${d.id} by ${d.author}, ${when(d.created_at)}${d.note ? ` — ${d.note}` : ''} (against the version before it)`;
@@ -430,7 +470,17 @@ async function showDiff(id) {
 $('#prompt-form').addEventListener('submit', attempt(async (event) => {
   event.preventDefault();
   const f = event.target.elements;
-  const v = await post('/prompts', { text: f.text.value, note: f.note.value || undefined });
+  const body = { text: f.text.value, note: f.note.value || undefined };
+  let v;
+  try {
+    v = await post('/prompts', body);
+  } catch (e) {
+    // Its last eval passed fewer scenarios than the current version's: publish only when the admin confirms.
+    if (!/pass\^/.test(e.message)) throw e;
+    const sure = await ask('Publish a prompt that evaluated worse?', [], { confirm: 'Publish anyway', danger: true, note: e.message });
+    if (!sure) return;
+    v = await post('/prompts', { ...body, confirm: true });
+  }
   toast(`Saved as v${v.id}; the next turn uses it.`);
   f.note.value = '';
   f.text.blur();

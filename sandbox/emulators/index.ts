@@ -9,6 +9,7 @@ import { omieRouter } from './omie.ts';
 import { World } from './state.ts';
 import { TrioEmulator } from './trio.ts';
 import { zapiRouter } from './zapi.ts';
+import { mediaRouter } from './media.ts';
 
 /**
  * The sandbox: every provider emulated over its real wire format, mounted at
@@ -53,6 +54,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   router.use('/trio', (req, res, next) => trio.router(req, res, next));
   router.use('/focus', focusRouter(ctx, world, { sefazMs: () => options.latency?.sefaz ?? 0 }));
   router.use('/zapi', zapiRouter(ctx, world));
+  router.use('/media', mediaRouter());
   router.use(model.router);
   router.get('/zapi/outbox', (req, res) => {
     const phone = typeof req.query.phone === 'string' ? req.query.phone : null;

@@ -72,7 +72,7 @@ describe('the console in a real browser', () => {
     await row.waitFor();
     expect((await row.textContent())?.replace(/\u00a0/g, ' ')).toContain('R$ 2.400,00');
     await page.screenshot({ path: path.join(SHOTS, '03-approval-queue.png') });
-    await row.locator('input').fill('cliente antiga, cadeira chegou quebrada');
+    await row.locator('input[aria-label=reason]').fill('cliente antiga, cadeira chegou quebrada');
     await row.locator('button.approve').click();
     await page.waitForSelector('#approval-rows td.hint');
     await e.settle();

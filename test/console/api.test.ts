@@ -106,6 +106,8 @@ describe('console API role boundaries', () => {
 
   it('takes a conversation over: the agent pauses and staff replies go out through Z-API', async () => {
     const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    // The revoked mandate above queued the chat for staff (issue 11): back to the agent first.
+    expect((await staff.call('POST', `/api/conversations/${conversation.id}/handback`, {})).status).toBe(200);
     expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'oi' })).status).toBe(409);
     expect((await staff.call('POST', `/api/conversations/${conversation.id}/takeover`, {})).status).toBe(200);
     const calls = e.services.store.turns.modelCalls(conversation.id).length;

@@ -5,7 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../data/store.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { decideApproval } from '../../tools/approvals.ts';
-import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
+import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
+import { ADMIN, login, seedUsers } from '../helpers/console.ts';
+import { proposeRefund } from '../../tools/guard.ts';
+import { transition } from '../../agent/conversation-state.ts';
+import { promptSha256 } from '../../data/evals.ts';
+import { DEFAULT_SYSTEM_PROMPT } from '../../agent/prompt.ts';
 
 /** The tool-calling loop with the scripted model, through the real SDK and the real server. */
 describe('the agent loop', () => {
@@ -115,14 +120,18 @@ describe('the agent loop', () => {
     expect(said.at(-1)).toContain('R$ 2.400,00');
   });
 
-  it('tells the customer when staff reject, and moves no money', async () => {
+  it('tells the customer when staff reject, and moves no money; the internal reason stays internal (defect 7)', async () => {
     e = await startTestEstorno();
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
     const [approval] = e.services.store.guardLog.approvals('pending');
-    expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'o produto foi usado')).toEqual({ ok: true, status: 'rejected' });
+    expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'cliente suspeito de fraude, 3 estornos no mês', 'Como o produto foi usado, não podemos estornar, mas podemos trocar.')).toEqual({ ok: true, status: 'rejected' });
     await e.settle();
     expect(await e.pixRefunds()).toEqual([]);
-    expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('o produto foi usado');
+    const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+    expect(said.at(-1)).toContain('não pôde aprová-lo');
+    expect(said.at(-1)).toContain('podemos trocar');
+    expect(said.join('\n')).not.toContain('fraude');
+    expect(e.services.store.guardLog.approval(approval!.id)?.decision_reason).toContain('fraude');
   });
 });
 
@@ -149,5 +158,154 @@ describe('resuming a turn cut between a tool_use and its result', () => {
     expect(e.services.store.turns.modelCalls(conversation.id).every((c) => c.error === null)).toBe(true);
     expect((await e.outbox(MARINA.whatsapp)).length).toBeGreaterThan(0);
     await e.stop();
+  });
+});
+
+describe('a conversation a person holds (issue 11, defect 1)', () => {
+  let e: TestEstorno | null = null;
+  afterEach(async () => {
+    await e?.stop();
+    e = null;
+  });
+
+  const startWithClock = async (env: Record<string, string> = {}) => {
+    let offset = 0;
+    const started = await startTestEstorno(env, { now: () => new Date(Date.now() + offset) });
+    await seedUsers(started);
+    return { e: started, advance: (ms: number) => void (offset += ms), admin: await login(started, ADMIN) };
+  };
+
+  it('takeover cancels the parked turn and its resume job: time passes, no refund reaches the rail, the agent says nothing', async () => {
+    const t = await startWithClock();
+    e = t.e;
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    await fault(e, 'model', 'http500', 1);
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    expect(e.services.store.turns.unfinished(conversation.id)?.status).toBe('parked');
+    expect(e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(1);
+    const before = (await e.outbox(MARINA.whatsapp)).length;
+    expect((await t.admin.call('POST', `/api/conversations/${conversation.id}/takeover`)).body).toMatchObject({ state: 'with_staff' });
+    expect(e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(0);
+    expect(e.services.store.turns.unfinished(conversation.id)).toBeUndefined();
+    for (let i = 0; i < 5; i++) {
+      t.advance(60_000);
+      e.workers.wake();
+      await e.settle();
+    }
+    expect(await e.pixRefunds()).toEqual([]);
+    expect((await e.outbox(MARINA.whatsapp)).length).toBe(before);
+    expect(e.services.store.turns.toolCalls(conversation.id).map((c) => c.name)).not.toContain('pay_refund');
+  });
+
+  it('a turn in flight when staff take over sends nothing and runs no tool', async () => {
+    e = await startTestEstorno({}, { sandboxLatency: { model: 300 } });
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const seen = e.sandbox!.model.requests().length;
+    const before = (await e.outbox(MARINA.whatsapp)).length;
+    await e.say(MARINA.whatsapp, 'sim');
+    // The model is answering "sim" (with a pay_refund) when the person takes the chat.
+    await waitFor('the model call for "sim"', () => e!.sandbox!.model.requests().length > seen);
+    transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
+    await e.settle();
+    expect(await e.pixRefunds()).toEqual([]);
+    expect((await e.outbox(MARINA.whatsapp)).length).toBe(before);
+    expect(e.services.store.turns.toolCalls(conversation.id).map((c) => c.name)).not.toContain('pay_refund');
+  });
+
+  it('the guard refuses an agent proposal for a conversation staff hold, with its own reason; staff executing an approval are not blocked', async () => {
+    e = await startTestEstorno();
+    await e.say(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
+    await e.settle();
+    await e.say(MARINA.whatsapp, 'sim');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
+    const held = e.services.store.conversations.get(conversation.id)!;
+    const refused = await proposeRefund(e.services, { id: 'support-agent', mandateId: 'cm_support', conversation: held, toolUseId: null }, { orderNumber: '8421', amountCents: 18600, reason: 'x' });
+    expect(refused).toMatchObject({ ok: false, reason: 'conversation_with_staff' });
+    expect(e.services.store.guardLog.forConversation(conversation.id).map((d) => d.reason)).toContain('conversation_with_staff');
+    const [approval] = e.services.store.guardLog.approvals('pending');
+    expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, 'ok')).toMatchObject({ ok: true, status: 'approved' });
+    await e.settle();
+    expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([240000]);
+  });
+
+  it('the guard refuses a mandate issued to another agent (defect 5)', async () => {
+    e = await startTestEstorno();
+    await e.say(MARINA.whatsapp, 'oi');
+    await e.settle();
+    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const refused = await proposeRefund(e.services, { id: 'support-agent', mandateId: 'cm_staff_approvals', conversation, toolUseId: null }, { orderNumber: '8421', amountCents: 100, reason: 'x' });
+    expect(refused).toMatchObject({ ok: false, reason: 'mandate_agent_mismatch' });
+    expect(await e.pixRefunds()).toEqual([]);
+  });
+
+  it('readiness reports the model degraded while it fails, and the one holding message blames no order lookup (defect 6)', async () => {
+    e = await startTestEstorno({ TURN_RETRY_DELAY_MS: '60000' });
+    const ready = async () => (await fetch(`${e!.url}/readyz`)).json() as Promise<{ status: string; model: { status: string }; providers: Record<string, { status: string }> }>;
+    expect(await ready()).toMatchObject({ status: 'ok', model: { status: 'ok' } });
+    await fault(e, 'model', 'http500', 1);
+    await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
+    await e.settle();
+    const r = await fetch(`${e.url}/readyz`);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toMatchObject({ status: 'degraded', model: { status: 'degraded' }, providers: { omie: { status: 'ok' }, pix: { status: 'ok' }, zapi: { status: 'ok' } } });
+    const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+    expect(said).toHaveLength(1);
+    expect(said[0]).not.toMatch(/consultar seu pedido/);
+  });
+});
+
+describe('refunded orders (issue 11, defect 4)', () => {
+  it('the order context of a later turn shows the refund made, and the order is not offered again', async () => {
+    const e = await startTestEstorno();
+    try {
+      await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
+      await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado de novo');
+      await e.settle();
+      await e.say(MARINA.whatsapp, 'sim');
+      await e.settle();
+      const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+      const contexts = e.services.store.turns.history(conversation.id).filter((h) => h.role === 'user' && h.content.includes('<customer_context>'));
+      expect(contexts).toHaveLength(2);
+      const latest = JSON.parse(/<customer_context>([\s\S]*?)<\/customer_context>/.exec(JSON.parse(contexts[1]!.content)[0].text)![1]!) as { recent_orders: Array<{ order_id: string; refund_eligible: boolean; ineligible_reason?: string; payment: { refundable_cents: number } }> };
+      expect(latest.recent_orders.find((o) => o.order_id === '8421')).toMatchObject({ refund_eligible: false, ineligible_reason: 'fully_refunded', payment: { refundable_cents: 0 } });
+      expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([18600]);
+      const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
+      expect(said.at(-1)).toContain('já foi feito');
+      expect(said.join('\n')).not.toContain('qual é o número do seu pedido');
+    } finally {
+      await e.stop();
+    }
+  });
+});
+
+describe('eval results beside prompt versions (issue 11, item 9)', () => {
+  it('shows the last eval of each version and asks for confirmation before publishing a text that evaluated worse', async () => {
+    const e = await startTestEstorno();
+    try {
+      await seedUsers(e);
+      const admin = await login(e, ADMIN);
+      const draft = 'Você é o Estorno. Responda sempre em português e nunca estorne nada sem confirmação.';
+      const run = (text: string, passK: number) => e.services.store.evals.record({ prompt_sha256: promptSha256(text), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
+      run(DEFAULT_SYSTEM_PROMPT, 1);
+      run(draft, 0.5);
+      const refused = await admin.call('POST', '/api/prompts', { text: draft });
+      expect(refused).toMatchObject({ status: 409, body: { error: 'lower_pass_rate' } });
+      expect(e.services.store.prompts.list()).toHaveLength(0);
+      expect((await admin.call('POST', '/api/prompts', { text: draft, confirm: true })).status).toBe(201);
+      const prompts = (await admin.call('GET', '/api/prompts')).body as { model: string; model_note?: string; versions: Array<{ eval: { pass_k: number } | null }>; default_eval: { pass_k: number } };
+      expect(prompts.versions[0]!.eval).toMatchObject({ pass_k: 0.5 });
+      expect(prompts.default_eval).toMatchObject({ pass_k: 1 });
+      expect(prompts.model).toBe('scripted model');
+      expect(prompts.model_note).toMatch(/no effect/);
+    } finally {
+      await e.stop();
+    }
   });
 });
