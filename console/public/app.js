@@ -291,13 +291,20 @@ async function loadApprovals() {
     ...(rows.length === 0 ? [el('tr', {}, el('td', { colspan: 6, class: 'hint empty' }, 'Nothing waiting for approval.'))] : []),
     ...rows.map((a) => {
       const reason = el('input', { placeholder: 'internal reason (required, never sent)', 'aria-label': 'reason', class: 'reason' });
-      const forCustomer = el('input', { placeholder: 'message to the customer (optional, on reject)', 'aria-label': 'message to the customer', class: 'reason' });
       const decide = (what) => attempt(async () => {
         if (!reason.value.trim()) {
           reason.focus();
           throw new Error('Write the reason for your decision first.');
         }
-        const r = await post(`/approvals/${encodeURIComponent(a.id)}/${what}`, { reason: reason.value, ...(what === 'reject' && forCustomer.value.trim() ? { customer_message: forCustomer.value } : {}) });
+        // A rejection tells the customer a template, plus a message written for them if staff write one; the reason stays internal.
+        let customerMessage = '';
+        if (what === 'reject') {
+          const answer = await ask('Reject this refund', [{ name: 'message', label: 'Message to the customer (optional)', placeholder: 'e.g. podemos oferecer uma troca', required: false }],
+            { confirm: 'Reject', danger: true, note: 'The customer gets a short message saying the team could not approve it, plus what you write here. Your reason is kept internal.' });
+          if (!answer) return;
+          customerMessage = answer.message;
+        }
+        const r = await post(`/approvals/${encodeURIComponent(a.id)}/${what}`, { reason: reason.value, ...(customerMessage ? { customer_message: customerMessage } : {}) });
         toast(what === 'approve' ? `Approved: refund ${r.refundId} is ${r.refundStatus}.` : 'Rejected; the customer is told.');
         await loadApprovals();
         countApprovals();
@@ -310,7 +317,7 @@ async function loadApprovals() {
         el('td', {}, when(a.requested_at), el('small', { class: 'hint block' }, `expires ${when(a.expires_at)}`)),
         el('td', {}, `#${a.order_number}`, el('br'), el('a', { href: '#', onclick: (e) => { e.preventDefault(); openIt(); } }, 'conversation')),
         el('td', { class: 'amount' }, money(a.amount_cents)), el('td', {}, badge(a.guard_reason, 'pending')), el('td', { class: 'quote' }, a.reason),
-        el('td', {}, el('div', { class: 'row' }, reason, forCustomer, el('button', { onclick: decide('approve'), class: 'approve' }, 'Approve'), el('button', { class: 'danger reject', onclick: decide('reject') }, 'Reject'))));
+        el('td', {}, el('div', { class: 'row' }, reason, el('button', { onclick: decide('approve'), class: 'approve' }, 'Approve'), el('button', { class: 'danger reject', onclick: decide('reject') }, 'Reject'))));
     }),
   );
 }
