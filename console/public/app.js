@@ -174,8 +174,9 @@ setInterval(() => {
 // --- Conversations and transcripts ---
 const REASONS = { card_payment: 'card payment', outside_window: 'past the Pix window', mandate_inactive: 'mandate inactive', model_unavailable: 'model unavailable', not_understood: 'not understood', customer_asked: 'customer asked', media_needs_person: 'media to look at', job_failed: 'job failed' };
 const stateBadge = (c) => c.state === 'waiting_for_staff'
-  ? badge(`waiting for staff · ${REASONS[c.handoff_reason] ?? c.handoff_reason ?? '?'} · since ${when(c.waiting_since)}`, 'pending')
+  ? badge(`waiting · ${REASONS[c.handoff_reason] ?? c.handoff_reason ?? '?'}`, 'pending')
   : c.state === 'with_staff' ? badge('with staff', 'staff') : c.state === 'closed' ? badge('closed') : '';
+const waitingLine = (c) => (c.state === 'waiting_for_staff' ? el('small', {}, `waiting for a person since ${when(c.waiting_since)}`) : '');
 async function loadAlerts() {
   const alerts = await api('/alerts');
   let box = $('#alerts');
@@ -195,7 +196,7 @@ async function loadConversations() {
   $('#conversation-list').replaceChildren(
     ...list.map((c) =>
       el('li', { class: c.id === openConversation ? 'selected' : '', 'data-id': c.id, onclick: () => loadTranscript(c.id).catch((e) => toast(e.message)) },
-        el('strong', {}, c.who), ' ', stateBadge(c), c.pending_approvals ? badge(`${c.pending_approvals} to approve`, 'pending') : '',
+        el('strong', {}, c.who), ' ', stateBadge(c), waitingLine(c), c.pending_approvals ? badge(`${c.pending_approvals} to approve`, 'pending') : '',
         el('small', {}, `last message ${when(c.last_in ?? c.updated_at)}${c.open_refunds ? ` · ${c.open_refunds} refund(s) in progress` : ''}`)),
     ),
   );
@@ -236,7 +237,7 @@ async function loadTranscript(id) {
   const t = await api(`/conversations/${encodeURIComponent(id)}`);
   if (openConversation !== id) return; // another conversation was picked meanwhile
   $('#transcript-title').textContent = t.who;
-  $('#transcript-mode').replaceChildren(t.state === 'agent' ? badge('agent answering', 'active') : t.state === 'with_staff' ? badge('taken over: the agent is paused', 'staff') : stateBadge(t));
+  $('#transcript-mode').replaceChildren(t.state === 'agent' ? badge('agent answering', 'active') : t.state === 'with_staff' ? badge('taken over: the agent is paused', 'staff') : stateBadge(t), ' ', waitingLine(t));
   const list = $('#transcript');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.replaceChildren(...t.entries.map(entryView));
