@@ -110,6 +110,11 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     if (!activeMandateFor(store(), services.keys.mandate, SUPPORT_AGENT_ID, now())) {
       alerts.push({ kind: 'agent_mandate_inactive', severity: 'critical', agent_id: SUPPORT_AGENT_ID, message: `The agent ${SUPPORT_AGENT_ID} holds no active mandate: refunds are handed to staff (reason mandate_inactive) until an admin issues or resumes one.` });
     }
+    // The model failing now (its newest call, within 10 minutes, errored): turns are held and, after a while, handed to staff.
+    const call = store().turns.lastModelCall();
+    if (call?.error && now().getTime() - Date.parse(call.created_at) < 600_000) {
+      alerts.push({ kind: 'model_degraded', severity: 'critical', since: call.created_at, message: `The model is failing (${call.error}); customers get one holding message and are handed to staff after MODEL_OUTAGE_HANDOFF_MS. See /readyz.` });
+    }
     const waiting = store().consoleQueries.conversations().filter((c) => store().conversations.get(String(c.id))?.state === 'waiting_for_staff').length;
     if (waiting > 0) alerts.push({ kind: 'waiting_for_staff', severity: 'warning', count: waiting, message: `${waiting} conversation(s) waiting for a person.` });
     res.json(alerts);

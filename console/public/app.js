@@ -174,8 +174,9 @@ setInterval(() => {
 // --- Conversations and transcripts ---
 const REASONS = { card_payment: 'card payment', outside_window: 'past the Pix window', mandate_inactive: 'mandate inactive', model_unavailable: 'model unavailable', not_understood: 'not understood', customer_asked: 'customer asked', media_needs_person: 'media to look at', job_failed: 'job failed', payment_unverified: 'payment not confirmed' };
 const stateBadge = (c) => c.state === 'waiting_for_staff'
-  ? badge(`waiting for staff · ${REASONS[c.handoff_reason] ?? c.handoff_reason ?? '?'} · since ${when(c.waiting_since)}`, 'pending')
+  ? badge(`waiting · ${REASONS[c.handoff_reason] ?? c.handoff_reason ?? '?'}`, 'pending')
   : c.state === 'with_staff' ? badge('with staff', 'staff') : c.state === 'closed' ? badge('closed') : '';
+const waitingLine = (c) => (c.state === 'waiting_for_staff' ? el('small', {}, `waiting for a person since ${when(c.waiting_since)}`) : '');
 async function loadAlerts() {
   const alerts = await api('/alerts');
   let box = $('#alerts');
@@ -195,7 +196,7 @@ async function loadConversations() {
   $('#conversation-list').replaceChildren(
     ...list.map((c) =>
       el('li', { class: c.id === openConversation ? 'selected' : '', 'data-id': c.id, onclick: () => loadTranscript(c.id).catch((e) => toast(e.message)) },
-        el('strong', {}, c.who), ' ', stateBadge(c), c.pending_approvals ? badge(`${c.pending_approvals} to approve`, 'pending') : '',
+        el('strong', {}, c.who), ' ', stateBadge(c), waitingLine(c), c.pending_approvals ? badge(`${c.pending_approvals} to approve`, 'pending') : '',
         el('small', {}, `last message ${when(c.last_in ?? c.updated_at)}${c.open_refunds ? ` · ${c.open_refunds} refund(s) in progress` : ''}`)),
     ),
   );
@@ -236,7 +237,7 @@ async function loadTranscript(id) {
   const t = await api(`/conversations/${encodeURIComponent(id)}`);
   if (openConversation !== id) return; // another conversation was picked meanwhile
   $('#transcript-title').textContent = t.who;
-  $('#transcript-mode').replaceChildren(t.state === 'agent' ? badge('agent answering', 'active') : t.state === 'with_staff' ? badge('taken over: the agent is paused', 'staff') : stateBadge(t));
+  $('#transcript-mode').replaceChildren(t.state === 'agent' ? badge('agent answering', 'active') : t.state === 'with_staff' ? badge('taken over: the agent is paused', 'staff') : stateBadge(t), ' ', waitingLine(t));
   const list = $('#transcript');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.replaceChildren(...t.entries.map(entryView));
@@ -291,13 +292,20 @@ async function loadApprovals() {
     ...(rows.length === 0 ? [el('tr', {}, el('td', { colspan: 6, class: 'hint empty' }, 'Nothing waiting for approval.'))] : []),
     ...rows.map((a) => {
       const reason = el('input', { placeholder: 'internal reason (required, never sent)', 'aria-label': 'reason', class: 'reason' });
-      const forCustomer = el('input', { placeholder: 'message to the customer (optional, on reject)', 'aria-label': 'message to the customer', class: 'reason' });
       const decide = (what) => attempt(async () => {
         if (!reason.value.trim()) {
           reason.focus();
           throw new Error('Write the reason for your decision first.');
         }
-        const r = await post(`/approvals/${encodeURIComponent(a.id)}/${what}`, { reason: reason.value, ...(what === 'reject' && forCustomer.value.trim() ? { customer_message: forCustomer.value } : {}) });
+        // A rejection tells the customer a template, plus a message written for them if staff write one; the reason stays internal.
+        let customerMessage = '';
+        if (what === 'reject') {
+          const answer = await ask('Reject this refund', [{ name: 'message', label: 'Message to the customer (optional)', placeholder: 'e.g. podemos oferecer uma troca', required: false }],
+            { confirm: 'Reject', danger: true, note: 'The customer gets a short message saying the team could not approve it, plus what you write here. Your reason is kept internal.' });
+          if (!answer) return;
+          customerMessage = answer.message;
+        }
+        const r = await post(`/approvals/${encodeURIComponent(a.id)}/${what}`, { reason: reason.value, ...(customerMessage ? { customer_message: customerMessage } : {}) });
         toast(what === 'approve' ? `Approved: refund ${r.refundId} is ${r.refundStatus}.` : 'Rejected; the customer is told.');
         await loadApprovals();
         countApprovals();
@@ -310,7 +318,7 @@ async function loadApprovals() {
         el('td', {}, when(a.requested_at), el('small', { class: 'hint block' }, `expires ${when(a.expires_at)}`)),
         el('td', {}, `#${a.order_number}`, el('br'), el('a', { href: '#', onclick: (e) => { e.preventDefault(); openIt(); } }, 'conversation')),
         el('td', { class: 'amount' }, money(a.amount_cents)), el('td', {}, badge(a.guard_reason, 'pending')), el('td', { class: 'quote' }, a.reason),
-        el('td', {}, el('div', { class: 'row' }, reason, forCustomer, el('button', { onclick: decide('approve'), class: 'approve' }, 'Approve'), el('button', { class: 'danger reject', onclick: decide('reject') }, 'Reject'))));
+        el('td', {}, el('div', { class: 'row' }, reason, el('button', { onclick: decide('approve'), class: 'approve' }, 'Approve'), el('button', { class: 'danger reject', onclick: decide('reject') }, 'Reject'))));
     }),
   );
 }

@@ -309,3 +309,26 @@ describe('eval results beside prompt versions (issue 11, item 9)', () => {
     }
   });
 });
+
+describe('handoffs that reach a person (issue 11, defect 3)', () => {
+  it('a card order is queued with its reason and waiting time, visible in the console API, and the customer is told why', async () => {
+    const e = await startTestEstorno();
+    try {
+      await seedUsers(e);
+      const staff = await login(e, ADMIN);
+      await e.say(MARINA.whatsapp, 'o pedido 8423 veio com defeito');
+      await e.settle();
+      const list = (await staff.call('GET', '/api/conversations')).body as Array<{ state: string; handoff_reason: string; waiting_since: string | null }>;
+      expect(list[0]).toMatchObject({ state: 'waiting_for_staff', handoff_reason: 'card_payment', waiting_since: expect.any(String) });
+      const alerts = (await staff.call('GET', '/api/alerts')).body as Array<{ kind: string }>;
+      expect(alerts.map((a) => a.kind)).toContain('waiting_for_staff');
+      expect((await e.outbox(MARINA.whatsapp)).map((m) => m.message)).toEqual([expect.stringMatching(/^Pagamentos com cartão são atendidos pela nossa equipe\. Passei sua conversa para uma pessoa/)]);
+      const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+      // Staff answer it: the conversation is theirs now, and the agent stays silent.
+      expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'Oi Marina, vou cuidar do seu pedido.' })).status).toBe(201);
+      expect(e.services.store.conversations.get(conversation.id)).toMatchObject({ state: 'with_staff', handoff_reason: 'card_payment' });
+    } finally {
+      await e.stop();
+    }
+  });
+});
