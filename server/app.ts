@@ -220,6 +220,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     app.post('/sandbox/reset', async (_req, res) => {
       await scheduler.idle();
       sandbox?.reset();
+      services.erp.forget?.();
       // Back to a clean world: the old database is archived, never edited (audit rows stay).
       store.close();
       const file = path.join(config.dataDir, DB_FILE);

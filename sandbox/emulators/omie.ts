@@ -175,13 +175,14 @@ export function omieRouter(ctx: EmulatorContext, world: World, redundancyMs = 60
       if (shape && unknown !== undefined) {
         return void res.status(500).json(fault('SOAP-ENV:Client-5001', `ERROR: Tag [${unknown.toUpperCase().slice(0, 60)}] não faz parte da estrutura do tipo complexo [${shape.type}]!`));
       }
-      const redundancyKey = String(body.call).startsWith('Consultar') ? `${String(body.call)}:${JSON.stringify(param)}` : null;
+      const redundancyKey = String(body.call).startsWith('Consultar') ? `${world.generation}:${String(body.call)}:${JSON.stringify(param)}` : null;
       const now = Date.now();
       if (redundancyKey && redundancyMs > 0 && now - (served.get(redundancyKey) ?? -Infinity) < redundancyMs) {
         return void res.status(500).json(fault('SOAP-ENV:Client-6', `ERROR: Consumo redundante detectado. Essa requisição já foi realizada há menos de ${Math.ceil(redundancyMs / 1000)} segundos. Aguarde e tente novamente.`));
       }
       const [status, answer] = fn(param);
       if (redundancyKey && status === 200) served.set(redundancyKey, now);
+      if (served.size > 50_000) for (const [k, at] of served) if (now - at >= redundancyMs) served.delete(k);
       res.status(status).json(answer);
     });
   const parser = express.json({ limit: '1mb' });

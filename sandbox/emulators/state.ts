@@ -93,7 +93,11 @@ export class World {
     renameSync(tmp, this.file);
   }
 
+  /** Bumped on every reset: per-world memories elsewhere (Omie's redundancy rule) start over with it. */
+  generation = 0;
+
   reset(seed: Seed): void {
+    this.generation++;
     this.state = stateFromSeed(seed);
     this.save();
   }

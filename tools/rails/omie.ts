@@ -91,6 +91,9 @@ export function createOmieClient(options: OmieOptions): ErpClient {
   }
 
   return {
+    forget() {
+      for (const cache of [orders, invoices, customers, phoneIndex]) cache.clear();
+    },
     async getOrder(orderNumber) {
       const wanted = normalizeOrderNumber(orderNumber);
       if (!wanted) return null;
@@ -319,6 +322,7 @@ function ttlCache<T>(ttlMs: number) {
     return entry.value;
   };
   get.put = (key: string, value: T) => void entries.set(key, { at: Date.now(), value: Promise.resolve(value) });
+  get.clear = () => entries.clear();
   return get;
 }
 

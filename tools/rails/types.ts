@@ -91,6 +91,8 @@ export interface ErpClient {
   findCustomerByTaxId(taxId: string): Promise<ErpCustomer | null>;
   /** The customer's orders placed since `sinceIso`, newest first. */
   listOrders(customerCode: number, sinceIso: string): Promise<ErpOrder[]>;
+  /** Drops every cached answer (the sandbox's reset: the ERP's world changed at once). */
+  forget?(): void;
 }
 
 /** The original Pix pay-in as the payment rail records it. */
