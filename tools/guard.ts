@@ -119,6 +119,11 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
   return store.immediate((): GuardDecision => {
     const at = services.now();
     const nowIso = at.toISOString();
+    // Again inside the transaction: a takeover that committed while the order was being verified wins.
+    if (!actor.approvalId) {
+      const state = store.conversations.get(actor.conversation.id)?.state;
+      if (state !== 'agent') return refuse('conversation_with_staff', `conversation is ${state ?? 'unknown'}; the agent may not refund`);
+    }
     // An approval is executed once: read here, claimed below with the reservation, in one transaction.
     if (actor.approvalId && store.guardLog.approval(actor.approvalId)?.status !== 'pending') {
       return refuse('approval_not_pending', `approval ${actor.approvalId} is no longer pending`);
