@@ -4,6 +4,8 @@ import type { Logger } from '../core/logger.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { InboxRow } from '../data/inbox.ts';
 import { templates } from '../prompts/templates.ts';
+import type { HandoffReason } from '../data/conversations.ts';
+import { asksForPerson } from './conversation-state.ts';
 import type { Services } from '../tools/context.ts';
 
 /**
@@ -24,7 +26,10 @@ export const IDENTITY_LIMITS = {
   codeTtlMs: 10 * 60_000,
 } as const;
 
-export type IdentifyResult = { bound: true; customerCode: number } | { bound: false };
+export type IdentifyResult =
+  | { bound: true; customerCode: number }
+  /** `handoff`: a person takes it from here (the customer asked, or the chat is locked); `prefix` goes before the handoff message. */
+  | { bound: false; handoff?: { reason: HandoffReason; prefix: string | null } };
 
 export async function identifyChat(
   services: Pick<Services, 'store' | 'erp' | 'now'>,
@@ -39,15 +44,15 @@ export async function identifyChat(
   const hourAgo = new Date(now.getTime() - 3_600_000).toISOString();
   const text = pending.map((r) => r.text ?? '').join(' ');
   const lastId = pending.at(-1)?.id ?? 0;
+  // Nobody is made to prove who they are to reach a person.
+  if (asksForPerson(text)) return { bound: false, handoff: { reason: 'customer_asked', prefix: null } };
+  const locked = { bound: false, handoff: { reason: 'not_understood', prefix: templates.identity_locked() } } as const;
 
   const challenge = store.identity.openFor(conversation.id, nowIso);
   const code = text.match(/(?<!\d)\d{6}(?!\d)/)?.[0];
   if (challenge && code) {
     const tries = store.immediate(() => store.identity.countAttempt(conversation.id, 'code', nowIso, hourAgo));
-    if (tries > IDENTITY_LIMITS.codesPerHour) {
-      say(templates.identity_locked(), `identify_locked:${lastId}`);
-      return { bound: false };
-    }
+    if (tries > IDENTITY_LIMITS.codesPerHour) return locked;
     if (codeMatches(challenge.code_hash, conversation.id, code)) {
       store.immediate(() => {
         if (store.identity.verify(challenge.id, nowIso)) store.conversations.bindCustomer(conversation.id, challenge.customer_code, nowIso);
@@ -56,7 +61,8 @@ export async function identifyChat(
       return { bound: true, customerCode: challenge.customer_code };
     }
     const after = store.immediate(() => store.identity.wrongCode(challenge.id, IDENTITY_LIMITS.wrongCodesPerChallenge));
-    say(after.status === 'locked' ? templates.identity_locked() : templates.identity_code_wrong(), `identify_code:${lastId}`);
+    if (after.status === 'locked') return locked;
+    say(templates.identity_code_wrong(), `identify_code:${lastId}`);
     return { bound: false };
   }
 
@@ -67,10 +73,7 @@ export async function identifyChat(
   }
   // Counted before the lookup: a flood of CPFs costs one ERP call each only up to the limit.
   const tries = store.immediate(() => store.identity.countAttempt(conversation.id, 'cpf', nowIso, hourAgo));
-  if (tries > IDENTITY_LIMITS.cpfPerHour) {
-    say(templates.identity_locked(), `identify_locked:${lastId}`);
-    return { bound: false };
-  }
+  if (tries > IDENTITY_LIMITS.cpfPerHour) return locked;
   const customer = await services.erp.findCustomerByTaxId(cpf);
   const phone = customer?.phones[0];
   if (customer && phone) {

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.ts';
+import { errorSummary, type Logger } from '../core/logger.ts';
 
 /** In production a burst waits for 1.5 s of quiet and gets one answer; elsewhere (tests, demos) turns start at once unless configured. */
 export const PRODUCTION_DEBOUNCE_MS = 1_500;
@@ -56,7 +56,7 @@ export class TurnScheduler {
           await this.run(conversationId);
         } while (this.again.has(conversationId));
       } catch (error) {
-        this.options.logger.error({ err: error, conversationId }, 'turn crashed');
+        this.options.logger.error({ err: errorSummary(error), conversationId }, 'turn crashed');
       } finally {
         this.release();
         this.running.delete(conversationId);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { APIError } from '@anthropic-ai/sdk';
 import { newId } from '../core/ids.ts';
 import { crashPoint } from '../core/crash.ts';
-import type { Logger } from '../core/logger.ts';
+import { errorSummary, type Logger } from '../core/logger.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { HistoryRow } from '../data/turns.ts';
 import { templates } from '../prompts/templates.ts';
@@ -135,11 +135,17 @@ export class Agent {
       if (this.resumableTurn(conversationId)) stopTurnsForStaff(this.services, conversationId);
       return { status: 'idle' };
     }
-    const resumable = this.resumableTurn(conversationId);
+    let resumable = this.resumableTurn(conversationId);
     const pending = store.inbox.pending(conversationId);
+    if (conversation.state === 'closed') {
+      // A person closed it: a turn left over from before never resumes (it could move money
+      // nobody is watching); only new words from the customer open the conversation again.
+      if (resumable) stopTurnsForStaff(this.services, conversationId);
+      resumable = null;
+      if (pending.length === 0) return { status: 'idle' };
+      transition(store, conversationId, 'agent', this.nowIso());
+    }
     if (!resumable && pending.length === 0) return { status: 'idle' };
-    // A closed conversation opens again when the customer writes.
-    if (conversation.state === 'closed') transition(store, conversationId, 'agent', this.nowIso());
 
     let turnId: string;
     if (resumable) {
@@ -245,8 +251,9 @@ export class Agent {
           created_at: this.nowIso(),
         });
         store.turns.appendHistory(conversation.id, turnId, 'assistant', response.content, this.nowIso());
-        // Words the model wrote beside a tool call ("Confirma o estorno?") are for the customer too.
-        if (response.stop_reason === 'tool_use') {
+        // Words the model wrote beside a tool call ("Confirma o estorno?") are for the customer too,
+        // unless a person took the conversation over while the model was writing.
+        if (response.stop_reason === 'tool_use' && !heldByStaff(store.conversations.get(conversation.id))) {
           const said = response.content.filter((b): b is Anthropic.TextBlock => b.type === 'text').map((b) => b.text).join('\n').trim();
           if (said) splitMessage(said).forEach((part, i) => this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${response.id}:${i}`));
         }
@@ -374,7 +381,10 @@ export class Agent {
       for (const r of replies) this.enqueueText(conversation, r.text, 'system', r.key);
     });
     this.services.wake();
-    if (!result.bound) return { status: 'idle' };
+    if (!result.bound) {
+      if (result.handoff) handOff(this.services, conversation.id, result.handoff.reason, result.handoff.prefix);
+      return { status: 'idle' };
+    }
     // Identified: the complaint that came before the code is already in the history; answer it now.
     const turnId = newId('turn');
     store.turns.start(turnId, conversation.id, this.nowIso());
@@ -483,7 +493,7 @@ export class Agent {
       if (!orders) return null;
       return `${CONTEXT_PREAMBLE}\n<customer_context>${JSON.stringify({ recent_orders: orders })}</customer_context>`;
     } catch (error) {
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'recent orders unavailable; the model will look them up');
+      log.warn({ err: errorSummary(error) }, 'recent orders unavailable; the model will look them up');
       return null;
     }
   }

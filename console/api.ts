@@ -4,7 +4,7 @@ import { maskPhone } from '../core/phone.ts';
 import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
 import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
 import type { Estorno } from '../server/app.ts';
-import { decideApproval } from '../tools/approvals.ts';
+import { decideApproval, expireApprovals } from '../tools/approvals.ts';
 import { resolveUnknownRefund } from '../tools/refund-flow.ts';
 import { activeMandateFor, changeCaps, issueMandate, listMandates, setMandateStatus, SUPPORT_AGENT_ID } from '../tools/mandate.ts';
 import { IllegalTransition, transition } from '../agent/conversation-state.ts';
@@ -155,7 +155,8 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
       throw error;
     }
     // Taking over stops the money: parked turns end and their resume jobs are cancelled (a running turn stops at its next step).
-    if (to === 'with_staff') stopTurnsForStaff(services, conversation.id, { includeRunning: false });
+    // Closing does too: a parked turn must not wake up, reopen the conversation and pay.
+    if (to === 'with_staff' || to === 'closed') stopTurnsForStaff(services, conversation.id, { includeRunning: false });
     if (to === 'closed') absorbHandledByStaff(services, conversation.id);
     const after = s.conversations.get(conversation.id)!;
     services.publish({ type: 'mode', conversationId: conversation.id, mode: after.mode, status: after.state, by: req.user!.email });
@@ -193,7 +194,7 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
 
   // --- Approvals ---
   router.get('/approvals', (req, res) => {
-    store().guardLog.expireApprovals(now().toISOString());
+    expireApprovals(services);
     const status = z.enum(['pending', 'approved', 'rejected', 'expired', 'failed']).optional().safeParse(req.query.status);
     if (!status.success) return void res.status(400).json({ error: 'invalid_input', message: 'status: pending, approved, rejected, expired or failed' });
     res.json(store().guardLog.approvals(status.data));
@@ -215,12 +216,13 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
   router.get('/refunds/review', (_req, res) => {
     res.json(store().payments.inReview().map((r) => ({ id: r.id, order_number: r.order_number, amount_cents: r.amount_cents, rail: r.rail, submitted_at: r.submitted_at, review_requested_at: r.review_requested_at, conversation_id: r.conversation_id, case_id: r.case_id })));
   });
-  router.post('/refunds/:id/release', (req, res) => {
+  router.post('/refunds/:id/release', async (req, res) => {
     const body = parse(reasonBody, req, res);
     if (!body) return;
-    const result = resolveUnknownRefund(services, req.params.id as string, { id: req.user!.email }, body.reason);
+    const result = await resolveUnknownRefund(services, req.params.id as string, { id: req.user!.email }, body.reason);
     if (result.ok) return void res.json(result);
-    res.status(result.error === 'not_found' ? 404 : 409).json({ ...result, message: result.error === 'not_unknown' ? 'only a refund whose outcome stayed unknown past the review window can be released' : 'no such refund' });
+    const message = { not_found: 'no such refund', not_unknown: 'only a refund whose outcome stayed unknown past the review window can be released', found_at_rail: 'the rail shows this refund now: it was adopted, not released' }[result.error];
+    res.status(result.error === 'not_found' ? 404 : 409).json({ ...result, message });
   });
 
   // --- Receipts ---

@@ -180,6 +180,14 @@ export function parseConfig(source: Record<string, string | undefined> = process
     pix: !pixReal,
     fiscal: !fiscalReal,
   };
+  // Real customers are never told of emulated orders, refunds or notes, and real money
+  // never moves for an emulated order or without a real credit note.
+  const needs = (what: string, real: boolean, others: Array<[string, boolean]>) => {
+    const fake = others.filter(([, emulatedOther]) => emulatedOther).map(([name]) => name);
+    if (real && fake.length > 0) throw new ConfigError(`invalid configuration:\n  ${what} is real but ${fake.join(', ')} ${fake.length > 1 ? 'are' : 'is'} emulated: give their credentials too, or remove ${what}'s`);
+  };
+  needs('Z-API (ZAPI_*)', !emulated.zapi, [['Omie (OMIE_*)', emulated.omie], ['the Pix rail', emulated.pix], ['the fiscal API (FOCUS_TOKEN, MERCHANT_CNPJ)', emulated.fiscal]]);
+  needs('the Pix rail', !emulated.pix, [['Omie (OMIE_*)', emulated.omie], ['the fiscal API (FOCUS_TOKEN, MERCHANT_CNPJ)', emulated.fiscal]]);
   const world = { zapi: emulated.zapi, omie: emulated.omie, pix: emulated.pix, fiscal: emulated.fiscal };
   const sandbox = Object.values(world).every(Boolean);
   if (env.SANDBOX === '1') {

@@ -41,3 +41,24 @@ export function logToken(value: unknown): string {
   if (/^[A-Za-z0-9_.:@-]{1,80}$/.test(value) && !/\d{11}/.test(value)) return value;
   return `h:${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
 }
+
+/**
+ * What a log line may say about an error: its class, code, the first line of
+ * its message with long digit runs masked (a CPF, a phone, a key inside a
+ * provider's text) and the stack's frames — never the message's other lines
+ * or the error's properties, which for a body parse error quote the request
+ * body (a password, a customer's message).
+ */
+export function errorSummary(err: unknown): { type: string; code?: string; message?: string; frames?: string[] } {
+  if (!(err instanceof Error)) return { type: typeof err };
+  const code = (err as { code?: unknown }).code;
+  const bodyError = typeof (err as { type?: unknown }).type === 'string' && 'body' in err;
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 8).map((l) => l.trim());
+  return {
+    type: err.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(bodyError ? {} : { message: (err.message.split('\n')[0] ?? '').replace(/\d[\d.\-/ ]{5,}\d/g, '[digits]').slice(0, 200) }),
+    ...(frames.length ? { frames } : {}),
+  };
+}
+

@@ -107,6 +107,12 @@ export function guardLogRepo(db: Db) {
     setApprovalOutcome(id: string, status: 'approved' | 'failed', refundId: string | null): void {
       db.prepare('UPDATE approvals SET status = ?, refund_id = COALESCE(?, refund_id) WHERE id = ?').run(status, refundId, id);
     },
+    /** Pending approvals past their expiry, moved to expired (compare-and-set); returns the ones this call moved. */
+    expireDue(now: string): ApprovalRow[] {
+      const due = db.prepare("SELECT * FROM approvals WHERE status = 'pending' AND expires_at <= ?").all(now) as ApprovalRow[];
+      const move = db.prepare("UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'");
+      return due.filter((a) => move.run(a.id).changes === 1);
+    },
     expireApprovals(now: string): number {
       return db.prepare("UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?").run(now).changes;
     },

@@ -47,8 +47,8 @@ export function jobsRepo(db: Db) {
       return db.prepare('SELECT * FROM jobs WHERE key = ?').get(key) as JobRow | undefined;
     },
     /** Pending jobs whose key starts with `prefix` (one series of work per subject, not one per restart). */
-    pendingWithPrefix(prefix: string): number {
-      return (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND substr(key, 1, ?) = ?").get(prefix.length, prefix) as { n: number }).n;
+    pendingWithPrefix(prefix: string, exceptKey = ''): number {
+      return (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND substr(key, 1, ?) = ? AND key != ?").get(prefix.length, prefix, exceptKey) as { n: number }).n;
     },
     pendingCount(): number {
       return (db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending'").get() as { n: number }).n;

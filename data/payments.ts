@@ -96,24 +96,35 @@ export function paymentsRepo(db: Db) {
         .get(paymentId) as { total: number };
       return row.total;
     },
-    /** Cents held under a mandate (any version) since `sinceIso`. */
+    /**
+     * Cents held since `sinceIso` under every mandate (any id, any version) issued
+     * to the same agent as `mandateId`: revoking a mandate and issuing a new one
+     * does not start the caps over.
+     */
     mandateWindowCents(mandateId: string, sinceIso: string): number {
       const row = db
-        .prepare(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds WHERE mandate_id = ? AND created_at >= ? AND status IN (${holdingList})`)
+        .prepare(
+          `SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds
+           WHERE mandate_id IN (SELECT id FROM mandates WHERE agent_id = (SELECT agent_id FROM mandates WHERE id = ? LIMIT 1))
+             AND created_at >= ? AND status IN (${holdingList})`,
+        )
         .get(mandateId, sinceIso) as { total: number };
       return row.total;
     },
     /**
-     * Cents the agent's mandate (not a staff approval) holds for one order, or
-     * one conversation, since `sinceIso`: the per-refund cap bounds these
-     * totals, so splitting a refund into parts never gets more without approval.
+     * Cents the agent's mandates (not a staff approval) hold for one order, or
+     * one customer (all their chats), since `sinceIso`: the per-refund cap bounds
+     * these totals, so splitting a refund never gets more without approval.
      */
-    mandateCentsFor(mandateId: string, scope: { orderNumber: string } | { conversationId: string }, sinceIso: string): number {
-      const [column, value] = 'orderNumber' in scope ? ['order_number', scope.orderNumber] : ['conversation_id', scope.conversationId];
+    mandateCentsFor(mandateId: string, scope: { orderNumber: string } | { customerCode: number }, sinceIso: string): number {
+      const [where, value] = 'orderNumber' in scope
+        ? ['r.order_number = ?', scope.orderNumber]
+        : ['r.payment_id IN (SELECT id FROM payments WHERE customer_code = ?)', scope.customerCode];
       const row = db
         .prepare(
-          `SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds
-           WHERE mandate_id = ? AND ${column} = ? AND approval_id IS NULL AND created_at >= ? AND status IN (${holdingList})`,
+          `SELECT COALESCE(SUM(r.amount_cents), 0) AS total FROM refunds r
+           WHERE r.mandate_id IN (SELECT id FROM mandates WHERE agent_id = (SELECT agent_id FROM mandates WHERE id = ? LIMIT 1))
+             AND ${where} AND r.approval_id IS NULL AND r.created_at >= ? AND r.status IN (${holdingList})`,
         )
         .get(mandateId, value, sinceIso) as { total: number };
       return row.total;
@@ -186,6 +197,21 @@ export function paymentsRepo(db: Db) {
         db.prepare("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'reserved', 'reserved', 'submit', '{\"submitted\":true}', ?)").run(id, now);
       }
       return changed === 1;
+    },
+    /**
+     * The rail shows as made a refund we recorded as failed: recorded once, and its
+     * amount counts as refunded outside our holds from now on. False when already noted.
+     */
+    notePaidAfterFailure(id: string, source: string, detail: unknown, now: string): boolean {
+      const seen = db.prepare("SELECT 1 FROM refund_events WHERE refund_id = ? AND source = 'paid_after_failure'").get(id);
+      if (seen) return false;
+      const refund = db.prepare('SELECT payment_id, amount_cents FROM refunds WHERE id = ?').get(id) as { payment_id: string; amount_cents: number } | undefined;
+      if (!refund) return false;
+      db.prepare('UPDATE payments SET external_refunded_cents = external_refunded_cents + ? WHERE id = ?').run(refund.amount_cents, refund.payment_id);
+      db.prepare("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'failed', 'failed', 'paid_after_failure', ?, ?)").run(
+        id, JSON.stringify({ via: source, rail: detail }), now,
+      );
+      return true;
     },
     /** Puts an unknown refund in front of staff (once). */
     requestReview(id: string, now: string): boolean {

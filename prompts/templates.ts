@@ -39,6 +39,8 @@ export const templates = {
   approval_rejected: (p: { amountCents: number; orderNumber: string; customerMessage?: string | null }) =>
     `Nossa equipe analisou o pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} e não pôde aprová-lo.` +
     (p.customerMessage ? `\n${p.customerMessage}` : '\nSe tiver alguma dúvida, é só responder por aqui.'),
+  approval_expired: (p: { amountCents: number; orderNumber: string }) =>
+    `O pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} não foi analisado pela nossa equipe a tempo.`,
   approval_failed: (p: { amountCents: number; orderNumber: string }) =>
     `Nossa equipe aprovou o estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber}, mas ele não pôde ser executado agora. Uma pessoa da equipe continua com você por aqui para resolver.`,
   ask_cpf: () =>
@@ -49,7 +51,7 @@ export const templates = {
     `Seu código de verificação é ${p.code}. Ele foi pedido em outra conversa do WhatsApp para acessar seus pedidos. Se não foi você, ignore esta mensagem e não compartilhe o código com ninguém.`,
   identity_code_wrong: () => 'Esse código não confere. Confira a mensagem que enviamos e digite o código novamente.',
   identity_locked: () =>
-    'Por segurança, pausamos a identificação por esta conversa depois de várias tentativas. Tente de novo mais tarde ou fale com a gente pelo número de WhatsApp da compra.',
+    'Por segurança, pausamos a identificação por esta conversa depois de várias tentativas.',
   refund_requested_elsewhere: (p: { amountCents: number; orderNumber: string }) =>
     `Aviso de segurança: um estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} foi solicitado por outra conversa do WhatsApp, confirmada com o código enviado a este número. Se não foi você, responda esta mensagem e nossa equipe verifica.`,
   cpf_not_found: () => 'Não encontrei um cadastro com esse CPF. Confira os números e envie novamente, por favor.',

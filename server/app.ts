@@ -6,7 +6,7 @@ import path from 'node:path';
 import express from 'express';
 import helmet from 'helmet';
 import type { Config } from '../core/config.ts';
-import type { Logger } from '../core/logger.ts';
+import { errorSummary, type Logger } from '../core/logger.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { ping } from '../data/db.ts';
 import { DB_FILE, openStore, type Store } from '../data/store.ts';
@@ -29,6 +29,7 @@ import { createSandbox, type Sandbox } from '../sandbox/emulators/index.ts';
 import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
 import { buildSeed, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../sandbox/seed.ts';
 import { recoverMoneyPath, Workers } from './workers.ts';
+import { expireApprovals } from '../tools/approvals.ts';
 import { LiveEvents } from './events.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { receiptPages } from './receipt-page.ts';
@@ -292,29 +293,16 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   recoverMoneyPath(services);
   for (const id of new Set([...store.inbox.conversationsWithPending(), ...store.turns.conversationsWithUnfinishedTurns()])) scheduler.schedule(id);
   workers.start();
-  const sweeper = setInterval(() => workers?.sweepPending(env.RECONCILE_PENDING_AFTER_MS), Math.min(env.RECONCILE_PENDING_AFTER_MS, 60_000));
+  const sweeper = setInterval(() => {
+    workers?.sweepPending(env.RECONCILE_PENDING_AFTER_MS);
+    expireApprovals(services);
+  }, Math.min(env.RECONCILE_PENDING_AFTER_MS, 60_000));
   sweeper.unref();
   return estorno;
 }
 
 function isDatabaseBusy(err: unknown): boolean {
   return typeof err === 'object' && err !== null && /^SQLITE_BUSY/.test(String((err as { code?: unknown }).code ?? ''));
-}
-
-/**
- * What a log line may say about a failed request: the error's class, code and
- * the first line of its message — never its stack or properties, which for a
- * body parse error quote the request body (a password, a customer's message).
- */
-export function errorSummary(err: unknown): { type: string; code?: string; message?: string } {
-  if (!(err instanceof Error)) return { type: typeof err };
-  const code = (err as { code?: unknown }).code;
-  const bodyError = typeof (err as { type?: unknown }).type === 'string' && 'body' in err;
-  return {
-    type: err.name,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(bodyError ? {} : { message: err.message.split('\n')[0]?.slice(0, 200) ?? '' }),
-  };
 }
 
 /** A secret generated on first start in sandbox mode and kept under DATA_DIR (mode 0600). */

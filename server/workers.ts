@@ -1,4 +1,5 @@
 import { ProviderError } from '../core/errors.ts';
+import { errorSummary } from '../core/logger.ts';
 import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
 import { handOff } from '../agent/conversation-state.ts';
 import type { Services } from '../tools/context.ts';
@@ -64,7 +65,7 @@ export class Workers {
         await this.pass();
       } while (this.rerun && !this.stopped);
     })()
-      .catch((error) => this.services.logger.error({ err: error }, 'worker pass failed'))
+      .catch((error) => this.services.logger.error({ err: errorSummary(error) }, 'worker pass failed'))
       .finally(() => {
         this.running = null;
       });
@@ -93,7 +94,7 @@ export class Workers {
       if (this.stopped) return;
       const payload = JSON.parse(job.payload) as Record<string, string>;
       try {
-        await this.runJob(job.kind, payload);
+        await this.runJob(job.kind, payload, job.key);
         store.jobs.done(job.id, this.services.now().toISOString());
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -126,18 +127,18 @@ export class Workers {
     store.immediate(() => {
       const at = this.services.now().toISOString();
       if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
-      if (refund.conversation_id) store.conversations.setMode(refund.conversation_id, 'staff', at);
     });
-    if (refund.conversation_id) this.services.publish({ type: 'handoff', conversationId: refund.conversation_id });
+    // Queued for a person with its reason, and the customer is told what happens next.
+    if (refund.conversation_id) handOff(this.services, refund.conversation_id, 'job_failed');
   }
 
-  private async runJob(kind: string, payload: Record<string, string>): Promise<void> {
+  private async runJob(kind: string, payload: Record<string, string>, key: string): Promise<void> {
     switch (kind) {
       case JOB_RECONCILE: {
         const refundId = payload.refundId as string;
         const result = await reconcileRefund(this.services, refundId);
         this.services.logger.info({ refundId, result }, 'refund reconciled');
-        if (result === 'unresolved') this.awaitRail(refundId, Number(payload.attempt ?? 0));
+        if (result === 'unresolved') this.awaitRail(refundId, Number(payload.attempt ?? 0), key);
         return;
       }
       case JOB_CREDIT_NOTE: {
@@ -160,11 +161,13 @@ export class Workers {
    * rail), so ask again later, never send it again. Past the review window the
    * refund is put in front of staff, and the rail is still asked now and then.
    */
-  private awaitRail(refundId: string, attempt: number): void {
+  private awaitRail(refundId: string, attempt: number, currentKey: string): void {
     const { store } = this.services;
     const now = this.services.now();
     const refund = store.payments.refund(refundId);
     if (!refund || refund.status !== 'unknown') return;
+    // Another series already asks about this refund (the running job itself does not count).
+    if (store.jobs.pendingWithPrefix(`${JOB_RECONCILE}:${refundId}:`, currentKey) > 0) return;
     const since = Date.parse(refund.submitted_at ?? refund.created_at);
     if (now.getTime() - since >= this.reviewUnknownAfterMs && store.immediate(() => store.payments.requestReview(refundId, now.toISOString()))) {
       this.services.logger.warn({ refundId }, 'refund outcome still unknown: staff must check the rail');
@@ -218,11 +221,19 @@ export function recoverMoneyPath(services: Services): void {
   const released = store.guardLog.releaseOrphanApprovals();
   if (released > 0) services.logger.warn({ released }, 'approvals claimed without a refund went back to pending');
   for (const refund of store.payments.openRefunds(['reserved', 'unknown'])) {
-    scheduleReconcile(services, refund.id, 0, 0, `start-${now.getTime()}`);
+    // Now, not when a pending job of the previous run comes due (the claim and the rail's list make a repeat harmless).
+    scheduleReconcile(services, refund.id, 0, 0, `start-${now.getTime()}`, true);
   }
   for (const refund of store.payments.openRefunds(['settled'])) {
-    if (store.creditNotes.forRefund(refund.id)?.status !== 'authorized') {
-      store.jobs.schedule(JOB_CREDIT_NOTE, `${JOB_CREDIT_NOTE}:${refund.id}`, { refundId: refund.id }, now.toISOString(), now.toISOString());
+    const note = store.creditNotes.forRefund(refund.id);
+    // Authorised: done. Rejected or denied by SEFAZ: a person has it (re-sending the same note would not help).
+    if (note?.status === 'authorized' || note?.status === 'rejected' || note?.status === 'denied') continue;
+    const key = `${JOB_CREDIT_NOTE}:${refund.id}`;
+    const job = store.jobs.byKey(key);
+    if (!job) store.jobs.schedule(JOB_CREDIT_NOTE, key, { refundId: refund.id }, now.toISOString(), now.toISOString());
+    // A job that died during a long fiscal outage gets a new life at each start: every settled refund has its note (invariant 7).
+    else if (job.status !== 'pending' && store.jobs.pendingWithPrefix(`${key}:`) === 0) {
+      store.jobs.schedule(JOB_CREDIT_NOTE, `${key}:restart-${now.getTime()}`, { refundId: refund.id }, now.toISOString(), now.toISOString());
     }
   }
 }

@@ -1,5 +1,5 @@
 import { templates } from '../prompts/templates.ts';
-import { heldByStaff, transition } from '../agent/conversation-state.ts';
+import { handOff, heldByStaff, transition } from '../agent/conversation-state.ts';
 import type { Services } from './context.ts';
 import { proposeRefund, type RefusalReason } from './guard.ts';
 import { executeRefund } from './refund-flow.ts';
@@ -29,7 +29,7 @@ export async function decideApproval(
   const { store } = services;
   if (!reason.trim()) return { ok: false, error: 'reason_required' };
   const nowIso = services.now().toISOString();
-  store.guardLog.expireApprovals(nowIso);
+  expireApprovals(services);
   const approval = store.guardLog.approval(approvalId);
   if (!approval) return { ok: false, error: 'not_found' };
   if (approval.status === 'expired') return { ok: false, error: 'expired' };
@@ -70,6 +70,22 @@ export async function decideApproval(
   }
   services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
   tell(templates.approval_approved({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_approved');
-  const outcome = await executeRefund(services, decisionResult.refund.id);
-  return { ok: true, status: 'approved', refundId: decisionResult.refund.id, refundStatus: outcome.status };
+  // A failure before the rail call leaves the refund reserved: its reconcile job sends it shortly.
+  const refundStatus = await executeRefund(services, decisionResult.refund.id).then((o) => o.status, () => 'processing');
+  return { ok: true, status: 'approved', refundId: decisionResult.refund.id, refundStatus };
 }
+
+/**
+ * Approvals nobody decided within their time expire, and the customer — told
+ * "avisaremos você" — hears it from us: the conversation is queued for a person.
+ */
+export function expireApprovals(services: Services): number {
+  const { store } = services;
+  const expired = store.immediate(() => store.guardLog.expireDue(services.now().toISOString()));
+  for (const a of expired) {
+    services.publish({ type: 'approval_decided', conversationId: a.conversation_id, approvalId: a.id, decision: 'expired' });
+    handOff(services, a.conversation_id, 'job_failed', templates.approval_expired({ amountCents: a.amount_cents, orderNumber: a.order_number }));
+  }
+  return expired.length;
+}
+

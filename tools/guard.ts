@@ -8,6 +8,7 @@ import type { RefundRow } from '../data/payments.ts';
 import { checkMandate, mandateAgentOf } from './mandate.ts';
 import { refundableCents, refundWindowEnds, verifyOrder, type Verification } from './ledger.ts';
 import type { Services } from './context.ts';
+import { JOB_RECONCILE, scheduleReconcile } from './refund-flow.ts';
 import { templates } from '../prompts/templates.ts';
 
 /**
@@ -61,6 +62,8 @@ export type GuardDecision =
   | { ok: false; reason: RefusalReason; detail: string; approvalId?: string };
 
 const APPROVAL_TTL_MS = 24 * 3_600_000;
+/** How long a reserved refund may wait for its rail call before reconciliation sends it. */
+const RESERVATION_CLAIM_GRACE_MS = 60_000;
 const CAP_REASONS: readonly RefusalReason[] = ['over_per_refund_cap', 'over_window_cap'];
 
 /** The hash an approval is bound to: the exact order, amount and reason. */
@@ -141,19 +144,19 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     const windowUsed = store.payments.mandateWindowCents(m.id, windowSince);
     let capReason: RefusalReason | null = null;
     let capDetail = '';
-    // The per-refund cap bounds what one order, and one conversation, get without
-    // approval within the window: five refunds of R$ 480 are not five small refunds.
+    // The per-refund cap bounds what one order, and one customer (all their chats), get
+    // without approval within the window: five refunds of R$ 480 are not five small refunds.
     const orderUsed = actor.approvalId ? 0 : store.payments.mandateCentsFor(m.id, { orderNumber: order.orderNumber }, windowSince);
-    const conversationUsed = actor.approvalId ? 0 : store.payments.mandateCentsFor(m.id, { conversationId: actor.conversation.id }, windowSince);
+    const customerUsed = actor.approvalId ? 0 : store.payments.mandateCentsFor(m.id, { customerCode: payment.customer_code }, windowSince);
     if (proposal.amountCents > m.per_refund_cap_cents) {
       capReason = 'over_per_refund_cap';
       capDetail = `asked ${proposal.amountCents} cents; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per refund`;
     } else if (orderUsed + proposal.amountCents > m.per_refund_cap_cents) {
       capReason = 'over_per_refund_cap';
       capDetail = `asked ${proposal.amountCents} cents; ${orderUsed} cents already refunded on order ${order.orderNumber} in the last ${m.window_seconds} s; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per order without approval`;
-    } else if (conversationUsed + proposal.amountCents > m.per_refund_cap_cents) {
+    } else if (customerUsed + proposal.amountCents > m.per_refund_cap_cents) {
       capReason = 'over_per_refund_cap';
-      capDetail = `asked ${proposal.amountCents} cents; ${conversationUsed} cents already refunded in this conversation in the last ${m.window_seconds} s; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per conversation without approval`;
+      capDetail = `asked ${proposal.amountCents} cents; ${customerUsed} cents already refunded to this customer in the last ${m.window_seconds} s; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per customer without approval`;
     } else if (windowUsed + proposal.amountCents > m.window_cap_cents) {
       capReason = 'over_window_cap';
       capDetail = `${windowUsed} cents used in the last ${m.window_seconds} s; mandate ${m.id} allows ${m.window_cap_cents} cents`;
@@ -214,6 +217,9 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       review_requested_at: null,
     };
     store.payments.insertRefund(refund);
+    // A safety net in the same transaction: if whatever reserved this refund never claims it
+    // (an error between here and the rail call), reconciliation does, instead of a restart days later.
+    scheduleReconcile(services, refundId, RESERVATION_CLAIM_GRACE_MS, 0, 'reserved', true, `${JOB_RECONCILE}-claim:${refundId}`);
     if (actor.approvalId) {
       // Claim and reservation are one step: a crash leaves either both or neither.
       const decision = actor.approvalDecision ?? { by: actor.id, reason: 'approved' };
@@ -244,7 +250,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       window_seconds: m.window_seconds,
       window_used_cents: windowUsed,
       order_used_cents: orderUsed,
-      conversation_used_cents: conversationUsed,
+      customer_used_cents: customerUsed,
       refundable_cents: refundable,
       amount_cents: proposal.amountCents,
       reason: proposal.reason,

@@ -138,7 +138,15 @@ function noPayment(order: ErpOrder, issue: PaymentIssue): Verification & { found
 
 /** Stores the matched pay-in (amount, e2e and owner never change once seen). */
 function record(services: Services, order: ErpOrder, railPayment: PixPayment, match: PaymentMatch): Verification & { found: true } {
-  const ours = new Set(services.store.payments.refundsForPayment(paymentId(services.pix.name, railPayment.documentId)).flatMap((r) => [r.rail_refund_id, r.idempotency_key]));
+  // Ours = refunds we still hold against the payment. A rail refund matching one of our
+  // *failed* refunds (released by staff, then paid by a slow rail after all) is money that
+  // left: it counts as refunded outside Estorno, so nobody can refund it again.
+  const ours = new Set(
+    services.store.payments
+      .refundsForPayment(paymentId(services.pix.name, railPayment.documentId))
+      .filter((r) => r.status !== 'failed')
+      .flatMap((r) => [r.rail_refund_id, r.idempotency_key]),
+  );
   const external = railPayment.refunds
     .filter((r) => r.status !== 'failed')
     .filter((r) => !(r.railRefundId && ours.has(r.railRefundId)) && !(r.key && ours.has(r.key)))

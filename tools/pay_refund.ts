@@ -55,7 +55,16 @@ export const payRefund = defineTool({
       return refused(decision.reason, `${REFUSAL_MESSAGES[decision.reason]} (${decision.detail})`,
         decision.approvalId ? { approval: { approval_id: decision.approvalId, status: 'pending' } } : undefined);
     }
-    const outcome = await executeRefund(ctx.services, decision.refund.id);
+    let outcome: Awaited<ReturnType<typeof executeRefund>>;
+    try {
+      outcome = await executeRefund(ctx.services, decision.refund.id);
+    } catch (error) {
+      // Reserved but not sent (the database was busy, say): the reservation's own reconcile job
+      // sends it shortly, so the refund is on its way, not failed.
+      ctx.logger.warn({ refundId: decision.refund.id, err: error instanceof Error ? error.name : 'error' }, 'refund reserved; its rail call is left to reconciliation');
+      const base = { refund_id: decision.refund.id, order_id: decision.refund.order_number, amount_cents: decision.refund.amount_cents, receipt_id: decision.caseId };
+      return ok({ status: 'refund_processing', ...base, note: 'The refund is reserved and will be sent shortly; the customer will be notified automatically.' });
+    }
     const base = { refund_id: outcome.refund.id, order_id: outcome.refund.order_number, amount_cents: outcome.refund.amount_cents, receipt_id: decision.caseId };
     switch (outcome.status) {
       case 'pending':

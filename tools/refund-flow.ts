@@ -6,6 +6,7 @@ import { railPaymentOf } from './ledger.ts';
 import { templates } from '../prompts/templates.ts';
 import type { CreditNote, RailRefund } from './rails/types.ts';
 import type { Services } from './context.ts';
+import { handOff, heldByStaff, transition } from '../agent/conversation-state.ts';
 
 /**
  * A refund after the guard reserved it: the rail call (outside any
@@ -56,7 +57,7 @@ async function submitToRail(services: Services, refund: RefundRow, payment: Paym
       const detail = error instanceof Error ? error.message : String(error);
       store.immediate(() => {
         store.payments.transition(refund.id, 'unknown', source, { detail: { error: detail } }, services.now().toISOString());
-        scheduleReconcile(services, refund.id, 1_000, 0);
+        scheduleReconcile(services, refund.id, 1_000, 0, 'unknown', true);
       });
       services.wake();
     }
@@ -122,11 +123,18 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
  * after checking the rail's own dashboard: `failed` releases the amount (it
  * never reached the payer) and tells the customer. Recorded with who and why.
  */
-export function resolveUnknownRefund(services: Services, refundId: string, staff: { id: string }, reason: string): { ok: true } | { ok: false; error: 'not_found' | 'not_unknown' } {
+export async function resolveUnknownRefund(services: Services, refundId: string, staff: { id: string }, reason: string): Promise<{ ok: true } | { ok: false; error: 'not_found' | 'not_unknown' | 'found_at_rail' }> {
   const refund = services.store.payments.refund(refundId);
   if (!refund) return { ok: false, error: 'not_found' };
   // Only once the review window passed: before it, the rail may still be paying it.
   if (refund.status !== 'unknown' || refund.review_requested_at === null) return { ok: false, error: 'not_unknown' };
+  // One last question to the rail: a refund it shows now is adopted, never released.
+  const payment = services.store.payments.get(refund.payment_id);
+  const found = payment ? await services.pix.findRefund(railPaymentOf(payment), refund.idempotency_key) : null;
+  if (found) {
+    applyRailRefund(services, refundId, found, 'reconcile');
+    return { ok: false, error: 'found_at_rail' };
+  }
   failRefund(services, refundId, `released by staff ${staff.id}: ${reason}`.slice(0, 300), `staff:${staff.id}`);
   return mustRefund(services, refundId).status === 'failed' ? { ok: true } : { ok: false, error: 'not_unknown' };
 }
@@ -141,9 +149,16 @@ export function applyRailRefund(services: Services, refundId: string, rail: Rail
   const { store } = services;
   const nowIso = services.now().toISOString();
   let settledNow = false;
+  let paidAfterFailure = false;
   store.immediate(() => {
     const refund = mustRefund(services, refundId);
     if (rail.railRefundId) store.payments.setRailRefundId(refund.id, rail.railRefundId, nowIso);
+    if (refund.status === 'failed' && rail.status !== 'failed') {
+      // The rail paid a refund we had given up on (released by staff, a slow rail): the money
+      // left, so the payment counts it at once and a person sorts the case out.
+      paidAfterFailure = store.payments.notePaidAfterFailure(refund.id, source, rail, nowIso);
+      return;
+    }
     if (rail.status === 'failed') {
       failRefundInTx(services, refund, rail.failureReason ?? 'failed on the rail', source);
       return;
@@ -170,6 +185,12 @@ export function applyRailRefund(services: Services, refundId: string, rail: Rail
   });
   services.publish({ type: 'refund', conversationId: mustRefund(services, refundId).conversation_id ?? undefined, refundId });
   if (settledNow) services.wake();
+  if (paidAfterFailure) {
+    const refund = mustRefund(services, refundId);
+    services.logger.error({ refundId }, 'the rail paid a refund recorded as failed: counted as refunded, staff must check');
+    services.publish({ type: 'refund_paid_after_failure', conversationId: refund.conversation_id ?? undefined, refundId });
+    if (refund.conversation_id) handOff(services, refund.conversation_id, 'job_failed');
+  }
 }
 
 function failRefund(services: Services, refundId: string, reason: string, source: string): void {
@@ -207,13 +228,13 @@ function failRefundInTx(services: Services, refund: RefundRow, reason: string, s
  * the job key unique for a new series (a restart, a sweep window), since a key
  * already used is not scheduled again.
  */
-export function scheduleReconcile(services: Services, refundId: string, delayMs: number, attempt: number, tag: string = String(attempt), continuesSeries = false): void {
+export function scheduleReconcile(services: Services, refundId: string, delayMs: number, attempt: number, tag: string = String(attempt), continuesSeries = false, key = `${JOB_RECONCILE}:${refundId}:${tag}`): void {
   const now = services.now();
   // One series per refund: a restart or a sweep does not start a second one beside it.
   if (!continuesSeries && services.store.jobs.pendingWithPrefix(`${JOB_RECONCILE}:${refundId}:`) > 0) return;
   services.store.jobs.schedule(
     JOB_RECONCILE,
-    `${JOB_RECONCILE}:${refundId}:${tag}`,
+    key,
     { refundId, attempt },
     new Date(now.getTime() + delayMs).toISOString(),
     now.toISOString(),
@@ -258,7 +279,8 @@ export async function issueCreditNote(services: Services, refundId: string): Pro
     if (status === 'rejected' || status === 'denied') {
       if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: 'credit_note', refund_id: refund.id, ref: row.ref, status, message: note.message ?? null, source: 'fiscal' }, at);
       if (conversation) {
-        store.conversations.setMode(conversation.id, 'staff', at);
+        // The message below says a person is on it: the conversation waits for one (with its reason).
+        if (!heldByStaff(store.conversations.get(conversation.id))) transition(store, conversation.id, 'waiting_for_staff', at, 'job_failed');
         store.outbox.enqueue({
           conversation_id: conversation.id,
           chat_id: conversation.chat_id,

@@ -41,6 +41,9 @@ const REAL_BUT_FISCAL = {
   TRIO_WEBHOOK_SIGNING_KEY: 'merchant-trio-signing-key',
 };
 
+/** Real money (Omie, Trio, Focus) with the WhatsApp side emulated: an allowed mix, not sandbox mode. */
+const { ZAPI_INSTANCE_ID: _i, ZAPI_INSTANCE_TOKEN: _t, ZAPI_CLIENT_TOKEN: _c, ZAPI_WEBHOOK_TOKEN: _w, ...MONEY_REAL_BUT_WHATSAPP } = { ...REAL_BUT_FISCAL, FOCUS_TOKEN: 't', MERCHANT_CNPJ: '12345678000195' };
+
 /** A Trio refund event signed with the keys published in sandbox/credentials.ts. */
 function sandboxSignedTrioEvent(type: 'settled' | 'failed'): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify({ id: 'evt-forged', ref_id: 'rf-forged', category: 'collecting_document_refund', type, timestamp: new Date().toISOString(), data: { id: 'rf-forged', amount: 18600, status: type } });
@@ -108,8 +111,13 @@ describe('H1: a slow rail never pays the same refund twice', () => {
 });
 
 describe('H2, H3: sandbox routes, users and secrets only in sandbox mode', () => {
-  it('with everything real but the fiscal API, /sandbox is 404, nobody can reset the database, no sandbox user exists', async () => {
-    e = await startTestEstorno(REAL_BUT_FISCAL);
+  it('everything real but the fiscal API does not start: customers would be told of notes nobody issued', () => {
+    expect(() => parseConfig(REAL_BUT_FISCAL)).toThrow(/Z-API \(ZAPI_\*\) is real but the fiscal API/);
+    expect(() => parseConfig({ ...MONEY_REAL_BUT_WHATSAPP, FOCUS_TOKEN: '', MERCHANT_CNPJ: '' })).toThrow(/the Pix rail is real but the fiscal API/);
+  });
+
+  it('with some providers real, /sandbox is 404, nobody can reset the database, no sandbox user exists', async () => {
+    e = await startTestEstorno(MONEY_REAL_BUT_WHATSAPP);
     expect(e.services.store.users.byEmail('admin@estorno.local')).toBeUndefined();
     e.services.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     for (const [method, route] of [['POST', '/sandbox/reset'], ['GET', '/sandbox/zapi/outbox'], ['POST', '/sandbox/faults'], ['GET', '/sandbox/pix/refunds']] as const) {
@@ -119,7 +127,7 @@ describe('H2, H3: sandbox routes, users and secrets only in sandbox mode', () =>
   });
 
   it('with a real Trio rail, events signed with the published sandbox keys are refused', async () => {
-    e = await startTestEstorno(REAL_BUT_FISCAL);
+    e = await startTestEstorno(MONEY_REAL_BUT_WHATSAPP);
     for (const type of ['failed', 'settled'] as const) {
       const forged = sandboxSignedTrioEvent(type);
       expect((await fetch(`${e.url}/webhooks/pix`, { method: 'POST', headers: forged.headers, body: forged.body })).status).toBe(401);
@@ -137,7 +145,7 @@ describe('H2, H3: sandbox routes, users and secrets only in sandbox mode', () =>
     expect(() => parseConfig({ SANDBOX: '1', OMIE_APP_KEY: 'k', OMIE_APP_SECRET: 's' })).toThrow(/SANDBOX.*omie/);
     expect(() => parseConfig({ SANDBOX: '0' })).toThrow(/SANDBOX.*emulated/);
     expect(parseConfig({ SANDBOX: '1' }).sandbox).toBe(true);
-    expect(parseConfig(REAL_BUT_FISCAL).sandbox).toBe(false);
+    expect(parseConfig(MONEY_REAL_BUT_WHATSAPP).sandbox).toBe(false);
   });
 });
 

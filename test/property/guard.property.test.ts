@@ -16,7 +16,7 @@ import { testServices } from '../helpers/services.ts';
 const RUNS = 50;
 const PER_RUN = 200;
 // Caps small enough that random proposals press on both of them.
-const MANDATE = { ...DEFAULT_MANDATE, per_refund_cap_cents: 9_000, window_cap_cents: 12_000, window_seconds: 3_600 };
+const MANDATE = { ...DEFAULT_MANDATE, per_refund_cap_cents: 9_000, window_cap_cents: 10_000, window_seconds: 3_600 };
 
 const amount = fc.oneof(
   { arbitrary: fc.integer({ min: 1, max: 4_000 }), weight: 4 },

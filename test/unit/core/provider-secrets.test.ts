@@ -16,7 +16,9 @@ describe('a real provider without its secrets', () => {
   it('the BCB rail without its client certificate and key stops the start naming them', () => {
     const bcb = { PIX_RAIL: 'bcb', BCB_PIX_BASE_URL: 'https://pix.example.com', BCB_PIX_CLIENT_ID: 'id', BCB_PIX_CLIENT_SECRET: 's' };
     expect(() => parseConfig(bcb)).toThrow(/BCB_PIX_CERT, BCB_PIX_KEY: required/);
-    expect(parseConfig({ ...bcb, BCB_PIX_CERT: '/x/cert.pem', BCB_PIX_KEY: '/x/key.pem' }).emulated.pix).toBe(false);
+    // (Real money needs the real ERP and fiscal API beside it.)
+    const rest = { OMIE_APP_KEY: 'k', OMIE_APP_SECRET: 's', FOCUS_TOKEN: 't', MERCHANT_CNPJ: '12345678000195' };
+    expect(parseConfig({ ...bcb, ...rest, BCB_PIX_CERT: '/x/cert.pem', BCB_PIX_KEY: '/x/key.pem' }).emulated.pix).toBe(false);
   });
 
   it('reads the receipt key and the token request style from the environment', () => {
