@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARINA } from '../../sandbox/seed.ts';
 import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
 import { ADMIN, STAFF, seedUsers } from '../helpers/console.ts';
+import { launchBrowser } from '../helpers/browser.ts';
 
 /**
- * The console in real Chromium (Debian's package, driven by playwright-core).
+ * The console in real Chromium (from npm, `@sparticuz/chromium`, driven by playwright-core).
  * Screenshots of each screen go to test-artifacts/screenshots/. playwright-core
  * launches each browser with a fresh temporary profile of its own (it refuses a
  * --user-data-dir argument to launch()), so no state carries between runs.
@@ -22,10 +23,7 @@ describe('the console in a real browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     e = await startTestEstorno();
     await seedUsers(e);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchBrowser();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
