@@ -13,6 +13,7 @@ import { jobsRepo, webhookEventsRepo } from './jobs.ts';
 import { promptsRepo } from './prompts.ts';
 import { usersRepo } from './users.ts';
 import { consoleQueries } from './console-queries.ts';
+import { consoleWorkRepo } from './console-work.ts';
 
 /** Every aggregate's repository over one database handle: the only place SQL lives. */
 export function createStore(db: Db) {
@@ -34,6 +35,7 @@ export function createStore(db: Db) {
     prompts: promptsRepo(db),
     users: usersRepo(db),
     consoleQueries: consoleQueries(db),
+    consoleWork: consoleWorkRepo(db),
     /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken up front). */
     immediate<T>(fn: () => T): T {
       return tx.immediate(fn) as T;
