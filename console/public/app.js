@@ -291,7 +291,7 @@ function live() {
       if (!$('#approvals').hidden && any('approval_requested', 'approval_decided', 'refund')) loadApprovals().catch(() => {});
       if (!$('#admin').hidden && any('mandate', 'prompt', 'canned')) loadAdmin().catch(() => {});
       if (openConversation && (ids.has('*') || ids.has(openConversation))) loadTranscript(openConversation).catch(() => {});
-      if (any('mandate', 'handoff', 'mode', 'model_call', 'turn')) loadBanner().catch(() => {});
+      if (any('mandate', 'handoff', 'mode', 'model_call', 'turn', 'message_in')) loadBanner().catch(() => {});
       countApprovals();
     }, 150);
   };
@@ -309,8 +309,11 @@ setInterval(() => {
 }, 4000);
 setInterval(() => {
   if (me && !$('#conversations').hidden) loadConversations({ keep: true }).catch(() => {});
-  if (me) loadBanner().catch(() => {});
 }, 30_000);
+// A failing model or provider raises no event of its own (the turn just parks): the readiness report is polled.
+setInterval(() => {
+  if (me) loadBanner().catch(() => {});
+}, 10_000);
 
 // --- Inbox: filters, search, pages ---
 let people = [];
@@ -518,6 +521,7 @@ const conversationAction = (action, message) => attempt(async () => {
   toast(t(message));
   await loadTranscript(openConversation);
   loadConversations({ keep: true }).catch(() => {});
+  loadBanner().catch(() => {});
 });
 $('#takeover').addEventListener('click', conversationAction('takeover', 'conv.taken'));
 $('#handback').addEventListener('click', conversationAction('handback', 'conv.handed'));
@@ -669,7 +673,7 @@ function approvalContext(a, ctx) {
     const ok = await ask(t('appr.confirm_title', { amount }), [], { confirm: t('appr.confirm', { amount }), note: t('appr.confirm_note', { amount, name, order: a.order_number, rail }) });
     if (!ok) return;
     const r = await post(`/approvals/${encodeURIComponent(a.id)}/approve`, { reason: reason.value, amount_cents: a.amount_cents });
-    toast(t('appr.approved', { id: r.refundId, status: r.refundStatus }));
+    toast(t('appr.approved', { id: r.refundId, status: t(`refund.${r.refundStatus}`) }));
     await loadApprovals();
     countApprovals();
   });

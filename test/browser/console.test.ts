@@ -59,9 +59,16 @@ describe('the console in a real browser', () => {
   }
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, name) });
   const noSidewaysScroll = async (page: Page) => {
-    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    const { scroll, width } = await page.evaluate<{ scroll: number; width: number }>('({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })');
     expect(scroll).toBeLessThanOrEqual(width);
   };
+
+  /** Chart labels that stick out of their picture (none should). */
+  const clippedLabels = (page: Page) => page.evaluate<string[]>(`[...document.querySelectorAll('#stats svg text')].filter((t) => {
+      const svg = t.closest('svg').getBoundingClientRect();
+      const r = t.getBoundingClientRect();
+      return r.width > 0 && (r.left < svg.left - 1 || r.right > svg.right + 1 || r.top < svg.top - 1 || r.bottom > svg.bottom + 1);
+    }).map((t) => t.textContent)`);
 
   afterAll(() => {
     expect(dialogs).toEqual([]);
@@ -97,7 +104,7 @@ describe('the console in a real browser', () => {
     expect(nbsp(await marina.locator('.preview').textContent())).toMatch(/^Agente: Encontrei seu pedido #8421/);
     expect(await marina.locator('.unread').textContent()).toBe('1');
     await page.fill('#inbox-filters input[name=q]', '8421');
-    await page.waitForFunction(() => document.querySelectorAll('#conversation-list li[data-id]').length === 1);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#conversation-list li[data-id]').length === 1);
     expect(await page.locator('#conversation-list li[data-id]').textContent()).toContain('Marina Souza');
     await shot(page, '02-search-by-order-1280.png');
     await marina.locator('button.conv').click();
@@ -126,11 +133,11 @@ describe('the console in a real browser', () => {
     expect(nbsp(await first.locator('.waiting').textContent())).toMatch(/^esperando há \d+ s$/);
 
     await page.waitForSelector('#banner:not([hidden]) .alert[data-kind=waiting_for_staff]:has-text("1 conversa(s) esperando uma pessoa")');
-    await page.waitForFunction(() => (window as unknown as { __notifications: string[] }).__notifications.length > 0);
-    expect(await page.evaluate(() => (window as unknown as { __notifications: string[] }).__notifications)).toEqual(['Cliente esperando atendimento|Motivo: pagamento com cartão']);
+    await page.waitForFunction(() => (globalThis as any).__notifications.length > 0);
+    expect(await page.evaluate<string[]>('window.__notifications')).toEqual(['Cliente esperando atendimento|Motivo: pagamento com cartão']);
     await shot(page, '04-waiting-queue-and-banner-1280.png');
     await page.click('#banner button');
-    await page.waitForFunction(() => [...document.querySelectorAll('#conversation-list li[data-id]')].every((li) => li.classList.contains('waiting_for_staff')));
+    await page.waitForFunction(() => [...(globalThis as any).document.querySelectorAll('#conversation-list li[data-id]')].every((li: any) => li.classList.contains('waiting_for_staff')));
     await page.context().close();
   });
 
@@ -206,12 +213,7 @@ describe('the console in a real browser', () => {
     expect(handoffLabels, JSON.stringify(handoffLabels)).toContain('pagamento com cartão');
     expect(nbsp(await page.locator('#latency-summary').textContent())).toMatch(/^p50 \d+ s · p95 \d+ s · \d+ estorno/);
     expect(nbsp(await page.locator('#chart-caps svg').textContent())).toContain('cm_staff_approvals (ativo)R$ 2.400,00 de R$ 50.000,00');
-    const clipped = await page.evaluate(() => [...document.querySelectorAll('#stats svg text')].filter((t) => {
-      const svg = t.closest('svg')!.getBoundingClientRect();
-      const r = t.getBoundingClientRect();
-      return r.width > 0 && (r.left < svg.left - 1 || r.right > svg.right + 1 || r.top < svg.top - 1 || r.bottom > svg.bottom + 1);
-    }).map((t) => t.textContent));
-    expect(clipped).toEqual([]);
+    expect(await clippedLabels(page)).toEqual([]);
     await shot(page, '08-pictures-1280.png');
     await page.context().close();
   });
@@ -234,6 +236,7 @@ describe('the console in a real browser', () => {
     await page.click('#tabs button[data-tab=stats]');
     await page.waitForSelector('#chart-days svg');
     await noSidewaysScroll(page);
+    expect(await clippedLabels(page)).toEqual([]);
     await shot(page, '13-pictures-390.png');
     await page.context().close();
     const admin = await open(ADMIN, PHONE);
@@ -348,6 +351,15 @@ describe('the console in a real browser', () => {
     expect(await page.locator('img, script:not([src="/console/app.js"]), a[href^="javascript:"]').count()).toBe(0);
     await page.waitForTimeout(300);
     expect(dialogs.filter((d) => d.startsWith('alert'))).toEqual([]);
+    await page.context().close();
+  });
+
+  it('warns staff when the model is failing, from the readiness report', async () => {
+    const page = await open(STAFF);
+    await fetch(`${e.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'model', mode: 'http500', count: 3 }) });
+    await e.say('5511955556666', 'oi, preciso de ajuda');
+    await page.waitForSelector('#banner .alert.critical[data-kind=model_degraded]:has-text("O modelo está com falhas")', { timeout: 20_000 });
+    await shot(page, '17-model-degraded-alert-1280.png');
     await page.context().close();
   });
 });
