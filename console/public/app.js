@@ -73,12 +73,14 @@ function ask(title, fields, { confirm = t('ok'), danger = false, note, cancel = 
   });
 }
 
+let lastHeaders = null;
 async function api(path, options = {}) {
   const res = await fetch(path.startsWith('/readyz') ? path : `/api${path}`, {
     ...options,
     headers: { 'content-type': 'application/json', ...(me ? { 'x-csrf-token': me.csrf } : {}), ...(options.headers ?? {}) },
     credentials: 'same-origin',
   });
+  lastHeaders = res.headers;
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
   if (res.status === 401 && path !== '/login') showLogin();
   if (!res.ok && !path.startsWith('/readyz')) throw new Error(body?.message ?? body?.error ?? `HTTP ${res.status}`);
@@ -353,7 +355,8 @@ function inboxQuery(extra = {}) {
 /** First page (or, with `keep`, as many rows as are shown now), or the next page with `more`. */
 async function loadConversations({ keep = false, more = false } = {}) {
   const limit = keep ? Math.min(200, Math.max(50, shown)) : 50;
-  const page = await api(`/conversations?${inboxQuery(more && pageCursor ? { cursor: pageCursor, limit: 50 } : { limit })}`);
+  const items = await api(`/conversations?${inboxQuery(more && pageCursor ? { cursor: pageCursor, limit: 50 } : { limit })}`);
+  const page = { items, next_cursor: lastHeaders?.get('x-next-cursor') ?? null };
   const list = $('#conversation-list');
   const focused = document.activeElement?.closest?.('#conversation-list li')?.dataset.id;
   const rows = page.items.map(conversationItem);

@@ -71,8 +71,16 @@ export function conversationRoutes(estorno: Estorno, names: CustomerNames): expr
     // Names the ERP has not given yet are asked for in the background; this answer never waits for them.
     names.want(page.rows.filter((r) => r.customer_name === null).map((r) => r.id));
     const at = now().getTime();
-    res.json({
-      items: page.rows.map((r) => {
+    // The body stays a plain list (older callers read it so); the next page's cursor travels in a header.
+    if (page.next) {
+      const next = encodeCursor(page.next);
+      res.set('x-next-cursor', next);
+      const params = new URLSearchParams(req.query as Record<string, string>);
+      params.set('cursor', next);
+      res.set('link', `</api/conversations?${params.toString()}>; rel="next"`);
+    }
+    res.json(
+      page.rows.map((r) => {
         const lastIn = json(r.last_in);
         const lastOut = json(r.last_out);
         const last: (Last & { from?: string }) | null = lastOut && (!lastIn || String(lastOut.at) >= String(lastIn.at)) ? { ...lastOut, from: lastOut.source } : lastIn ? { ...lastIn, from: 'customer' } : null;
@@ -84,8 +92,7 @@ export function conversationRoutes(estorno: Estorno, names: CustomerNames): expr
           activity_at: r.activity_at, unread: r.unread, pending_approvals: r.pending_approvals,
         };
       }),
-      next_cursor: page.next ? encodeCursor(page.next) : null,
-    });
+    );
   });
 
   router.get('/conversations/:id', (req, res) => {
