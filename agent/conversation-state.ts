@@ -94,9 +94,9 @@ const WHY_PT: Record<HandoffReason, string> = {
   outside_window: 'O prazo para devolução automática via Pix já passou, então uma pessoa precisa avaliar o seu caso.',
   mandate_inactive: 'No momento os estornos automáticos estão suspensos, então uma pessoa vai cuidar do seu pedido.',
   model_unavailable: 'Nosso atendimento automático está indisponível agora.',
-  not_understood: 'Quero ter certeza de que você será bem atendido.',
+  not_understood: 'Isso eu não consigo resolver por aqui.',
   customer_asked: '',
-  media_needs_person: 'Uma pessoa da equipe vai analisar o que você enviou.',
+  media_needs_person: 'Ainda não consigo abrir esse tipo de mensagem.',
   job_failed: 'Tivemos um problema para concluir o processo automaticamente.',
 };
 const WHY_EN: Record<HandoffReason, string> = {
@@ -104,9 +104,9 @@ const WHY_EN: Record<HandoffReason, string> = {
   outside_window: 'The automatic Pix refund window has passed, so a person needs to review your case.',
   mandate_inactive: 'Automatic refunds are paused right now, so a person will handle your request.',
   model_unavailable: 'Our automated support is unavailable right now.',
-  not_understood: 'I want to make sure you get the right help.',
+  not_understood: 'I cannot solve this one here.',
   customer_asked: '',
-  media_needs_person: 'A person from our team will look at what you sent.',
+  media_needs_person: 'I cannot open this kind of message yet.',
   job_failed: 'We had a problem finishing this automatically.',
 };
 

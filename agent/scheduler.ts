@@ -1,5 +1,12 @@
 import type { Logger } from '../core/logger.ts';
 
+/** In production a burst waits for 1.5 s of quiet and gets one answer; elsewhere (tests, demos) turns start at once unless configured. */
+export const PRODUCTION_DEBOUNCE_MS = 1_500;
+
+export function turnDebounceMs(env: { NODE_ENV: string; TURN_DEBOUNCE_MS?: number | undefined }): number {
+  return env.TURN_DEBOUNCE_MS ?? (env.NODE_ENV === 'production' ? PRODUCTION_DEBOUNCE_MS : 0);
+}
+
 /**
  * One turn at a time per customer (a queue keyed by conversation), a bounded
  * number of turns at once overall, and a short debounce so that messages sent

@@ -15,7 +15,7 @@ import { recentOrders } from '../tools/ledger.ts';
 import { inputSchemaOf } from '../tools/tool.ts';
 import { splitMessage } from '../tools/rails/zapi.ts';
 import type { ModelClient } from './model.ts';
-import { customerLang, handOff, handoffReasonFor, heldByStaff, inferHandoffReason, transition } from './conversation-state.ts';
+import { customerLang, detectLang, handOff, handoffReasonFor, heldByStaff, inferHandoffReason, transition } from './conversation-state.ts';
 import { mediaOf, mediaBlocks, type Transcriber } from './media.ts';
 
 /**
@@ -298,9 +298,8 @@ export class Agent {
     const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? `${error.name}: ${error.message}` : 'error';
     const limited = error instanceof RateLimited;
     const modelFailed = !limited && !(error instanceof ProviderDown);
-    const startedAt = Date.parse(store.turns.get(turnId)?.started_at ?? this.nowIso());
     const outageMs = this.settings.modelOutageHandoffMs ?? 120_000;
-    if (modelFailed && this.services.now().getTime() - startedAt >= outageMs) {
+    if (modelFailed && this.services.now().getTime() - this.failingSince(conversation.id, turnId) >= outageMs) {
       // The model has been down for too long: a person takes over; retries go on for later turns.
       store.turns.recordModelCall({
         conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
@@ -330,6 +329,14 @@ export class Agent {
     this.services.wake();
     log.warn({ turnId, error: message, retryInMs }, 'turn parked');
     return { status: 'parked', turnId, retryInMs, error: message };
+  }
+
+  /** When this turn's model calls started failing (the first error after its last success), as epoch ms; now when they have not. */
+  private failingSince(conversationId: string, turnId: string): number {
+    const calls = this.services.store.turns.modelCalls(conversationId).filter((c) => c.turn_id === turnId);
+    let since: string | null = null;
+    for (const c of calls) since = c.error ? (since ?? c.created_at) : null;
+    return since ? Date.parse(since) : this.services.now().getTime();
   }
 
   /** The newest turn of a conversation that did not finish (running after a crash, or parked). */
@@ -420,7 +427,7 @@ export class Agent {
 
   /** Images are fetched for the model; other media are stored and, unless transcribed, go to a person. */
   private async prepareMedia(pending: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<{ blocks: Map<number, ContentBlock[]>; needsPerson: string | null }> {
-    return mediaBlocks(pending, { transcriber: this.settings.transcriber ?? null, lang: detectPendingLang(pending), logger: log });
+    return mediaBlocks(pending, { transcriber: this.settings.transcriber ?? null, lang: detectLang(pending.map((p) => p.text ?? '').join('\n')), logger: log });
   }
 
   /** The turn stops here without a model answer: any tool_use left open is closed, and the history shows where it stopped. */
@@ -524,7 +531,7 @@ const PROMISES_PERSON = /(uma pessoa da (nossa )?equipe|transferir (seu|o) atend
 
 /** Marks what staff wrote, so the model never mistakes it for the customer's words. */
 export const STAFF_PREAMBLE =
-  'System context, not written by the customer: what the store\'s team sent to the customer or noted while a person held this conversation, in order, between the customer\'s own messages.';
+  'System context, not written by the customer: what the store\'s team or the service itself sent to the customer (<staff_message>, <sent_to_customer>) or noted internally (<staff_note>) since the assistant last spoke, in time order between the customer\'s own messages.';
 
 const isLabelled = (t: string) => /^<(staff_message|staff_note|sent_to_customer)\b/.test(t);
 
@@ -543,10 +550,6 @@ function staffSince(store: Services['store'], conversationId: string, since: str
   return out;
 }
 
-function detectPendingLang(pending: Array<{ text: string | null }>): 'pt' | 'en' {
-  return /\b(the|my|please|order|refund|hello|thanks)\b/i.test(pending.map((p) => p.text ?? '').join(' ')) ? 'en' : 'pt';
-}
-
 /** Closes tool_use blocks left without a result (a turn stopped for staff), so the history stays valid for the API. */
 function closeOpenToolUses(store: Services['store'], conversationId: string, turnId: string, now: string): void {
   const last = store.turns.lastHistory(conversationId);
@@ -558,6 +561,31 @@ function closeOpenToolUses(store: Services['store'], conversationId: string, tur
     if (store.turns.toolCall(u.id)?.status === 'started') store.turns.finishToolCall(u.id, 'refused', 'conversation_with_staff', content, now);
   }
   store.turns.appendHistory(conversationId, turnId, 'user', uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content, is_error: true })), now);
+}
+
+/** Stands in, in the model's history, for the answer a person gave before closing the conversation. */
+export const CLOSED_BY_STAFF_MARKER = '[no reply from the assistant: a person from the team handled these messages and closed the conversation]';
+
+/**
+ * Staff closed the conversation: what the customer wrote while they held it
+ * was answered by a person, so it enters the history as handled (with what
+ * staff said) instead of waiting for the agent.
+ */
+export function absorbHandledByStaff(services: Services, conversationId: string): void {
+  const { store } = services;
+  const now = services.now().toISOString();
+  store.immediate(() => {
+    const pending = store.inbox.pending(conversationId);
+    if (pending.length === 0) return;
+    const since = store.turns.lastHistory(conversationId)?.created_at ?? '';
+    const items = [
+      ...pending.map((r) => ({ at: r.received_at, text: r.text ?? `[${mediaOf(r)?.kind ?? 'message'}]` })),
+      ...staffSince(store, conversationId, since).map((i) => ({ at: i.at, text: (i.blocks[0] as { text: string }).text })),
+    ].sort((a, b) => a.at.localeCompare(b.at));
+    store.turns.appendHistory(conversationId, null, 'user', [{ type: 'text', text: STAFF_PREAMBLE }, ...items.map((i) => ({ type: 'text', text: i.text }))], now);
+    store.turns.appendHistory(conversationId, null, 'assistant', [{ type: 'text', text: CLOSED_BY_STAFF_MARKER }], now);
+    store.inbox.markProcessed(pending.map((r) => r.id), 'staff', now);
+  });
 }
 
 /**

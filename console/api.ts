@@ -4,6 +4,7 @@ import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
 import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
 import type { Estorno } from '../server/app.ts';
 import { activeMandateFor, changeCaps, issueMandate, listMandates, setMandateStatus, SUPPORT_AGENT_ID } from '../tools/mandate.ts';
+import { promptSha256 } from '../data/evals.ts';
 import { decoyHash, generatePassword, hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
 import { CustomerNames } from './customer-names.ts';
@@ -102,6 +103,11 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     if (!activeMandateFor(store(), services.keys.mandate, SUPPORT_AGENT_ID, now())) {
       alerts.push({ kind: 'agent_mandate_inactive', severity: 'critical', agent_id: SUPPORT_AGENT_ID, message: `The agent ${SUPPORT_AGENT_ID} holds no active mandate: refunds are handed to staff (reason mandate_inactive) until an admin issues or resumes one.` });
     }
+    // The model failing now (its newest call, within 10 minutes, errored): turns are held and, after a while, handed to staff.
+    const call = store().turns.lastModelCall();
+    if (call?.error && now().getTime() - Date.parse(call.created_at) < 600_000) {
+      alerts.push({ kind: 'model_degraded', severity: 'critical', since: call.created_at, message: `The model is failing (${call.error}); customers get one holding message and are handed to staff after MODEL_OUTAGE_HANDOFF_MS. See /readyz.` });
+    }
     const waiting = store().consoleQueries.waitingCount();
     if (waiting > 0) alerts.push({ kind: 'waiting_for_staff', severity: 'warning', count: waiting, message: `${waiting} conversation(s) waiting for a person.` });
     res.json(alerts);
@@ -164,8 +170,12 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
   router.get('/prompts', (_req, res) => {
     const versions = store().prompts.list();
     const scripted = estorno.modelKind === 'scripted';
+    // The last `npm run eval` of each version's exact text, if any.
+    const evalOf = (text: string) => store().evals.latestFor(promptSha256(text)) ?? null;
     res.json({
-      current: versions[0] ?? { id: 0, text: DEFAULT_SYSTEM_PROMPT, author: 'shipped default', note: null, created_at: null }, versions,
+      current: versions[0] ?? { id: 0, text: DEFAULT_SYSTEM_PROMPT, author: 'shipped default', note: null, created_at: null },
+      versions: versions.map((v) => ({ ...v, eval: evalOf(v.text) })),
+      default_eval: evalOf(DEFAULT_SYSTEM_PROMPT),
       model: scripted ? 'scripted model' : 'claude',
       ...(scripted ? { model_note: 'The sandbox runs the scripted model, a fixed deterministic policy: prompt edits are stored and versioned but have no effect on it. Set ANTHROPIC_API_KEY to use Claude.' } : {}),
     });
@@ -178,8 +188,19 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     res.json({ id: version.id, author: version.author, created_at: version.created_at, note: version.note, diff: lineDiff(previous?.text ?? DEFAULT_SYSTEM_PROMPT, version.text) });
   });
   router.post('/prompts', requireAdmin, (req, res) => {
-    const body = parse(z.object({ text: z.string().trim().min(20).max(50_000), note: z.string().max(500).optional() }).strict(), req, res);
+    const body = parse(z.object({ text: z.string().trim().min(20).max(50_000), note: z.string().max(500).optional(), confirm: z.boolean().optional() }).strict(), req, res);
     if (!body) return;
+    // Publishing a text whose eval passes fewer scenarios than the current version's asks for confirmation.
+    const current = store().prompts.current()?.text ?? DEFAULT_SYSTEM_PROMPT;
+    const before = store().evals.latestFor(promptSha256(current));
+    const after = store().evals.latestFor(promptSha256(body.text));
+    if (!body.confirm && before && after && after.pass_k < before.pass_k) {
+      return void res.status(409).json({
+        error: 'lower_pass_rate',
+        message: `this text passed pass^${after.k} = ${after.pass_k.toFixed(2)} in its last eval, below the current version's ${before.pass_k.toFixed(2)}; send confirm: true to publish it anyway`,
+        current: before, candidate: after,
+      });
+    }
     const version = store().prompts.add(body.text, req.user!.email, body.note ?? null, now().toISOString());
     services.publish({ type: 'prompt', version: version.id });
     res.status(201).json(version);

@@ -362,6 +362,21 @@ CREATE TABLE conversation_notes (
   created_at TEXT NOT NULL
 );
 CREATE INDEX conversation_notes_by_conversation ON conversation_notes (conversation_id, id);
+
+-- Results of \`npm run eval\` per prompt text (its SHA-256), shown beside each prompt version.
+CREATE TABLE eval_runs (
+  id INTEGER PRIMARY KEY,
+  prompt_sha256 TEXT NOT NULL,
+  prompt_label TEXT NOT NULL,
+  model TEXT NOT NULL,
+  k INTEGER NOT NULL,
+  scenarios INTEGER NOT NULL,
+  passed_all INTEGER NOT NULL,
+  pass_k REAL NOT NULL,
+  pass_1 REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX eval_runs_by_prompt ON eval_runs (prompt_sha256, id);
 `,
   },
   {

@@ -25,7 +25,7 @@ export const templates = {
   // The staff's internal reason never reaches the customer: only a message staff wrote for them, if any.
   approval_rejected: (p: { amountCents: number; orderNumber: string; customerMessage?: string | null }) =>
     `Nossa equipe analisou o pedido de estorno de ${formatBRL(p.amountCents)} do pedido #${p.orderNumber} e não pôde aprová-lo.` +
-    (p.customerMessage ? `\n${p.customerMessage}` : '\nSe quiser, responda por aqui que uma pessoa da equipe explica os detalhes.'),
+    (p.customerMessage ? `\n${p.customerMessage}` : '\nSe tiver alguma dúvida, é só responder por aqui.'),
   ask_cpf: () =>
     'Para sua segurança, não consegui identificar seu número. Por favor, informe o CPF usado na compra (somente números).',
   cpf_not_found: () => 'Não encontrei um cadastro com esse CPF. Confira os números e envie novamente, por favor.',

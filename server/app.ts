@@ -13,7 +13,7 @@ import { DB_FILE, openStore, type Store } from '../data/store.ts';
 import { Agent, modelCallBudget } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
-import { TurnScheduler } from '../agent/scheduler.ts';
+import { TurnScheduler, turnDebounceMs } from '../agent/scheduler.ts';
 import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate, SUPPORT_AGENT_ID } from '../tools/mandate.ts';
 import { configureBusinessHours, parseBusinessHours } from '../agent/conversation-state.ts';
 import { readiness } from './readyz.ts';
@@ -154,7 +154,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   });
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
   agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000);
-  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: env.TURN_DEBOUNCE_MS ?? (env.NODE_ENV === 'production' ? 1_500 : 0), concurrency: env.TURN_CONCURRENCY, logger });
+  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: turnDebounceMs(env), concurrency: env.TURN_CONCURRENCY, logger });
   workers = new Workers(services, (id) => scheduler.schedule(id));
 
   let accepting = true;

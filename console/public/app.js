@@ -182,13 +182,14 @@ async function loadBanner() {
   const items = [];
   for (const a of alerts) {
     if (a.kind === 'agent_mandate_inactive') items.push(el('p', { class: 'alert critical', 'data-kind': a.kind }, el('strong', {}, '!'), t('alert.mandate')));
+    else if (a.kind === 'model_degraded') items.push(el('p', { class: 'alert critical', 'data-kind': a.kind }, el('strong', {}, '!'), t('alert.model', { error: a.message?.match(/\(([^)]*)\)/)?.[1] ?? '?' })));
     else if (a.kind === 'waiting_for_staff') {
       items.push(el('p', { class: 'alert warning', 'data-kind': a.kind }, t('alert.waiting', { count: number(a.count) }), ' ',
         el('button', { type: 'button', class: 'secondary small', onclick: () => showQueue() }, t('alert.show_queue'))));
     }
   }
   if (ready && typeof ready === 'object') {
-    if (ready.model?.status === 'degraded') items.push(el('p', { class: 'alert critical', 'data-kind': 'model_degraded' }, el('strong', {}, '!'), t('alert.model', { error: ready.model.error ?? '?' })));
+    if (ready.model?.status === 'degraded' && !alerts.some((a) => a.kind === 'model_degraded')) items.push(el('p', { class: 'alert critical', 'data-kind': 'model_degraded' }, el('strong', {}, '!'), t('alert.model', { error: ready.model.error ?? '?' })));
     for (const [name, p] of Object.entries(ready.providers ?? {})) {
       if (p.status === 'degraded') items.push(el('p', { class: 'alert warning', 'data-kind': 'provider_degraded' }, t('alert.provider', { name, error: p.error ?? '?' })));
     }
@@ -800,9 +801,9 @@ async function loadAdmin() {
     ...prompts.versions.map((v, i) =>
       el('li', { 'data-version': v.id },
         el('button', { type: 'button', class: 'link', onclick: () => showDiff(v.id).catch((e) => toast(e.message)) }, el('strong', {}, `v${v.id}${i === 0 ? ` ${t('current')}` : ''}`), ` · ${v.author}`),
-        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · ${t('prompt.click')}`),
+        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · ${t('prompt.click')}`), evalBadge(v.eval),
         i > 0 ? el('button', { type: 'button', class: 'secondary small', onclick: attempt(async () => { await post(`/prompts/${v.id}/rollback`); toast(t('prompt.rolled', { id: v.id })); await loadAdmin(); }) }, t('rollback')) : '')),
-    el('li', { class: 'static' }, el('small', {}, t('prompt.v0')),
+    el('li', { class: 'static' }, el('small', {}, t('prompt.v0')), evalBadge(prompts.default_eval),
       prompts.versions.length ? el('button', { type: 'button', class: 'secondary small', onclick: attempt(async () => { await post('/prompts/0/rollback'); toast(t('prompt.rolled', { id: 0 })); await loadAdmin(); }) }, t('rollback.default')) : ''),
   );
   $('#mandate-rows').replaceChildren(...mandates.map(mandateRow));
@@ -866,6 +867,12 @@ function mandateRow(m) {
       alive ? el('button', { type: 'button', class: 'danger small revoke', onclick: act('revoke') }, label.revoke) : '')));
 }
 
+/** The last `npm run eval` of a version: pass^k over how many scenarios, on which model. */
+function evalBadge(ev) {
+  if (!ev) return el('small', { class: 'hint' }, t('eval.none'));
+  return badge(t('eval.badge', { k: ev.k, pass: number(ev.pass_k), passed: ev.passed_all, total: ev.scenarios, model: ev.model, date: when(ev.created_at) }), ev.pass_k === 1 ? 'valid' : 'pending');
+}
+
 async function showDiff(id) {
   const d = await api(`/prompts/${id}/diff`);
   $('#prompt-diff-title').textContent = t('prompt.diff_title', { id: d.id, author: d.author, date: when(d.created_at), note: d.note ? ` — ${d.note}` : '' });
@@ -874,7 +881,17 @@ async function showDiff(id) {
 $('#prompt-form').addEventListener('submit', attempt(async (event) => {
   event.preventDefault();
   const f = event.target.elements;
-  const v = await post('/prompts', { text: f.text.value, note: f.note.value || undefined });
+  const body = { text: f.text.value, note: f.note.value || undefined };
+  let v;
+  try {
+    v = await post('/prompts', body);
+  } catch (e) {
+    // Its last eval passed fewer scenarios than the current version's: publish only when the admin confirms.
+    if (!/pass\^/.test(e.message)) throw e;
+    const sure = await ask(t('eval.worse_title'), [], { confirm: t('eval.publish_anyway'), danger: true, note: e.message });
+    if (!sure) return;
+    v = await post('/prompts', { ...body, confirm: true });
+  }
   toast(t('prompt.saved', { id: v.id }));
   f.note.value = '';
   f.text.blur();

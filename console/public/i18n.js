@@ -97,6 +97,8 @@ const DICT = {
     'prompt.v0': 'v0: o padrão de fábrica (prompts/system.md)', 'prompt.saved': 'Salvo como v{id}; o próximo turno usa esta versão.', 'prompt.rolled': 'Voltou para v{id} (como nova versão).',
     'prompt.click': 'clique para ver a diferença', 'prompt.diff_title': 'v{id} por {author}, {date}{note} (contra a versão anterior)',
     'error.generic': 'Algo deu errado: {message}',
+    'eval.none': ' · sem avaliação (npm run eval)', 'eval.badge': 'avaliação pass^{k} {pass} · {passed}/{total} · {model} · {date}',
+    'eval.worse_title': 'Publicar um prompt que avaliou pior?', 'eval.publish_anyway': 'Publicar mesmo assim',
   },
   en: {
     'app.title': 'Estorno · console',
@@ -192,6 +194,8 @@ const DICT = {
     'prompt.v0': 'v0: the shipped default (prompts/system.md)', 'prompt.saved': 'Saved as v{id}; the next turn uses it.', 'prompt.rolled': 'Rolled back to v{id} (as a new version).',
     'prompt.click': 'click for the diff', 'prompt.diff_title': 'v{id} by {author}, {date}{note} (against the version before it)',
     'error.generic': 'Something went wrong: {message}',
+    'eval.none': ' · not evaluated (npm run eval)', 'eval.badge': 'eval pass^{k} {pass} · {passed}/{total} · {model} · {date}',
+    'eval.worse_title': 'Publish a prompt that evaluated worse?', 'eval.publish_anyway': 'Publish anyway',
   },
 };
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { loadReceipt, verifyReceipt } from '../../agent/verify.ts';
 import { IllegalTransition, transition } from '../../agent/conversation-state.ts';
 import { mediaOf } from '../../agent/media.ts';
-import { stopTurnsForStaff } from '../../agent/turn.ts';
+import { absorbHandledByStaff, stopTurnsForStaff } from '../../agent/turn.ts';
 import type { ConversationState } from '../../data/conversations.ts';
 import type { InboxCursor } from '../../data/console-queries.ts';
 import type { Estorno } from '../../server/app.ts';
@@ -144,6 +144,8 @@ export function conversationRoutes(estorno: Estorno, names: CustomerNames): expr
       stopTurnsForStaff(services, conversation.id, { includeRunning: false });
       s.consoleWork.assignIfFree(conversation.id, req.user!.id, now().toISOString());
     }
+    // Closed after staff answered: what the customer wrote meanwhile was handled, not owed an answer by the agent.
+    if (to === 'closed') absorbHandledByStaff(services, conversation.id);
     const after = s.conversations.get(conversation.id)!;
     services.publish({ type: 'mode', conversationId: conversation.id, mode: after.mode, status: after.state, by: req.user!.email });
     // Handed back: what the customer wrote meanwhile is answered now.

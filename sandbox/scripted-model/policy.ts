@@ -15,6 +15,7 @@ import { formatBRL } from '../../core/money.ts';
  * | "não sei o número do pedido"          | text: lists the recent orders from the context      |
  * | a CPF (not an order number)           | text: no CPF needed, asks for the order number      |
  * | asks for a person                     | tool_use notify_customer {template: "handoff"}      |
+ * | a photo without words                 | text: thanks, asks which order it is about          |
  * | anything else (a question)            | tool_use notify_customer {template: "handoff"}      |
  *
  * Text after a tool_result in the last message (a customer writing after a
@@ -123,7 +124,12 @@ export function respond(request: PolicyRequest): PolicyResponse {
     return afterTool(done, use, lang(request.messages));
   }
 
-  const said = newWords.map((b) => b.text ?? '').join('\n');
+  // A photo with no words of the customer's: thank them and ask for the order it is about.
+  const photo = lastBlocks.slice(lastResult + 1).some((b) => b.type === 'image');
+  const said = newWords.map((b) => b.text ?? '').filter((t) => !/^\[imagem enviada pelo cliente/.test(t)).join('\n');
+  if (photo && !said.trim()) {
+    return text(lang(request.messages) === 'en' ? 'Thanks for the photo! Which order is it about? Please send the order number.' : 'Obrigado pela foto! De qual pedido se trata? Me envie o número do pedido, por favor.');
+  }
   const en = english(said);
   const t = (pt: string, eng: string) => text(en ? eng : pt);
   const n = norm(said);

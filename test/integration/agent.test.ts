@@ -9,6 +9,8 @@ import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/e
 import { ADMIN, login, seedUsers } from '../helpers/console.ts';
 import { proposeRefund } from '../../tools/guard.ts';
 import { transition } from '../../agent/conversation-state.ts';
+import { promptSha256 } from '../../data/evals.ts';
+import { DEFAULT_SYSTEM_PROMPT } from '../../agent/prompt.ts';
 
 /** The tool-calling loop with the scripted model, through the real SDK and the real server. */
 describe('the agent loop', () => {
@@ -267,6 +269,54 @@ describe('refunded orders (issue 11, defect 4)', () => {
       const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
       expect(said.at(-1)).toContain('já foi feito');
       expect(said.join('\n')).not.toContain('qual é o número do seu pedido');
+    } finally {
+      await e.stop();
+    }
+  });
+});
+
+describe('eval results beside prompt versions (issue 11, item 9)', () => {
+  it('shows the last eval of each version and asks for confirmation before publishing a text that evaluated worse', async () => {
+    const e = await startTestEstorno();
+    try {
+      await seedUsers(e);
+      const admin = await login(e, ADMIN);
+      const draft = 'Você é o Estorno. Responda sempre em português e nunca estorne nada sem confirmação.';
+      const run = (text: string, passK: number) => e.services.store.evals.record({ prompt_sha256: promptSha256(text), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
+      run(DEFAULT_SYSTEM_PROMPT, 1);
+      run(draft, 0.5);
+      const refused = await admin.call('POST', '/api/prompts', { text: draft });
+      expect(refused).toMatchObject({ status: 409, body: { error: 'lower_pass_rate' } });
+      expect(e.services.store.prompts.list()).toHaveLength(0);
+      expect((await admin.call('POST', '/api/prompts', { text: draft, confirm: true })).status).toBe(201);
+      const prompts = (await admin.call('GET', '/api/prompts')).body as { model: string; model_note?: string; versions: Array<{ eval: { pass_k: number } | null }>; default_eval: { pass_k: number } };
+      expect(prompts.versions[0]!.eval).toMatchObject({ pass_k: 0.5 });
+      expect(prompts.default_eval).toMatchObject({ pass_k: 1 });
+      expect(prompts.model).toBe('scripted model');
+      expect(prompts.model_note).toMatch(/no effect/);
+    } finally {
+      await e.stop();
+    }
+  });
+});
+
+describe('handoffs that reach a person (issue 11, defect 3)', () => {
+  it('a card order is queued with its reason and waiting time, visible in the console API, and the customer is told why', async () => {
+    const e = await startTestEstorno();
+    try {
+      await seedUsers(e);
+      const staff = await login(e, ADMIN);
+      await e.say(MARINA.whatsapp, 'o pedido 8423 veio com defeito');
+      await e.settle();
+      const list = (await staff.call('GET', '/api/conversations')).body as Array<{ state: string; handoff_reason: string; waiting_since: string | null }>;
+      expect(list[0]).toMatchObject({ state: 'waiting_for_staff', handoff_reason: 'card_payment', waiting_since: expect.any(String) });
+      const alerts = (await staff.call('GET', '/api/alerts')).body as Array<{ kind: string }>;
+      expect(alerts.map((a) => a.kind)).toContain('waiting_for_staff');
+      expect((await e.outbox(MARINA.whatsapp)).map((m) => m.message)).toEqual([expect.stringMatching(/^Pagamentos com cartão são atendidos pela nossa equipe\. Passei sua conversa para uma pessoa/)]);
+      const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+      // Staff answer it: the conversation is theirs now, and the agent stays silent.
+      expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'Oi Marina, vou cuidar do seu pedido.' })).status).toBe(201);
+      expect(e.services.store.conversations.get(conversation.id)).toMatchObject({ state: 'with_staff', handoff_reason: 'card_payment' });
     } finally {
       await e.stop();
     }

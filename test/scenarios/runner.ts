@@ -82,7 +82,7 @@ export function loadScenarios(dir = DIR): Scenario[] {
     });
 }
 
-/** One server for many scenarios, with a clock the scenarios move forward ("time passes"). */
+/** A fresh server for one scenario (nothing leaks between scenarios), with a clock the scenario moves forward. */
 export interface ScenarioServer {
   e: TestEstorno;
   advance(ms: number): void;
@@ -97,6 +97,16 @@ export async function startScenarioServer(env: Record<string, string> = {}): Pro
   return { e, advance: (ms) => void (offset += ms), scripted: e.modelKind === 'scripted', stop: () => e.stop() };
 }
 
+/** Runs one scenario on its own server (started with `env`) and stops it. */
+export async function runScenarioFresh(s: Scenario, env: Record<string, string> = {}, hooks: { beforeSteps?: (e: TestEstorno) => void } = {}): Promise<ScenarioResult> {
+  const server = await startScenarioServer(env);
+  try {
+    return await runScenario(server, s, hooks);
+  } finally {
+    await server.stop();
+  }
+}
+
 export interface ScenarioResult {
   name: string;
   ok: boolean;
@@ -104,10 +114,9 @@ export interface ScenarioResult {
   transcript: string[];
 }
 
-export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { afterReset?: (e: TestEstorno) => void } = {}): Promise<ScenarioResult> {
+export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { beforeSteps?: (e: TestEstorno) => void } = {}): Promise<ScenarioResult> {
   const { e } = server;
-  await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
-  hooks.afterReset?.(e);
+  hooks.beforeSteps?.(e);
   await seedUsers(e);
   const admin: Session = await login(e, ADMIN);
   const conversationOf = (phone: string) => e.services.store.conversations.byChat(phone);

@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadScenarios, runScenario, startScenarioServer, type ScenarioServer } from './runner.ts';
+import { describe, expect, it } from 'vitest';
+import { loadScenarios, runScenarioFresh } from './runner.ts';
 
-/** Every scenario of test/scenarios/*.json on the scripted model (`npm run eval` runs them on any model). */
+/** Every scenario of test/scenarios/*.json on the scripted model, each on a fresh server (`npm run eval` runs them on any model). */
 describe('scenario suite (scripted model)', () => {
   const scenarios = loadScenarios();
-  let server: ScenarioServer;
-  beforeAll(async () => {
-    server = await startScenarioServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
 
   it('has at least 25 scenarios, each covering something', () => {
     expect(scenarios.length).toBeGreaterThanOrEqual(25);
+    for (const s of scenarios) expect(s.covers.length, s.name).toBeGreaterThan(0);
   });
 
   for (const s of scenarios) {
     it(`${s.name}: ${s.description}`, async () => {
-      const result = await runScenario(server, s);
+      const result = await runScenarioFresh(s);
       expect(result.failures, `customer saw:\n${result.transcript.join('\n---\n')}`).toEqual([]);
     });
   }
