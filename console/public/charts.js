@@ -53,7 +53,7 @@ export function barsVertical(data, { width = 480, height = 250, label, value, va
     const bar = svg('rect', { x: x + bw * 0.15, y: m.top + plotH - h, width: Math.max(2, bw * 0.7), height: Math.max(h, v > 0 ? 1 : 0), fill: color, rx: 2, class: 'bar' });
     bar.append(svg('title', {}, tooltip ? tooltip(d) : `${label(d)}: ${valueText(d)}`));
     root.append(bar);
-    if ((data.length - 1 - i) % every === 0) root.append(svg('text', { x: x + bw / 2, y: m.top + plotH + 15, 'text-anchor': 'middle', class: 'tick x' }, label(d)));
+    if (i % every === 0) root.append(svg('text', { x: x + bw / 2, y: m.top + plotH + 15, 'text-anchor': 'middle', class: 'tick x' }, label(d)));
     if (v > 0 && textWidth(valueText(d), 11) <= bw + 8) root.append(svg('text', { x: x + bw / 2, y: m.top + plotH - h - 4, 'text-anchor': 'middle', class: 'value' }, valueText(d)));
   });
   if (xTitle) root.append(svg('text', { x: m.left + plotW / 2, y: height - 8, 'text-anchor': 'middle', class: 'axis-title' }, xTitle));

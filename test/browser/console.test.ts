@@ -218,6 +218,28 @@ describe('the console in a real browser', () => {
     await page.context().close();
   });
 
+  it('can be worked from the keyboard: "/" to search, arrows through the list, Enter to open, focus visible', async () => {
+    const page = await open(STAFF);
+    await page.locator('#conversation-list li[data-id]').first().waitFor();
+    await page.keyboard.press('/');
+    expect(await page.evaluate<string>('document.activeElement.name')).toBe('q');
+    await page.keyboard.type('4321');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#conversation-list li[data-id]').length === 1);
+    await page.keyboard.press('Escape');
+    await page.fill('#inbox-filters input[name=q]', '');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#conversation-list li[data-id]').length === 2);
+    await page.focus('#conversation-list li[data-id] button.conv');
+    await page.keyboard.press('ArrowDown');
+    const second = await page.evaluate<string>("document.activeElement.closest('li').dataset.id");
+    expect(second).toBe(await page.locator('#conversation-list li[data-id]').nth(1).getAttribute('data-id'));
+    // The focused item is outlined, not only coloured.
+    expect(await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#thread-actions:not([hidden])');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('transcript-title');
+    await page.context().close();
+  });
+
   it('works at 390 px: list and conversation as two screens, tabs that fit, no sideways scroll', async () => {
     const page = await open(STAFF, PHONE);
     await noSidewaysScroll(page);

@@ -142,6 +142,10 @@ describe('console inbox API', () => {
     const marina = conversationOf(MARINA.whatsapp).id;
     await staff.call('POST', `/api/conversations/${marina}/handback`, {});
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado, quero estorno');
+    // After the hand back the model reads the staff note as a note, and the staff reply as what staff said.
+    const seen = JSON.stringify(e.sandbox!.model.requests().at(-1));
+    expect(seen).toContain('<staff_note>cliente VIP, cuidado</staff_note>');
+    expect(seen).toContain('<staff_message');
     const pending = (await staff.call('GET', '/api/approvals?status=pending')).body as Array<{ id: string; amount_cents: number; customer_name: string }>;
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatchObject({ amount_cents: 240_000, customer_name: 'Marina Souza' });
