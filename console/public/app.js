@@ -649,6 +649,9 @@ function approvalCard(a) {
     article.classList.add('expanded');
     toggle.setAttribute('aria-expanded', 'true');
     detail.replaceChildren(...approvalContext(a, ctx));
+    // The excerpt opens on its newest messages, the ones right before the request.
+    const mini = detail.querySelector('.transcript.mini');
+    if (mini) mini.scrollTop = mini.scrollHeight;
   }) }, t('appr.open'));
   return el('article', { class: 'approval card', 'data-approval': a.id },
     el('div', { class: 'approval-head' },
