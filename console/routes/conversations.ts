@@ -44,7 +44,9 @@ function decodeCursor(text: string): InboxCursor | null {
 
 type Last = { text?: string | null; at?: string; source?: string; media?: string | null; sent_by?: string | null };
 const json = (text: string | null) => (text ? (JSON.parse(text) as Last) : null);
-const dayAfter = (date: string) => new Date(Date.parse(`${date}T00:00:00.000Z`) + 86_400_000).toISOString();
+/** Dates in filters are São Paulo days (UTC−3 all year since 2019): the instant a day starts there. */
+const dayStart = (date: string) => new Date(`${date}T00:00:00.000-03:00`).toISOString();
+const dayAfter = (date: string) => new Date(Date.parse(dayStart(date)) + 86_400_000).toISOString();
 
 export function conversationRoutes(estorno: Estorno, names: CustomerNames): express.Router {
   const router = express.Router();
@@ -63,7 +65,7 @@ export function conversationRoutes(estorno: Estorno, names: CustomerNames): expr
       userId: req.user!.id, limit: q.data.limit,
       ...(q.data.state ? { state: q.data.state } : {}),
       ...(q.data.assignee !== undefined ? { assignee: q.data.assignee } : {}),
-      ...(q.data.from ? { from: `${q.data.from}T00:00:00.000Z` } : {}),
+      ...(q.data.from ? { from: dayStart(q.data.from) } : {}),
       ...(q.data.to ? { to: dayAfter(q.data.to) } : {}),
       ...(q.data.q ? { q: q.data.q } : {}),
       ...(cursor ? { cursor } : {}),

@@ -69,6 +69,12 @@ describe('console inbox API', () => {
     expect(items[0]!.waiting_seconds).toBeGreaterThanOrEqual(0);
     expect((await list('?state=waiting_for_staff')).items.map((c) => c.id)).toEqual([conversationOf(MARINA.whatsapp).id]);
     expect((await list('?state=agent')).items.map((c) => c.id)).toEqual([conversationOf(JOAO.whatsapp).id]);
+    // Dates are São Paulo days.
+    const spDay = (offsetDays: number) => new Date(Date.now() - 3 * 3_600_000 + offsetDays * 86_400_000).toISOString().slice(0, 10);
+    expect((await list(`?from=${spDay(0)}&to=${spDay(0)}`)).items).toHaveLength(2);
+    expect((await list(`?from=${spDay(1)}`)).items).toHaveLength(0);
+    expect((await list(`?to=${spDay(-1)}`)).items).toHaveLength(0);
+    expect((await staff.call('GET', '/api/conversations?from=ontem')).status).toBe(400);
   });
 
   it('finds a conversation by order number, phone suffix, name without accents and receipt id', async () => {
