@@ -83,7 +83,15 @@ async function api(path, options = {}) {
   lastHeaders = res.headers;
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
   if (res.status === 401 && path !== '/login') showLogin();
-  if (!res.ok && !path.startsWith('/readyz')) throw new Error(body?.message ?? body?.error ?? `HTTP ${res.status}`);
+  if (!res.ok && !path.startsWith('/readyz')) {
+    // Known refusals in the staff's language; anything else as the server said it.
+    const code = body?.error;
+    const key = `err.${code}`;
+    const error = new Error(code && t(key) !== key ? t(key) : (body?.message ?? code ?? `HTTP ${res.status}`));
+    error.code = code;
+    error.detail = body?.message;
+    throw error;
+  }
   return body;
 }
 const post = (path, body) => api(path, { method: 'POST', body: JSON.stringify(body ?? {}) });
@@ -132,9 +140,9 @@ $('#login-form').addEventListener('submit', async (event) => {
     event.target.reset();
     $('#login-error').textContent = '';
     start();
-  } catch {
+  } catch (error) {
     me = null;
-    $('#login-error').textContent = t('login.bad');
+    $('#login-error').textContent = error.code === 'too_many_attempts' ? error.message : t('login.bad');
   }
 });
 
@@ -890,8 +898,8 @@ $('#prompt-form').addEventListener('submit', attempt(async (event) => {
     v = await post('/prompts', body);
   } catch (e) {
     // Its last eval passed fewer scenarios than the current version's: publish only when the admin confirms.
-    if (!/pass\^/.test(e.message)) throw e;
-    const sure = await ask(t('eval.worse_title'), [], { confirm: t('eval.publish_anyway'), danger: true, note: e.message });
+    if (e.code !== 'lower_pass_rate') throw e;
+    const sure = await ask(t('eval.worse_title'), [], { confirm: t('eval.publish_anyway'), danger: true, note: e.detail });
     if (!sure) return;
     v = await post('/prompts', { ...body, confirm: true });
   }

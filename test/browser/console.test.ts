@@ -6,6 +6,8 @@ import { JOAO, MARINA } from '../../sandbox/seed.ts';
 import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
 import { ADMIN, STAFF, seedUsers } from '../helpers/console.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { promptSha256 } from '../../data/evals.ts';
+import { DEFAULT_SYSTEM_PROMPT } from '../../agent/prompt.ts';
 
 /**
  * The console in real Chromium (from npm, `@sparticuz/chromium`, driven by playwright-core),
@@ -315,7 +317,14 @@ describe('the console in a real browser', () => {
     const text = 'Você é a assistente da Loja Browser. Responda sempre em português, com no máximo duas frases.';
     await page.fill('#prompt-form textarea', text);
     await page.fill('#prompt-form input[name=note]', 'mais curto');
+    // Its last eval passed fewer scenarios than the shipped prompt's: publishing asks first.
+    const run = (t: string, passK: number) => e.services.store.evals.record({ prompt_sha256: promptSha256(t), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
+    run(DEFAULT_SYSTEM_PROMPT, 1);
+    run(text, 0.5);
     await page.click('#prompt-form button');
+    await page.waitForSelector('dialog.ask:has-text("Publicar um prompt que avaliou pior?")');
+    expect(e.services.store.prompts.list()).toHaveLength(0);
+    await page.click('dialog.ask button[type=submit]');
     await page.waitForSelector('#prompt-versions li:has-text("(atual)")');
     await page.click('#prompt-versions li:has-text("(atual)") button.link');
     await page.waitForSelector('#prompt-diff .add');
