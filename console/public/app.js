@@ -807,7 +807,7 @@ async function loadAdmin() {
   // Do not throw away what an admin is typing when a live update reloads the tab.
   if (document.activeElement !== form.elements.text) form.elements.text.value = prompts.current.text;
   $('#prompt-current').textContent = (prompts.versions.length ? t('prompt.in_use', { id: prompts.current.id, author: prompts.current.author, date: when(prompts.current.created_at) }) : t('prompt.default')) +
-    ` · ${t('prompt.model', { model: prompts.model ?? 'claude' })}${prompts.model_note ? `. ${prompts.model_note}` : ''}`;
+    ` · ${t('prompt.model', { model: prompts.model === 'scripted model' ? t('prompt.scripted') : (prompts.model ?? 'claude') })}${prompts.model_note ? `. ${t('prompt.scripted_note')}` : ''}`;
   $('#prompt-versions').replaceChildren(
     ...prompts.versions.map((v, i) =>
       el('li', { 'data-version': v.id },

@@ -314,6 +314,7 @@ describe('the console in a real browser', () => {
     const page = await open(ADMIN);
     await page.click('#tabs button[data-tab=admin]');
     await page.waitForSelector('#prompt-form textarea');
+    await page.waitForSelector('#prompt-current:has-text("modelo: modelo roteirizado")');
     const text = 'Você é a assistente da Loja Browser. Responda sempre em português, com no máximo duas frases.';
     await page.fill('#prompt-form textarea', text);
     await page.fill('#prompt-form input[name=note]', 'mais curto');
