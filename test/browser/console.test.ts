@@ -394,4 +394,26 @@ describe('the console in a real browser', () => {
     await shot(page, '17-model-degraded-alert-1280.png');
     await page.context().close();
   });
+
+  it('pages through a long inbox with "Carregar mais"', async () => {
+    const db = e.services.store.db;
+    db.transaction(() => {
+      const insert = db.prepare("INSERT INTO conversations (id, chat_id, phone, mode, created_at, updated_at) VALUES (?, ?, ?, 'agent', ?, ?)");
+      for (let i = 0; i < 70; i++) {
+        const phone = `55119800${String(i).padStart(5, '0')}`;
+        insert.run(`cv_page${i}`, phone, phone, new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(), new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString());
+      }
+    })();
+    const page = await open(STAFF);
+    await page.waitForSelector('#more:not([hidden])');
+    const before = await page.locator('#conversation-list li[data-id]').count();
+    expect(before).toBe(50);
+    await page.click('#more');
+    await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('#conversation-list li[data-id]').length > n, before);
+    const ids = await page.locator('#conversation-list li[data-id]').evaluateAll((lis) => lis.map((li) => (li as any).dataset.id as string));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(e.services.store.db.prepare('SELECT COUNT(*) AS n FROM conversations').pluck().get());
+    expect(await page.isHidden('#more')).toBe(true);
+    await page.context().close();
+  });
 });
