@@ -73,14 +73,16 @@ function ask(title, fields, { confirm = t('ok'), danger = false, note, cancel = 
   });
 }
 
-let lastHeaders = null;
 async function api(path, options = {}) {
+  return (await apiWithHeaders(path, options)).body;
+}
+/** The answer's body and headers (a list's next-page cursor is a header). */
+async function apiWithHeaders(path, options = {}) {
   const res = await fetch(path.startsWith('/readyz') ? path : `/api${path}`, {
     ...options,
     headers: { 'content-type': 'application/json', ...(me ? { 'x-csrf-token': me.csrf } : {}), ...(options.headers ?? {}) },
     credentials: 'same-origin',
   });
-  lastHeaders = res.headers;
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
   if (res.status === 401 && path !== '/login') showLogin();
   if (!res.ok && !path.startsWith('/readyz')) {
@@ -92,7 +94,7 @@ async function api(path, options = {}) {
     error.detail = body?.message;
     throw error;
   }
-  return body;
+  return { body, headers: res.headers };
 }
 const post = (path, body) => api(path, { method: 'POST', body: JSON.stringify(body ?? {}) });
 /** Runs an action, showing its failure as a toast instead of an unhandled rejection. */
@@ -362,10 +364,14 @@ function inboxQuery(extra = {}) {
   return params.toString();
 }
 /** First page (or, with `keep`, as many rows as are shown now), or the next page with `more`. */
+let listSeq = 0;
 async function loadConversations({ keep = false, more = false } = {}) {
   const limit = keep ? Math.min(200, Math.max(50, shown)) : 50;
-  const items = await api(`/conversations?${inboxQuery(more && pageCursor ? { cursor: pageCursor, limit: 50 } : { limit })}`);
-  const page = { items, next_cursor: lastHeaders?.get('x-next-cursor') ?? null };
+  // Loads overlap (live updates, typing): only the newest one draws.
+  const seq = ++listSeq;
+  const answer = await apiWithHeaders(`/conversations?${inboxQuery(more && pageCursor ? { cursor: pageCursor, limit: 50 } : { limit })}`);
+  if (seq !== listSeq) return;
+  const page = { items: answer.body, next_cursor: answer.headers.get('x-next-cursor') };
   const list = $('#conversation-list');
   const focused = document.activeElement?.closest?.('#conversation-list li')?.dataset.id;
   const rows = page.items.map(conversationItem);
@@ -409,9 +415,10 @@ function conversationItem(c) {
   const open = () => openConversationView(c.id);
   return el('li', { 'data-id': c.id, class: `${c.id === openConversation ? 'selected' : ''} ${c.state}` },
     el('button', { type: 'button', class: 'conv', onclick: open, 'aria-current': c.id === openConversation ? 'true' : undefined },
-      el('span', { class: 'line' }, el('strong', { class: 'name' }, c.name ?? c.phone), el('time', { datetime: c.last_message?.at ?? c.activity_at }, shortWhen(c.last_message?.at ?? c.activity_at))),
-      el('span', { class: 'line' }, el('span', { class: 'phone' }, c.name ? c.phone : ''),
-        c.unread ? el('span', { class: 'unread', 'aria-label': t('inbox.unread', { count: c.unread }) }, String(c.unread)) : ''),
+      el('span', { class: 'line' }, el('strong', { class: 'name' }, c.name ?? c.phone),
+        c.unread ? el('span', { class: 'unread', 'aria-label': t('inbox.unread', { count: c.unread }) }, String(c.unread)) : '',
+        el('time', { datetime: c.last_message?.at ?? c.activity_at }, shortWhen(c.last_message?.at ?? c.activity_at))),
+      c.name ? el('span', { class: 'line' }, el('span', { class: 'phone' }, c.phone)) : '',
       el('span', { class: 'preview' }, preview(c.last_message)),
       el('span', { class: 'line tags' },
         badge(stateLabel(c), STATE_CLASS[c.state]),
