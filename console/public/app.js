@@ -170,6 +170,7 @@ function start() {
 async function logout() {
   await post('/logout').catch(() => {});
   openConversation = null;
+  drawnThread = null;
   showLogin();
 }
 
@@ -303,7 +304,11 @@ function live() {
       if (!$('#conversations').hidden) loadConversations({ keep: true }).catch(() => {});
       if (!$('#approvals').hidden && any('approval_requested', 'approval_decided', 'refund')) loadApprovals().catch(() => {});
       if (!$('#admin').hidden && any('mandate', 'prompt', 'canned')) loadAdmin().catch(() => {});
-      if (openConversation && (ids.has('*') || ids.has(openConversation))) loadTranscript(openConversation).catch(() => {});
+      if (openConversation && (ids.has('*') || ids.has(openConversation))) {
+        loadTranscript(openConversation).catch(() => {});
+        if (any('refund', 'approval_decided', 'customer', 'mode')) loadPanel(openConversation).catch(() => {});
+      }
+      if (openConversation && any('canned', 'customer')) loadCanned(openConversation).catch(() => {});
       if (any('mandate', 'handoff', 'mode', 'model_call', 'turn', 'message_in')) loadBanner().catch(() => {});
       countApprovals();
     }, 150);
@@ -495,12 +500,16 @@ function entryView(e) {
   }
 }
 
+let threadSeq = 0;
+/** The conversation whose canned replies and customer panel are shown. */
+let drawnThread = null;
 async function loadTranscript(id) {
-  const switching = openConversation !== id;
   openConversation = id;
   for (const li of document.querySelectorAll('#conversation-list li[data-id]')) li.classList.toggle('selected', li.dataset.id === id);
+  const seq = ++threadSeq;
   const c = await api(`/conversations/${encodeURIComponent(id)}`);
-  if (openConversation !== id) return; // another conversation was picked meanwhile
+  // Another conversation was picked meanwhile, or a newer load of this one is on its way.
+  if (openConversation !== id || seq !== threadSeq) return;
   openThread = c;
   $('#transcript-title').textContent = c.name ?? c.phone;
   $('#transcript-phone').textContent = c.name ? c.phone : '';
@@ -527,6 +536,8 @@ async function loadTranscript(id) {
         badge(r.verification?.valid ? t('receipt.valid') : t('receipt.invalid'), r.verification?.valid ? 'valid' : 'invalid'),
         r.verification?.valid ? '' : ` ${r.verification?.step}: ${r.verification?.reason}`)),
   );
+  const switching = drawnThread !== id;
+  drawnThread = id;
   if (switching) {
     loadCanned(id).catch(() => {});
     loadPanel(id).catch(() => {});
