@@ -1,4 +1,4 @@
-import express, { type Request, type Response } from 'express';
+import express from 'express';
 import { z } from 'zod';
 import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
 import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
@@ -8,6 +8,7 @@ import { promptSha256 } from '../data/evals.ts';
 import { decoyHash, generatePassword, hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
 import { CustomerNames } from './customer-names.ts';
+import { parseBody } from './http.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { cannedRoutes } from './routes/canned.ts';
 import { conversationRoutes } from './routes/conversations.ts';
@@ -18,12 +19,7 @@ import { conversationRoutes } from './routes/conversations.ts';
  * No route answers without a session; every write needs the CSRF token.
  */
 
-const parse = <T extends z.ZodType>(schema: T, req: Request, res: Response): z.infer<T> | null => {
-  const r = schema.safeParse(req.body ?? {});
-  if (r.success) return r.data;
-  res.status(400).json({ error: 'invalid_input', message: r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
-  return null;
-};
+const parse = parseBody;
 const reasonBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) }).strict();
 const cents = z.number().int().min(0).max(1_000_000_000);
 

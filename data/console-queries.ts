@@ -245,17 +245,6 @@ export function consoleQueries(db: Db) {
         )
         .all(sinceIso) as Array<{ reason: string; refunds: number; amount_cents: number }>;
     },
-    conversations(limit = 200) {
-      return db
-        .prepare(
-          `SELECT c.id, c.chat_id, c.phone, c.mode, c.customer_code, c.created_at, c.updated_at,
-             (SELECT MAX(received_at) FROM inbox i WHERE i.conversation_id = c.id) AS last_in,
-             (SELECT COUNT(*) FROM refunds r WHERE r.conversation_id = c.id AND r.status IN ('reserved','pending','unknown')) AS open_refunds,
-             (SELECT COUNT(*) FROM approvals a WHERE a.conversation_id = c.id AND a.status = 'pending') AS pending_approvals
-           FROM conversations c ORDER BY COALESCE(last_in, c.updated_at) DESC LIMIT ?`,
-        )
-        .all(limit) as Array<Record<string, unknown>>;
-    },
     /** A conversation's approvals, oldest first (the transcript shows who decided what, and why). */
     approvalsForConversation(conversationId: string) {
       return db.prepare('SELECT * FROM approvals WHERE conversation_id = ? ORDER BY requested_at').all(conversationId) as ApprovalRow[];
