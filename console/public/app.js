@@ -205,8 +205,14 @@ async function loadBanner() {
       if (p.status === 'degraded') items.push(el('p', { class: 'alert warning', 'data-kind': 'provider_degraded' }, t('alert.provider', { name, error: p.error ?? '?' })));
     }
   }
-  $('#banner').replaceChildren(...items);
-  $('#banner').hidden = items.length === 0 || !me;
+  // Redrawn only when it says something new: a role=alert region is read out again on every change.
+  const banner = $('#banner');
+  const said = items.map((i) => `${i.dataset.kind}:${i.textContent}`).join('|');
+  if (banner.dataset.said !== said) {
+    banner.replaceChildren(...items);
+    banner.dataset.said = said;
+  }
+  banner.hidden = items.length === 0 || !me;
 }
 function showQueue() {
   show('conversations');
