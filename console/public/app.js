@@ -205,6 +205,9 @@ async function loadBanner() {
       if (p.status === 'degraded') items.push(el('p', { class: 'alert warning', 'data-kind': 'provider_degraded' }, t('alert.provider', { name, error: p.error ?? '?' })));
     }
   }
+  // The tab's title counts who waits, for staff working in another tab.
+  const waiting = alerts.find((a) => a.kind === 'waiting_for_staff')?.count ?? 0;
+  document.title = waiting ? `(${waiting}) ${t('app.title')}` : t('app.title');
   // Redrawn only when it says something new: a role=alert region is read out again on every change.
   const banner = $('#banner');
   const said = items.map((i) => `${i.dataset.kind}:${i.textContent}`).join('|');
