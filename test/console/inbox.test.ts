@@ -186,6 +186,27 @@ describe('console inbox API', () => {
   });
 });
 
+describe('rejecting an approval from the console', () => {
+  it('keeps the internal reason internal and sends the customer the template plus the message written for them', async () => {
+    const e = await startTestEstorno();
+    await seedUsers(e);
+    const admin = await login(e, ADMIN);
+    expect((await admin.call('PUT', '/api/mandates/cm_support/caps', { per_refund_cap_cents: 5_000 })).status).toBe(200);
+    await e.complainAndConfirm(JOAO.whatsapp, 'o pedido 9001 veio quebrado');
+    const [pending] = (await admin.call('GET', '/api/approvals?status=pending')).body as Array<{ id: string; amount_cents: number }>;
+    expect(pending).toMatchObject({ amount_cents: 7_550 });
+    const before = (await e.outbox(JOAO.whatsapp)).length;
+    const r = await admin.call('POST', `/api/approvals/${pending!.id}/reject`, { reason: 'suspeita de fraude, ver CPF', customer_message: 'Podemos oferecer a troca do produto.' });
+    expect(r.body).toMatchObject({ ok: true, status: 'rejected' });
+    await e.settle();
+    const sent = (await e.outbox(JOAO.whatsapp)).slice(before).map((m) => m.message);
+    expect(sent).toEqual(['Nossa equipe analisou o pedido de estorno de R$ 75,50 do pedido #9001 e não pôde aprová-lo.\nPodemos oferecer a troca do produto.']);
+    expect(sent.join()).not.toContain('fraude');
+    expect(await e.pixRefunds()).toEqual([]);
+    await e.stop();
+  });
+});
+
 describe('the inbox with 10,000 conversations', () => {
   it('pages through them with a cursor: the queue first oldest first, then newest activity first, none twice', async () => {
     const e = await startTestEstorno();
