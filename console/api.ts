@@ -1,20 +1,19 @@
-import express, { type Request, type Response } from 'express';
+import express from 'express';
 import { z } from 'zod';
-import { maskPhone } from '../core/phone.ts';
 import { DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
 import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
 import type { Estorno } from '../server/app.ts';
-import { decideApproval, expireApprovals } from '../tools/approvals.ts';
-import { resolveUnknownRefund } from '../tools/refund-flow.ts';
 import { activeMandateFor, changeCaps, issueMandate, listMandates, setMandateStatus, SUPPORT_AGENT_ID } from '../tools/mandate.ts';
-import { IllegalTransition, transition } from '../agent/conversation-state.ts';
-import { mediaOf } from '../agent/media.ts';
-import { absorbHandledByStaff, stopTurnsForStaff } from '../agent/turn.ts';
-import type { ConversationState } from '../data/conversations.ts';
 import { promptSha256 } from '../data/evals.ts';
 import { decoyHash, generatePassword, hashPassword, LoginThrottle, requireAdmin, requireCsrf, requireSession, SESSION_COOKIE, startSession, verifyPassword } from './auth.ts';
 import { lineDiff } from './diff.ts';
+import { CustomerNames } from './customer-names.ts';
+import { parseBody } from './http.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { resolveUnknownRefund } from '../tools/refund-flow.ts';
 import { sendBodyError } from '../webhooks/zapi.ts';
+import { cannedRoutes } from './routes/canned.ts';
+import { conversationRoutes } from './routes/conversations.ts';
 
 /**
  * The console's JSON API (CONTRACT.md `/api/...`): staff may read, approve and
@@ -22,12 +21,7 @@ import { sendBodyError } from '../webhooks/zapi.ts';
  * No route answers without a session; every write needs the CSRF token.
  */
 
-const parse = <T extends z.ZodType>(schema: T, req: Request, res: Response): z.infer<T> | null => {
-  const r = schema.safeParse(req.body ?? {});
-  if (r.success) return r.data;
-  res.status(400).json({ error: 'invalid_input', message: r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
-  return null;
-};
+const parse = parseBody;
 const reasonBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) }).strict();
 const cents = z.number().int().min(0).max(1_000_000_000);
 
@@ -70,6 +64,7 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     const body = parse(z.object({ email: z.string().email().max(200), password: z.string().min(1).max(200) }).strict(), req, res);
     if (!body) return;
     const key = `${body.email.toLowerCase()}|${req.ip}`;
+    // Counted before the password is hashed: parallel guesses cannot all slip past the limit.
     if (!throttle.attempt(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
     options.beforeLogin?.();
     const user = store().users.byEmail(body.email);
@@ -96,15 +91,26 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     res.json({ ok: true });
   });
 
-  // --- Conversations ---
-  router.get('/conversations', (_req, res) => {
-    const s = store();
-    res.json(s.consoleQueries.conversations().map((c) => {
-      const state = s.conversations.get(String(c.id));
-      return { ...c, chat_id: undefined, phone: undefined, who: c.phone ? maskPhone(String(c.phone)) : 'WhatsApp @lid', state: state?.state, handoff_reason: state?.handoff_reason ?? null, waiting_since: state?.waiting_since ?? null };
-    }));
+  // --- Conversations, canned replies, approvals (route modules) ---
+  const names = new CustomerNames(services, (conversationId) => services.publish({ type: 'customer', conversationId }));
+  router.use(conversationRoutes(estorno, names));
+  router.use(cannedRoutes(estorno));
+  router.use(approvalRoutes(estorno));
+
+  // --- Refunds whose outcome the rail never told (staff check the rail's dashboard, then decide) ---
+  router.get('/refunds/review', (_req, res) => {
+    res.json(store().payments.inReview().map((r) => ({ id: r.id, order_number: r.order_number, amount_cents: r.amount_cents, rail: r.rail, submitted_at: r.submitted_at, review_requested_at: r.review_requested_at, conversation_id: r.conversation_id, case_id: r.case_id })));
+  });
+  router.post('/refunds/:id/release', async (req, res) => {
+    const body = parse(z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) }).strict(), req, res);
+    if (!body) return;
+    const result = await resolveUnknownRefund(services, req.params.id as string, { id: req.user!.email }, body.reason);
+    if (result.ok) return void res.json(result);
+    const message = { not_found: 'no such refund', not_unknown: 'only a refund whose outcome stayed unknown past the review window can be released', found_at_rail: 'the rail shows this refund now: it was adopted, not released' }[result.error];
+    res.status(result.error === 'not_found' ? 404 : 409).json({ ...result, message });
   });
   // What staff and admins must know now: the agent holding no usable mandate stops every automatic refund.
+  // (The model's and providers' health is GET /readyz, which the page reads too.)
   router.get('/alerts', (_req, res) => {
     const alerts: Array<{ kind: string; severity: 'critical' | 'warning'; message: string; [k: string]: unknown }> = [];
     if (!activeMandateFor(store(), services.keys.mandate, SUPPORT_AGENT_ID, now())) {
@@ -115,114 +121,13 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
     if (call?.error && now().getTime() - Date.parse(call.created_at) < 600_000) {
       alerts.push({ kind: 'model_degraded', severity: 'critical', since: call.created_at, message: `The model is failing (${call.error}); customers get one holding message and are handed to staff after MODEL_OUTAGE_HANDOFF_MS. See /readyz.` });
     }
-    const waiting = store().consoleQueries.conversations().filter((c) => store().conversations.get(String(c.id))?.state === 'waiting_for_staff').length;
+    const waiting = store().consoleQueries.waitingCount();
     if (waiting > 0) alerts.push({ kind: 'waiting_for_staff', severity: 'warning', count: waiting, message: `${waiting} conversation(s) waiting for a person.` });
     res.json(alerts);
   });
-  router.get('/conversations/:id', (req, res) => {
-    const s = store();
-    const conversation = s.conversations.get(req.params.id as string);
-    if (!conversation) return void res.status(404).json({ error: 'not_found' });
-    const entries: Array<{ at: string; kind: string; [k: string]: unknown }> = [];
-    for (const m of s.inbox.forConversation(conversation.id)) if (m.kind === 'text') entries.push({ at: m.received_at, kind: 'customer', text: m.text, message_id: m.message_id, ...(mediaOf(m) ? { media: mediaOf(m) } : {}) });
-    for (const n of s.conversations.notes(conversation.id)) entries.push({ at: n.created_at, kind: 'note', text: n.text, author: n.author });
-    for (const m of s.outbox.forConversation(conversation.id)) entries.push({ at: m.created_at, kind: m.source === 'staff' ? 'staff' : 'agent', text: m.text, status: m.status, template: m.template });
-    for (const t of s.turns.toolCalls(conversation.id)) entries.push({ at: t.created_at, kind: 'tool', name: t.name, input: safeJson(t.input), outcome: t.outcome, reason: t.reason });
-    // Pushed before the guard's rows: on a tie the staff decision comes before the guard run it caused (the sort is stable).
-    for (const a of s.consoleQueries.approvalsForConversation(conversation.id)) {
-      if (a.decided_at) entries.push({ at: a.decided_at, kind: 'approval', approval_id: a.id, status: a.status, decided_by: a.decided_by, decision_reason: a.decision_reason, order: a.order_number, amount_cents: a.amount_cents });
-    }
-    for (const d of s.guardLog.forConversation(conversation.id)) entries.push({ at: d.created_at, kind: 'guard', decision: d.decision, reason: d.reason, order: d.order_number, amount_cents: d.amount_cents, mandate: d.mandate_id, approval_id: d.approval_id, refund_id: d.refund_id });
-    for (const r of s.payments.refundsForConversation(conversation.id)) entries.push({ at: r.created_at, kind: 'refund', refund_id: r.id, order: r.order_number, amount_cents: r.amount_cents, status: r.status, receipt_id: r.case_id, authorized_by: r.authorized_by, failure: r.failure_reason });
-    entries.sort((a, b) => a.at.localeCompare(b.at));
-    const receipts = s.cases.forConversation(conversation.id).map((c) => {
-      const receipt = loadReceipt(s, c.id);
-      return { id: c.id, order: c.order_number, status: c.status, verification: receipt ? verifyReceipt(receipt, services.keys.receipt.publicKey) : null };
-    });
-    res.json({
-      id: conversation.id, who: conversation.phone ? maskPhone(conversation.phone) : 'WhatsApp @lid', mode: conversation.mode,
-      state: conversation.state, handoff_reason: conversation.handoff_reason, waiting_since: conversation.waiting_since, entries, receipts,
-    });
-  });
-  const move = (to: ConversationState) => (req: Request, res: Response) => {
-    const s = store();
-    const conversation = s.conversations.get(req.params.id as string);
-    if (!conversation) return void res.status(404).json({ error: 'not_found' });
-    try {
-      transition(s, conversation.id, to, now().toISOString());
-    } catch (error) {
-      if (error instanceof IllegalTransition) return void res.status(409).json({ error: 'illegal_transition', message: `cannot move a conversation ${conversation.state} to ${to}` });
-      throw error;
-    }
-    // Taking over stops the money: parked turns end and their resume jobs are cancelled (a running turn stops at its next step).
-    // Closing does too: a parked turn must not wake up, reopen the conversation and pay.
-    if (to === 'with_staff' || to === 'closed') stopTurnsForStaff(services, conversation.id, { includeRunning: false });
-    if (to === 'closed') absorbHandledByStaff(services, conversation.id);
-    const after = s.conversations.get(conversation.id)!;
-    services.publish({ type: 'mode', conversationId: conversation.id, mode: after.mode, status: after.state, by: req.user!.email });
-    // Handed back: what the customer wrote meanwhile is answered now.
-    if (to === 'agent') estorno.scheduler.schedule(conversation.id);
-    res.json({ id: conversation.id, mode: after.mode, state: after.state });
-  };
-  router.post('/conversations/:id/takeover', move('with_staff'));
-  router.post('/conversations/:id/handback', move('agent'));
-  router.post('/conversations/:id/close', move('closed'));
-  router.post('/conversations/:id/notes', (req, res) => {
-    const body = parse(z.object({ text: z.string().trim().min(1).max(4096) }).strict(), req, res);
-    if (!body) return;
-    const s = store();
-    const conversation = s.conversations.get(req.params.id as string);
-    if (!conversation) return void res.status(404).json({ error: 'not_found' });
-    const id = s.conversations.addNote(conversation.id, req.user!.email, body.text, now().toISOString());
-    services.publish({ type: 'note', conversationId: conversation.id });
-    res.status(201).json({ note_id: id });
-  });
-  router.post('/conversations/:id/messages', (req, res) => {
-    const body = parse(z.object({ text: z.string().trim().min(1).max(4096) }).strict(), req, res);
-    if (!body) return;
-    const s = store();
-    const conversation = s.conversations.get(req.params.id as string);
-    if (!conversation) return void res.status(404).json({ error: 'not_found' });
-    if (conversation.mode !== 'staff') return void res.status(409).json({ error: 'not_taken_over', message: 'take the conversation over first' });
-    // Answering a conversation that waits in the queue takes it.
-    if (conversation.state === 'waiting_for_staff') transition(s, conversation.id, 'with_staff', now().toISOString());
-    const id = s.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text: body.text, source: 'staff', now: now().toISOString() });
-    services.wake();
-    services.publish({ type: 'message_out', conversationId: conversation.id });
-    res.status(201).json({ outbox_id: id });
-  });
-
-  // --- Approvals ---
-  router.get('/approvals', (req, res) => {
-    expireApprovals(services);
-    const status = z.enum(['pending', 'approved', 'rejected', 'expired', 'failed']).optional().safeParse(req.query.status);
-    if (!status.success) return void res.status(400).json({ error: 'invalid_input', message: 'status: pending, approved, rejected, expired or failed' });
-    res.json(store().guardLog.approvals(status.data));
-  });
-  // The reason is internal (kept, never sent); a rejection may carry a separate message written for the customer.
-  const decisionBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500), customer_message: z.string().trim().max(1000).optional() }).strict();
-  const decide = (decision: 'approve' | 'reject') => async (req: Request, res: Response) => {
-    const body = parse(decisionBody, req, res);
-    if (!body) return;
-    const result = await decideApproval(services, req.params.id as string, decision, { id: req.user!.email }, body.reason, decision === 'reject' ? (body.customer_message ?? null) : null);
-    if (result.ok) return void res.json(result);
-    const status = result.error === 'not_found' ? 404 : result.error === 'refused' ? 422 : 409;
-    res.status(status).json(result);
-  };
-  router.post('/approvals/:id/approve', decide('approve'));
-  router.post('/approvals/:id/reject', decide('reject'));
-
-  // --- Refunds whose outcome the rail never told (staff check the rail's dashboard, then decide) ---
-  router.get('/refunds/review', (_req, res) => {
-    res.json(store().payments.inReview().map((r) => ({ id: r.id, order_number: r.order_number, amount_cents: r.amount_cents, rail: r.rail, submitted_at: r.submitted_at, review_requested_at: r.review_requested_at, conversation_id: r.conversation_id, case_id: r.case_id })));
-  });
-  router.post('/refunds/:id/release', async (req, res) => {
-    const body = parse(reasonBody, req, res);
-    if (!body) return;
-    const result = await resolveUnknownRefund(services, req.params.id as string, { id: req.user!.email }, body.reason);
-    if (result.ok) return void res.json(result);
-    const message = { not_found: 'no such refund', not_unknown: 'only a refund whose outcome stayed unknown past the review window can be released', found_at_rail: 'the rail shows this refund now: it was adopted, not released' }[result.error];
-    res.status(result.error === 'not_found' ? 404 : 409).json({ ...result, message });
+  // Who staff can assign a conversation to.
+  router.get('/people', (_req, res) => {
+    res.json(store().users.list().filter((u) => u.active === 1).map((u) => ({ id: u.id, name: u.name, role: u.role })));
   });
 
   // --- Receipts ---
@@ -357,7 +262,21 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
       return { id: m.id, status: m.status, window_cap_cents: doc?.window_cap_cents ?? 0, window_used_cents: used };
     });
     const seconds = s.consoleQueries.complaintToRefundSeconds();
-    res.json({ refunds_per_day: lastDays(s.consoleQueries.refundsPerDay(14, now()), 14, now()), mandates, complaint_to_refund: { count: seconds.length, histogram: histogram(seconds) } });
+    const since30 = new Date(now().getTime() - 30 * 86_400_000).toISOString();
+    const waits = s.consoleQueries.waits(since30);
+    const waited = waits.map((w) => Math.max(0, ((w.ended_at ? Date.parse(w.ended_at) : now().getTime()) - Date.parse(w.at)) / 1000));
+    const handoffs = new Map<string, number>();
+    for (const w of waits) handoffs.set(w.reason ?? 'unknown', (handoffs.get(w.reason ?? 'unknown') ?? 0) + 1);
+    const reasons = s.consoleQueries.refundsByReason(since30);
+    // The long tail of the model's free-text reasons is one bar: the chart stays readable.
+    const topReasons = [...reasons.slice(0, 6), ...(reasons.length > 6 ? [{ reason: 'other', refunds: reasons.slice(6).reduce((n, r) => n + r.refunds, 0), amount_cents: reasons.slice(6).reduce((n, r) => n + r.amount_cents, 0) }] : [])];
+    res.json({
+      refunds_per_day: lastDays(s.consoleQueries.refundsPerDay(14, now()), 14, now()), mandates,
+      complaint_to_refund: { count: seconds.length, histogram: histogram(seconds), p50: percentile(seconds, 50), p95: percentile(seconds, 95) },
+      refunds_by_reason: topReasons,
+      handoffs_by_reason: [...handoffs].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+      waiting: { count: waited.length, still_waiting: waits.filter((w) => !w.ended_at).length, p50: percentile(waited, 50), p95: percentile(waited, 95), histogram: histogram(waited, WAIT_EDGES) },
+    });
   });
 
   // --- Live updates (server-sent events): ids and kinds only, never customer content ---
@@ -384,10 +303,20 @@ export function consoleApi(estorno: Estorno, options: ConsoleApiOptions = {}): e
 /** Histogram edges in seconds: a refund in the sandbox takes seconds, a real one with a human approval can take hours. */
 const EDGES = [5, 10, 20, 30, 60, 120, 300, 900, 3600];
 
+/** Waiting for a person is minutes to hours. */
+const WAIT_EDGES = [60, 300, 900, 1800, 3600, 7200, 14_400, 28_800];
+
+/** Nearest-rank percentile; null with no data. */
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 /** Counts per bucket `(from, le]`; the last bucket (`le: null`) is everything over the last edge. */
-export function histogram(seconds: number[]): Array<{ from: number; le: number | null; count: number }> {
-  return [...EDGES, null].map((le, i) => {
-    const from = i === 0 ? 0 : (EDGES[i - 1] as number);
+export function histogram(seconds: number[], edges: number[] = EDGES): Array<{ from: number; le: number | null; count: number }> {
+  return [...edges, null].map((le, i) => {
+    const from = i === 0 ? 0 : (edges[i - 1] as number);
     return { from, le, count: seconds.filter((x) => (i === 0 ? x >= 0 : x > from) && (le === null || x <= le)).length };
   });
 }
@@ -400,12 +329,4 @@ export function lastDays<T extends { day: string }>(rows: T[], days: number, now
     const row = byDay.get(day) as { refunds?: number; settled_cents?: number } | undefined;
     return { day, refunds: row?.refunds ?? 0, settled_cents: row?.settled_cents ?? 0 };
   });
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

@@ -1,19 +1,249 @@
 import type { Db } from './db.ts';
 import type { ApprovalRow } from './guard-log.ts';
+import type { ConversationState } from './conversations.ts';
+import { searchKey } from './console-work.ts';
+
+/** Where a page of the inbox starts: the bucket (0 = waiting for a person), its sort key and the last id seen. */
+export interface InboxCursor {
+  b: 0 | 1;
+  k: string;
+  id: string;
+}
+
+export interface InboxFilter {
+  /** The user asking: their unread counts and "assigned to me". */
+  userId: number;
+  state?: ConversationState;
+  /** 'me', 'none' (unassigned) or a user id. */
+  assignee?: 'me' | 'none' | number;
+  /** Last activity on or after / before this ISO instant. */
+  from?: string;
+  to?: string;
+  /** Customer name, phone suffix, order number or receipt id. */
+  q?: string;
+  cursor?: InboxCursor;
+  limit: number;
+}
+
+export interface InboxRow {
+  bucket: 0 | 1;
+  sort_key: string;
+  id: string;
+  phone: string | null;
+  state: ConversationState;
+  handoff_reason: string | null;
+  waiting_since: string | null;
+  assignee_id: number | null;
+  assignee_name: string | null;
+  customer_name: string | null;
+  customer_code: number | null;
+  activity_at: string;
+  created_at: string;
+  last_in: string | null;
+  last_out: string | null;
+  unread: number;
+  pending_approvals: number;
+}
+
+// The queue first (oldest wait first), then everything else by last activity, newest first.
+const BUCKET = "(CASE WHEN c.state = 'waiting_for_staff' THEN 0 ELSE 1 END)";
+const SORT_KEY = "(CASE WHEN c.state = 'waiting_for_staff' THEN COALESCE(c.waiting_since, c.activity_at) ELSE c.activity_at END)";
+
+/** The WHERE clause of a search: what the text looks like decides where to look. */
+function searchClause(q: string, params: Record<string, unknown>): string | null {
+  const text = q.trim();
+  if (!text) return null;
+  if (/^rcp_[a-z0-9_]+$/i.test(text)) {
+    params.receipt = text;
+    return 'c.id IN (SELECT conversation_id FROM cases WHERE id = @receipt)';
+  }
+  if (/^[\d\s()+#.-]+$/.test(text)) {
+    const digits = text.replace(/\D/g, '').slice(0, 20);
+    if (!digits) return null;
+    params.digits = digits;
+    params.fts = `"${digits}"`;
+    const clauses = [
+      `c.id IN (SELECT conversation_id FROM refunds WHERE order_number = @digits
+        UNION SELECT conversation_id FROM approvals WHERE order_number = @digits
+        UNION SELECT conversation_id FROM cases WHERE order_number = @digits
+        UNION SELECT conversation_id FROM tool_calls WHERE json_extract(input, '$.order_id') IN (@digits, CAST(@digits AS INTEGER))
+        UNION SELECT i.conversation_id FROM inbox_text_fts f JOIN inbox i ON i.id = f.rowid WHERE inbox_text_fts MATCH @fts)`,
+    ];
+    // A phone is searched by its end, as staff read it off a masked number.
+    if (digits.length >= 4) clauses.push("c.phone LIKE '%' || @digits");
+    return `(${clauses.join(' OR ')})`;
+  }
+  const words = searchKey(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 6);
+  if (words.length === 0) return null;
+  params.name = `%${words.join('%')}%`;
+  params.words = words.map((w) => `"${w}"*`).join(' ');
+  return `(c.customer_name_key LIKE @name OR c.id IN (SELECT i.conversation_id FROM inbox_text_fts f JOIN inbox i ON i.id = f.rowid WHERE inbox_text_fts MATCH @words))`;
+}
 
 /** Read models for the console: lists, a transcript's rows, and the numbers behind the charts. */
 export function consoleQueries(db: Db) {
   return {
-    conversations(limit = 200) {
+    /**
+     * One page of the inbox in one SQL statement: the page's ids are picked on
+     * the indexed columns first, and only those rows get their last messages,
+     * unread count and pending approvals. Asks for `limit + 1` rows to know
+     * whether another page follows.
+     */
+    inboxPage(filter: InboxFilter): { rows: InboxRow[]; next: InboxCursor | null } {
+      const params: Record<string, unknown> = { me: filter.userId, limit: filter.limit + 1 };
+      const where: string[] = [];
+      if (filter.state) {
+        params.state = filter.state;
+        where.push('c.state = @state');
+      }
+      if (filter.assignee === 'none') where.push('c.assignee_id IS NULL');
+      else if (filter.assignee !== undefined) {
+        params.assignee = filter.assignee === 'me' ? filter.userId : filter.assignee;
+        where.push('c.assignee_id = @assignee');
+      }
+      if (filter.from) {
+        params.from = filter.from;
+        where.push('c.activity_at >= @from');
+      }
+      if (filter.to) {
+        params.to = filter.to;
+        where.push('c.activity_at < @to');
+      }
+      const search = filter.q ? searchClause(filter.q, params) : null;
+      if (search) where.push(search);
+      if (filter.cursor) {
+        params.ck = filter.cursor.k;
+        params.cid = filter.cursor.id;
+        where.push(
+          filter.cursor.b === 0
+            ? `((${BUCKET} = 0 AND (${SORT_KEY} > @ck OR (${SORT_KEY} = @ck AND c.id > @cid))) OR ${BUCKET} = 1)`
+            : `(${BUCKET} = 1 AND (${SORT_KEY} < @ck OR (${SORT_KEY} = @ck AND c.id < @cid)))`,
+        );
+      }
+      const rows = db
+        .prepare(
+          `WITH page AS (
+             SELECT c.id, ${BUCKET} AS bucket, ${SORT_KEY} AS sort_key FROM conversations c
+             ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+             ORDER BY bucket, CASE WHEN ${BUCKET} = 0 THEN ${SORT_KEY} END, CASE WHEN ${BUCKET} = 0 THEN c.id END, sort_key DESC, c.id DESC
+             LIMIT @limit)
+           SELECT p.bucket, p.sort_key, c.id, c.phone, c.state, c.handoff_reason, c.waiting_since, c.assignee_id, u.name AS assignee_name,
+             c.customer_name, c.customer_code, c.activity_at, c.created_at,
+             (SELECT json_object('text', i.text, 'at', i.received_at, 'media', json_extract(i.media, '$.kind'))
+                FROM inbox i WHERE i.conversation_id = c.id AND i.kind = 'text' ORDER BY i.id DESC LIMIT 1) AS last_in,
+             (SELECT json_object('text', o.text, 'at', o.created_at, 'source', o.source, 'sent_by', o.sent_by)
+                FROM outbox o WHERE o.conversation_id = c.id ORDER BY o.id DESC LIMIT 1) AS last_out,
+             (SELECT COUNT(*) FROM inbox i WHERE i.conversation_id = c.id AND i.kind = 'text'
+                AND i.id > COALESCE((SELECT r.last_inbox_id FROM conversation_reads r WHERE r.conversation_id = c.id AND r.user_id = @me), 0)) AS unread,
+             (SELECT COUNT(*) FROM approvals a WHERE a.conversation_id = c.id AND a.status = 'pending') AS pending_approvals
+           FROM page p JOIN conversations c ON c.id = p.id LEFT JOIN users u ON u.id = c.assignee_id
+           ORDER BY p.bucket, CASE WHEN p.bucket = 0 THEN p.sort_key END, CASE WHEN p.bucket = 0 THEN p.id END, p.sort_key DESC, p.id DESC`,
+        )
+        .all(params) as InboxRow[];
+      const more = rows.length > filter.limit;
+      const page = more ? rows.slice(0, filter.limit) : rows;
+      const last = page.at(-1);
+      return { rows: page, next: more && last ? { b: last.bucket, k: last.sort_key, id: last.id } : null };
+    },
+    /** Conversations waiting for a person (the alert's count). */
+    waitingCount(): number {
+      return (db.prepare("SELECT COUNT(*) AS n FROM conversations WHERE state = 'waiting_for_staff'").get() as { n: number }).n;
+    },
+    /** The order a conversation is about: the newest one named in a refund, an approval or a tool call. */
+    lastOrderNumber(conversationId: string): string | null {
+      const row = db
+        .prepare(
+          `SELECT o FROM (
+             SELECT order_number AS o, created_at AS at FROM refunds WHERE conversation_id = @id
+             UNION ALL SELECT order_number, requested_at FROM approvals WHERE conversation_id = @id
+             UNION ALL SELECT CAST(json_extract(input, '$.order_id') AS TEXT), created_at FROM tool_calls WHERE conversation_id = @id AND json_extract(input, '$.order_id') IS NOT NULL
+           ) ORDER BY at DESC LIMIT 1`,
+        )
+        .get({ id: conversationId }) as { o: string } | undefined;
+      return row?.o ?? null;
+    },
+    /** The customer panel, from our own database: payments seen, refunds, receipts and the customer's other conversations. */
+    customerPanel(conversationId: string) {
+      const c = db.prepare('SELECT id, phone, customer_code FROM conversations WHERE id = ?').get(conversationId) as { id: string; phone: string | null; customer_code: number | null } | undefined;
+      if (!c) return undefined;
+      const params = { id: c.id, code: c.customer_code, phone: c.phone };
+      // The customer's conversations: this one, and any other chat bound to the same ERP customer or number.
+      const mine = `(SELECT id FROM conversations WHERE id = @id OR (@code IS NOT NULL AND customer_code = @code) OR (@phone IS NOT NULL AND phone = @phone))`;
+      const payments = db
+        .prepare(
+          `SELECT id, rail, order_number, amount_cents, external_refunded_cents, paid_at, verified_at FROM payments
+           WHERE (@code IS NOT NULL AND customer_code = @code) OR id IN (SELECT payment_id FROM refunds WHERE conversation_id IN ${mine})
+           ORDER BY paid_at DESC LIMIT 50`,
+        )
+        .all(params) as Array<{ id: string; rail: string; order_number: string; amount_cents: number; external_refunded_cents: number; paid_at: string; verified_at: string }>;
+      const refunds = db
+        .prepare(
+          `SELECT id, order_number, amount_cents, status, reason, authorized_by, case_id, created_at, settled_at, conversation_id FROM refunds
+           WHERE conversation_id IN ${mine} OR payment_id IN (SELECT id FROM payments WHERE @code IS NOT NULL AND customer_code = @code)
+           ORDER BY created_at DESC LIMIT 50`,
+        )
+        .all(params) as Array<Record<string, unknown>>;
+      const receipts = db
+        .prepare(`SELECT id, order_number, status, created_at, conversation_id FROM cases WHERE conversation_id IN ${mine} ORDER BY created_at DESC LIMIT 50`)
+        .all(params) as Array<Record<string, unknown>>;
+      const conversations = db
+        .prepare(`SELECT id, state, activity_at, created_at FROM conversations WHERE id IN ${mine} AND id != @id ORDER BY activity_at DESC LIMIT 20`)
+        .all(params) as Array<Record<string, unknown>>;
+      // This chat's earlier cycles: each close is the end of one.
+      const cycles = db
+        .prepare("SELECT at, from_state FROM conversation_state_events WHERE conversation_id = @id AND to_state = 'closed' ORDER BY id DESC LIMIT 20")
+        .all(params) as Array<{ at: string; from_state: string }>;
+      const orders = [...new Set([...payments.map((p) => p.order_number), ...refunds.map((r) => String(r.order_number)), ...receipts.map((r) => String(r.order_number))])];
+      return { customer_code: c.customer_code, orders, payments, refunds, receipts, conversations, closed_cycles: cycles };
+    },
+    /** What staff need to decide an approval: the payment, what was refunded of it, the customer's refund history and the talk that led to it. */
+    approvalContext(approvalId: string) {
+      const a = db.prepare('SELECT * FROM approvals WHERE id = ?').get(approvalId) as ApprovalRow | undefined;
+      if (!a) return undefined;
+      const payment = db.prepare('SELECT * FROM payments WHERE order_number = ? ORDER BY verified_at DESC LIMIT 1').get(a.order_number) as
+        | { id: string; rail: string; order_number: string; customer_code: number; amount_cents: number; external_refunded_cents: number; paid_at: string }
+        | undefined;
+      const history = db
+        .prepare(
+          `SELECT r.id, r.order_number, r.amount_cents, r.status, r.reason, r.authorized_by, r.created_at FROM refunds r
+           WHERE r.conversation_id = @conversation OR r.payment_id IN (SELECT id FROM payments WHERE customer_code = @code)
+           ORDER BY r.created_at DESC LIMIT 20`,
+        )
+        .all({ conversation: a.conversation_id, code: payment?.customer_code ?? null }) as Array<{ id: string; order_number: string; amount_cents: number; status: string; reason: string; authorized_by: string; created_at: string }>;
+      const held = payment
+        ? (db.prepare("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE payment_id = ? AND status != 'failed'").get(payment.id) as { n: number }).n
+        : 0;
+      // The last messages before the request, both ways, oldest first.
+      const excerpt = (
+        db
+          .prepare(
+            `SELECT * FROM (
+               SELECT 'customer' AS who, text, received_at AS at, NULL AS sent_by FROM inbox WHERE conversation_id = @c AND kind = 'text' AND received_at <= @until
+               UNION ALL SELECT source, text, created_at, sent_by FROM outbox WHERE conversation_id = @c AND created_at <= @until
+             ) ORDER BY at DESC LIMIT 8`,
+          )
+          .all({ c: a.conversation_id, until: a.requested_at }) as Array<{ who: string; text: string | null; at: string; sent_by: string | null }>
+      ).reverse();
+      const customer = db.prepare('SELECT customer_name, phone FROM conversations WHERE id = ?').get(a.conversation_id) as { customer_name: string | null; phone: string | null } | undefined;
+      return { approval: a, payment: payment ? { ...payment, refunded_cents: held + payment.external_refunded_cents } : null, refund_history: history, excerpt, customer };
+    },
+    /** Handoffs that started since `sinceIso`, with when each wait ended (null: still waiting). */
+    waits(sinceIso: string) {
       return db
         .prepare(
-          `SELECT c.id, c.chat_id, c.phone, c.mode, c.customer_code, c.created_at, c.updated_at,
-             (SELECT MAX(received_at) FROM inbox i WHERE i.conversation_id = c.id) AS last_in,
-             (SELECT COUNT(*) FROM refunds r WHERE r.conversation_id = c.id AND r.status IN ('reserved','pending','unknown')) AS open_refunds,
-             (SELECT COUNT(*) FROM approvals a WHERE a.conversation_id = c.id AND a.status = 'pending') AS pending_approvals
-           FROM conversations c ORDER BY COALESCE(last_in, c.updated_at) DESC LIMIT ?`,
+          `SELECT e.reason, e.at, (SELECT MIN(x.at) FROM conversation_state_events x WHERE x.conversation_id = e.conversation_id AND x.id > e.id) AS ended_at
+           FROM conversation_state_events e WHERE e.to_state = 'waiting_for_staff' AND e.at >= ? ORDER BY e.id`,
         )
-        .all(limit) as Array<Record<string, unknown>>;
+        .all(sinceIso) as Array<{ reason: string | null; at: string; ended_at: string | null }>;
+    },
+    /** Refunds since `sinceIso` grouped by the stated reason (trimmed, lowercase), largest first. */
+    refundsByReason(sinceIso: string) {
+      return db
+        .prepare(
+          `SELECT lower(trim(reason)) AS reason, COUNT(*) AS refunds, SUM(amount_cents) AS amount_cents FROM refunds
+           WHERE created_at >= ? AND status != 'failed' GROUP BY lower(trim(reason)) ORDER BY refunds DESC, amount_cents DESC`,
+        )
+        .all(sinceIso) as Array<{ reason: string; refunds: number; amount_cents: number }>;
     },
     /** A conversation's approvals, oldest first (the transcript shows who decided what, and why). */
     approvalsForConversation(conversationId: string) {

@@ -444,4 +444,91 @@ CREATE TABLE eval_runs (
 CREATE INDEX eval_runs_by_prompt ON eval_runs (prompt_sha256, id);
 `,
   },
+  {
+    version: 40,
+    name: 'console_inbox',
+    sql: `
+-- The console's inbox (issue 14): who holds a conversation, the customer's name as
+-- the ERP gave it (cached, so the list never waits on the ERP), and the time of
+-- its last message in or out, kept by triggers so the list sorts on an index.
+ALTER TABLE conversations ADD COLUMN assignee_id INTEGER REFERENCES users(id);
+ALTER TABLE conversations ADD COLUMN customer_name TEXT;
+ALTER TABLE conversations ADD COLUMN customer_name_key TEXT;      -- lowercase, no accents: what search compares
+ALTER TABLE conversations ADD COLUMN customer_name_checked_at TEXT;
+ALTER TABLE conversations ADD COLUMN activity_at TEXT;
+UPDATE conversations SET activity_at = MAX(
+  COALESCE((SELECT MAX(i.received_at) FROM inbox i WHERE i.conversation_id = conversations.id AND i.kind = 'text'), ''),
+  COALESCE((SELECT MAX(o.created_at) FROM outbox o WHERE o.conversation_id = conversations.id), ''),
+  created_at);
+CREATE TRIGGER conversations_activity_start AFTER INSERT ON conversations WHEN new.activity_at IS NULL
+BEGIN UPDATE conversations SET activity_at = new.created_at WHERE id = new.id; END;
+CREATE TRIGGER inbox_activity AFTER INSERT ON inbox WHEN new.kind = 'text' AND new.conversation_id IS NOT NULL
+BEGIN UPDATE conversations SET activity_at = new.received_at WHERE id = new.conversation_id AND (activity_at IS NULL OR activity_at < new.received_at); END;
+CREATE TRIGGER outbox_activity AFTER INSERT ON outbox
+BEGIN UPDATE conversations SET activity_at = new.created_at WHERE id = new.conversation_id AND (activity_at IS NULL OR activity_at < new.created_at); END;
+
+CREATE INDEX conversations_queue ON conversations (state, waiting_since, id);
+CREATE INDEX conversations_by_activity ON conversations (activity_at, id);
+CREATE INDEX conversations_by_assignee ON conversations (assignee_id, activity_at);
+CREATE INDEX conversations_by_customer ON conversations (customer_code);
+CREATE INDEX IF NOT EXISTS inbox_by_conversation ON inbox (conversation_id, id);
+CREATE INDEX IF NOT EXISTS outbox_by_conversation ON outbox (conversation_id, id);
+CREATE INDEX IF NOT EXISTS refunds_by_conversation ON refunds (conversation_id, created_at);
+CREATE INDEX IF NOT EXISTS refunds_by_order ON refunds (order_number);
+CREATE INDEX IF NOT EXISTS approvals_by_conversation ON approvals (conversation_id, requested_at);
+CREATE INDEX IF NOT EXISTS approvals_by_order ON approvals (order_number);
+CREATE INDEX IF NOT EXISTS cases_by_conversation ON cases (conversation_id);
+CREATE INDEX IF NOT EXISTS cases_by_order ON cases (order_number);
+CREATE INDEX IF NOT EXISTS payments_by_customer ON payments (customer_code);
+CREATE INDEX tool_calls_by_order ON tool_calls (json_extract(input, '$.order_id'));
+
+-- Who sent a staff message (the console shows it on every one).
+ALTER TABLE outbox ADD COLUMN sent_by TEXT;
+
+-- How far each console user has read each conversation (unread counts).
+CREATE TABLE conversation_reads (
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  last_inbox_id INTEGER NOT NULL,
+  read_at TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+);
+
+-- Every change of a conversation's state, for the waiting-time and handoff charts.
+CREATE TABLE conversation_state_events (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  reason TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX conversation_state_events_by_conversation ON conversation_state_events (conversation_id, id);
+CREATE INDEX conversation_state_events_by_time ON conversation_state_events (at);
+CREATE TRIGGER conversation_state_log AFTER UPDATE OF state ON conversations WHEN old.state IS NOT new.state
+BEGIN INSERT INTO conversation_state_events (conversation_id, from_state, to_state, reason, at) VALUES (new.id, old.state, new.state, new.handoff_reason, new.updated_at); END;
+
+-- Customer messages searchable by word and number (an order number the customer typed).
+CREATE VIRTUAL TABLE inbox_text_fts USING fts5(text, content='inbox', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+INSERT INTO inbox_text_fts (rowid, text) SELECT id, text FROM inbox WHERE kind = 'text' AND text IS NOT NULL;
+CREATE TRIGGER inbox_text_fts_insert AFTER INSERT ON inbox WHEN new.kind = 'text' AND new.text IS NOT NULL
+BEGIN INSERT INTO inbox_text_fts (rowid, text) VALUES (new.id, new.text); END;
+
+-- Canned replies in pt-BR, managed by admins; {primeiro_nome}, {nome}, {pedido} and {atendente} are filled per conversation.
+CREATE TABLE canned_replies (
+  id INTEGER PRIMARY KEY,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  archived INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO canned_replies (title, body, created_by, created_at, updated_at) VALUES
+  ('Saudação', 'Olá, {primeiro_nome}! Aqui é {atendente}, da equipe de atendimento. Já estou vendo a sua conversa.', 'system', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+  ('Pedido em análise', '{primeiro_nome}, estou analisando o pedido {pedido} e te retorno em instantes.', 'system', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+  ('Cartão de crédito', '{primeiro_nome}, o pedido {pedido} foi pago com cartão: o estorno é feito pela operadora e pode levar até duas faturas para aparecer.', 'system', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+  ('Encerramento', 'Obrigado pelo contato, {primeiro_nome}! Se precisar de algo mais, é só responder aqui.', 'system', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+`,
+  },
 ];

@@ -14,6 +14,7 @@ import { promptsRepo } from './prompts.ts';
 import { usersRepo } from './users.ts';
 import { consoleQueries } from './console-queries.ts';
 import { identityRepo } from './identity.ts';
+import { consoleWorkRepo } from './console-work.ts';
 import { evalsRepo } from './evals.ts';
 
 /** Every aggregate's repository over one database handle: the only place SQL lives. */
@@ -37,6 +38,7 @@ export function createStore(db: Db) {
     users: usersRepo(db),
     consoleQueries: consoleQueries(db),
     identity: identityRepo(db),
+    consoleWork: consoleWorkRepo(db),
     evals: evalsRepo(db),
     /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken up front). */
     immediate<T>(fn: () => T): T {

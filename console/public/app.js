@@ -1,16 +1,16 @@
-// Estorno console: one page, plain DOM, no framework and no build step.
-// Every piece of data goes in through textContent / setAttribute, never
-// innerHTML, so customer text shows inert whatever it holds.
+// Estorno console: one page, plain DOM and ES modules, no framework and no
+// build step. Every piece of data goes in through textContent / setAttribute,
+// never innerHTML, so customer text shows inert whatever it holds.
+
+import { LANGS, currentLang, day, duration, money, number, setLang, shortWhen, t, translatePage, when } from './i18n.js';
+import { barsHorizontal, barsVertical, gauges } from './charts.js';
 
 const $ = (sel) => document.querySelector(sel);
-const brl = new Intl.NumberFormat('pt-BR', { style: 'currency', currency: 'BRL' });
-const money = (cents) => (Number.isInteger(cents) ? brl.format(cents / 100) : '—');
-const when = (iso) => (iso ? new Date(iso).toLocaleString('pt-BR') : '');
 
 /** "1.500,50", "1500.50", "R$ 500" → integer cents, by string arithmetic (no floats on money). */
 function reaisToCents(text) {
-  const t = String(text).trim().replace(/\s|R\$/g, '');
-  const m = /^(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?$/.exec(t) ?? /^(\d+)(?:\.(\d{1,2}))?$/.exec(t);
+  const v = String(text).trim().replace(/\s|R\$/g, '');
+  const m = /^(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?$/.exec(v) ?? /^(\d+)(?:\.(\d{1,2}))?$/.exec(v);
   if (!m) throw new Error(`not an amount in reais: ${text}`);
   return Number(m[1].replace(/\./g, '')) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
 }
@@ -18,6 +18,7 @@ const centsToReais = (cents) => (Number.isInteger(cents) ? `${Math.trunc(cents /
 
 let me = null;
 let openConversation = null;
+let openThread = null;
 
 /** createElement with attributes, listeners (`on…`) and children (strings become text nodes). */
 function el(tag, attrs = {}, ...children) {
@@ -27,34 +28,38 @@ function el(tag, attrs = {}, ...children) {
     else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== '') node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== '' && c !== false) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
 const badge = (text, kind = text) => el('span', { class: `badge ${String(kind)}` }, String(text));
+const td = (label, ...children) => el('td', { 'data-label': label }, ...children);
 
 function toast(message) {
-  const t = $('#toast');
-  t.textContent = message;
-  t.classList.add('show');
+  const box = $('#toast');
+  box.textContent = message;
+  box.classList.add('show');
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => t.classList.remove('show'), 3000);
+  toast.timer = setTimeout(() => box.classList.remove('show'), 3500);
 }
 
 /**
  * A small modal form (native <dialog>): resolves with the field values, or
- * null when cancelled. Used for reasons and caps instead of window.prompt.
+ * null when cancelled. Used for reasons, caps and confirmations, never window.prompt.
  */
-function ask(title, fields, { confirm = 'OK', danger = false, note } = {}) {
+function ask(title, fields, { confirm = t('ok'), danger = false, note, cancel = true } = {}) {
   return new Promise((resolve) => {
-    const inputs = fields.map((f) => el('input', { name: f.name, value: f.value ?? '', placeholder: f.placeholder ?? '', required: f.required !== false, inputmode: f.inputmode }));
+    const inputs = fields.map((f) => (f.multiline
+      ? el('textarea', { name: f.name, rows: 3, placeholder: f.placeholder ?? '', required: f.required !== false })
+      : el('input', { name: f.name, value: f.value ?? '', placeholder: f.placeholder ?? '', required: f.required !== false, inputmode: f.inputmode })));
+    fields.forEach((f, i) => { if (f.multiline && f.value) inputs[i].value = f.value; });
     const form = el('form', { method: 'dialog' },
       el('h2', {}, title),
       note ? el('p', { class: 'hint' }, note) : '',
       ...fields.map((f, i) => el('label', {}, f.label, inputs[i])),
       el('div', { class: 'row end' },
-        el('button', { type: 'button', class: 'secondary', value: 'cancel', onclick: () => dialog.close('cancel') }, 'Cancel'),
+        cancel ? el('button', { type: 'button', class: 'secondary', value: 'cancel', onclick: () => dialog.close('cancel') }, t('cancel')) : '',
         el('button', { type: 'submit', value: 'ok', class: danger ? 'danger' : '' }, confirm)));
-    const dialog = el('dialog', { class: 'ask' }, form);
+    const dialog = el('dialog', { class: 'ask', 'aria-label': title }, form);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       dialog.close('ok');
@@ -69,15 +74,27 @@ function ask(title, fields, { confirm = 'OK', danger = false, note } = {}) {
 }
 
 async function api(path, options = {}) {
-  const res = await fetch(`/api${path}`, {
+  return (await apiWithHeaders(path, options)).body;
+}
+/** The answer's body and headers (a list's next-page cursor is a header). */
+async function apiWithHeaders(path, options = {}) {
+  const res = await fetch(path.startsWith('/readyz') ? path : `/api${path}`, {
     ...options,
     headers: { 'content-type': 'application/json', ...(me ? { 'x-csrf-token': me.csrf } : {}), ...(options.headers ?? {}) },
     credentials: 'same-origin',
   });
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
   if (res.status === 401 && path !== '/login') showLogin();
-  if (!res.ok) throw new Error(body?.message ?? body?.error ?? `HTTP ${res.status}`);
-  return body;
+  if (!res.ok && !path.startsWith('/readyz')) {
+    // Known refusals in the staff's language; anything else as the server said it.
+    const code = body?.error;
+    const key = `err.${code}`;
+    const error = new Error(code && t(key) !== key ? t(key) : (body?.message ?? code ?? `HTTP ${res.status}`));
+    error.code = code;
+    error.detail = body?.message;
+    throw error;
+  }
+  return { body, headers: res.headers };
 }
 const post = (path, body) => api(path, { method: 'POST', body: JSON.stringify(body ?? {}) });
 /** Runs an action, showing its failure as a toast instead of an unhandled rejection. */
@@ -89,12 +106,31 @@ const attempt = (fn) => async (...args) => {
   }
 };
 
+// --- Language ---
+const langSelect = $('#lang');
+langSelect.replaceChildren(...LANGS.map(([code, name]) => el('option', { value: code }, name)));
+langSelect.value = currentLang();
+langSelect.addEventListener('change', () => {
+  setLang(langSelect.value);
+  translatePage();
+  fillStaticOptions();
+  if (me) {
+    renderWho();
+    const tab = document.querySelector('#tabs button.active')?.dataset.tab ?? 'conversations';
+    show(tab);
+    if (openConversation) loadTranscript(openConversation).catch(() => {});
+    loadBanner().catch(() => {});
+  }
+});
+translatePage();
+
 // --- Login ---
 function showLogin() {
   me = null;
   source?.close();
   $('#login').hidden = false;
   $('#tabs').hidden = true;
+  $('#banner').hidden = true;
   for (const s of document.querySelectorAll('.tab')) s.hidden = true;
   $('#who').replaceChildren();
 }
@@ -107,31 +143,142 @@ $('#login-form').addEventListener('submit', async (event) => {
     $('#login-error').textContent = '';
     start();
   } catch (error) {
-    $('#login-error').textContent = error.message;
+    me = null;
+    $('#login-error').textContent = error.code === 'too_many_attempts' ? error.message : t('login.bad');
   }
 });
 
+function renderWho() {
+  const on = notifyEnabled();
+  $('#who').replaceChildren(
+    el('button', { type: 'button', id: 'notify', class: `secondary small${on ? ' on' : ''}`, 'aria-pressed': String(on), title: on ? t('notify.on') : t('notify.off'), onclick: toggleNotify },
+      el('span', { class: `dot${on ? ' on' : ''}`, 'aria-hidden': 'true' }), t('notify.toggle')),
+    el('span', { class: 'me' }, me.name, ' ', badge(t(`role.${me.role}`), me.role)),
+    el('button', { type: 'button', class: 'secondary small', id: 'logout', onclick: logout }, t('logout')));
+}
 function start() {
   $('#login').hidden = true;
   $('#tabs').hidden = false;
   for (const b of document.querySelectorAll('[data-admin]')) b.hidden = me.role !== 'admin';
-  $('#who').replaceChildren(el('span', {}, me.name, ' ', badge(me.role)), el('button', { class: 'secondary', id: 'logout', onclick: logout }, 'Log out'));
+  renderWho();
+  fillStaticOptions();
+  loadPeople().catch(() => {});
   show('conversations');
   live();
+  loadBanner().catch(() => {});
 }
 async function logout() {
   await post('/logout').catch(() => {});
   openConversation = null;
+  drawnThread = null;
   showLogin();
 }
 
 // --- Tabs ---
 for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => show(b.dataset.tab));
 function show(tab) {
-  for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === tab);
+  for (const b of document.querySelectorAll('#tabs button')) {
+    b.classList.toggle('active', b.dataset.tab === tab);
+    if (b.dataset.tab === tab) b.setAttribute('aria-current', 'page');
+    else b.removeAttribute('aria-current');
+  }
   for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== tab;
   const load = { conversations: loadConversations, approvals: loadApprovals, stats: loadStats, admin: loadAdmin }[tab];
   load?.().catch((e) => toast(e.message));
+}
+
+// --- Alerts: the agent's mandate, the model and the providers, the queue ---
+async function loadBanner() {
+  const [alerts, ready] = await Promise.all([api('/alerts'), api('/readyz').catch(() => null)]);
+  const items = [];
+  for (const a of alerts) {
+    if (a.kind === 'agent_mandate_inactive') items.push(el('p', { class: 'alert critical', 'data-kind': a.kind }, el('strong', {}, '!'), t('alert.mandate')));
+    else if (a.kind === 'model_degraded') items.push(el('p', { class: 'alert critical', 'data-kind': a.kind }, el('strong', {}, '!'), t('alert.model', { error: a.message?.match(/\(([^)]*)\)/)?.[1] ?? '?' })));
+    else if (a.kind === 'waiting_for_staff') {
+      items.push(el('p', { class: 'alert warning', 'data-kind': a.kind }, t('alert.waiting', { count: number(a.count) }), ' ',
+        el('button', { type: 'button', class: 'secondary small', onclick: () => showQueue() }, t('alert.show_queue'))));
+    }
+  }
+  if (ready && typeof ready === 'object') {
+    if (ready.model?.status === 'degraded' && !alerts.some((a) => a.kind === 'model_degraded')) items.push(el('p', { class: 'alert critical', 'data-kind': 'model_degraded' }, el('strong', {}, '!'), t('alert.model', { error: ready.model.error ?? '?' })));
+    for (const [name, p] of Object.entries(ready.providers ?? {})) {
+      if (p.status === 'degraded') items.push(el('p', { class: 'alert warning', 'data-kind': 'provider_degraded' }, t('alert.provider', { name, error: p.error ?? '?' })));
+    }
+  }
+  // The tab's title counts who waits, for staff working in another tab.
+  const waiting = alerts.find((a) => a.kind === 'waiting_for_staff')?.count ?? 0;
+  document.title = waiting ? `(${waiting}) ${t('app.title')}` : t('app.title');
+  // Redrawn only when it says something new: a role=alert region is read out again on every change.
+  const banner = $('#banner');
+  const said = items.map((i) => `${i.dataset.kind}:${i.textContent}`).join('|');
+  if (banner.dataset.said !== said) {
+    banner.replaceChildren(...items);
+    banner.dataset.said = said;
+  }
+  banner.hidden = items.length === 0 || !me;
+}
+function showQueue() {
+  show('conversations');
+  const f = $('#inbox-filters').elements;
+  f.state.value = 'waiting_for_staff';
+  loadConversations().catch((e) => toast(e.message));
+}
+
+// --- Browser notifications and a sound when someone starts waiting (opt-in) ---
+const notifyEnabled = () => {
+  try {
+    return localStorage.getItem('estorno.notify') === '1';
+  } catch {
+    return false;
+  }
+};
+let audio = null;
+async function toggleNotify() {
+  const on = !notifyEnabled();
+  try {
+    localStorage.setItem('estorno.notify', on ? '1' : '0');
+  } catch {
+    // kept for this page only
+  }
+  if (on) {
+    // Created on the click: browsers only let a page play sound after a gesture.
+    audio ??= new AudioContext();
+    await audio.resume().catch(() => {});
+    if ('Notification' in window && Notification.permission === 'default') await Notification.requestPermission().catch(() => 'denied');
+    toast('Notification' in window && Notification.permission === 'denied' ? t('notify.denied') : t('notify.on'));
+  } else toast(t('notify.off'));
+  renderWho();
+}
+function chime() {
+  if (!audio) return;
+  const now = audio.currentTime;
+  for (const [i, f] of [880, 660].entries()) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = f;
+    gain.gain.setValueAtTime(0.0001, now + i * 0.18);
+    gain.gain.exponentialRampToValueAtTime(0.2, now + i * 0.18 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.18 + 0.16);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now + i * 0.18);
+    osc.stop(now + i * 0.18 + 0.17);
+  }
+}
+/** A conversation started waiting: sound, and a notification naming only the reason (no customer data leaves the page). */
+function announceWaiting(reason) {
+  if (!notifyEnabled()) return;
+  try {
+    chime();
+  } catch {
+    // no audio device: the notification still goes
+  }
+  if ('Notification' in window && Notification.permission === 'granted') {
+    try {
+      new Notification(t('notify.title'), { body: t('notify.body', { reason: t(`reason.${reason ?? 'unknown'}`) }), tag: 'estorno-waiting' });
+    } catch {
+      // some browsers allow notifications only from a service worker
+    }
+  }
 }
 
 // --- Live updates (server-sent events carry ids and kinds; the page re-fetches what changed) ---
@@ -139,9 +286,13 @@ let source = null;
 let refreshTimer = null;
 function live() {
   source?.close();
+  $('#live').textContent = t('live.connecting');
   source = new EventSource('/api/events');
-  source.onopen = () => ($('#live').textContent = '● live');
-  source.onerror = () => ($('#live').textContent = '○ reconnecting');
+  source.onopen = () => ($('#live').textContent = t('live.on'));
+  source.onerror = () => ($('#live').textContent = t('live.off'));
+  // Events come in bursts (a turn is several): what the burst touched is gathered, and re-fetched once.
+  let types = new Set();
+  let conversations = new Set();
   const refresh = (event) => {
     let data = {};
     try {
@@ -149,17 +300,29 @@ function live() {
     } catch {
       // a heartbeat or an empty frame
     }
+    if (event.type === 'handoff') announceWaiting(data.reason);
+    types.add(event.type);
+    conversations.add(data.conversationId ?? '*');
     clearTimeout(refreshTimer);
-    // Events come in bursts (a turn is several); one re-fetch per burst.
     refreshTimer = setTimeout(() => {
-      if (!$('#conversations').hidden) loadConversations().catch(() => {});
-      if (!$('#approvals').hidden) loadApprovals().catch(() => {});
-      if (!$('#admin').hidden && (event.type === 'mandate' || event.type === 'prompt')) loadAdmin().catch(() => {});
-      if (openConversation && (!data.conversationId || data.conversationId === openConversation)) loadTranscript(openConversation).catch(() => {});
+      const touched = types;
+      const ids = conversations;
+      types = new Set();
+      conversations = new Set();
+      const any = (...kinds) => kinds.some((k) => touched.has(k));
+      if (!$('#conversations').hidden) loadConversations({ keep: true }).catch(() => {});
+      if (!$('#approvals').hidden && any('approval_requested', 'approval_decided', 'refund')) loadApprovals().catch(() => {});
+      if (!$('#admin').hidden && any('mandate', 'prompt', 'canned')) loadAdmin().catch(() => {});
+      if (openConversation && (ids.has('*') || ids.has(openConversation))) {
+        loadTranscript(openConversation).catch(() => {});
+        if (any('refund', 'approval_decided', 'customer', 'mode')) loadPanel(openConversation).catch(() => {});
+      }
+      if (openConversation && any('canned', 'customer')) loadCanned(openConversation).catch(() => {});
+      if (any('mandate', 'handoff', 'mode', 'model_call', 'turn', 'message_in')) loadBanner().catch(() => {});
       countApprovals();
     }, 150);
   };
-  for (const type of ['message_in', 'message_out', 'turn', 'tool_call', 'guard_decision', 'refund', 'credit_note', 'approval_requested', 'approval_decided', 'handoff', 'mode', 'model_call', 'mandate', 'prompt', 'note']) source.addEventListener(type, refresh);
+  for (const type of ['message_in', 'message_out', 'turn', 'tool_call', 'guard_decision', 'refund', 'credit_note', 'approval_requested', 'approval_decided', 'handoff', 'mode', 'model_call', 'mandate', 'prompt', 'note', 'assign', 'customer', 'canned']) source.addEventListener(type, refresh);
   countApprovals();
 }
 async function countApprovals() {
@@ -167,160 +330,425 @@ async function countApprovals() {
   $('#approval-count').textContent = pending.length ? String(pending.length) : '';
 }
 // While staff have a conversation no turn runs, so a customer's new message may raise no event: look every few seconds.
+// Waiting times grow by themselves: the list is redrawn every half minute.
 setInterval(() => {
-  if (me && openConversation && !$('#conversations').hidden && $('#reply-form').hidden === false) loadTranscript(openConversation).catch(() => {});
+  if (me && openConversation && !$('#conversations').hidden && openThread?.mode === 'staff') loadTranscript(openConversation).catch(() => {});
 }, 4000);
+setInterval(() => {
+  if (me && !$('#conversations').hidden) loadConversations({ keep: true }).catch(() => {});
+}, 30_000);
+// A failing model or provider raises no event of its own (the turn just parks): the readiness report is polled.
+setInterval(() => {
+  if (me) loadBanner().catch(() => {});
+}, 10_000);
 
-// --- Conversations and transcripts ---
-const REASONS = { card_payment: 'card payment', outside_window: 'past the Pix window', mandate_inactive: 'mandate inactive', model_unavailable: 'model unavailable', not_understood: 'not understood', customer_asked: 'customer asked', media_needs_person: 'media to look at', job_failed: 'job failed', payment_unverified: 'payment not confirmed' };
-const stateBadge = (c) => c.state === 'waiting_for_staff'
-  ? badge(`waiting · ${REASONS[c.handoff_reason] ?? c.handoff_reason ?? '?'}`, 'pending')
-  : c.state === 'with_staff' ? badge('with staff', 'staff') : c.state === 'closed' ? badge('closed') : '';
-const waitingLine = (c) => (c.state === 'waiting_for_staff' ? el('small', {}, `waiting for a person since ${when(c.waiting_since)}`) : '');
-async function loadAlerts() {
-  const alerts = await api('/alerts');
-  let box = $('#alerts');
-  if (!box) {
-    box = el('div', { id: 'alerts', role: 'status' });
-    $('#conversation-list').before(box);
-  }
-  box.replaceChildren(...alerts.map((a) => el('p', { class: a.severity === 'critical' ? 'error' : 'hint' }, a.message)));
+// --- Inbox: filters, search, pages ---
+let people = [];
+async function loadPeople() {
+  people = await api('/people');
+  fillStaticOptions();
 }
-async function loadConversations() {
-  loadAlerts().catch(() => {});
-  const list = await api('/conversations');
-  if (list.length === 0) {
-    $('#conversation-list').replaceChildren(el('li', { class: 'empty' }, 'No conversations yet. They appear here, live, as customers write on WhatsApp.'));
-    return;
-  }
-  $('#conversation-list').replaceChildren(
-    ...list.map((c) =>
-      el('li', { class: c.id === openConversation ? 'selected' : '', 'data-id': c.id, onclick: () => loadTranscript(c.id).catch((e) => toast(e.message)) },
-        el('strong', {}, c.who), ' ', stateBadge(c), waitingLine(c), c.pending_approvals ? badge(`${c.pending_approvals} to approve`, 'pending') : '',
-        el('small', {}, `last message ${when(c.last_in ?? c.updated_at)}${c.open_refunds ? ` · ${c.open_refunds} refund(s) in progress` : ''}`)),
-    ),
-  );
+function fillStaticOptions() {
+  const f = $('#inbox-filters').elements;
+  const keepState = f.state.value;
+  f.state.replaceChildren(el('option', { value: '' }, t('inbox.any')), ...['waiting_for_staff', 'with_staff', 'agent', 'closed'].map((s) => el('option', { value: s }, t(`state.${s}`))));
+  f.state.value = keepState;
+  const keepAssignee = f.assignee.value;
+  f.assignee.replaceChildren(el('option', { value: '' }, t('inbox.anyone')), el('option', { value: 'me' }, t('inbox.me')), el('option', { value: 'none' }, t('inbox.none')),
+    ...people.filter((p) => p.id !== me?.id).map((p) => el('option', { value: String(p.id) }, p.name)));
+  f.assignee.value = keepAssignee;
 }
+let pageCursor = null;
+let shown = 0;
+let searchTimer = null;
+$('#inbox-filters').addEventListener('input', (e) => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => loadConversations().catch((err) => toast(err.message)), e.target.name === 'q' ? 250 : 0);
+});
+$('#inbox-filters').addEventListener('submit', (e) => {
+  e.preventDefault();
+  loadConversations().catch((err) => toast(err.message));
+});
+$('#inbox-filters').addEventListener('reset', () => setTimeout(() => loadConversations().catch(() => {}), 0));
+function inboxQuery(extra = {}) {
+  const f = $('#inbox-filters').elements;
+  const params = new URLSearchParams();
+  for (const name of ['q', 'state', 'assignee', 'from', 'to']) if (f[name].value.trim()) params.set(name, f[name].value.trim());
+  for (const [k, v] of Object.entries(extra)) params.set(k, String(v));
+  return params.toString();
+}
+/** First page (or, with `keep`, as many rows as are shown now), or the next page with `more`. */
+let listSeq = 0;
+async function loadConversations({ keep = false, more = false } = {}) {
+  const limit = keep ? Math.min(200, Math.max(50, shown)) : 50;
+  // Loads overlap (live updates, typing): only the newest one draws.
+  const seq = ++listSeq;
+  const answer = await apiWithHeaders(`/conversations?${inboxQuery(more && pageCursor ? { cursor: pageCursor, limit: 50 } : { limit })}`);
+  if (seq !== listSeq) return;
+  const page = { items: answer.body, next_cursor: answer.headers.get('x-next-cursor') };
+  const list = $('#conversation-list');
+  const focused = document.activeElement?.closest?.('#conversation-list li')?.dataset.id;
+  const rows = page.items.map(conversationItem);
+  if (more) {
+    list.append(...withSections(page.items, rows, list.lastElementChild?.dataset.bucket ?? null));
+  } else if (page.items.length === 0) {
+    const filtered = inboxQuery() !== '';
+    list.replaceChildren(el('li', { class: 'empty' }, filtered ? t('inbox.nothing') : t('inbox.empty')));
+  } else list.replaceChildren(...withSections(page.items, rows, null));
+  shown = list.querySelectorAll('li[data-id]').length;
+  pageCursor = page.next_cursor;
+  $('#more').hidden = !pageCursor;
+  if (focused) list.querySelector(`li[data-id="${CSS.escape(focused)}"] button`)?.focus();
+}
+$('#more').addEventListener('click', attempt(() => loadConversations({ more: true })));
+/** Section headings between the queue and the rest. */
+function withSections(items, rows, lastBucket) {
+  const out = [];
+  let bucket = lastBucket;
+  items.forEach((c, i) => {
+    const b = c.state === 'waiting_for_staff' ? 'queue' : 'others';
+    if (b !== bucket) out.push(el('li', { class: `section ${b}`, role: 'presentation' }, el('h3', {}, b === 'queue' ? t('inbox.queue') : t('inbox.others'))));
+    bucket = b;
+    rows[i].dataset.bucket = b;
+    out.push(rows[i]);
+  });
+  return out;
+}
+const stateLabel = (c) => (c.state === 'waiting_for_staff'
+  ? `${t('state.waiting_for_staff')} · ${t(`reason.${c.handoff_reason ?? 'unknown'}`)}`
+  : t(`state.${c.state}`));
+const STATE_CLASS = { agent: 'active', waiting_for_staff: 'pending', with_staff: 'staff', closed: 'closed' };
+function preview(last) {
+  if (!last) return '';
+  const who = t(`from.${last.from}`);
+  const text = last.text ?? (last.media ? `[${t(`media.${last.media}`)}]` : '');
+  return `${who}${text}`.replace(/\s+/g, ' ').slice(0, 140);
+}
+function conversationItem(c) {
+  const waitingFor = c.state === 'waiting_for_staff' && c.waiting_seconds !== null ? t('waiting.for', { duration: duration(c.waiting_seconds) }) : '';
+  const open = () => openConversationView(c.id);
+  return el('li', { 'data-id': c.id, class: `${c.id === openConversation ? 'selected' : ''} ${c.state}` },
+    el('button', { type: 'button', class: 'conv', onclick: open, 'aria-current': c.id === openConversation ? 'true' : undefined },
+      el('span', { class: 'line' }, el('strong', { class: 'name' }, c.name ?? c.phone),
+        c.unread ? el('span', { class: 'unread', 'aria-label': t('inbox.unread', { count: c.unread }) }, String(c.unread)) : '',
+        el('time', { datetime: c.last_message?.at ?? c.activity_at }, shortWhen(c.last_message?.at ?? c.activity_at))),
+      c.name ? el('span', { class: 'line' }, el('span', { class: 'phone' }, c.phone)) : '',
+      el('span', { class: 'preview' }, preview(c.last_message)),
+      el('span', { class: 'line tags' },
+        badge(stateLabel(c), STATE_CLASS[c.state]),
+        waitingFor ? el('span', { class: 'waiting' }, waitingFor) : '',
+        c.pending_approvals ? badge(t('inbox.to_approve', { count: c.pending_approvals }), 'pending') : '',
+        c.assignee ? el('span', { class: 'assignee' }, t('inbox.assigned_to', { name: c.assignee.name })) : '')));
+}
+// Arrow keys move between conversations; "/" jumps to search.
+$('#conversation-list').addEventListener('keydown', (e) => {
+  if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+  const buttons = [...document.querySelectorAll('#conversation-list button.conv')];
+  const i = buttons.indexOf(document.activeElement);
+  const next = buttons[Math.max(0, Math.min(buttons.length - 1, i + (e.key === 'ArrowDown' ? 1 : -1)))];
+  if (next) {
+    e.preventDefault();
+    next.focus();
+  }
+});
+document.addEventListener('keydown', (e) => {
+  const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName ?? '');
+  if (e.key === '/' && !typing && me && !$('#conversations').hidden) {
+    e.preventDefault();
+    $('#inbox-filters').elements.q.focus();
+  }
+  if (e.key === 'Escape' && document.body.classList.contains('reading') && !document.querySelector('dialog[open]')) closeConversationView();
+});
+
+// --- A conversation: transcript, actions, composer, customer panel ---
+function openConversationView(id) {
+  document.body.classList.add('reading');
+  $('#erp-body').replaceChildren();
+  loadTranscript(id).then(() => $('#transcript-title').focus?.()).catch((e) => toast(e.message));
+}
+function closeConversationView() {
+  document.body.classList.remove('reading');
+  const id = openConversation;
+  document.querySelector(`#conversation-list li[data-id="${CSS.escape(id ?? '')}"] button`)?.focus();
+}
+$('#back').addEventListener('click', closeConversationView);
+$('#transcript-title').setAttribute('tabindex', '-1');
 
 const receiptLink = (id) => el('a', { href: '#', class: 'receipt-link', onclick: (e) => { e.preventDefault(); openReceipt(id); } }, id);
+const statusText = (s) => t(`status.${s}`);
+/** Payments are recorded per rail provider (Trio, BCB): staff think of them as Pix. */
+const railName = (rail) => (['trio', 'bcb', 'pix'].includes(rail) ? 'Pix' : rail);
+const methodName = (m) => (m ? t(`method.${m}`) : '?');
 
 function entryView(e) {
+  const meta = (text) => el('span', { class: 'meta' }, `${text} · ${when(e.at)}`);
   switch (e.kind) {
     case 'customer':
-      return el('li', { class: 'customer' }, el('span', { class: 'meta' }, `customer · ${when(e.at)}`),
-        e.media ? el('span', { class: 'media' }, `[${e.media.kind}${e.media.fileName ? `: ${e.media.fileName}` : ''}${e.media.seconds ? `, ${e.media.seconds} s` : ''}] `, e.media.url ? el('a', { href: e.media.url, target: '_blank', rel: 'noopener noreferrer' }, 'open') : '', ' ') : '',
+      return el('li', { class: 'customer' }, meta(t('entry.customer')),
+        e.media ? el('span', { class: 'media' }, `[${t(`media.${e.media.kind}`) ?? e.media.kind}${e.media.fileName ? `: ${e.media.fileName}` : ''}${e.media.seconds ? `, ${e.media.seconds} s` : ''}] `, e.media.url ? el('a', { href: e.media.url, target: '_blank', rel: 'noopener noreferrer' }, t('entry.open')) : '', ' ') : '',
         e.text ?? '');
     case 'note':
-      return el('li', { class: 'staff note' }, el('span', { class: 'meta' }, `internal note by ${e.author} · ${when(e.at)}`), e.text);
-    case 'agent':
+      return el('li', { class: 'note' }, meta(t('entry.note', { name: e.author_name ?? e.author })), e.text);
     case 'staff':
-      return el('li', { class: e.kind }, el('span', { class: 'meta' }, `${e.kind}${e.template ? ` (${e.template})` : ''} · ${e.status} · ${when(e.at)}`), e.text);
+      return el('li', { class: 'staff' }, meta(`${e.sent_by_name ? t('entry.staff', { name: e.sent_by_name }) : t('entry.staff_unknown')} · ${statusText(e.status)}`), e.text);
+    case 'agent':
+      return el('li', { class: 'agent' }, meta(`${t('entry.agent')}${e.template ? ` (${e.template})` : ''} · ${statusText(e.status)}`), e.text);
     case 'tool':
-      return el('li', { class: 'tool' }, el('span', { class: 'meta' }, `tool call · ${when(e.at)}`), `${e.name} ${JSON.stringify(e.input)} → `, badge(e.outcome ?? 'running'), e.reason ? ` ${e.reason}` : '');
+      return el('li', { class: 'tool' }, meta(t('entry.tool')), `${e.name} ${JSON.stringify(e.input)} → `, badge(e.outcome ?? 'running'), e.reason ? ` ${e.reason}` : '');
     case 'guard':
-      return el('li', { class: 'guard' }, el('span', { class: 'meta' }, `guard decision · ${when(e.at)}`), badge(e.decision), e.reason ? ` ${e.reason}` : '',
-        ` · order ${e.order ?? '?'} · ${money(e.amount_cents)}${e.mandate ? ` · mandate ${e.mandate}` : ''}${e.approval_id ? ` · approval ${e.approval_id}` : ''}`);
+      return el('li', { class: 'guard' }, meta(t('entry.guard')), badge(e.decision), e.reason ? ` ${e.reason}` : '',
+        ` · ${t('entry.order', { order: e.order ?? '?' })} · ${money(e.amount_cents)}${e.mandate ? ` · ${e.mandate}` : ''}${e.approval_id ? ` · ${e.approval_id}` : ''}`);
     case 'approval':
-      return el('li', { class: 'approval' }, el('span', { class: 'meta' }, `staff decision · ${when(e.at)}`), `approval ${e.approval_id} · order ${e.order} · ${money(e.amount_cents)} · `, badge(e.status),
-        ` by ${e.decided_by}: `, el('q', {}, e.decision_reason ?? ''));
+      return el('li', { class: 'approval' }, meta(t('entry.approval')), `${e.approval_id} · ${t('entry.order', { order: e.order })} · ${money(e.amount_cents)} · `, badge(e.status),
+        ` ${t('entry.by', { name: e.decided_by })}: `, el('q', {}, e.decision_reason ?? ''));
     case 'refund':
-      return el('li', { class: 'refund' }, el('span', { class: 'meta' }, `refund · ${when(e.at)}`), `${e.refund_id} · order ${e.order} · ${money(e.amount_cents)} · `, badge(e.status),
-        ` · by ${e.authorized_by}`, e.receipt_id ? ' · receipt ' : '', e.receipt_id ? receiptLink(e.receipt_id) : '', e.failure ? ` · ${e.failure}` : '');
+      return el('li', { class: 'refund' }, meta(t('entry.refund')), `${e.refund_id} · ${t('entry.order', { order: e.order })} · ${money(e.amount_cents)} · `, badge(e.status),
+        ` · ${t('entry.by', { name: e.authorized_by })}`, e.receipt_id ? ` · ${t('entry.receipt')} ` : '', e.receipt_id ? receiptLink(e.receipt_id) : '', e.failure ? ` · ${e.failure}` : '');
     default:
       return el('li', {}, JSON.stringify(e));
   }
 }
 
+let threadSeq = 0;
+/** The conversation whose canned replies and customer panel are shown. */
+let drawnThread = null;
 async function loadTranscript(id) {
   openConversation = id;
-  for (const li of document.querySelectorAll('#conversation-list li')) li.classList.toggle('selected', li.dataset.id === id);
-  const t = await api(`/conversations/${encodeURIComponent(id)}`);
-  if (openConversation !== id) return; // another conversation was picked meanwhile
-  $('#transcript-title').textContent = t.who;
-  $('#transcript-mode').replaceChildren(t.state === 'agent' ? badge('agent answering', 'active') : t.state === 'with_staff' ? badge('taken over: the agent is paused', 'staff') : stateBadge(t), ' ', waitingLine(t));
+  for (const li of document.querySelectorAll('#conversation-list li[data-id]')) li.classList.toggle('selected', li.dataset.id === id);
+  const seq = ++threadSeq;
+  const c = await api(`/conversations/${encodeURIComponent(id)}`);
+  // Another conversation was picked meanwhile, or a newer load of this one is on its way.
+  if (openConversation !== id || seq !== threadSeq) return;
+  openThread = c;
+  $('#transcript-title').textContent = c.name ?? c.phone;
+  $('#transcript-phone').textContent = c.name ? c.phone : '';
+  const waited = c.state === 'waiting_for_staff' && c.waiting_since ? ` · ${t('waiting.for', { duration: duration((Date.now() - Date.parse(c.waiting_since)) / 1000) })}` : '';
+  $('#transcript-mode').replaceChildren(badge(`${stateLabel(c)}${waited}`, STATE_CLASS[c.state]));
   const list = $('#transcript');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.replaceChildren(...t.entries.map(entryView));
+  list.replaceChildren(...c.entries.map(entryView));
   if (atBottom || list.dataset.id !== id) list.scrollTop = list.scrollHeight;
   list.dataset.id = id;
-  $('#takeover').hidden = t.state === 'with_staff';
-  $('#handback').hidden = t.mode !== 'staff';
-  $('#reply-form').hidden = t.mode !== 'staff';
-  $('#note-form').hidden = false;
-  $('#close-conversation').hidden = t.state === 'closed';
+  $('#thread-actions').hidden = false;
+  $('#takeover').hidden = c.state === 'with_staff' || c.state === 'closed';
+  $('#handback').hidden = c.mode !== 'staff';
+  $('#close').hidden = c.state === 'closed';
+  $('#reopen').hidden = c.state !== 'closed';
+  const assignee = $('#assignee');
+  assignee.replaceChildren(el('option', { value: '' }, t('conv.nobody')), ...people.map((p) => el('option', { value: String(p.id) }, p.id === me.id ? `${p.name} (${t('admin.user.you')})` : p.name)));
+  assignee.value = c.assignee ? String(c.assignee.id) : '';
+  $('#composer').hidden = false;
+  updateComposer();
   $('#receipts-of-conversation').replaceChildren(
-    ...t.receipts.map((r) =>
-      el('p', { class: 'receipt', 'data-receipt': r.id }, 'receipt ', receiptLink(r.id), ` (order ${r.order}) `, badge(r.status), ' ',
-        badge(r.verification?.valid ? 'chain and signature valid' : 'invalid', r.verification?.valid ? 'valid' : 'invalid'),
+    ...c.receipts.map((r) =>
+      el('p', { class: 'receipt', 'data-receipt': r.id }, `${t('entry.receipt')} `, receiptLink(r.id), ` (${t('entry.order', { order: r.order })}) `, badge(r.status), ' ',
+        badge(r.verification?.valid ? t('receipt.valid') : t('receipt.invalid'), r.verification?.valid ? 'valid' : 'invalid'),
         r.verification?.valid ? '' : ` ${r.verification?.step}: ${r.verification?.reason}`)),
   );
+  const switching = drawnThread !== id;
+  drawnThread = id;
+  if (switching) {
+    loadCanned(id).catch(() => {});
+    loadPanel(id).catch(() => {});
+  }
+  if (switching || document.querySelector(`#conversation-list li[data-id="${CSS.escape(id)}"] .unread`)) {
+    post(`/conversations/${encodeURIComponent(id)}/read`).then(() => loadConversations({ keep: true })).catch(() => {});
+  }
 }
-$('#takeover').addEventListener('click', attempt(async () => {
-  await post(`/conversations/${encodeURIComponent(openConversation)}/takeover`);
-  toast('You have the conversation; the agent is paused for this customer.');
+const conversationAction = (action, message) => attempt(async () => {
+  await post(`/conversations/${encodeURIComponent(openConversation)}/${action}`);
+  toast(t(message));
   await loadTranscript(openConversation);
-}));
-$('#handback').addEventListener('click', attempt(async () => {
-  await post(`/conversations/${encodeURIComponent(openConversation)}/handback`);
-  toast('Handed back to the agent.');
-  await loadTranscript(openConversation);
-}));
-$('#close-conversation').addEventListener('click', attempt(async () => {
-  await post(`/conversations/${encodeURIComponent(openConversation)}/close`);
-  toast('Conversation closed; the next customer message goes to the agent.');
-  await loadTranscript(openConversation);
-}));
-$('#note-form').addEventListener('submit', attempt(async (event) => {
-  event.preventDefault();
-  const input = event.target.elements.text;
-  await post(`/conversations/${encodeURIComponent(openConversation)}/notes`, { text: input.value });
-  input.value = '';
-  await loadTranscript(openConversation);
-}));
-$('#reply-form').addEventListener('submit', attempt(async (event) => {
-  event.preventDefault();
-  const input = event.target.elements.text;
-  await post(`/conversations/${encodeURIComponent(openConversation)}/messages`, { text: input.value });
-  input.value = '';
-  await loadTranscript(openConversation);
+  loadConversations({ keep: true }).catch(() => {});
+  loadBanner().catch(() => {});
+});
+$('#takeover').addEventListener('click', conversationAction('takeover', 'conv.taken'));
+$('#handback').addEventListener('click', conversationAction('handback', 'conv.handed'));
+$('#close').addEventListener('click', conversationAction('close', 'conv.closed'));
+$('#reopen').addEventListener('click', conversationAction('reopen', 'conv.reopened'));
+$('#assignee').addEventListener('change', attempt(async (e) => {
+  const value = e.target.value;
+  await post(`/conversations/${encodeURIComponent(openConversation)}/assign`, { user_id: value ? Number(value) : null });
+  toast(t('conv.assigned', { name: value ? e.target.selectedOptions[0].textContent : t('conv.nobody') }));
+  loadConversations({ keep: true }).catch(() => {});
 }));
 
-// --- Approvals ---
+// Composer: a reply to the customer (only while staff hold the chat) or an internal note (always).
+const composer = $('#composer');
+function updateComposer() {
+  const kind = composer.elements.kind.value;
+  const canReply = openThread?.mode === 'staff';
+  const text = composer.elements.text;
+  text.placeholder = kind === 'note' ? t('compose.note.placeholder') : t('compose.reply.placeholder');
+  composer.classList.toggle('noting', kind === 'note');
+  $('#compose-send').textContent = kind === 'note' ? t('compose.save_note') : t('compose.send');
+  $('#compose-send').disabled = kind === 'reply' && !canReply;
+  $('#compose-hint').textContent = kind === 'reply' && !canReply ? t('compose.need_takeover') : '';
+}
+for (const r of composer.querySelectorAll('input[name=kind]')) r.addEventListener('change', updateComposer);
+composer.addEventListener('submit', attempt(async (event) => {
+  event.preventDefault();
+  const text = composer.elements.text;
+  const kind = composer.elements.kind.value;
+  if (kind === 'note') {
+    await post(`/conversations/${encodeURIComponent(openConversation)}/notes`, { text: text.value });
+    toast(t('compose.note_saved'));
+  } else await post(`/conversations/${encodeURIComponent(openConversation)}/messages`, { text: text.value });
+  text.value = '';
+  await loadTranscript(openConversation);
+}));
+composer.elements.text.addEventListener('keydown', (e) => {
+  // Ctrl/Cmd+Enter sends, as in most chat tools.
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) composer.requestSubmit();
+});
+let canned = [];
+async function loadCanned(id) {
+  canned = await api(`/conversations/${encodeURIComponent(id)}/canned-replies`);
+  $('#canned').replaceChildren(el('option', { value: '' }, t('compose.canned.pick')), ...canned.map((c) => el('option', { value: String(c.id) }, c.title)));
+}
+$('#canned').addEventListener('change', (e) => {
+  const c = canned.find((x) => String(x.id) === e.target.value);
+  e.target.value = '';
+  if (!c) return;
+  composer.elements.kind.value = 'reply';
+  updateComposer();
+  const text = composer.elements.text;
+  text.value = c.text;
+  text.focus();
+  if (c.missing.length) {
+    // The first unfilled variable is selected, ready to be typed over.
+    const at = c.text.indexOf(`{${c.missing[0]}}`);
+    text.setSelectionRange(at, at + c.missing[0].length + 2);
+    toast(t('compose.missing', { names: c.missing.map((m) => `{${m}}`).join(', ') }));
+  }
+});
+
+async function loadPanel(id) {
+  const p = await api(`/conversations/${encodeURIComponent(id)}/customer`);
+  if (openConversation !== id) return;
+  $('#customer-panel').hidden = false;
+  const section = (title, rows) => el('section', {}, el('h3', {}, title), rows.length ? el('ul', { class: 'plain' }, ...rows) : el('p', { class: 'hint' }, t('panel.none')));
+  $('#panel-body').replaceChildren(
+    p.customer_code ? el('p', { class: 'hint' }, t('panel.code', { code: p.customer_code })) : '',
+    section(t('panel.payments'), p.payments.map((x) => el('li', {}, el('strong', {}, `#${x.order_number}`), ' ', t('panel.paid', { amount: money(x.amount_cents), rail: railName(x.rail), date: day(x.paid_at) })))),
+    section(t('panel.refunds'), p.refunds.map((r) => el('li', {}, el('strong', {}, `#${r.order_number}`), ` ${money(r.amount_cents)} `, badge(r.status), ` · ${day(r.created_at)}`))),
+    section(t('panel.receipts'), p.receipts.map((r) => el('li', {}, receiptLink(r.id), ` #${r.order_number} `, badge(r.status)))),
+    section(t('panel.previous'), [
+      ...p.conversations.map((c) => el('li', {}, el('a', { href: '#', onclick: (e) => { e.preventDefault(); openConversationView(c.id); } }, day(c.activity_at)), ' ', badge(t(`state.${c.state}`), STATE_CLASS[c.state]))),
+      ...p.closed_cycles.map((c) => el('li', { class: 'hint' }, `${t('panel.closed_cycles')}: ${when(c.at)}`)),
+    ]),
+  );
+}
+$('#erp').addEventListener('click', async () => {
+  const id = openConversation;
+  const box = $('#erp-body');
+  box.replaceChildren(el('p', { class: 'hint' }, t('panel.erp_loading')));
+  try {
+    const r = await api(`/conversations/${encodeURIComponent(id)}/customer/erp`);
+    if (openConversation !== id) return;
+    box.replaceChildren(
+      r.customer ? el('p', {}, el('strong', {}, r.customer.name), ` · ${t('panel.code', { code: r.customer.code })}`) : el('p', { class: 'hint' }, t('panel.none')),
+      el('h3', {}, t('panel.erp_orders')),
+      el('ul', { class: 'plain' }, ...r.orders.map((o) => el('li', {}, el('strong', {}, `#${o.order_number}`), ` ${money(o.total_cents)} · ${methodName(o.method)} · ${day(o.placed_at)}`,
+        el('small', { class: 'block hint' }, o.items.map((i) => `${i.quantity}× ${i.description}`).join('; '))))),
+    );
+  } catch {
+    box.replaceChildren(el('p', { class: 'error' }, t('panel.erp_failed')));
+  }
+});
+
+// --- Approvals with their context and a confirmation naming the amount ---
 async function loadApprovals() {
   const rows = await api('/approvals?status=pending');
-  $('#approval-rows').replaceChildren(
-    ...(rows.length === 0 ? [el('tr', {}, el('td', { colspan: 6, class: 'hint empty' }, 'Nothing waiting for approval.'))] : []),
-    ...rows.map((a) => {
-      const reason = el('input', { placeholder: 'internal reason (required, never sent)', 'aria-label': 'reason', class: 'reason' });
-      const decide = (what) => attempt(async () => {
-        if (!reason.value.trim()) {
-          reason.focus();
-          throw new Error('Write the reason for your decision first.');
-        }
-        // A rejection tells the customer a template, plus a message written for them if staff write one; the reason stays internal.
-        let customerMessage = '';
-        if (what === 'reject') {
-          const answer = await ask('Reject this refund', [{ name: 'message', label: 'Message to the customer (optional)', placeholder: 'e.g. podemos oferecer uma troca', required: false }],
-            { confirm: 'Reject', danger: true, note: 'The customer gets a short message saying the team could not approve it, plus what you write here. Your reason is kept internal.' });
-          if (!answer) return;
-          customerMessage = answer.message;
-        }
-        const r = await post(`/approvals/${encodeURIComponent(a.id)}/${what}`, { reason: reason.value, ...(customerMessage ? { customer_message: customerMessage } : {}) });
-        toast(what === 'approve' ? `Approved: refund ${r.refundId} is ${r.refundStatus}.` : 'Rejected; the customer is told.');
-        await loadApprovals();
-        countApprovals();
-      });
-      const openIt = () => {
-        show('conversations');
-        loadTranscript(a.conversation_id).catch((e) => toast(e.message));
-      };
-      return el('tr', { 'data-approval': a.id },
-        el('td', {}, when(a.requested_at), el('small', { class: 'hint block' }, `expires ${when(a.expires_at)}`)),
-        el('td', {}, `#${a.order_number}`, el('br'), el('a', { href: '#', onclick: (e) => { e.preventDefault(); openIt(); } }, 'conversation')),
-        el('td', { class: 'amount' }, money(a.amount_cents)), el('td', {}, badge(a.guard_reason, 'pending')), el('td', { class: 'quote' }, a.reason),
-        el('td', {}, el('div', { class: 'row' }, reason, el('button', { onclick: decide('approve'), class: 'approve' }, 'Approve'), el('button', { class: 'danger reject', onclick: decide('reject') }, 'Reject'))));
-    }),
-  );
+  const box = $('#approval-list');
+  const open = new Set([...box.querySelectorAll('article.expanded')].map((a) => a.dataset.approval));
+  box.replaceChildren(...(rows.length === 0 ? [el('p', { class: 'hint empty' }, t('appr.empty'))] : rows.map(approvalCard)));
+  for (const id of open) box.querySelector(`article[data-approval="${CSS.escape(id)}"] button.context`)?.click();
+}
+const guardReason = (r) => {
+  const key = `appr.guard.${r}`;
+  const text = t(key);
+  return text === key ? r : text;
+};
+function approvalCard(a) {
+  const detail = el('div', { class: 'context' });
+  const toggle = el('button', { type: 'button', class: 'secondary context', 'aria-expanded': 'false', onclick: attempt(async () => {
+    const article = toggle.closest('article');
+    if (article.classList.contains('expanded')) {
+      article.classList.remove('expanded');
+      toggle.setAttribute('aria-expanded', 'false');
+      detail.replaceChildren();
+      return;
+    }
+    const ctx = await api(`/approvals/${encodeURIComponent(a.id)}`);
+    article.classList.add('expanded');
+    toggle.setAttribute('aria-expanded', 'true');
+    detail.replaceChildren(...approvalContext(a, ctx));
+    // The excerpt opens on its newest messages, the ones right before the request.
+    const mini = detail.querySelector('.transcript.mini');
+    if (mini) mini.scrollTop = mini.scrollHeight;
+  }) }, t('appr.open'));
+  return el('article', { class: 'approval card', 'data-approval': a.id },
+    el('div', { class: 'approval-head' },
+      el('div', {}, el('h3', {}, a.customer_name ?? a.phone), el('small', { class: 'hint' }, a.customer_name ? a.phone : '')),
+      el('div', { class: 'amount big' }, money(a.amount_cents)),
+    ),
+    el('dl', { class: 'facts' },
+      el('dt', {}, t('appr.order')), el('dd', {}, `#${a.order_number}`),
+      el('dt', {}, t('appr.why')), el('dd', {}, badge(guardReason(a.guard_reason), 'pending')),
+      el('dt', {}, t('appr.agent_reason')), el('dd', { class: 'quote' }, a.reason)),
+    el('p', { class: 'hint' }, t('appr.requested', { date: when(a.requested_at), expires: when(a.expires_at) }), ' · ',
+      el('a', { href: '#', onclick: (e) => { e.preventDefault(); show('conversations'); openConversationView(a.conversation_id); } }, t('appr.conversation'))),
+    toggle, detail);
+}
+function approvalContext(a, ctx) {
+  const reason = el('textarea', { rows: 2, class: 'reason', name: 'reason', required: true, maxlength: 500 });
+  const forCustomer = el('textarea', { rows: 2, class: 'customer-message', name: 'customer_message', maxlength: 1000 });
+  const name = ctx.customer.name ?? ctx.customer.phone;
+  const rail = ctx.payment ? railName(ctx.payment.rail) : methodName(ctx.order?.method);
+  const approve = attempt(async () => {
+    if (!reason.value.trim()) {
+      reason.focus();
+      throw new Error(t('appr.need_reason'));
+    }
+    const amount = money(a.amount_cents);
+    const ok = await ask(t('appr.confirm_title', { amount }), [], { confirm: t('appr.confirm', { amount }), note: t('appr.confirm_note', { amount, name, order: a.order_number, rail }) });
+    if (!ok) return;
+    const r = await post(`/approvals/${encodeURIComponent(a.id)}/approve`, { reason: reason.value, amount_cents: a.amount_cents });
+    toast(t('appr.approved', { id: r.refundId, status: t(`refund.${r.refundStatus}`) }));
+    await loadApprovals();
+    countApprovals();
+  });
+  const reject = attempt(async () => {
+    if (!reason.value.trim()) {
+      reason.focus();
+      throw new Error(t('appr.need_reason'));
+    }
+    const ok = await ask(t('appr.reject_title', { amount: money(a.amount_cents) }), [], { confirm: t('appr.reject'), danger: true, note: t('appr.reject_note', { extra: forCustomer.value.trim() ? t('appr.reject_extra') : '' }) });
+    if (!ok) return;
+    await post(`/approvals/${encodeURIComponent(a.id)}/reject`, { reason: reason.value, ...(forCustomer.value.trim() ? { customer_message: forCustomer.value } : {}) });
+    toast(t('appr.rejected'));
+    await loadApprovals();
+    countApprovals();
+  });
+  return [
+    el('div', { class: 'context-grid' },
+      el('section', {}, el('h4', {}, t('appr.items')),
+        ctx.order ? el('ul', { class: 'plain' }, ...ctx.order.items.map((i) => el('li', {}, `${i.quantity}× ${i.description} · ${money(i.totalCents)}`))) : el('p', { class: 'hint' }, t('appr.erp_failed')),
+        el('h4', {}, t('appr.payment')),
+        ctx.payment ? el('p', {}, t('panel.paid', { amount: money(ctx.payment.amount_cents), rail: railName(ctx.payment.rail), date: day(ctx.payment.paid_at) }), el('br'), t('appr.refunded', { amount: money(ctx.payment.refunded_cents) })) : el('p', { class: 'hint' }, '—')),
+      el('section', {}, el('h4', {}, t('appr.history')),
+        ctx.refund_history.length ? el('ul', { class: 'plain' }, ...ctx.refund_history.map((r) => el('li', {}, `#${r.order_number} ${money(r.amount_cents)} `, badge(r.status), ` · ${day(r.created_at)} · `, el('q', {}, r.reason)))) : el('p', { class: 'hint' }, t('appr.no_history'))),
+      el('section', { class: 'excerpt' }, el('h4', {}, t('appr.excerpt')),
+        el('ol', { class: 'transcript mini' }, ...ctx.excerpt.map((m) => el('li', { class: m.who === 'customer' ? 'customer' : m.who === 'staff' ? 'staff' : 'agent' },
+          el('span', { class: 'meta' }, `${m.who === 'customer' ? t('entry.customer') : m.who === 'staff' ? t('entry.staff', { name: m.sent_by ?? '' }) : t('entry.agent')} · ${when(m.at)}`), m.text ?? ''))))),
+    el('div', { class: 'decide' },
+      el('label', {}, t('appr.reason'), reason),
+      el('label', {}, t('appr.customer_message'), forCustomer),
+      el('div', { class: 'row' },
+        el('button', { type: 'button', class: 'approve', onclick: approve }, t('appr.approve', { amount: money(a.amount_cents) })),
+        el('button', { type: 'button', class: 'danger reject', onclick: reject }, t('appr.reject')))),
+  ];
 }
 
 // --- Receipts ---
@@ -334,11 +762,11 @@ async function verifyReceipt(id) {
     const r = await api(`/receipts/${encodeURIComponent(id)}`);
     const v = r.verification;
     $('#receipt-result').replaceChildren(
-      el('p', {}, badge(v.valid ? 'valid' : 'invalid'), ' ',
-        v.valid ? `${v.records} records chained, ${v.sealed ? `sealed (${v.outcome}) and the signature checks with key ${r.key_id}` : 'not sealed yet'}` : `${v.step}: ${v.reason}`),
+      el('p', {}, badge(v.valid ? t('receipt.valid') : t('receipt.invalid'), v.valid ? 'valid' : 'invalid'), ' ',
+        v.valid ? t('rcpt.ok', { records: v.records, sealed: v.sealed ? t('rcpt.sealed', { outcome: v.outcome, key: r.key_id }) : t('rcpt.unsealed') }) : `${v.step}: ${v.reason}`),
       el('ol', { class: 'records' }, ...r.records.map((rec) => el('li', {}, el('strong', {}, rec.kind), el('code', {}, ` ${rec.hash.slice(0, 16)}…`)))),
-      r.seal ? el('p', { class: 'hint' }, `seal over record ${r.seal.head_seq} at ${when(r.seal.sealed_at)} · signature ${r.seal.signature.slice(0, 24)}…`) : '',
-      el('p', { class: 'hint' }, 'Anyone can check it offline: npm run verify -- ', el('code', {}, r.id), ' · public key at ', el('a', { href: '/api/receipts/public-key' }, '/api/receipts/public-key')),
+      r.seal ? el('p', { class: 'hint' }, `${when(r.seal.sealed_at)} · ${r.seal.signature.slice(0, 24)}…`) : '',
+      el('p', { class: 'hint' }, t('rcpt.offline'), el('code', {}, r.id), ' · ', el('a', { href: '/api/receipts/public-key' }, t('rcpt.key'))),
     );
   } catch (e) {
     $('#receipt-result').replaceChildren(el('p', { class: 'error' }, e.message));
@@ -349,130 +777,143 @@ $('#receipt-form').addEventListener('submit', (event) => {
   verifyReceipt(event.target.elements.id.value.trim());
 });
 
-// --- Pictures (inline SVG built with DOM calls) ---
-const SVG = 'http://www.w3.org/2000/svg';
-function svg(tag, attrs = {}, text) {
-  const n = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
-  if (text !== undefined) n.textContent = text;
-  return n;
-}
-/** Vertical bars with a label under each and its value over it. */
-function bars(data, { label, value, format, color = '#0f766e', title }) {
-  const w = 440, h = 190, pad = 26;
-  const top = Math.max(...data.map(value), 1);
-  const bw = data.length ? (w - pad * 2) / data.length : 0;
-  const root = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img', 'aria-label': title });
-  root.append(svg('line', { x1: pad, y1: h - pad, x2: w - pad, y2: h - pad, stroke: '#cfd4de' }));
-  data.forEach((d, i) => {
-    const bh = ((h - pad * 2) * value(d)) / top;
-    const x = pad + i * bw;
-    const bar = svg('rect', { x: x + 2, y: h - pad - bh, width: Math.max(2, bw - 4), height: Math.max(bh, value(d) > 0 ? 1 : 0), fill: color, rx: 2 });
-    bar.append(svg('title', {}, `${label(d)}: ${format(d)}`));
-    root.append(bar);
-    root.append(svg('text', { x: x + bw / 2, y: h - pad + 14, 'text-anchor': 'middle' }, label(d)));
-    if (value(d) > 0) root.append(svg('text', { x: x + bw / 2, y: h - pad - bh - 4, 'text-anchor': 'middle', class: 'value' }, format(d)));
-  });
-  return root;
-}
-/** One horizontal gauge per mandate: used / cap over its rolling window. */
-function gauges(rows) {
-  const w = 400, rowH = 48, h = Math.max(rows.length * rowH + 8, 60);
-  const root = svg('svg', { viewBox: `0 0 ${w} ${h}`, width: '100%', role: 'img', 'aria-label': 'cap usage per mandate', class: 'gauges' });
-  if (rows.length === 0) root.append(svg('text', { x: w / 2, y: h / 2, 'text-anchor': 'middle' }, 'no mandates'));
-  rows.forEach((m, i) => {
-    const y = 6 + i * rowH;
-    const share = m.window_cap_cents ? Math.min(1, m.window_used_cents / m.window_cap_cents) : 0;
-    root.append(svg('text', { x: 0, y: y + 11 }, `${m.id} (${m.status})`));
-    root.append(svg('text', { x: w, y: y + 11, 'text-anchor': 'end', class: 'figure' }, `${money(m.window_used_cents)} of ${money(m.window_cap_cents)} · ${Math.round(share * 100)}%`));
-    root.append(svg('rect', { x: 0, y: y + 18, width: w, height: 14, rx: 7, fill: '#eef0f5' }));
-    root.append(svg('rect', { x: 0, y: y + 18, width: Math.max(share > 0 ? 6 : 0, w * share), height: 14, rx: 7, fill: share > 0.8 ? '#b54708' : '#0f766e', class: 'used' }));
-  });
-  return root;
-}
+// --- Pictures (inline SVG built with DOM calls; see charts.js) ---
+let lastStats = null;
 async function loadStats() {
-  const s = await api('/stats');
+  lastStats = await api('/stats');
+  drawStats();
+}
+function drawStats() {
+  const s = lastStats;
+  if (!s) return;
+  const width = (id) => Math.max(280, Math.floor($(id).clientWidth || 480));
   const total = s.refunds_per_day.reduce((n, d) => n + d.refunds, 0);
   const settled = s.refunds_per_day.reduce((n, d) => n + d.settled_cents, 0);
-  $('#days-summary').textContent = `${total} refund(s) in 14 days, ${money(settled)} settled`;
-  $('#chart-days').replaceChildren(bars(s.refunds_per_day, { title: 'refunds per day', label: (d) => d.day.slice(8, 10), value: (d) => d.refunds, format: (d) => `${d.refunds} · ${money(d.settled_cents)}` }));
-  $('#chart-caps').replaceChildren(gauges(s.mandates));
-  $('#latency-summary').textContent = `${s.complaint_to_refund.count} settled refund(s), seconds from the complaint to the money back`;
-  $('#chart-latency').replaceChildren(bars(s.complaint_to_refund.histogram, { title: 'complaint to refund', label: (d) => (d.le === null ? `>${d.from}` : `≤${d.le}`), value: (d) => d.count, format: (d) => String(d.count), color: '#3b5bdb' }));
+  $('#days-summary').textContent = t('stats.days.summary', { count: number(total), amount: money(settled) });
+  $('#chart-days').replaceChildren(barsVertical(s.refunds_per_day, {
+    width: width('#chart-days'), title: t('stats.days'), yTitle: t('stats.days.y'), xTitle: t('stats.days.x'),
+    label: (d) => d.day.slice(8, 10), value: (d) => d.refunds, valueText: (d) => number(d.refunds), tooltip: (d) => `${day(`${d.day}T12:00:00Z`)}: ${number(d.refunds)} · ${money(d.settled_cents)}`,
+  }));
+  const bucketLabel = (d) => (d.le === null ? `>${duration(d.from)}` : `≤${duration(d.le)}`);
+  const lat = s.complaint_to_refund;
+  $('#latency-summary').textContent = t('stats.latency.summary', { p50: duration(lat.p50), p95: duration(lat.p95), count: number(lat.count) });
+  $('#chart-latency').replaceChildren(barsVertical(lat.histogram, {
+    width: width('#chart-latency'), title: t('stats.latency'), yTitle: t('stats.latency.y'), xTitle: t('stats.latency.x'), color: '#3b5bdb',
+    label: bucketLabel, value: (d) => d.count, valueText: (d) => number(d.count), tooltip: (d) => `${bucketLabel(d)}: ${number(d.count)}`,
+  }));
+  $('#chart-reasons').replaceChildren(barsHorizontal(s.refunds_by_reason, {
+    width: width('#chart-reasons'), title: t('stats.reasons'), empty: t('stats.none'),
+    label: (d) => (d.reason === 'other' ? t('stats.other') : d.reason), value: (d) => d.refunds, valueText: (d) => `${number(d.refunds)} · ${money(d.amount_cents)}`,
+  }));
+  $('#chart-handoffs').replaceChildren(barsHorizontal(s.handoffs_by_reason, {
+    width: width('#chart-handoffs'), title: t('stats.handoffs'), empty: t('stats.none'), color: '#b54708',
+    label: (d) => t(`reason.${d.reason}`), value: (d) => d.count, valueText: (d) => number(d.count),
+  }));
+  const w = s.waiting;
+  $('#waiting-summary').textContent = t('stats.waiting.summary', { p50: duration(w.p50), p95: duration(w.p95), count: number(w.count), still: number(w.still_waiting) });
+  $('#chart-waiting').replaceChildren(barsVertical(w.histogram, {
+    width: width('#chart-waiting'), title: t('stats.waiting'), yTitle: t('stats.waiting.y'), xTitle: t('stats.waiting.x'), color: '#b54708',
+    label: bucketLabel, value: (d) => d.count, valueText: (d) => number(d.count), tooltip: (d) => `${bucketLabel(d)}: ${number(d.count)}`,
+  }));
+  $('#chart-caps').replaceChildren(gauges(s.mandates, {
+    width: width('#chart-caps'), title: t('stats.caps'),
+    label: (m) => `${m.id} (${t(m.status)})`, figure: (m, pct) => t('stats.caps.of', { used: money(m.window_used_cents), cap: money(m.window_cap_cents), pct }),
+  }));
 }
+let resizeTimer = null;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => { if (!$('#stats').hidden) drawStats(); }, 200);
+});
 
-// --- Admin: prompt versions, mandates, users ---
+// --- Admin: prompt versions, mandates, canned replies, users ---
 async function loadAdmin() {
   if (me.role !== 'admin') return;
-  const [prompts, mandates, users] = await Promise.all([api('/prompts'), api('/mandates'), api('/users')]);
+  const [prompts, mandates, users, cannedList] = await Promise.all([api('/prompts'), api('/mandates'), api('/users'), api('/canned-replies')]);
   const form = $('#prompt-form');
   // Do not throw away what an admin is typing when a live update reloads the tab.
   if (document.activeElement !== form.elements.text) form.elements.text.value = prompts.current.text;
-  $('#prompt-current').textContent = (prompts.versions.length ? `in use: v${prompts.current.id} by ${prompts.current.author}, ${when(prompts.current.created_at)}` : 'in use: the shipped default (v0)') +
-    (prompts.model_note ? ` · model: ${prompts.model}. ${prompts.model_note}` : ` · model: ${prompts.model ?? 'claude'}`);
+  $('#prompt-current').textContent = (prompts.versions.length ? t('prompt.in_use', { id: prompts.current.id, author: prompts.current.author, date: when(prompts.current.created_at) }) : t('prompt.default')) +
+    ` · ${t('prompt.model', { model: prompts.model === 'scripted model' ? t('prompt.scripted') : (prompts.model ?? 'claude') })}${prompts.model_note ? `. ${t('prompt.scripted_note')}` : ''}`;
   $('#prompt-versions').replaceChildren(
     ...prompts.versions.map((v, i) =>
-      el('li', { 'data-version': v.id, onclick: () => showDiff(v.id) }, el('strong', {}, `v${v.id}${i === 0 ? ' (current)' : ''}`), ` by ${v.author}`,
-        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · click for the diff`), evalBadge(v.eval),
-        i > 0 ? el('button', { class: 'secondary small', onclick: attempt(async (e) => { e.stopPropagation(); await post(`/prompts/${v.id}/rollback`); toast(`Rolled back to v${v.id} (as a new version)`); await loadAdmin(); }) }, 'Roll back to this') : '')),
-    el('li', { class: 'static' }, el('small', {}, 'v0: the shipped default (prompts/system.md)'), evalBadge(prompts.default_eval),
-      prompts.versions.length ? el('button', { class: 'secondary small', onclick: attempt(async () => { await post('/prompts/0/rollback'); toast('Rolled back to the default (as a new version)'); await loadAdmin(); }) }, 'Roll back to default') : ''),
+      el('li', { 'data-version': v.id },
+        el('button', { type: 'button', class: 'link', onclick: () => showDiff(v.id).catch((e) => toast(e.message)) }, el('strong', {}, `v${v.id}${i === 0 ? ` ${t('current')}` : ''}`), ` · ${v.author}`),
+        el('small', {}, `${when(v.created_at)}${v.note ? ` — ${v.note}` : ''} · ${t('prompt.click')}`), evalBadge(v.eval),
+        i > 0 ? el('button', { type: 'button', class: 'secondary small', onclick: attempt(async () => { await post(`/prompts/${v.id}/rollback`); toast(t('prompt.rolled', { id: v.id })); await loadAdmin(); }) }, t('rollback')) : '')),
+    el('li', { class: 'static' }, el('small', {}, t('prompt.v0')), evalBadge(prompts.default_eval),
+      prompts.versions.length ? el('button', { type: 'button', class: 'secondary small', onclick: attempt(async () => { await post('/prompts/0/rollback'); toast(t('prompt.rolled', { id: 0 })); await loadAdmin(); }) }, t('rollback.default')) : ''),
   );
   $('#mandate-rows').replaceChildren(...mandates.map(mandateRow));
+  $('#canned-hint').textContent = t('admin.canned.hint', { vars: cannedList.variables.map((v) => `{${v}}`).join(', ') });
+  $('#canned-rows').replaceChildren(...cannedList.items.map((c) => el('li', { 'data-canned': c.id, class: 'static' },
+    el('strong', {}, c.title), el('small', {}, c.body),
+    el('div', { class: 'row' },
+      el('button', { type: 'button', class: 'secondary small', onclick: attempt(async () => {
+        const answer = await ask(t('admin.canned.edit'), [{ name: 'title', label: t('admin.canned.title'), value: c.title }, { name: 'body', label: t('admin.canned.body'), value: c.body, multiline: true }], { confirm: t('ok') });
+        if (!answer) return;
+        await api(`/canned-replies/${c.id}`, { method: 'PUT', body: JSON.stringify(answer) });
+        toast(t('admin.canned.saved'));
+        await loadAdmin();
+      }) }, t('admin.canned.edit')),
+      el('button', { type: 'button', class: 'secondary small', onclick: attempt(async () => {
+        await api(`/canned-replies/${c.id}`, { method: 'PUT', body: JSON.stringify({ archived: true }) });
+        await loadAdmin();
+      }) }, t('admin.canned.archive'))))));
   $('#user-rows').replaceChildren(
     ...users.map((u) =>
-      el('tr', { 'data-user': u.email }, el('td', {}, u.name), el('td', {}, u.email), el('td', {}, badge(u.role)), el('td', {}, badge(u.active ? 'active' : 'disabled')),
-        el('td', {}, u.id === me.id ? el('small', { class: 'hint' }, 'you') : el('button', { class: u.active ? 'secondary small disable' : 'secondary small enable', onclick: attempt(async () => {
+      el('tr', { 'data-user': u.email }, td(t('admin.user.name'), u.name), td(t('admin.user.email'), u.email), td(t('admin.user.role'), badge(t(`role.${u.role}`), u.role)), td(t('admin.status'), badge(u.active ? t('active') : t('disabled'), u.active ? 'active' : 'disabled')),
+        td(t('admin.actions'), u.id === me.id ? el('small', { class: 'hint' }, t('admin.user.you')) : el('button', { type: 'button', class: u.active ? 'secondary small disable' : 'secondary small enable', onclick: attempt(async () => {
           await post(`/users/${u.id}/${u.active ? 'disable' : 'enable'}`);
-          toast(`${u.email} ${u.active ? 'disabled; their sessions ended' : 'enabled'}`);
           await loadAdmin();
-        }) }, u.active ? 'Disable' : 'Enable')))),
+        }) }, u.active ? t('admin.user.disable') : t('admin.user.enable'))))),
   );
 }
 
 function mandateRow(m) {
+  const label = { pause: t('admin.pause'), resume: t('admin.resume'), revoke: t('admin.revoke') };
   const act = (action) => attempt(async () => {
-    const answer = await ask(`${action[0].toUpperCase()}${action.slice(1)} ${m.id}`, [{ name: 'reason', label: 'Reason (kept in the audit trail)' }], {
-      confirm: action[0].toUpperCase() + action.slice(1), danger: action === 'revoke',
-      note: action === 'revoke' ? 'A revoked mandate cannot be resumed: the next refund under it is refused. Issue a new one to start over.' : undefined,
+    const answer = await ask(`${label[action]} ${m.id}`, [{ name: 'reason', label: t('admin.reason') }], {
+      confirm: label[action], danger: action === 'revoke', note: action === 'revoke' ? t('admin.revoke.note') : undefined,
     });
     if (!answer) return;
     await post(`/mandates/${encodeURIComponent(m.id)}/${action}`, { reason: answer.reason });
-    toast(`${m.id}: ${action === 'resume' ? 'resumed' : `${action}d`}`);
+    toast(`${m.id}: ${label[action]}`);
     await loadAdmin();
+    loadBanner().catch(() => {});
   });
   const caps = attempt(async () => {
-    const answer = await ask(`Change caps of ${m.id}`, [
-      { name: 'per', label: 'Per refund (R$)', value: centsToReais(m.document?.per_refund_cap_cents), inputmode: 'decimal' },
-      { name: 'window', label: `Per rolling ${Math.round((m.document?.window_seconds ?? 86400) / 3600)} h (R$)`, value: centsToReais(m.document?.window_cap_cents), inputmode: 'decimal' },
-    ], { confirm: 'Re-sign', note: 'A new version is signed; the old one stays for the audit trail.' });
+    const answer = await ask(`${t('admin.caps')} · ${m.id}`, [
+      { name: 'per', label: `${t('admin.per_refund')} (R$)`, value: centsToReais(m.document?.per_refund_cap_cents), inputmode: 'decimal' },
+      { name: 'window', label: `${t('admin.window_cap')} · ${Math.round((m.document?.window_seconds ?? 86400) / 3600)} h (R$)`, value: centsToReais(m.document?.window_cap_cents), inputmode: 'decimal' },
+    ], { confirm: t('admin.resign'), note: t('admin.caps.note') });
     if (!answer) return;
     await api(`/mandates/${encodeURIComponent(m.id)}/caps`, { method: 'PUT', body: JSON.stringify({ per_refund_cap_cents: reaisToCents(answer.per), window_cap_cents: reaisToCents(answer.window) }) });
-    toast(`${m.id} re-signed with the new caps`);
+    toast(`${m.id}: ${t('admin.resign')}`);
     await loadAdmin();
   });
   const alive = m.status !== 'revoked';
   return el('tr', { 'data-mandate': m.id },
-    el('td', {}, el('strong', {}, m.id), ` v${m.version}`, el('small', { class: 'hint block' }, `by ${m.document?.issued_by ?? '?'}, ${when(m.document?.issued_at)}`)),
-    el('td', {}, m.agent_id), el('td', {}, badge(m.status)),
-    el('td', { class: 'amount' }, money(m.document?.per_refund_cap_cents)), el('td', { class: 'amount' }, money(m.document?.window_cap_cents)), el('td', { class: 'amount' }, money(m.window_used_cents)),
-    el('td', {}, badge(m.verifies ? 'signature ok' : 'bad signature', m.verifies ? 'valid' : 'invalid')),
-    el('td', {}, el('div', { class: 'row' },
-      m.status === 'active' ? el('button', { class: 'secondary small pause', onclick: act('pause') }, 'Pause') : '',
-      m.status === 'paused' ? el('button', { class: 'secondary small resume', onclick: act('resume') }, 'Resume') : '',
-      alive ? el('button', { class: 'secondary small caps', onclick: caps }, 'Change caps') : '',
-      alive ? el('button', { class: 'danger small revoke', onclick: act('revoke') }, 'Revoke') : '')));
+    td(t('admin.mandate'), el('strong', {}, m.id), ` v${m.version}`, el('small', { class: 'hint block' }, `${m.document?.issued_by ?? '?'}, ${when(m.document?.issued_at)}`)),
+    td(t('admin.agent'), m.agent_id), td(t('admin.status'), badge(t(m.status), m.status)),
+    el('td', { class: 'amount', 'data-label': t('admin.per_refund') }, money(m.document?.per_refund_cap_cents)), el('td', { class: 'amount', 'data-label': t('admin.window_cap') }, money(m.document?.window_cap_cents)), el('td', { class: 'amount', 'data-label': t('admin.used') }, money(m.window_used_cents)),
+    td(t('admin.signature'), badge(m.verifies ? t('signature_ok') : t('signature_bad'), m.verifies ? 'valid' : 'invalid')),
+    td(t('admin.actions'), el('div', { class: 'row' },
+      m.status === 'active' ? el('button', { type: 'button', class: 'secondary small pause', onclick: act('pause') }, label.pause) : '',
+      m.status === 'paused' ? el('button', { type: 'button', class: 'secondary small resume', onclick: act('resume') }, label.resume) : '',
+      alive ? el('button', { type: 'button', class: 'secondary small caps', onclick: caps }, t('admin.caps')) : '',
+      alive ? el('button', { type: 'button', class: 'danger small revoke', onclick: act('revoke') }, label.revoke) : '')));
 }
 
 /** The last `npm run eval` of a version: pass^k over how many scenarios, on which model. */
 function evalBadge(ev) {
-  if (!ev) return el('small', { class: 'hint' }, ' · not evaluated (npm run eval)');
-  return badge(`eval pass^${ev.k} ${ev.pass_k.toFixed(2)} · ${ev.passed_all}/${ev.scenarios} · ${ev.model} · ${when(ev.created_at)}`, ev.pass_k === 1 ? 'valid' : 'pending');
+  if (!ev) return el('small', { class: 'hint' }, t('eval.none'));
+  return badge(t('eval.badge', { k: ev.k, pass: number(ev.pass_k), passed: ev.passed_all, total: ev.scenarios, model: ev.model, date: when(ev.created_at) }), ev.pass_k === 1 ? 'valid' : 'pending');
 }
 
 async function showDiff(id) {
   const d = await api(`/prompts/${id}/diff`);
-  $('#prompt-diff-title').textContent = `v${d.id} by ${d.author}, ${when(d.created_at)}${d.note ? ` — ${d.note}` : ''} (against the version before it)`;
+  $('#prompt-diff-title').textContent = t('prompt.diff_title', { id: d.id, author: d.author, date: when(d.created_at), note: d.note ? ` — ${d.note}` : '' });
   $('#prompt-diff').replaceChildren(...d.diff.map((l) => el('div', { class: l.op === '+' ? 'add' : l.op === '-' ? 'del' : 'same' }, `${l.op} ${l.text}`)));
 }
 $('#prompt-form').addEventListener('submit', attempt(async (event) => {
@@ -484,12 +925,12 @@ $('#prompt-form').addEventListener('submit', attempt(async (event) => {
     v = await post('/prompts', body);
   } catch (e) {
     // Its last eval passed fewer scenarios than the current version's: publish only when the admin confirms.
-    if (!/pass\^/.test(e.message)) throw e;
-    const sure = await ask('Publish a prompt that evaluated worse?', [], { confirm: 'Publish anyway', danger: true, note: e.message });
+    if (e.code !== 'lower_pass_rate') throw e;
+    const sure = await ask(t('eval.worse_title'), [], { confirm: t('eval.publish_anyway'), danger: true, note: e.detail });
     if (!sure) return;
     v = await post('/prompts', { ...body, confirm: true });
   }
-  toast(`Saved as v${v.id}; the next turn uses it.`);
+  toast(t('prompt.saved', { id: v.id }));
   f.note.value = '';
   f.text.blur();
   await loadAdmin();
@@ -498,7 +939,16 @@ $('#mandate-form').addEventListener('submit', attempt(async (event) => {
   event.preventDefault();
   const f = event.target.elements;
   await post('/mandates', { id: f.id.value, agent_id: f.agent_id.value, per_refund_cap_cents: reaisToCents(f.per_refund.value), window_cap_cents: reaisToCents(f.window_cap.value) });
-  toast(`Mandate ${f.id.value} issued and signed`);
+  toast(`${f.id.value} ✓`);
+  event.target.reset();
+  await loadAdmin();
+  loadBanner().catch(() => {});
+}));
+$('#canned-form').addEventListener('submit', attempt(async (event) => {
+  event.preventDefault();
+  const f = event.target.elements;
+  await post('/canned-replies', { title: f.title.value, body: f.body.value });
+  toast(t('admin.canned.saved'));
   event.target.reset();
   await loadAdmin();
 }));
@@ -508,8 +958,9 @@ $('#user-form').addEventListener('submit', attempt(async (event) => {
   const u = await post('/users', { email: f.email.value, name: f.name.value, role: f.role.value, ...(f.password.value ? { password: f.password.value } : {}) });
   event.target.reset();
   await loadAdmin();
-  if (u.password) await ask(`${u.email} added`, [{ name: 'password', label: 'Their password (shown once; hand it over privately)', value: u.password }], { confirm: 'Done' });
-  else toast('User added');
+  loadPeople().catch(() => {});
+  if (u.password) await ask(u.email, [{ name: 'password', label: t('admin.user.shown_once'), value: u.password }], { confirm: t('done'), cancel: false });
+  else toast(t('admin.user.added'));
 }));
 
 // --- Boot: an existing session goes straight in ---

@@ -4,7 +4,7 @@ import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';
 import { hashPassword } from '../../console/auth.ts';
 import { ADMIN, STAFF, login, seedUsers, type Session } from '../helpers/console.ts';
 
-const READS = ['/api/me', '/api/conversations', '/api/conversations/cv_x', '/api/approvals', '/api/receipts/rcp_x', '/api/receipts/public-key', '/api/mandates', '/api/prompts', '/api/prompts/1/diff', '/api/users', '/api/stats', '/api/events'];
+const READS = ['/api/me', '/api/conversations', '/api/conversations/cv_x', '/api/approvals', '/api/receipts/rcp_x', '/api/receipts/public-key', '/api/mandates', '/api/prompts', '/api/prompts/1/diff', '/api/users', '/api/stats', '/api/events', '/api/alerts', '/api/people', '/api/canned-replies', '/api/conversations?state=waiting_for_staff&q=8421', '/api/approvals/apr_x', '/api/conversations/cv_x/customer'];
 const WRITES: Array<[string, string, unknown]> = [
   ['POST', '/api/logout', {}],
   ['POST', '/api/conversations/cv_x/takeover', {}],
@@ -12,6 +12,11 @@ const WRITES: Array<[string, string, unknown]> = [
   ['POST', '/api/conversations/cv_x/messages', { text: 'oi' }],
   ['POST', '/api/approvals/apr_x/approve', { reason: 'ok' }],
   ['POST', '/api/approvals/apr_x/reject', { reason: 'no' }],
+  ['POST', '/api/conversations/cv_x/assign', { user_id: null }],
+  ['POST', '/api/conversations/cv_x/notes', { text: 'nota' }],
+  ['POST', '/api/conversations/cv_x/read', {}],
+  ['POST', '/api/conversations/cv_x/close', {}],
+  ['POST', '/api/conversations/cv_x/reopen', {}],
 ];
 const ADMIN_WRITES: Array<[string, string, unknown]> = [
   ['POST', '/api/mandates', { id: 'cm_new', agent_id: 'a', per_refund_cap_cents: 1, window_cap_cents: 1 }],
@@ -23,6 +28,8 @@ const ADMIN_WRITES: Array<[string, string, unknown]> = [
   ['POST', '/api/users', { email: 'x@y.z', name: 'X', role: 'admin', password: 'long-enough-pw' }],
   ['POST', '/api/users/1/disable', {}],
   ['POST', '/api/users/1/enable', {}],
+  ['POST', '/api/canned-replies', { title: 'x', body: 'y' }],
+  ['PUT', '/api/canned-replies/1', { archived: true }],
 ];
 
 describe('console API role boundaries', () => {
