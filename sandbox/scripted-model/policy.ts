@@ -249,7 +249,7 @@ function lastOffer(messages: Message[]): string | null {
 function complaintAbout(messages: Message[], orderId: string): string {
   const texts = messages
     .filter((m) => m.role === 'user')
-    .map((m) => blocks(m).filter((b) => b.type === 'text' && !isContext(b.text)).map((b) => b.text ?? '').join(' ').trim())
+    .map((m) => blocks(m).filter((b) => b.type === 'text' && !isContext(b.text) && !LABELLED.test(b.text ?? '')).map((b) => b.text ?? '').join(' ').trim())
     .filter(Boolean);
   return [...texts].reverse().find((t) => t.includes(orderId)) ?? texts[0] ?? 'problema com o pedido';
 }
