@@ -29,6 +29,13 @@ export function openDb(file: string, options: { busyTimeoutMs?: number } = {}): 
   return db;
 }
 
+/** Opens an existing database for reading only (bulk receipt verification in worker threads). */
+export function openDbReadOnly(file: string): Db {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  return db;
+}
+
 export function migrate(db: Db): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const applied = new Set(
