@@ -88,7 +88,7 @@ export class TrioEmulator {
         delivered: [],
       };
       this.world.state.trioRefunds.push(refund);
-      this.world.save();
+      this.world.put('trioRefunds', refund);
       this.schedule(refund);
       res.json({ data: this.renderRefund(refund) });
     }));
@@ -190,7 +190,7 @@ export class TrioEmulator {
       refund.status = 'settled';
       refund.transaction_date = at.toISOString();
       refund.end_to_end_id = endToEndId('D', '18236120', at, refund.id.replace(/-/g, ''));
-      this.world.save();
+      this.world.put('trioRefunds', refund);
     }
     const body = JSON.stringify({
       ref_id: refund.id,
@@ -215,7 +215,7 @@ export class TrioEmulator {
         });
         if (res.ok) {
           refund.delivered.push(type);
-          this.world.save();
+          this.world.put('trioRefunds', refund);
           return;
         }
         this.options.logger?.debug({ status: res.status, type }, 'trio emulator: webhook refused, retrying');
