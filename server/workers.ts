@@ -209,8 +209,8 @@ export function backoffMs(attempts: number, baseMs: number): number {
 
 /**
  * At start: refunds whose outcome we never learned (a crash between reserving
- * and recording the rail's answer) are reconciled, and settled refunds missing
- * their credit note get one.
+ * and recording the rail's answer) are reconciled, and settled or accepted
+ * refunds missing their credit note get one.
  */
 export function recoverMoneyPath(services: Services): void {
   const { store } = services;
@@ -220,8 +220,10 @@ export function recoverMoneyPath(services: Services): void {
   for (const refund of store.payments.openRefunds(['reserved', 'unknown'])) {
     scheduleReconcile(services, refund.id, 0, 0, `start-${now.getTime()}`);
   }
-  for (const refund of store.payments.openRefunds(['settled'])) {
-    if (store.creditNotes.forRefund(refund.id)?.status !== 'authorized') {
+  // Settled refunds, and refunds the rail accepted (their note is issued while they settle).
+  for (const refund of store.payments.openRefunds(['settled', 'pending'])) {
+    const note = store.creditNotes.forRefund(refund.id)?.status;
+    if (refund.status === 'settled' ? note !== 'authorized' : note !== 'authorized' && note !== 'rejected' && note !== 'denied') {
       store.jobs.schedule(JOB_CREDIT_NOTE, `${JOB_CREDIT_NOTE}:${refund.id}`, { refundId: refund.id }, now.toISOString(), now.toISOString());
     }
   }
