@@ -281,7 +281,9 @@ async function concurrency(): Promise<void> {
   progress(`4/6 ${n} conversations at once, model 1 s per call`);
   const dataDir = tmp('conc');
   const port = 5100 + Math.floor(Math.random() * 300);
-  const server = await spawnServer(['bin/start.ts'], { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_EXTRA_CUSTOMERS: String(n), SANDBOX_LATENCY: 'model=1000', MODEL_CALLS_PER_MINUTE: '100000' });
+  // Exactly what `npm start` runs: its node flags (a 4 MB young generation, see RESULTS.md) come from package.json.
+  const startScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/).slice(1);
+  const server = await spawnServer(startScript, { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_EXTRA_CUSTOMERS: String(n), SANDBOX_LATENCY: 'model=1000', MODEL_CALLS_PER_MINUTE: '100000' });
   const admin = openStore(dataDir);
   changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 100_000_000 }, 'bench', new Date());
   const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
@@ -314,7 +316,7 @@ async function concurrency(): Promise<void> {
   out.push(
     `## 4. ${n} conversations at once`,
     '',
-    `Command: \`npm run bench\` — the server as a child process (\`npm start\` with SANDBOX_LATENCY=model=1000, ${n} extra seeded customers, default TURN_CONCURRENCY, and MODEL_CALLS_PER_MINUTE=100000 so that the service's own global model budget — 600 calls a minute by default — does not pace the run), every customer complaining at the same moment and confirming as soon as asked. Peak RSS is the server's VmHWM.`,
+    `Command: \`npm run bench\` — the server as a child process (\`npm start\`, i.e. \`node ${startScript.join(' ')}\`, with SANDBOX_LATENCY=model=1000, ${n} extra seeded customers, default TURN_CONCURRENCY, and MODEL_CALLS_PER_MINUTE=100000 so that the service's own global model budget — 600 calls a minute by default — does not pace the run), every customer complaining at the same moment and confirming as soon as asked. Peak RSS is the server's VmHWM.`,
     '',
     `completed: ${done.size}/${n} refunds told to the customer, ${sealed} receipts sealed, ${inbox.processed}/${inbox.total} inbound messages processed (lost: ${n - done.size})`,
     `wall ${wall.toFixed(1)} s, throughput ${(done.size / wall).toFixed(1)} refunds/s, peak RSS ${peakRss.toFixed(0)} MB (goal < 400 MB)`,
