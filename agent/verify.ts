@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { canonicalJson, sha256Hex } from '../core/canonical.ts';
+import { canonicalJson, isCanonicalText, sha256Hex } from '../core/canonical.ts';
 import { verifyText } from '../core/signing.ts';
 import type { CaseRecordRow, CaseSealRow } from '../data/cases.ts';
 import type { Store } from '../data/store.ts';
@@ -33,7 +33,21 @@ export function loadReceipt(store: Store, id: string): Receipt | null {
   };
 }
 
+/** The reference verification of one receipt (the bulk path in verify-all.ts must give the same verdicts). */
 export function verifyReceipt(receipt: Receipt, publicKey: KeyObject, options: { requireSeal?: boolean } = {}): Verdict {
+  return verifyWith(receipt, publicKey, options, (parsed, body) => canonicalJson(parsed) === body);
+}
+
+/**
+ * The same checks, steps and reasons, with the canonical-form check done by
+ * `isCanonicalText` (same answer as re-serialising, mostly in native code):
+ * what bulk verification runs.
+ */
+export function verifyReceiptFast(receipt: Receipt, publicKey: KeyObject, options: { requireSeal?: boolean } = {}): Verdict {
+  return verifyWith(receipt, publicKey, options, isCanonicalText);
+}
+
+function verifyWith(receipt: Receipt, publicKey: KeyObject, options: { requireSeal?: boolean }, isCanonical: (parsed: unknown, body: string) => boolean): Verdict {
   let prev = GENESIS_HASH;
   for (let i = 0; i < receipt.records.length; i++) {
     const record = receipt.records[i] as Receipt['records'][number];
@@ -45,7 +59,7 @@ export function verifyReceipt(receipt: Receipt, publicKey: KeyObject, options: {
     } catch {
       return { valid: false, step, reason: 'body is not JSON' };
     }
-    if (canonicalJson(parsed) !== record.body) return { valid: false, step, reason: 'body is not in canonical form' };
+    if (!isCanonical(parsed, record.body)) return { valid: false, step, reason: 'body is not in canonical form' };
     if (parsed.case_id !== receipt.id || parsed.seq !== record.seq || parsed.kind !== record.kind || parsed.prev_hash !== record.prev_hash) {
       return { valid: false, step, reason: 'body does not match the record it is stored as (case, seq, kind or prev_hash)' };
     }

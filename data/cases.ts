@@ -75,5 +75,39 @@ export function casesRepo(db: Db) {
     records(caseId: string): CaseRecordRow[] {
       return db.prepare('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq').all(caseId) as CaseRecordRow[];
     },
+    /**
+     * Every case with its records (in seq order) and seal, in one streaming
+     * query (no sort: the case scan follows the rowid, the records their
+     * primary key), for verifying receipts in bulk. `shard`/`shards` split the
+     * cases between parallel readers by rowid.
+     */
+    *receipts(part: { shard: number; shards: number } = { shard: 0, shards: 1 }): Generator<StoredReceipt> {
+      const rows = db
+        .prepare(
+          `SELECT c.rowid, c.id, r.seq, r.kind, r.body, r.prev_hash, r.hash, s.outcome, s.head_seq, s.head_hash, s.signature, s.key_id, s.sealed_at
+           FROM cases c LEFT JOIN case_records r ON r.case_id = c.id LEFT JOIN case_seals s ON s.case_id = c.id
+           WHERE (c.rowid % ?) = ? ORDER BY c.rowid, r.seq`,
+        )
+        .raw(true)
+        .iterate(part.shards, part.shard) as IterableIterator<unknown[]>;
+      let current = null as StoredReceipt | null;
+      for (const row of rows) {
+        const [rowid, id, seq, kind, body, prev_hash, hash, outcome, head_seq, head_hash, signature, key_id, sealed_at] = row as [number, string, number | null, string, string, string, string, CaseSealRow['outcome'] | null, number, string, string, string, string];
+        if (current?.id !== id) {
+          if (current) yield current;
+          current = { rowid, id, records: [], seal: outcome === null ? null : { outcome, head_seq, head_hash, signature, key_id, sealed_at } };
+        }
+        if (seq !== null) current.records.push({ seq, kind, body, prev_hash, hash });
+      }
+      if (current) yield current;
+    },
   };
+}
+
+/** A case's receipt as stored (see `receipts()`); `rowid` orders cases as they were opened. */
+export interface StoredReceipt {
+  rowid: number;
+  id: string;
+  records: Array<Pick<CaseRecordRow, 'seq' | 'kind' | 'body' | 'prev_hash' | 'hash'>>;
+  seal: Pick<CaseSealRow, 'outcome' | 'head_seq' | 'head_hash' | 'signature' | 'key_id' | 'sealed_at'> | null;
 }

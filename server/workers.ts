@@ -212,8 +212,8 @@ export function backoffMs(attempts: number, baseMs: number): number {
 
 /**
  * At start: refunds whose outcome we never learned (a crash between reserving
- * and recording the rail's answer) are reconciled, and settled refunds missing
- * their credit note get one.
+ * and recording the rail's answer) are reconciled, and settled or accepted
+ * refunds missing their credit note get one.
  */
 export function recoverMoneyPath(services: Services): void {
   const { store } = services;
@@ -224,7 +224,8 @@ export function recoverMoneyPath(services: Services): void {
     // Now, not when a pending job of the previous run comes due (the claim and the rail's list make a repeat harmless).
     scheduleReconcile(services, refund.id, 0, 0, `start-${now.getTime()}`, true);
   }
-  for (const refund of store.payments.openRefunds(['settled'])) {
+  // Settled refunds, and refunds the rail accepted (their note is issued while they settle).
+  for (const refund of store.payments.openRefunds(['settled', 'pending'])) {
     const note = store.creditNotes.forRefund(refund.id);
     // Authorised: done. Rejected or denied by SEFAZ: a person has it (re-sending the same note would not help).
     if (note?.status === 'authorized' || note?.status === 'rejected' || note?.status === 'denied') continue;

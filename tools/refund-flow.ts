@@ -2,6 +2,7 @@ import { ProviderError } from '../core/errors.ts';
 import { crashPoint } from '../core/crash.ts';
 import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
 import type { PaymentRow, RefundRow } from '../data/payments.ts';
+import type { CreditNoteRow } from '../data/fiscal.ts';
 import { railPaymentOf } from './ledger.ts';
 import { templates } from '../prompts/templates.ts';
 import type { CreditNote, RailRefund } from './rails/types.ts';
@@ -148,8 +149,9 @@ function requestRefund(services: Services, refund: RefundRow, payment: PaymentRo
 export function applyRailRefund(services: Services, refundId: string, rail: RailRefund, source: string): void {
   const { store } = services;
   const nowIso = services.now().toISOString();
-  let settledNow = false;
+  let wakeWorkers = false;
   let paidAfterFailure = false;
+  let concluded = null as { status: FinalNoteStatus } | null;
   store.immediate(() => {
     const refund = mustRefund(services, refundId);
     if (rail.railRefundId) store.payments.setRailRefundId(refund.id, rail.railRefundId, nowIso);
@@ -177,14 +179,21 @@ export function applyRailRefund(services: Services, refundId: string, rail: Rail
         source,
       }, nowIso);
     }
+    // Invariant 7: every settled refund gets its credit note, in the same flow. It is
+    // issued as soon as the rail accepted the refund (pending), not after the
+    // settlement: see issueCreditNote. One job per refund (its key), whichever comes first.
+    if (store.jobs.schedule(JOB_CREDIT_NOTE, `${JOB_CREDIT_NOTE}:${refund.id}`, { refundId: refund.id }, nowIso, nowIso)) wakeWorkers = true;
     if (to === 'settled') {
-      settledNow = true;
-      // Invariant 7: every settled refund gets its credit note, in the same flow.
-      store.jobs.schedule(JOB_CREDIT_NOTE, `${JOB_CREDIT_NOTE}:${refund.id}`, { refundId: refund.id }, nowIso, nowIso);
+      wakeWorkers = true;
+      // SEFAZ already decided the note while the refund was pending: it reaches the case and the customer now.
+      const note = store.creditNotes.forRefund(refund.id);
+      if (note && isFinal(note.status)) concluded = { status: note.status as FinalNoteStatus };
+      if (concluded) concludeCreditNoteInTx(services, mustRefund(services, refund.id), note!, nowIso);
     }
   });
   services.publish({ type: 'refund', conversationId: mustRefund(services, refundId).conversation_id ?? undefined, refundId });
-  if (settledNow) services.wake();
+  if (concluded) afterConclusion(services, mustRefund(services, refundId), concluded.status);
+  if (wakeWorkers) services.wake();
   if (paidAfterFailure) {
     const refund = mustRefund(services, refundId);
     services.logger.error({ refundId }, 'the rail paid a refund recorded as failed: counted as refunded, staff must check');
@@ -192,6 +201,9 @@ export function applyRailRefund(services: Services, refundId: string, rail: Rail
     if (refund.conversation_id) handOff(services, refund.conversation_id, 'job_failed');
   }
 }
+
+type FinalNoteStatus = 'authorized' | 'rejected' | 'denied';
+const isFinal = (status: CreditNoteRow['status']): boolean => status === 'authorized' || status === 'rejected' || status === 'denied';
 
 function failRefund(services: Services, refundId: string, reason: string, source: string): void {
   services.store.immediate(() => failRefundInTx(services, mustRefund(services, refundId), reason, source));
@@ -204,8 +216,12 @@ function failRefundInTx(services: Services, refund: RefundRow, reason: string, s
   const { store } = services;
   const nowIso = services.now().toISOString();
   if (!store.payments.transition(refund.id, 'failed', source, { failure_reason: reason.slice(0, 300) }, nowIso)) return;
+  // The rail failed a refund it had accepted, after its credit note was asked for (rare): the
+  // note must be cancelled at SEFAZ (within 24 h of its authorisation) by staff, who get the conversation.
+  const note = store.creditNotes.forRefund(refund.id);
+  if (note) services.logger.error({ refundId: refund.id, ref: note.ref, status: note.status }, 'refund failed after its credit note was requested; staff must cancel the note');
   if (refund.case_id) {
-    appendCaseRecord(store, refund.case_id, 'failure', { refund_id: refund.id, reason: reason.slice(0, 300), source }, nowIso);
+    appendCaseRecord(store, refund.case_id, 'failure', { refund_id: refund.id, reason: reason.slice(0, 300), source, ...(note ? { credit_note_to_cancel: { ref: note.ref, status: note.status, number: note.number } } : {}) }, nowIso);
     sealCase(store, services.keys.receipt, refund.case_id, 'failed', nowIso);
   }
   const conversation = refund.conversation_id ? store.conversations.get(refund.conversation_id) : undefined;
@@ -242,22 +258,35 @@ export function scheduleReconcile(services: Services, refundId: string, delayMs:
 }
 
 /**
- * Issues the credit note of a settled refund (Focus `ref` = the refund id, so
- * a retry can never issue a second note), then queues the customer's
- * confirmation. Throws to be retried while the fiscal API is down; answers
- * `processing` while SEFAZ has not decided (the job comes back with backoff).
+ * Issues the credit note of a refund the rail accepted (Focus `ref` = the
+ * refund id, so a retry can never issue a second note). Throws to be retried
+ * while the fiscal API is down; answers `processing` while SEFAZ has not
+ * decided (the job comes back with backoff).
+ *
+ * Why before the settlement: the NF-e de devolução (finalidade 4) documents
+ * the goods coming back and the sale being undone — a fiscal event about the
+ * merchandise, referencing the sale's NF-e — not the payment; nothing in it
+ * refers to the Pix. Once the rail has accepted the refund under our key
+ * (pending), the return is agreed and the note may be issued; if the rail
+ * still fails it, the note is cancelled within SEFAZ's 24 h window (staff,
+ * from the case's failure record). What the customer and the receipt see
+ * does not move earlier: the note joins the case (and the customer is told)
+ * only once the refund settled — here when the settlement came first, else
+ * in the settlement's own transaction (applyRailRefund).
+ *
  * A note SEFAZ rejected or denied — or that Focus refuses as invalid — ends
- * here: the case goes to staff and the customer is told the truth (the money
- * did move; the note is what is missing).
+ * the same way: the case goes to staff and the customer is told the truth
+ * (the money did move; the note is what is missing).
  */
-export async function issueCreditNote(services: Services, refundId: string): Promise<'authorized' | 'processing' | 'rejected' | 'denied'> {
+export async function issueCreditNote(services: Services, refundId: string): Promise<'authorized' | 'processing' | 'rejected' | 'denied' | 'not_needed'> {
   const { store } = services;
   const refund = mustRefund(services, refundId);
-  if (refund.status !== 'settled') throw new Error(`refund ${refundId} is ${refund.status}; a credit note needs a settled refund`);
+  // Failed before the note was asked for: there is nothing to document.
+  if (refund.status === 'failed') return 'not_needed';
+  if (refund.status !== 'settled' && refund.status !== 'pending') throw new Error(`refund ${refundId} is ${refund.status}; a credit note needs a refund the rail accepted`);
   const nowIso = services.now().toISOString();
   const row = store.creditNotes.ensure(refund.id, refund.id.replace(/[^A-Za-z0-9]/g, ''), nowIso);
-  if (row.status === 'authorized') return 'authorized';
-  if (row.status === 'rejected' || row.status === 'denied') return row.status;
+  if (isFinal(row.status)) return row.status as FinalNoteStatus;
   const order = await services.erp.getOrder(refund.order_number);
   if (!order) throw new Error(`order ${refund.order_number} vanished from the ERP`);
   const customer = await services.erp.getCustomer(order.customerCode);
@@ -271,57 +300,88 @@ export async function issueCreditNote(services: Services, refundId: string): Pro
     note = { ref: row.ref, status: 'rejected', message: `${error.code ?? 'rejected'}: ${error.message}`.slice(0, 500) };
   }
   const status = note.status;
-  store.immediate(() => {
+  const outcome = store.immediate(() => {
     const at = services.now().toISOString();
     store.creditNotes.update(refund.id, { status, number: note.number ?? null, series: note.series ?? null, access_key: note.accessKey ?? null, message: note.message ?? null }, at);
-    if (status === 'processing') return;
-    const conversation = refund.conversation_id ? store.conversations.get(refund.conversation_id) : undefined;
-    if (status === 'rejected' || status === 'denied') {
-      if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: 'credit_note', refund_id: refund.id, ref: row.ref, status, message: note.message ?? null, source: 'fiscal' }, at);
-      if (conversation) {
-        // The message below says a person is on it: the conversation waits for one (with its reason).
-        if (!heldByStaff(store.conversations.get(conversation.id))) transition(store, conversation.id, 'waiting_for_staff', at, 'job_failed');
-        store.outbox.enqueue({
-          conversation_id: conversation.id,
-          chat_id: conversation.chat_id,
-          text: templates.credit_note_failed({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
-          source: 'system',
-          template: 'credit_note_failed',
-          case_id: refund.case_id,
-          dedupe_key: `credit_note_failed:${refund.id}`,
-          now: at,
-        });
-      }
-      return;
+    if (status === 'processing') return 'waiting';
+    // Re-read inside the transaction: the settlement may have come while Focus answered.
+    const current = mustRefund(services, refund.id);
+    if (current.status === 'settled') {
+      concludeCreditNoteInTx(services, current, store.creditNotes.forRefund(refund.id)!, at);
+      return 'concluded';
     }
-    if (!refund.case_id) return;
-    appendCaseRecord(store, refund.case_id, 'credit_note', {
-      refund_id: refund.id,
-      ref: row.ref,
-      number: note.number ?? null,
-      series: note.series ?? null,
-      access_key: note.accessKey ?? null,
-    }, at);
-    if (conversation) {
-      store.outbox.enqueue({
-        conversation_id: conversation.id,
-        chat_id: conversation.chat_id,
-        text: templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, publicBaseUrl: services.publicBaseUrl, creditNoteNumber: note.number ?? null, creditNoteSeries: note.series ?? null, creditNoteAccessKey: note.accessKey ?? null }),
-        source: 'template',
-        template: 'refund_done',
-        case_id: refund.case_id,
-        dedupe_key: `refund_done:${refund.id}`,
-        now: at,
-      });
+    if (current.status === 'failed' && status === 'authorized') {
+      // The refund failed while the note was with SEFAZ: the note must be cancelled (see failRefundInTx).
+      if (current.conversation_id && !heldByStaff(store.conversations.get(current.conversation_id))) transition(store, current.conversation_id, 'waiting_for_staff', at, 'job_failed');
+      return 'orphan';
     }
+    return 'waiting'; // still pending: the settlement concludes it
   });
-  services.wake();
-  services.publish({ type: 'credit_note', conversationId: refund.conversation_id ?? undefined, refundId });
-  if (status === 'rejected' || status === 'denied') {
-    services.logger.error({ refundId, status }, 'credit note not authorised; the case is with staff');
+  if (outcome === 'concluded') afterConclusion(services, refund, status as FinalNoteStatus);
+  if (outcome === 'orphan') {
+    services.logger.error({ refundId, ref: row.ref }, 'credit note authorised for a refund the rail failed; staff must cancel it');
     services.publish({ type: 'handoff', conversationId: refund.conversation_id ?? undefined });
   }
   return status;
+}
+
+/**
+ * A settled refund and its decided note: the case records the note (or the
+ * failure to get one) and the customer's last message is queued. Runs once,
+ * in the transaction of whichever came second — SEFAZ's decision or the
+ * settlement — since each of those happens once (refund transitions and
+ * credit-note updates are guarded).
+ */
+function concludeCreditNoteInTx(services: Services, refund: RefundRow, note: CreditNoteRow, at: string): void {
+  const { store } = services;
+  const conversation = refund.conversation_id ? store.conversations.get(refund.conversation_id) : undefined;
+  if (note.status === 'rejected' || note.status === 'denied') {
+    if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: 'credit_note', refund_id: refund.id, ref: note.ref, status: note.status, message: note.message ?? null, source: 'fiscal' }, at);
+    if (conversation) {
+      // The message below says a person is on it: the conversation waits for one (with its reason).
+      if (!heldByStaff(store.conversations.get(conversation.id))) transition(store, conversation.id, 'waiting_for_staff', at, 'job_failed');
+      store.outbox.enqueue({
+        conversation_id: conversation.id,
+        chat_id: conversation.chat_id,
+        text: templates.credit_note_failed({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
+        source: 'system',
+        template: 'credit_note_failed',
+        case_id: refund.case_id,
+        dedupe_key: `credit_note_failed:${refund.id}`,
+        now: at,
+      });
+    }
+    return;
+  }
+  if (!refund.case_id) return;
+  appendCaseRecord(store, refund.case_id, 'credit_note', {
+    refund_id: refund.id,
+    ref: note.ref,
+    number: note.number ?? null,
+    series: note.series ?? null,
+    access_key: note.access_key ?? null,
+  }, at);
+  if (conversation) {
+    store.outbox.enqueue({
+      conversation_id: conversation.id,
+      chat_id: conversation.chat_id,
+      text: templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, publicBaseUrl: services.publicBaseUrl, creditNoteNumber: note.number ?? null, creditNoteSeries: note.series ?? null, creditNoteAccessKey: note.access_key ?? null }),
+      source: 'template',
+      template: 'refund_done',
+      case_id: refund.case_id,
+      dedupe_key: `refund_done:${refund.id}`,
+      now: at,
+    });
+  }
+}
+
+function afterConclusion(services: Services, refund: RefundRow, status: FinalNoteStatus): void {
+  services.wake();
+  services.publish({ type: 'credit_note', conversationId: refund.conversation_id ?? undefined, refundId: refund.id });
+  if (status === 'rejected' || status === 'denied') {
+    services.logger.error({ refundId: refund.id, status }, 'credit note not authorised; the case is with staff');
+    services.publish({ type: 'handoff', conversationId: refund.conversation_id ?? undefined });
+  }
 }
 
 function mustRefund(services: Services, id: string): RefundRow {

@@ -90,7 +90,7 @@ export function focusRouter(ctx: EmulatorContext, world: World, options: FocusEm
     } else {
       n.status = 'autorizado';
     }
-    world.save();
+    world.put('focusNotes', n);
   };
   const render = (n: FocusNote) => ({
     cnpj_emitente: MERCHANT_CNPJ,
@@ -117,6 +117,7 @@ export function focusRouter(ctx: EmulatorContext, world: World, options: FocusEm
       if (existing.status === 'processando_autorizacao') return void res.status(422).json({ codigo: 'em_processamento', mensagem: 'Nota fiscal em processamento' });
       // erro_autorizacao: Focus accepts the same ref again (a corrected note); here it is decided again.
       world.state.focusNotes.splice(world.state.focusNotes.indexOf(existing), 1);
+      world.removeNote(ref);
     }
     const parsed = nfe.safeParse(req.body);
     if (!parsed.success) {
@@ -141,7 +142,7 @@ export function focusRouter(ctx: EmulatorContext, world: World, options: FocusEm
           : undefined;
     const now = new Date();
     const number = world.state.focusNotes.length + 1;
-    world.state.focusNotes.push({
+    const note: FocusNote = {
       ref,
       status: 'processando_autorizacao',
       number,
@@ -152,8 +153,9 @@ export function focusRouter(ctx: EmulatorContext, world: World, options: FocusEm
       created_at: now.toISOString(),
       sefaz_ms: options.sefazMs(),
       ...(rejection ? { rejection } : {}),
-    });
-    world.save();
+    };
+    world.state.focusNotes.push(note);
+    world.put('focusNotes', note);
     res.status(202).json({ cnpj_emitente: MERCHANT_CNPJ, ref, status: 'processando_autorizacao' });
   }));
   router.get('/v2/nfe/:ref', emulate(ctx, 'fiscal', errorBody, (req, res) => {

@@ -52,12 +52,11 @@ export class TrioEmulator {
       const from = Date.parse(String(req.query.from_datetime));
       const to = Date.parse(String(req.query.to_datetime));
       if (Number.isNaN(from) || Number.isNaN(to)) return void res.status(400).json(error('INVALID_PARAMETERS', 'from_datetime/to_datetime devem ser date-time'));
-      const all = this.world.state.orders
-        .filter((o) => o.documentId && Date.parse(o.placedAt) >= from && Date.parse(o.placedAt) <= to)
-        .map((o) => this.renderDocument(o));
+      const all = this.world.state.orders.filter((o) => o.documentId && Date.parse(o.placedAt) >= from && Date.parse(o.placedAt) <= to);
       const start = req.query.after ? Number(Buffer.from(String(req.query.after), 'base64').toString('utf8')) || 0 : 0;
       const next = start + 100 < all.length ? Buffer.from(String(start + 100)).toString('base64') : undefined;
-      res.json({ data: all.slice(start, start + 100), ...(next ? { metadata: { after: next } } : {}) });
+      // Only the page is rendered (with 500 seeded customers, every page used to render them all).
+      res.json({ data: all.slice(start, start + 100).map((o) => this.renderDocument(o)), ...(next ? { metadata: { after: next } } : {}) });
     }));
     this.router.get('/banking/counterparties/:id', guarded((req, res) => {
       const o = this.world.state.orders.find((x) => x.counterpartyId === req.params.id);
@@ -88,7 +87,7 @@ export class TrioEmulator {
         delivered: [],
       };
       this.world.state.trioRefunds.push(refund);
-      this.world.save();
+      this.world.put('trioRefunds', refund);
       this.schedule(refund);
       res.json({ data: this.renderRefund(refund) });
     }));
@@ -190,7 +189,7 @@ export class TrioEmulator {
       refund.status = 'settled';
       refund.transaction_date = at.toISOString();
       refund.end_to_end_id = endToEndId('D', '18236120', at, refund.id.replace(/-/g, ''));
-      this.world.save();
+      this.world.put('trioRefunds', refund);
     }
     const body = JSON.stringify({
       ref_id: refund.id,
@@ -215,7 +214,7 @@ export class TrioEmulator {
         });
         if (res.ok) {
           refund.delivered.push(type);
-          this.world.save();
+          this.world.put('trioRefunds', refund);
           return;
         }
         this.options.logger?.debug({ status: res.status, type }, 'trio emulator: webhook refused, retrying');

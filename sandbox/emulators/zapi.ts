@@ -22,8 +22,9 @@ export function zapiRouter(ctx: EmulatorContext, world: World): express.Router {
     if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     const messageId = `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
     const zaapId = randomBytes(16).toString('hex').toUpperCase();
-    world.state.outbox.push({ phone: parsed.data.phone, message: parsed.data.message, messageId, zaapId, at: new Date().toISOString() });
-    world.save();
+    const entry = { phone: parsed.data.phone, message: parsed.data.message, messageId, zaapId, at: new Date().toISOString() };
+    world.state.outbox.push(entry);
+    world.sent(entry);
     res.json({ zaapId, messageId, id: messageId });
   }));
   return router;

@@ -130,7 +130,7 @@ export function createTrioRail(options: TrioOptions): PixRail {
    * documented listing (`GET /banking/cashin/documents`, all three parameters
    * required). Trio has no search by EndToEndId in its reference.
    */
-  async function listDocuments(from: string, to: string): Promise<Json[]> {
+  async function listDocuments(from: string, to: string, keep: (doc: Json) => boolean): Promise<Json[]> {
     const rows: Json[] = [];
     let after: string | undefined;
     for (let page = 0; page < MAX_DOCUMENT_PAGES; page++) {
@@ -140,7 +140,8 @@ export function createTrioRail(options: TrioOptions): PixRail {
       if (res.status !== 200) throw trioError(res.status, res.data);
       const body = isJson(res.data) ? res.data : {};
       if (!Array.isArray(body.data)) throw new ProviderError('trio', 'unavailable', 'document list without data');
-      rows.push(...body.data.filter(isJson));
+      // Filtered page by page: a busy window holds hundreds of documents, and many lookups run at once.
+      rows.push(...body.data.filter(isJson).filter(keep));
       const next = str(isJson(body.metadata) ? body.metadata.after : undefined);
       if (!next) return rows;
       if (next === after) throw new ProviderError('trio', 'unavailable', 'document list cursor did not advance');
@@ -185,16 +186,16 @@ export function createTrioRail(options: TrioOptions): PixRail {
   async function findPayment(endToEndId: string, paidAt: string): Promise<PixPayment | null> {
     const at = Date.parse(paidAt);
     if (Number.isNaN(at)) throw new RangeError(`paidAt is not a date: ${paidAt}`);
-    const docs = await listDocuments(new Date(at - DAY_MS).toISOString(), new Date(at + DAY_MS).toISOString());
-    const doc = docs.find((d) => d.end_to_end_id === endToEndId && str(d.id));
+    const docs = await listDocuments(new Date(at - DAY_MS).toISOString(), new Date(at + DAY_MS).toISOString(), (d) => d.end_to_end_id === endToEndId && Boolean(str(d.id)));
+    const doc = docs[0];
     if (!doc) return null;
     const payer = await payerOf(doc);
     return toPayment(doc, paidAt, payer);
   }
 
   async function findPayments(query: PaymentQuery): Promise<PixPayment[]> {
-    const docs = (await listDocuments(query.from, query.to)).filter((d) => str(d.id) && (d.type === undefined || d.type === null || d.type === 'pix'));
-    const sameAmount = docs.filter((d) => isJson(d.amount) || typeof d.amount === 'number' ? cents(d.amount) === query.amountCents : false);
+    const sameAmount = await listDocuments(query.from, query.to, (d) =>
+      Boolean(str(d.id)) && (d.type === undefined || d.type === null || d.type === 'pix') && (isJson(d.amount) || typeof d.amount === 'number' ? cents(d.amount) === query.amountCents : false));
     const out: PixPayment[] = [];
     for (const doc of sameAmount) {
       const payer = await payerOf(doc);
