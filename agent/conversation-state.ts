@@ -136,6 +136,15 @@ export function customerLang(store: Services['store'], conversationId: string): 
 }
 
 /**
+ * Inside a transaction whose own message already tells the customer a person
+ * is on it: the conversation waits for one, with its reason (left as it is
+ * when a person already holds it).
+ */
+export function queueForPersonInTx(store: Services['store'], conversationId: string, reason: HandoffReason, now: string): void {
+  if (!heldByStaff(store.conversations.get(conversationId))) transition(store, conversationId, 'waiting_for_staff', now, reason);
+}
+
+/**
  * Queues the conversation for a person: moves it to `waiting_for_staff` with
  * the reason, and tells the customer once what happens next. A conversation
  * already waiting for or with staff is left as it is (nobody is told twice).

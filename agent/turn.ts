@@ -227,7 +227,7 @@ export class Agent {
           system: prefix.system,
           tools: prefix.tools,
           tool_choice: { type: 'auto', disable_parallel_tool_use: true },
-          messages: boundHistory(toMessages(history)),
+          messages: boundHistory(toMessages(history), HISTORY_LIMITS, history.reduce((n, row) => n + row.content.length, 0)),
         });
       } catch (error) {
         return this.park(conversation, turnId, error, Date.now() - started, prefix.hash, log);
@@ -551,7 +551,9 @@ export const HISTORY_LIMITS = { maxBytes: 400_000, maxTextChars: 8_000 } as cons
  * a customer message (never at a tool_result whose tool_use was left out).
  * Nothing is deleted: the full history stays in the database and the console.
  */
-export function boundHistory(messages: MessageParam[], limits: { maxBytes: number; maxTextChars: number } = HISTORY_LIMITS): MessageParam[] {
+export function boundHistory(messages: MessageParam[], limits: { maxBytes: number; maxTextChars: number } = HISTORY_LIMITS, storedChars = Number.POSITIVE_INFINITY): MessageParam[] {
+  // The common case, on every model call: the stored history is shorter than one text may be — nothing to cut, nothing to measure.
+  if (storedChars <= limits.maxTextChars) return messages;
   const cut = messages.map((m) => ({
     role: m.role,
     content: (m.content as ContentBlock[]).map((b) =>

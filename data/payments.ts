@@ -155,6 +155,19 @@ export function paymentsRepo(db: Db) {
     refundsForPayment(paymentId: string): RefundRow[] {
       return db.prepare('SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at').all(paymentId) as RefundRow[];
     },
+    /**
+     * Refunds the rail accepted or settled whose credit note SEFAZ has not decided yet
+     * (none asked, or still requested/processing): what a restart must finish.
+     */
+    refundsAwaitingCreditNote(): RefundRow[] {
+      return db
+        .prepare(
+          `SELECT r.* FROM refunds r LEFT JOIN credit_notes n ON n.refund_id = r.id
+           WHERE r.status IN ('pending', 'settled') AND (n.status IS NULL OR n.status NOT IN ('authorized', 'rejected', 'denied'))
+           ORDER BY r.created_at`,
+        )
+        .all() as RefundRow[];
+    },
     /** Refunds whose outcome we do not know yet (after a crash or a timeout). */
     openRefunds(statuses: RefundStatus[] = ['reserved', 'unknown']): RefundRow[] {
       const list = statuses.map((s) => `'${s}'`).join(', ');

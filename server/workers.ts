@@ -3,7 +3,7 @@ import { errorSummary } from '../core/logger.ts';
 import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
 import { handOff } from '../agent/conversation-state.ts';
 import type { Services } from '../tools/context.ts';
-import { issueCreditNote, JOB_CREDIT_NOTE, JOB_RECONCILE, reconcileRefund, scheduleReconcile } from '../tools/refund-flow.ts';
+import { issueCreditNote, JOB_CLAIM_CHECK, JOB_CREDIT_NOTE, JOB_RECONCILE, reconcileRefund, scheduleReconcile, sendIfUnclaimed } from '../tools/refund-flow.ts';
 
 /**
  * Background work that must survive restarts: durable jobs (reconciliation,
@@ -47,7 +47,7 @@ export class Workers {
     const before = new Date(now.getTime() - afterMs).toISOString();
     const stale = this.services.store.payments.openRefunds(['pending']).filter((r) => r.updated_at < before);
     // One reconciliation per refund per sweep window: the job key carries the window.
-    for (const r of stale) scheduleReconcile(this.services, r.id, 0, 0, `sweep-${Math.floor(now.getTime() / afterMs)}`);
+    for (const r of stale) scheduleReconcile(this.services, r.id, { delayMs: 0, tag: `sweep-${Math.floor(now.getTime() / afterMs)}` });
     if (stale.length) this.wake();
     return stale.length;
   }
@@ -141,6 +141,11 @@ export class Workers {
         if (result === 'unresolved') this.awaitRail(refundId, Number(payload.attempt ?? 0), key);
         return;
       }
+      case JOB_CLAIM_CHECK: {
+        const result = await sendIfUnclaimed(this.services, payload.refundId as string);
+        if (result !== 'unchanged') this.services.logger.warn({ refundId: payload.refundId, result }, 'a reserved refund was never claimed: sent by its claim check');
+        return;
+      }
       case JOB_CREDIT_NOTE: {
         // Still with SEFAZ: come back later. Authorised, rejected or denied: this job is over
         // (a rejected or denied note is in front of staff, and the customer was told).
@@ -173,7 +178,7 @@ export class Workers {
       this.services.logger.warn({ refundId }, 'refund outcome still unknown: staff must check the rail');
       this.services.publish({ type: 'refund_review', conversationId: refund.conversation_id ?? undefined, refundId });
     }
-    scheduleReconcile(this.services, refundId, backoffMs(attempt, 2_000), attempt + 1, `${attempt + 1}-${now.getTime()}`, true);
+    scheduleReconcile(this.services, refundId, { delayMs: backoffMs(attempt, 2_000), attempt: attempt + 1, tag: `${attempt + 1}-${now.getTime()}`, continuesSeries: true });
   }
 
   private async sendOutbox(): Promise<void> {
@@ -222,13 +227,11 @@ export function recoverMoneyPath(services: Services): void {
   if (released > 0) services.logger.warn({ released }, 'approvals claimed without a refund went back to pending');
   for (const refund of store.payments.openRefunds(['reserved', 'unknown'])) {
     // Now, not when a pending job of the previous run comes due (the claim and the rail's list make a repeat harmless).
-    scheduleReconcile(services, refund.id, 0, 0, `start-${now.getTime()}`, true);
+    scheduleReconcile(services, refund.id, { delayMs: 0, tag: `start-${now.getTime()}`, continuesSeries: true });
   }
-  // Settled refunds, and refunds the rail accepted (their note is issued while they settle).
-  for (const refund of store.payments.openRefunds(['settled', 'pending'])) {
-    const note = store.creditNotes.forRefund(refund.id);
-    // Authorised: done. Rejected or denied by SEFAZ: a person has it (re-sending the same note would not help).
-    if (note?.status === 'authorized' || note?.status === 'rejected' || note?.status === 'denied') continue;
+  // Settled refunds, and refunds the rail accepted (their note is issued while they settle), whose
+  // note SEFAZ has not decided (a rejected or denied note is with a person: re-sending would not help).
+  for (const refund of store.payments.refundsAwaitingCreditNote()) {
     const key = `${JOB_CREDIT_NOTE}:${refund.id}`;
     const job = store.jobs.byKey(key);
     if (!job) store.jobs.schedule(JOB_CREDIT_NOTE, key, { refundId: refund.id }, now.toISOString(), now.toISOString());

@@ -1,5 +1,5 @@
 import { templates } from '../prompts/templates.ts';
-import { handOff, heldByStaff, transition } from '../agent/conversation-state.ts';
+import { handOff, queueForPersonInTx } from '../agent/conversation-state.ts';
 import type { Services } from './context.ts';
 import { proposeRefund, type RefusalReason } from './guard.ts';
 import { executeRefund } from './refund-flow.ts';
@@ -62,7 +62,7 @@ export async function decideApproval(
       tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_failed');
       // The message promises a person: the conversation waits for one (unless a person already holds it).
       store.immediate(() => {
-        if (!heldByStaff(store.conversations.get(conversation.id))) transition(store, conversation.id, 'waiting_for_staff', failedAt, 'job_failed');
+        queueForPersonInTx(store, conversation.id, 'job_failed', failedAt);
       });
     }
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision: 'failed' });

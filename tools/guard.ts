@@ -8,7 +8,7 @@ import type { RefundRow } from '../data/payments.ts';
 import { checkMandate, mandateAgentOf } from './mandate.ts';
 import { refundableCents, refundWindowEnds, verifyOrder, type Verification } from './ledger.ts';
 import type { Services } from './context.ts';
-import { JOB_RECONCILE, scheduleReconcile } from './refund-flow.ts';
+import { scheduleClaimCheck } from './refund-flow.ts';
 import { templates } from '../prompts/templates.ts';
 
 /**
@@ -62,8 +62,6 @@ export type GuardDecision =
   | { ok: false; reason: RefusalReason; detail: string; approvalId?: string };
 
 const APPROVAL_TTL_MS = 24 * 3_600_000;
-/** How long a reserved refund may wait for its rail call before reconciliation sends it. */
-const RESERVATION_CLAIM_GRACE_MS = 60_000;
 const CAP_REASONS: readonly RefusalReason[] = ['over_per_refund_cap', 'over_window_cap'];
 
 /** The hash an approval is bound to: the exact order, amount and reason. */
@@ -94,9 +92,14 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
   };
 
   // A person holds the conversation: the agent moves no money behind their back (staff executing an approval may).
-  if (!actor.approvalId) {
+  const heldRefusal = (): GuardDecision | null => {
+    if (actor.approvalId) return null;
     const state = store.conversations.get(actor.conversation.id)?.state;
-    if (state !== 'agent') return refuse('conversation_with_staff', `conversation is ${state ?? 'unknown'}; the agent may not refund`);
+    return state === 'agent' ? null : refuse('conversation_with_staff', `conversation is ${state ?? 'unknown'}; the agent may not refund`);
+  };
+  const held = heldRefusal();
+  if (held) return held;
+  if (!actor.approvalId) {
     const holder = mandateAgentOf(store, actor.mandateId);
     if (holder !== null && holder !== actor.id) return refuse('mandate_agent_mismatch', `mandate ${actor.mandateId} belongs to ${holder}, not ${actor.id}`, { mandateId: actor.mandateId });
   }
@@ -123,10 +126,8 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     const at = services.now();
     const nowIso = at.toISOString();
     // Again inside the transaction: a takeover that committed while the order was being verified wins.
-    if (!actor.approvalId) {
-      const state = store.conversations.get(actor.conversation.id)?.state;
-      if (state !== 'agent') return refuse('conversation_with_staff', `conversation is ${state ?? 'unknown'}; the agent may not refund`);
-    }
+    const heldNow = heldRefusal();
+    if (heldNow) return heldNow;
     // An approval is executed once: read here, claimed below with the reservation, in one transaction.
     if (actor.approvalId && store.guardLog.approval(actor.approvalId)?.status !== 'pending') {
       return refuse('approval_not_pending', `approval ${actor.approvalId} is no longer pending`);
@@ -219,7 +220,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     store.payments.insertRefund(refund);
     // A safety net in the same transaction: if whatever reserved this refund never claims it
     // (an error between here and the rail call), reconciliation does, instead of a restart days later.
-    scheduleReconcile(services, refundId, RESERVATION_CLAIM_GRACE_MS, 0, 'reserved', true, `${JOB_RECONCILE}-claim:${refundId}`);
+    scheduleClaimCheck(services, refundId, nowIso);
     if (actor.approvalId) {
       // Claim and reservation are one step: a crash leaves either both or neither.
       const decision = actor.approvalDecision ?? { by: actor.id, reason: 'approved' };

@@ -7,7 +7,7 @@ import { railPaymentOf } from './ledger.ts';
 import { templates } from '../prompts/templates.ts';
 import type { CreditNote, RailRefund } from './rails/types.ts';
 import type { Services } from './context.ts';
-import { handOff, heldByStaff, transition } from '../agent/conversation-state.ts';
+import { handOff, queueForPersonInTx } from '../agent/conversation-state.ts';
 
 /**
  * A refund after the guard reserved it: the rail call (outside any
@@ -58,7 +58,7 @@ async function submitToRail(services: Services, refund: RefundRow, payment: Paym
       const detail = error instanceof Error ? error.message : String(error);
       store.immediate(() => {
         store.payments.transition(refund.id, 'unknown', source, { detail: { error: detail } }, services.now().toISOString());
-        scheduleReconcile(services, refund.id, 1_000, 0, 'unknown', true);
+        scheduleReconcile(services, refund.id, { delayMs: 1_000, tag: 'unknown', continuesSeries: true });
       });
       services.wake();
     }
@@ -203,7 +203,8 @@ export function applyRailRefund(services: Services, refundId: string, rail: Rail
 }
 
 type FinalNoteStatus = 'authorized' | 'rejected' | 'denied';
-const isFinal = (status: CreditNoteRow['status']): boolean => status === 'authorized' || status === 'rejected' || status === 'denied';
+/** SEFAZ decided the note (authorised, rejected or denied): nothing more to ask Focus. */
+const isFinal = (status: CreditNoteRow['status'] | undefined): boolean => status === 'authorized' || status === 'rejected' || status === 'denied';
 
 function failRefund(services: Services, refundId: string, reason: string, source: string): void {
   services.store.immediate(() => failRefundInTx(services, mustRefund(services, refundId), reason, source));
@@ -242,19 +243,33 @@ function failRefundInTx(services: Services, refund: RefundRow, reason: string, s
 /**
  * Queues a reconciliation. `attempt` paces the next one (backoff); `tag` makes
  * the job key unique for a new series (a restart, a sweep window), since a key
- * already used is not scheduled again.
+ * already used is not scheduled again. A new series is not started beside a
+ * pending one unless `continuesSeries` (the next step of one, or "now" at start).
  */
-export function scheduleReconcile(services: Services, refundId: string, delayMs: number, attempt: number, tag: string = String(attempt), continuesSeries = false, key = `${JOB_RECONCILE}:${refundId}:${tag}`): void {
+export function scheduleReconcile(
+  services: Services,
+  refundId: string,
+  o: { delayMs: number; attempt?: number; tag: string; continuesSeries?: boolean },
+): void {
   const now = services.now();
-  // One series per refund: a restart or a sweep does not start a second one beside it.
-  if (!continuesSeries && services.store.jobs.pendingWithPrefix(`${JOB_RECONCILE}:${refundId}:`) > 0) return;
-  services.store.jobs.schedule(
-    JOB_RECONCILE,
-    key,
-    { refundId, attempt },
-    new Date(now.getTime() + delayMs).toISOString(),
-    now.toISOString(),
-  );
+  const prefix = `${JOB_RECONCILE}:${refundId}:`;
+  if (!o.continuesSeries && services.store.jobs.pendingWithPrefix(prefix) > 0) return;
+  services.store.jobs.schedule(JOB_RECONCILE, `${prefix}${o.tag}`, { refundId, attempt: o.attempt ?? 0 }, new Date(now.getTime() + o.delayMs).toISOString(), now.toISOString());
+}
+
+/** A safety net, scheduled in the reservation's own transaction: whatever reserved a refund and never claimed it. */
+export const JOB_CLAIM_CHECK = 'refund_claim_check';
+const CLAIM_GRACE_MS = 60_000;
+
+export function scheduleClaimCheck(services: Services, refundId: string, nowIso: string): void {
+  services.store.jobs.schedule(JOB_CLAIM_CHECK, `${JOB_CLAIM_CHECK}:${refundId}`, { refundId }, new Date(Date.parse(nowIso) + CLAIM_GRACE_MS).toISOString(), nowIso);
+}
+
+/** Sends a refund still reserved and never claimed (an error between the guard and the rail call); anything else is left alone — no rail call. */
+export async function sendIfUnclaimed(services: Services, refundId: string): Promise<ReconcileResult> {
+  const refund = mustRefund(services, refundId);
+  if (refund.status !== 'reserved' || refund.submitted_at !== null) return 'unchanged';
+  return reconcileRefund(services, refundId);
 }
 
 /**
@@ -312,7 +327,7 @@ export async function issueCreditNote(services: Services, refundId: string): Pro
     }
     if (current.status === 'failed' && status === 'authorized') {
       // The refund failed while the note was with SEFAZ: the note must be cancelled (see failRefundInTx).
-      if (current.conversation_id && !heldByStaff(store.conversations.get(current.conversation_id))) transition(store, current.conversation_id, 'waiting_for_staff', at, 'job_failed');
+      if (current.conversation_id) queueForPersonInTx(store, current.conversation_id, 'job_failed', at);
       return 'orphan';
     }
     return 'waiting'; // still pending: the settlement concludes it
@@ -338,8 +353,8 @@ function concludeCreditNoteInTx(services: Services, refund: RefundRow, note: Cre
   if (note.status === 'rejected' || note.status === 'denied') {
     if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: 'credit_note', refund_id: refund.id, ref: note.ref, status: note.status, message: note.message ?? null, source: 'fiscal' }, at);
     if (conversation) {
-      // The message below says a person is on it: the conversation waits for one (with its reason).
-      if (!heldByStaff(store.conversations.get(conversation.id))) transition(store, conversation.id, 'waiting_for_staff', at, 'job_failed');
+      // The message below says a person is on it: the conversation waits for one.
+      queueForPersonInTx(store, conversation.id, 'job_failed', at);
       store.outbox.enqueue({
         conversation_id: conversation.id,
         chat_id: conversation.chat_id,

@@ -4,7 +4,7 @@ import { ProviderError } from '../../core/errors.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { proposeRefund } from '../../tools/guard.ts';
 import { activeMandateFor, issueMandate, setMandateStatus } from '../../tools/mandate.ts';
-import { applyRailRefund, executeRefund, reconcileRefund, resolveUnknownRefund } from '../../tools/refund-flow.ts';
+import { applyRailRefund, executeRefund, resolveUnknownRefund, sendIfUnclaimed } from '../../tools/refund-flow.ts';
 import { expireApprovals } from '../../tools/approvals.ts';
 import { executeToolUse } from '../../tools/execute.ts';
 import { recoverMoneyPath, Workers } from '../../server/workers.ts';
@@ -119,9 +119,9 @@ describe('money', () => {
     );
     expect(JSON.parse((result as { content: string }).content)).toMatchObject({ status: 'refund_processing' });
     const refund = store.payments.refundsForConversation(conversation.id)[0]!;
-    const safety = store.db.prepare("SELECT key, run_at FROM jobs WHERE kind = 'reconcile_refund'").all() as Array<{ key: string }>;
-    expect(safety.map((j) => j.key)).toEqual([`reconcile_refund-claim:${refund.id}`]);
-    expect(await reconcileRefund(services, refund.id)).toBe('submitted');
+    const safety = store.db.prepare("SELECT key, run_at FROM jobs WHERE kind = 'refund_claim_check'").all() as Array<{ key: string }>;
+    expect(safety.map((j) => j.key)).toEqual([`refund_claim_check:${refund.id}`]);
+    expect(await sendIfUnclaimed(services, refund.id)).toBe('submitted');
     expect(rails.refundCalls).toHaveLength(1);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MARINA } from '../../../sandbox/seed.ts';
 import { proposeRefund } from '../../../tools/guard.ts';
-import { reconcileRefund } from '../../../tools/refund-flow.ts';
+import { executeRefund, reconcileRefund, sendIfUnclaimed } from '../../../tools/refund-flow.ts';
 import { testServices } from '../../helpers/services.ts';
 
 /** Reconciliation decides whether a refund may reach the rail again (invariant 6). */
@@ -43,5 +43,16 @@ describe('reconciliation', () => {
     const now = new Date().toISOString();
     expect(store.payments.markSubmitted(refund.id, now)).toBe(true);
     expect(store.payments.markSubmitted(refund.id, now)).toBe(false);
+  });
+
+  it('the claim check leaves a claimed refund alone: no rail call, not even a listing', async () => {
+    const { services, rails, refund } = await reservedRefund(false);
+    await executeRefund(services, refund.id);
+    let listings = 0;
+    const find = rails.pix.findRefund.bind(rails.pix);
+    rails.pix.findRefund = async (p, k) => (listings++, find(p, k));
+    expect(await sendIfUnclaimed(services, refund.id)).toBe('unchanged');
+    expect(listings).toBe(0);
+    expect(rails.refundCalls).toHaveLength(1);
   });
 });
