@@ -1,0 +1,126 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Db } from './db.ts';
+
+/**
+ * The one way repositories reach a database, whichever it is.
+ *
+ * SQL is written once, in the subset both SQLite and PostgreSQL speak:
+ * positional `?` or named `@name` parameters (the PostgreSQL executor rewrites
+ * them to `$n`), `ON CONFLICT … DO NOTHING/UPDATE`, `RETURNING`, `COALESCE`,
+ * `CASE`. Where the dialects differ a repository asks `sql.dialect`.
+ *
+ * Timestamps are ISO-8601 strings in and out on both (PostgreSQL stores
+ * `timestamptz` and the executor reads it back as ISO text); integers come
+ * back as JavaScript numbers (cents fit: 2^53 is far away).
+ */
+export type Param = string | number | bigint | boolean | null | Buffer;
+export type Params = Param[] | [Record<string, Param>];
+
+export interface Sql {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** The first row, or undefined. */
+  one<T>(text: string, ...params: Params): Promise<T | undefined>;
+  all<T>(text: string, ...params: Params): Promise<T[]>;
+  /** Runs a statement; resolves to the number of rows it changed. */
+  run(text: string, ...params: Params): Promise<number>;
+}
+
+/** A database with transactions: what a store is built on. */
+export interface Database extends Sql {
+  /**
+   * Runs `fn` as one transaction (SQLite: BEGIN IMMEDIATE, so the write lock is
+   * taken up front; PostgreSQL: one pooled connection, READ COMMITTED, with row
+   * locks where a repository asks for them). `fn` may await only this database,
+   * never a provider. Everything the repositories do while `fn` runs — through
+   * `t` or through the store itself — belongs to the transaction. A `tx` inside
+   * a `tx` joins the outer one.
+   */
+  tx<T>(fn: (t: Sql) => Promise<T>): Promise<T>;
+  /** Takes a transaction-scoped lock on `key` (PostgreSQL: pg_advisory_xact_lock; SQLite: the write lock already serialises). */
+  lock(key: string): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite through better-sqlite3: one connection, synchronous underneath.
+ * A transaction stays open across awaits, so while one is open every other
+ * caller waits its turn (a FIFO) instead of running inside it; calls made
+ * from within the transaction (found through AsyncLocalStorage) run in it.
+ */
+export function sqliteDatabase(db: Db): Database & { readonly db: Db } {
+  const inTx = new AsyncLocalStorage<true>();
+  let held: Promise<void> | null = null;
+
+  async function waitTurn(): Promise<() => void> {
+    while (held) await held;
+    let release!: () => void;
+    held = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      held = null;
+      release();
+    };
+  }
+
+  function bind(params: Params): Param[] | [Record<string, Param>] {
+    return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) as Param[];
+  }
+
+  const exec = {
+    one<T>(text: string, params: Params): T | undefined {
+      return db.prepare(text).get(...bind(params)) as T | undefined;
+    },
+    all<T>(text: string, params: Params): T[] {
+      return db.prepare(text).all(...bind(params)) as T[];
+    },
+    run(text: string, params: Params): number {
+      return db.prepare(text).run(...bind(params)).changes;
+    },
+  };
+
+  /** Runs `work` now when inside the open transaction or when none is open; otherwise after it. */
+  async function outside<T>(work: () => T): Promise<T> {
+    if (inTx.getStore() || !held) return work();
+    const release = await waitTurn();
+    try {
+      return work();
+    } finally {
+      release();
+    }
+  }
+
+  const self: Database & { readonly db: Db } = {
+    dialect: 'sqlite',
+    db,
+    one: (text, ...params) => outside(() => exec.one(text, params)),
+    all: (text, ...params) => outside(() => exec.all(text, params)),
+    run: (text, ...params) => outside(() => exec.run(text, params)),
+    async tx(fn) {
+      if (inTx.getStore()) return fn(self);
+      const release = await waitTurn();
+      try {
+        db.prepare('BEGIN IMMEDIATE').run();
+        try {
+          const result = await inTx.run(true, () => fn(self));
+          db.prepare('COMMIT').run();
+          return result;
+        } catch (error) {
+          if (db.inTransaction) db.prepare('ROLLBACK').run();
+          throw error;
+        }
+      } finally {
+        release();
+      }
+    },
+    async lock() {
+      // BEGIN IMMEDIATE already holds the only write lock there is.
+    },
+    async ping() {
+      return (db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+  return self;
+}
