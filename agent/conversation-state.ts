@@ -30,14 +30,14 @@ export function heldByStaff(c: Pick<Conversation, 'state'> | undefined): boolean
 }
 
 /** Moves a conversation; raises on an illegal move, returns false when someone else moved it first. */
-export function transition(store: Services['store'], id: string, to: ConversationState, now: string, reason: HandoffReason | null = null): boolean {
-  const current = store.conversations.get(id);
+export async function transition(store: Services['store'], id: string, to: ConversationState, now: string, reason: HandoffReason | null = null): Promise<boolean> {
+  const current = await store.conversations.get(id);
   if (!current) throw new IllegalTransition(`no conversation ${id}`);
   if (current.state === to) return false;
   if (!LEGAL_MOVES[current.state].includes(to)) throw new IllegalTransition(`${current.state} → ${to}`);
   const waitingSince = to === 'waiting_for_staff' ? now : to === 'with_staff' ? current.waiting_since : null;
   const keptReason = to === 'agent' || to === 'closed' ? null : (reason ?? current.handoff_reason);
-  return store.conversations.moveState(id, current.state, to, keptReason, waitingSince, now);
+  return await store.conversations.moveState(id, current.state, to, keptReason, waitingSince, now);
 }
 
 /** Staff opening hours, in São Paulo time: days 0 (Sunday) … 6, and [from, to) in minutes of the day. */
@@ -130,8 +130,8 @@ export function handoffMessage(reason: HandoffReason, lang: Lang, at: Date, h: B
 }
 
 /** The language of the customer's latest words in this conversation. */
-export function customerLang(store: Services['store'], conversationId: string): Lang {
-  const texts = store.inbox.forConversation(conversationId).filter((r) => r.kind === 'text' && r.text).slice(-3).map((r) => r.text as string);
+export async function customerLang(store: Services['store'], conversationId: string): Promise<Lang> {
+  const texts = (await store.inbox.forConversation(conversationId)).filter((r) => r.kind === 'text' && r.text).slice(-3).map((r) => r.text as string);
   return detectLang(texts.join('\n'));
 }
 
@@ -140,8 +140,8 @@ export function customerLang(store: Services['store'], conversationId: string): 
  * is on it: the conversation waits for one, with its reason (left as it is
  * when a person already holds it).
  */
-export function queueForPersonInTx(store: Services['store'], conversationId: string, reason: HandoffReason, now: string): void {
-  if (!heldByStaff(store.conversations.get(conversationId))) transition(store, conversationId, 'waiting_for_staff', now, reason);
+export async function queueForPersonInTx(store: Services['store'], conversationId: string, reason: HandoffReason, now: string): Promise<void> {
+  if (!heldByStaff(await store.conversations.get(conversationId))) await transition(store, conversationId, 'waiting_for_staff', now, reason);
 }
 
 /**
@@ -149,18 +149,18 @@ export function queueForPersonInTx(store: Services['store'], conversationId: str
  * the reason, and tells the customer once what happens next. A conversation
  * already waiting for or with staff is left as it is (nobody is told twice).
  */
-export function handOff(services: Services, conversationId: string, reason: HandoffReason, prefix: string | null = null): boolean {
+export async function handOff(services: Services, conversationId: string, reason: HandoffReason, prefix: string | null = null): Promise<boolean> {
   const { store } = services;
   const at = services.now();
   const now = at.toISOString();
-  const moved = store.immediate(() => {
-    const c = store.conversations.get(conversationId);
+  const moved = await store.tx(async () => {
+    const c = await store.conversations.get(conversationId);
     if (!c || heldByStaff(c)) return false;
-    if (!transition(store, conversationId, 'waiting_for_staff', now, reason)) return false;
-    store.outbox.enqueue({
+    if (!await transition(store, conversationId, 'waiting_for_staff', now, reason)) return false;
+    await store.outbox.enqueue({
       conversation_id: c.id,
       chat_id: c.chat_id,
-      text: `${prefix ? `${prefix} ` : ''}${handoffMessage(reason, customerLang(store, c.id), at)}`,
+      text: `${prefix ? `${prefix} ` : ''}${handoffMessage(reason, await customerLang(store, c.id), at)}`,
       source: 'template',
       template: 'handoff',
       dedupe_key: `handoff:${c.id}:${now}`,
@@ -208,8 +208,8 @@ export function asksForPerson(text: string): boolean {
 }
 
 /** Why the agent hands this conversation off now: the turn's last refusal or ineligible order, else the customer's words. */
-export function inferHandoffReason(store: Services['store'], conversationId: string, turnId: string | null): HandoffReason {
-  const calls = store.turns.toolCalls(conversationId).filter((t) => turnId === null || t.turn_id === turnId).reverse();
+export async function inferHandoffReason(store: Services['store'], conversationId: string, turnId: string | null): Promise<HandoffReason> {
+  const calls = (await store.turns.toolCalls(conversationId)).filter((t) => turnId === null || t.turn_id === turnId).reverse();
   for (const call of calls) {
     const byRefusal = call.outcome === 'refused' ? handoffReasonFor(call.reason) : null;
     if (byRefusal) return byRefusal;
@@ -223,11 +223,11 @@ export function inferHandoffReason(store: Services['store'], conversationId: str
       }
     }
   }
-  const last = store.inbox.forConversation(conversationId).filter((r) => r.kind === 'text').at(-1);
+  const last = (await store.inbox.forConversation(conversationId)).filter((r) => r.kind === 'text').at(-1);
   if (last?.text && asksForPerson(last.text)) return 'customer_asked';
   // The order the customer named may have been described in the first turn's context (no lookup call).
   const named = new Set(last?.text?.match(/\d{3,10}/g) ?? []);
-  for (const row of store.turns.history(conversationId).reverse()) {
+  for (const row of (await store.turns.history(conversationId)).reverse()) {
     const m = row.role === 'user' ? /<customer_context>([\s\S]*?)<\/customer_context>/.exec(row.content.replace(/\\"/g, '"')) : null;
     if (!m) continue;
     try {

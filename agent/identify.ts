@@ -48,19 +48,19 @@ export async function identifyChat(
   if (asksForPerson(text)) return { bound: false, handoff: { reason: 'customer_asked', prefix: null } };
   const locked = { bound: false, handoff: { reason: 'not_understood', prefix: templates.identity_locked() } } as const;
 
-  const challenge = store.identity.openFor(conversation.id, nowIso);
+  const challenge = await store.identity.openFor(conversation.id, nowIso);
   const code = text.match(/(?<!\d)\d{6}(?!\d)/)?.[0];
   if (challenge && code) {
-    const tries = store.immediate(() => store.identity.countAttempt(conversation.id, 'code', nowIso, hourAgo));
+    const tries = await store.tx(async () => await store.identity.countAttempt(conversation.id, 'code', nowIso, hourAgo));
     if (tries > IDENTITY_LIMITS.codesPerHour) return locked;
     if (codeMatches(challenge.code_hash, conversation.id, code)) {
-      store.immediate(() => {
-        if (store.identity.verify(challenge.id, nowIso)) store.conversations.bindCustomer(conversation.id, challenge.customer_code, nowIso);
+      await store.tx(async () => {
+        if (await store.identity.verify(challenge.id, nowIso)) await store.conversations.bindCustomer(conversation.id, challenge.customer_code, nowIso);
       });
       log.info({ customerCode: challenge.customer_code }, 'chat identified by a code sent to the number on file');
       return { bound: true, customerCode: challenge.customer_code };
     }
-    const after = store.immediate(() => store.identity.wrongCode(challenge.id, IDENTITY_LIMITS.wrongCodesPerChallenge));
+    const after = await store.tx(async () => await store.identity.wrongCode(challenge.id, IDENTITY_LIMITS.wrongCodesPerChallenge));
     if (after.status === 'locked') return locked;
     say(templates.identity_code_wrong(), `identify_code:${lastId}`);
     return { bound: false };
@@ -72,14 +72,14 @@ export async function identifyChat(
     return { bound: false };
   }
   // Counted before the lookup: a flood of CPFs costs one ERP call each only up to the limit.
-  const tries = store.immediate(() => store.identity.countAttempt(conversation.id, 'cpf', nowIso, hourAgo));
+  const tries = await store.tx(async () => await store.identity.countAttempt(conversation.id, 'cpf', nowIso, hourAgo));
   if (tries > IDENTITY_LIMITS.cpfPerHour) return locked;
   const customer = await services.erp.findCustomerByTaxId(cpf);
   const phone = customer?.phones[0];
   if (customer && phone) {
     const secret = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    store.immediate(() => {
-      store.identity.open({
+    await store.tx(async () => {
+      await store.identity.open({
         conversation_id: conversation.id,
         customer_code: customer.code,
         phone_on_file: phone,
@@ -87,8 +87,8 @@ export async function identifyChat(
         created_at: nowIso,
         expires_at: new Date(now.getTime() + IDENTITY_LIMITS.codeTtlMs).toISOString(),
       });
-      const onFile = store.conversations.ensure(phone, phone, nowIso);
-      store.outbox.enqueue({ conversation_id: onFile.id, chat_id: onFile.chat_id, text: templates.identity_code({ code: secret }), source: 'system', dedupe_key: `identity_code:${conversation.id}:${lastId}`, now: nowIso });
+      const onFile = await store.conversations.ensure(phone, phone, nowIso);
+      await store.outbox.enqueue({ conversation_id: onFile.id, chat_id: onFile.chat_id, text: templates.identity_code({ code: secret }), source: 'system', dedupe_key: `identity_code:${conversation.id}:${lastId}`, now: nowIso });
     });
     log.info({ customerCode: customer.code }, 'identification code sent to the number on file');
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const DEFAULT_SYSTEM_PROMPT = readFileSync(fileURLToPath(new URL('../prompts/system.md', import.meta.url)), 'utf8').trim();
 
 /** The prompt the next turn uses: the newest admin version, or the shipped default. */
-export function currentSystemPrompt(store: { prompts: { current(): { id: number; text: string } | undefined } }): { text: string; version: string } {
-  const row = store.prompts.current();
+export async function currentSystemPrompt(store: { prompts: { current(): Promise<{ id: number; text: string } | undefined> } }): Promise<{ text: string; version: string }> {
+  const row = await store.prompts.current();
   return row ? { text: row.text, version: `v${row.id}` } : { text: DEFAULT_SYSTEM_PROMPT, version: 'default' };
 }

@@ -23,13 +23,13 @@ export type CaseRecordKind =
   | 'failure';
 
 /** Appends a record; must run inside the caller's transaction when it belongs with other writes. */
-export function appendCaseRecord(store: Store, caseId: string, kind: CaseRecordKind, data: unknown, at: string): string {
-  const head = store.cases.head(caseId);
+export async function appendCaseRecord(store: Store, caseId: string, kind: CaseRecordKind, data: unknown, at: string): Promise<string> {
+  const head = await store.cases.head(caseId);
   const seq = head ? head.seq + 1 : 1;
   const prev_hash = head ? head.hash : GENESIS_HASH;
   const body = canonicalJson({ case_id: caseId, seq, kind, at, prev_hash, data });
   const hash = sha256Hex(body);
-  store.cases.append({ case_id: caseId, seq, kind, body, prev_hash, hash, created_at: at });
+  await store.cases.append({ case_id: caseId, seq, kind, body, prev_hash, hash, created_at: at });
   return hash;
 }
 
@@ -38,12 +38,12 @@ export function appendCaseRecord(store: Store, caseId: string, kind: CaseRecordK
  * A settled case is sealed once its notification is recorded; a failed one
  * when it fails. A seal is written once and never changes.
  */
-export function sealCase(store: Store, key: SigningKey, caseId: string, outcome: 'settled' | 'failed', at: string): boolean {
-  const head = store.cases.head(caseId);
-  if (!head || store.cases.sealOf(caseId)) return false;
+export async function sealCase(store: Store, key: SigningKey, caseId: string, outcome: 'settled' | 'failed', at: string): Promise<boolean> {
+  const head = await store.cases.head(caseId);
+  if (!head || await store.cases.sealOf(caseId)) return false;
   const signature = signText(key, sealMessage(caseId, head.seq, head.hash));
-  const sealed = store.cases.seal({ case_id: caseId, outcome, head_seq: head.seq, head_hash: head.hash, signature, key_id: key.keyId, sealed_at: at });
-  if (sealed) store.cases.setStatus(caseId, outcome === 'settled' ? 'sealed' : 'failed');
+  const sealed = await store.cases.seal({ case_id: caseId, outcome, head_seq: head.seq, head_hash: head.hash, signature, key_id: key.keyId, sealed_at: at });
+  if (sealed) await store.cases.setStatus(caseId, outcome === 'settled' ? 'sealed' : 'failed');
   return sealed;
 }
 

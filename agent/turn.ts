@@ -7,6 +7,7 @@ import { errorSummary, type Logger } from '../core/logger.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { HistoryRow } from '../data/turns.ts';
 import { templates } from '../prompts/templates.ts';
+import type { InboxRow } from '../data/inbox.ts';
 import type { Services } from '../tools/context.ts';
 import { executeToolUse, type ToolResultBlock, type TransientFailure } from '../tools/execute.ts';
 import { TOOLS } from '../tools/registry.ts';
@@ -35,7 +36,7 @@ export interface AgentSettings {
   /** How long a turn waits after the model failed (after the SDK's own retries). */
   retryDelayMs: number;
   /** The current system prompt (admins edit it; the next turn uses the new one). */
-  systemPrompt: () => { text: string; version: string };
+  systemPrompt: () => Promise<{ text: string; version: string }>;
   /** How long a turn keeps failing on the model before the conversation goes to staff (reason model_unavailable). */
   modelOutageHandoffMs?: number;
   /** Turns voice notes into text; none by default (then audio goes to staff). */
@@ -112,7 +113,7 @@ export const CONTEXT_PREAMBLE =
 export class Agent {
   /** Set to limit model calls per customer (see modelCallBudget). */
   rateLimiter: ((conversationId: string) => number) | null = null;
-  private prefixCache: { version: string; prefix: ReturnType<typeof buildPrefix> } | null = null;
+  private prefixCache: { version: string; prefix: Awaited<ReturnType<typeof buildPrefix>> } | null = null;
   private readonly services: Services;
   private readonly model: ModelClient;
   private readonly settings: AgentSettings;
@@ -126,31 +127,31 @@ export class Agent {
   /** Runs (or resumes) the turn of a conversation; safe to call when nothing is pending. */
   async runTurn(conversationId: string): Promise<TurnResult> {
     const { store } = this.services;
-    const conversation = store.conversations.get(conversationId);
+    const conversation = await store.conversations.get(conversationId);
     if (!conversation) return { status: 'idle' };
     const log = this.services.logger.child({ conversationId });
     // A person holds the conversation: no model call, no message, no tool. Their
     // customer's messages wait in the inbox and are answered after the hand back.
     if (heldByStaff(conversation)) {
-      if (this.resumableTurn(conversationId)) stopTurnsForStaff(this.services, conversationId);
+      if (await this.resumableTurn(conversationId)) await stopTurnsForStaff(this.services, conversationId);
       return { status: 'idle' };
     }
-    let resumable = this.resumableTurn(conversationId);
-    const pending = store.inbox.pending(conversationId);
+    let resumable = await this.resumableTurn(conversationId);
+    const pending = await store.inbox.pending(conversationId);
     if (conversation.state === 'closed') {
       // A person closed it: a turn left over from before never resumes (it could move money
       // nobody is watching); only new words from the customer open the conversation again.
-      if (resumable) stopTurnsForStaff(this.services, conversationId);
+      if (resumable) await stopTurnsForStaff(this.services, conversationId);
       resumable = null;
       if (pending.length === 0) return { status: 'idle' };
-      transition(store, conversationId, 'agent', this.nowIso());
+      await transition(store, conversationId, 'agent', this.nowIso());
     }
     if (!resumable && pending.length === 0) return { status: 'idle' };
 
     let turnId: string;
     if (resumable) {
       turnId = resumable;
-      store.turns.reopen(turnId);
+      await store.turns.reopen(turnId);
       // New messages join inside the loop, after any tool results still owed: the API
       // refuses customer text between a tool_use and its tool_result.
     } else {
@@ -158,27 +159,27 @@ export class Agent {
       turnId = newId('turn');
       const context = (await this.needsContext(conversation)) ? await this.customerContext(conversation, log) : null;
       const media = await this.prepareMedia(pending, log);
-      store.immediate(() => {
-        store.turns.start(turnId, conversationId, this.nowIso());
-        this.absorbInTx(conversation, turnId, store.inbox.pending(conversationId), context, media.blocks);
+      await store.tx(async () => {
+        await store.turns.start(turnId, conversationId, this.nowIso());
+        await this.absorbInTx(conversation, turnId, await store.inbox.pending(conversationId), context, media.blocks);
       });
       if (media.needsPerson) {
         // Media the agent cannot read (a voice note with no transcriber, a document…): acknowledged, and a person looks.
-        this.endSilently(conversation.id, turnId, 'media needs a person');
-        handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
+        await this.endSilently(conversation.id, turnId, 'media needs a person');
+        await handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
         return { status: 'done', turnId, modelCalls: 0 };
       }
     }
-    return this.loop(store.conversations.get(conversationId) as Conversation, turnId, log);
+    return this.loop(await store.conversations.get(conversationId) as Conversation, turnId, log);
   }
 
   private async loop(conversation: Conversation, turnId: string, log: Logger): Promise<TurnResult> {
     const { store } = this.services;
-    const prompt = this.settings.systemPrompt();
+    const prompt = await this.settings.systemPrompt();
     const prefix = this.prefix(prompt);
     let calls = 0;
     for (;;) {
-      const history = store.turns.history(conversation.id);
+      const history = await store.turns.history(conversation.id);
       const last = history.at(-1);
       // Resume: the model asked for tools and the results were not all stored.
       if (last?.role === 'assistant') {
@@ -186,38 +187,38 @@ export class Agent {
         const toolUses = blocks.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
         if (toolUses.length === 0) {
           // Messages that came in while the model was writing: answer them together, not one by one.
-          const late = store.inbox.pending(conversation.id);
+          const late = await store.inbox.pending(conversation.id);
           // Held by staff now: the late messages stay pending, to be answered after the hand back.
-          if (late.length > 0 && calls < this.settings.maxIterations && !heldByStaff(store.conversations.get(conversation.id))) {
+          if (late.length > 0 && calls < this.settings.maxIterations && !heldByStaff(await store.conversations.get(conversation.id))) {
             const stop = await this.absorbLate(conversation, turnId, late, log);
             if (stop) return stop;
             continue;
           }
-          return this.finish(conversation, turnId, blocks, calls, log);
+          return await this.finish(conversation, turnId, blocks, calls, log);
         }
-        if (this.takenOver(conversation.id, turnId)) return { status: 'idle' };
+        if (await this.takenOver(conversation.id, turnId)) return { status: 'idle' };
         const down = await this.runTools(conversation, turnId, toolUses, log);
         if (down) {
           const delay = this.settings.retryDelayMs * 2 ** (down.attempts - 1);
-          return this.park(conversation, turnId, new ProviderDown(down.provider), 0, prefix.hash, log, delay);
+          return await this.park(conversation, turnId, new ProviderDown(down.provider), 0, prefix.hash, log, delay);
         }
         // A refusal that means "a person must look" queues the conversation for staff now.
-        const reason = this.handoffFromResults(conversation.id, turnId);
-        if (reason) handOff(this.services, conversation.id, reason);
+        const reason = await this.handoffFromResults(conversation.id, turnId);
+        if (reason) await handOff(this.services, conversation.id, reason);
         continue;
       }
       if (calls >= this.settings.maxIterations) break;
       // Re-read before every model call: staff may have taken over (or the agent handed off) meanwhile.
-      if (this.takenOver(conversation.id, turnId)) return { status: 'idle' };
+      if (await this.takenOver(conversation.id, turnId)) return { status: 'idle' };
       // Messages that arrived while this turn was running join it: one answer, not one per message.
-      const arrived = store.inbox.pending(conversation.id);
+      const arrived = await store.inbox.pending(conversation.id);
       if (arrived.length > 0) {
         const stop = await this.absorbLate(conversation, turnId, arrived, log);
         if (stop) return stop;
         continue;
       }
       const wait = this.rateLimiter?.(conversation.id) ?? 0;
-      if (wait > 0) return this.park(conversation, turnId, new RateLimited(wait), 0, prefix.hash, log, wait);
+      if (wait > 0) return await this.park(conversation, turnId, new RateLimited(wait), 0, prefix.hash, log, wait);
       const started = Date.now();
       let response: Anthropic.Message;
       try {
@@ -230,11 +231,11 @@ export class Agent {
           messages: boundHistory(toMessages(history), HISTORY_LIMITS, history.reduce((n, row) => n + row.content.length, 0)),
         });
       } catch (error) {
-        return this.park(conversation, turnId, error, Date.now() - started, prefix.hash, log);
+        return await this.park(conversation, turnId, error, Date.now() - started, prefix.hash, log);
       }
       calls++;
-      store.immediate(() => {
-        store.turns.recordModelCall({
+      await store.tx(async () => {
+        await store.turns.recordModelCall({
           conversation_id: conversation.id,
           turn_id: turnId,
           model: response.model,
@@ -250,12 +251,12 @@ export class Agent {
           error: null,
           created_at: this.nowIso(),
         });
-        store.turns.appendHistory(conversation.id, turnId, 'assistant', response.content, this.nowIso());
+        await store.turns.appendHistory(conversation.id, turnId, 'assistant', response.content, this.nowIso());
         // Words the model wrote beside a tool call ("Confirma o estorno?") are for the customer too,
         // unless a person took the conversation over while the model was writing.
-        if (response.stop_reason === 'tool_use' && !heldByStaff(store.conversations.get(conversation.id))) {
+        if (response.stop_reason === 'tool_use' && !heldByStaff(await store.conversations.get(conversation.id))) {
           const said = response.content.filter((b): b is Anthropic.TextBlock => b.type === 'text').map((b) => b.text).join('\n').trim();
-          if (said) splitMessage(said).forEach((part, i) => this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${response.id}:${i}`));
+          if (said) for (const [i, part] of splitMessage(said).entries()) await this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${response.id}:${i}`);
         }
       });
       if (response.stop_reason === 'tool_use') crashPoint('after_tool_use_stored');
@@ -263,8 +264,8 @@ export class Agent {
     }
     // Too many round trips: stop spending, hand the customer to a person.
     log.warn({ turnId, maxIterations: this.settings.maxIterations }, 'turn hit the iteration cap');
-    this.endSilently(conversation.id, turnId, 'iteration cap', this.settings.maxIterations);
-    handOff(this.services, conversation.id, inferHandoffReason(store, conversation.id, turnId));
+    await this.endSilently(conversation.id, turnId, 'iteration cap', this.settings.maxIterations);
+    await handOff(this.services, conversation.id, await inferHandoffReason(store, conversation.id, turnId));
     return { status: 'failed', turnId, error: 'iteration cap' };
   }
 
@@ -278,34 +279,34 @@ export class Agent {
       // customer confirmed one refund, and parts must not add up past a cap.
       const extraRefund = block.name === 'pay_refund' && ++refundsProposed > 1;
       const result = await executeToolUse(
-        { services: this.services, conversation: this.services.store.conversations.get(conversation.id) as Conversation, turnId, toolUseId: block.id, logger: log },
+        { services: this.services, conversation: await this.services.store.conversations.get(conversation.id) as Conversation, turnId, toolUseId: block.id, logger: log },
         block,
         extraRefund ? { reason: 'one_refund_per_answer', message: 'Only one pay_refund runs per answer; this one was not executed. Confirm any further refund with the customer first.' } : undefined,
       );
       if ('transient' in result) return result;
       results.push(result);
     }
-    this.services.store.turns.appendHistory(conversation.id, turnId, 'user', results, this.nowIso());
+    await this.services.store.turns.appendHistory(conversation.id, turnId, 'user', results, this.nowIso());
     return null;
   }
 
-  private finish(conversation: Conversation, turnId: string, blocks: Anthropic.ContentBlock[], calls: number, log: Logger): TurnResult {
+  private async finish(conversation: Conversation, turnId: string, blocks: Anthropic.ContentBlock[], calls: number, log: Logger): Promise<TurnResult> {
     const { store } = this.services;
     const text = blocks
       .filter((b): b is Anthropic.TextBlock => b.type === 'text')
       .map((b) => b.text)
       .join('\n')
       .trim();
-    const silenced = store.immediate(() => {
+    const silenced = await store.tx(async () => {
       // Re-read before sending: text written while a person took the chat is never sent.
-      const held = heldByStaff(store.conversations.get(conversation.id));
-      if (text && !held) splitMessage(text).forEach((part, i) => this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${i}`));
-      store.turns.finish(turnId, 'done', calls, held ? 'taken_over' : null, this.nowIso());
-      store.conversations.touch(conversation.id, this.nowIso());
+      const held = heldByStaff(await store.conversations.get(conversation.id));
+      if (text && !held) for (const [i, part] of splitMessage(text).entries()) await this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${i}`);
+      await store.turns.finish(turnId, 'done', calls, held ? 'taken_over' : null, this.nowIso());
+      await store.conversations.touch(conversation.id, this.nowIso());
       return held;
     });
     // The model promised a person: make it true (never promise one that is not queued).
-    if (!silenced && text && PROMISES_PERSON.test(text)) handOff(this.services, conversation.id, inferHandoffReason(store, conversation.id, turnId));
+    if (!silenced && text && PROMISES_PERSON.test(text)) await handOff(this.services, conversation.id, await inferHandoffReason(store, conversation.id, turnId));
     this.services.wake();
     this.services.publish({ type: 'turn', conversationId: conversation.id, status: 'done' });
     log.info({ turnId, modelCalls: calls }, 'turn done');
@@ -313,38 +314,38 @@ export class Agent {
   }
 
   /** The model failed after the SDK's own retries: hold, tell the customer once, retry the turn later. */
-  private park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger, retryInMs = this.settings.retryDelayMs): TurnResult {
+  private async park(conversation: Conversation, turnId: string, error: unknown, latencyMs: number, prefixHash: string, log: Logger, retryInMs = this.settings.retryDelayMs): Promise<TurnResult> {
     const { store } = this.services;
     const message = error instanceof APIError ? `${error.status ?? 'no status'} ${error.name}` : error instanceof Error ? `${error.name}: ${error.message}` : 'error';
     const limited = error instanceof RateLimited;
     const modelFailed = !limited && !(error instanceof ProviderDown);
     const outageMs = this.settings.modelOutageHandoffMs ?? 120_000;
-    if (modelFailed && this.services.now().getTime() - this.failingSince(conversation.id, turnId) >= outageMs) {
+    if (modelFailed && this.services.now().getTime() - await this.failingSince(conversation.id, turnId) >= outageMs) {
       // The model has been down for too long: a person takes over; retries go on for later turns.
-      store.turns.recordModelCall({
+      await store.turns.recordModelCall({
         conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
         input_tokens: null, output_tokens: null, cache_read_tokens: null, cache_creation_tokens: null, prefix_hash: prefixHash,
         latency_ms: latencyMs, error: message, created_at: this.nowIso(),
       });
-      this.endSilently(conversation.id, turnId, `model unavailable: ${message}`);
-      handOff(this.services, conversation.id, 'model_unavailable');
+      await this.endSilently(conversation.id, turnId, `model unavailable: ${message}`);
+      await handOff(this.services, conversation.id, 'model_unavailable');
       log.warn({ turnId, error: message }, 'model unavailable too long; handed to staff');
       return { status: 'failed', turnId, error: message };
     }
-    store.immediate(() => {
-      if (modelFailed) store.turns.recordModelCall({
+    await store.tx(async () => {
+      if (modelFailed) await store.turns.recordModelCall({
         conversation_id: conversation.id, turn_id: turnId, model: this.settings.model, request_id: null, message_id: null, stop_reason: null,
         input_tokens: null, output_tokens: null, cache_read_tokens: null, cache_creation_tokens: null, prefix_hash: prefixHash,
         latency_ms: latencyMs, error: message, created_at: this.nowIso(),
       });
       // Told once per outage (one holding message per turn, however often it is retried), never while a person holds the chat.
-      if (!limited && !heldByStaff(store.conversations.get(conversation.id))) {
-        const holding = customerLang(store, conversation.id) === 'en' ? templates.unavailable_en() : templates.unavailable();
-        this.enqueueText(conversation, holding, 'system', `holding:${turnId}`);
+      if (!limited && !heldByStaff(await store.conversations.get(conversation.id))) {
+        const holding = await customerLang(store, conversation.id) === 'en' ? templates.unavailable_en() : templates.unavailable();
+        await this.enqueueText(conversation, holding, 'system', `holding:${turnId}`);
       }
-      store.turns.finish(turnId, 'parked', 0, message, this.nowIso());
+      await store.turns.finish(turnId, 'parked', 0, message, this.nowIso());
       const now = this.services.now();
-      store.jobs.schedule('resume_turn', `resume_turn:${turnId}:${now.getTime()}`, { conversationId: conversation.id, turnId }, new Date(now.getTime() + retryInMs).toISOString(), now.toISOString());
+      await store.jobs.schedule('resume_turn', `resume_turn:${turnId}:${now.getTime()}`, { conversationId: conversation.id, turnId }, new Date(now.getTime() + retryInMs).toISOString(), now.toISOString());
     });
     this.services.wake();
     log.warn({ turnId, error: message, retryInMs }, 'turn parked');
@@ -352,16 +353,16 @@ export class Agent {
   }
 
   /** When this turn's model calls started failing (the first error after its last success), as epoch ms; now when they have not. */
-  private failingSince(conversationId: string, turnId: string): number {
-    const calls = this.services.store.turns.modelCalls(conversationId).filter((c) => c.turn_id === turnId);
+  private async failingSince(conversationId: string, turnId: string): Promise<number> {
+    const calls = (await this.services.store.turns.modelCalls(conversationId)).filter((c) => c.turn_id === turnId);
     let since: string | null = null;
     for (const c of calls) since = c.error ? (since ?? c.created_at) : null;
     return since ? Date.parse(since) : this.services.now().getTime();
   }
 
   /** The newest turn of a conversation that did not finish (running after a crash, or parked). */
-  private resumableTurn(conversationId: string): string | null {
-    return this.services.store.turns.unfinished(conversationId)?.id ?? null;
+  private async resumableTurn(conversationId: string): Promise<string | null> {
+    return (await this.services.store.turns.unfinished(conversationId))?.id ?? null;
   }
 
   private identified(conversation: Conversation): boolean {
@@ -372,27 +373,27 @@ export class Agent {
    * An `@lid` chat has no phone number to match orders against: it proves it
    * controls the customer's number on file first (agent/identify.ts).
    */
-  private async identify(conversation: Conversation, pending: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<TurnResult> {
+  private async identify(conversation: Conversation, pending: InboxRow[], log: Logger): Promise<TurnResult> {
     const { store } = this.services;
     const replies: Array<{ text: string; key: string }> = [];
     const result = await identifyChat(this.services, conversation, pending, (text, key) => replies.push({ text, key }), log);
-    store.immediate(() => {
-      this.absorbInTx(conversation, null, pending);
-      for (const r of replies) this.enqueueText(conversation, r.text, 'system', r.key);
+    await store.tx(async () => {
+      await this.absorbInTx(conversation, null, pending);
+      for (const r of replies) await this.enqueueText(conversation, r.text, 'system', r.key);
     });
     this.services.wake();
     if (!result.bound) {
-      if (result.handoff) handOff(this.services, conversation.id, result.handoff.reason, result.handoff.prefix);
+      if (result.handoff) await handOff(this.services, conversation.id, result.handoff.reason, result.handoff.prefix);
       return { status: 'idle' };
     }
     // Identified: the complaint that came before the code is already in the history; answer it now.
     const turnId = newId('turn');
-    store.turns.start(turnId, conversation.id, this.nowIso());
-    return this.loop(store.conversations.get(conversation.id) as Conversation, turnId, log);
+    await store.turns.start(turnId, conversation.id, this.nowIso());
+    return this.loop(await store.conversations.get(conversation.id) as Conversation, turnId, log);
   }
 
-  private absorb(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>): void {
-    this.services.store.immediate(() => this.absorbInTx(conversation, turnId, pending));
+  private async absorb(conversation: Conversation, turnId: string | null, pending: InboxRow[]): Promise<void> {
+    await this.services.store.tx(async () => await this.absorbInTx(conversation, turnId, pending));
   }
 
   /**
@@ -402,16 +403,16 @@ export class Agent {
    * customer's messages (so after a hand back the model knows what a person
    * promised, and answers what the customer wrote meanwhile).
    */
-  private absorbInTx(conversation: Conversation, turnId: string | null, pending: ReturnType<Services['store']['inbox']['pending']>, context: string | null = null, media: Map<number, ContentBlock[]> = new Map()): void {
+  private async absorbInTx(conversation: Conversation, turnId: string | null, pending: InboxRow[], context: string | null = null, media: Map<number, ContentBlock[]> = new Map()): Promise<void> {
     const { store } = this.services;
     if (pending.length === 0) return;
-    const since = store.turns.lastHistory(conversation.id)?.created_at ?? '';
+    const since = (await store.turns.lastHistory(conversation.id))?.created_at ?? '';
     const items: Array<{ at: string; blocks: ContentBlock[] }> = [];
     for (const r of pending) {
       const own = media.get(r.id);
       items.push({ at: r.received_at, blocks: own ?? (r.text ? [{ type: 'text', text: r.text }] : mediaOf(r) ? [{ type: 'text', text: `[${mediaOf(r)!.kind}]` }] : []) });
     }
-    const staff = staffSince(store, conversation.id, since);
+    const staff = await staffSince(store, conversation.id, since);
     items.push(...staff);
     items.sort((a, b) => a.at.localeCompare(b.at));
     // Consecutive plain customer texts stay one block, as before (one answer per burst).
@@ -427,57 +428,57 @@ export class Agent {
       ...merged,
     ];
     if (blocks.length === 0) blocks.push({ type: 'text', text: '[mensagem vazia]' });
-    store.turns.appendHistory(conversation.id, turnId, 'user', blocks, this.nowIso());
-    store.inbox.markProcessed(pending.map((r) => r.id), turnId ?? 'staff', this.nowIso());
+    await store.turns.appendHistory(conversation.id, turnId, 'user', blocks, this.nowIso());
+    await store.inbox.markProcessed(pending.map((r) => r.id), turnId ?? 'staff', this.nowIso());
   }
 
   /** Messages that came during the turn join it (media included); null, or the result when one needs a person. */
-  private async absorbLate(conversation: Conversation, turnId: string, rows: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<TurnResult | null> {
+  private async absorbLate(conversation: Conversation, turnId: string, rows: InboxRow[], log: Logger): Promise<TurnResult | null> {
     const media = await this.prepareMedia(rows, log);
-    this.services.store.immediate(() => this.absorbInTx(conversation, turnId, rows, null, media.blocks));
+    await this.services.store.tx(async () => await this.absorbInTx(conversation, turnId, rows, null, media.blocks));
     if (!media.needsPerson) return null;
-    this.endSilently(conversation.id, turnId, 'media needs a person');
-    handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
+    await this.endSilently(conversation.id, turnId, 'media needs a person');
+    await handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
     return { status: 'done', turnId, modelCalls: 0 };
   }
 
   /** Images are fetched for the model; other media are stored and, unless transcribed, go to a person. */
-  private async prepareMedia(pending: ReturnType<Services['store']['inbox']['pending']>, log: Logger): Promise<{ blocks: Map<number, ContentBlock[]>; needsPerson: string | null }> {
+  private async prepareMedia(pending: InboxRow[], log: Logger): Promise<{ blocks: Map<number, ContentBlock[]>; needsPerson: string | null }> {
     return mediaBlocks(pending, { transcriber: this.settings.transcriber ?? null, lang: detectLang(pending.map((p) => p.text ?? '').join('\n')), logger: log });
   }
 
   /** The turn stops here without a model answer: any tool_use left open is closed, and the history shows where it stopped. */
-  private endSilently(conversationId: string, turnId: string, why: string, iterations = 0): void {
+  private async endSilently(conversationId: string, turnId: string, why: string, iterations = 0): Promise<void> {
     const { store } = this.services;
-    store.immediate(() => {
-      closeOpenToolUses(store, conversationId, turnId, this.nowIso());
-      store.turns.finish(turnId, 'failed', iterations, why, this.nowIso());
+    await store.tx(async () => {
+      await closeOpenToolUses(store, conversationId, turnId, this.nowIso());
+      await store.turns.finish(turnId, 'failed', iterations, why, this.nowIso());
     });
     this.services.wake();
   }
 
   /** True (and the turn is ended) when a person holds the conversation now. */
-  private takenOver(conversationId: string, turnId: string): boolean {
-    if (!heldByStaff(this.services.store.conversations.get(conversationId))) return false;
-    this.endSilently(conversationId, turnId, 'taken_over');
+  private async takenOver(conversationId: string, turnId: string): Promise<boolean> {
+    if (!heldByStaff(await this.services.store.conversations.get(conversationId))) return false;
+    await this.endSilently(conversationId, turnId, 'taken_over');
     this.services.logger.info({ conversationId, turnId }, 'turn stopped: staff hold the conversation');
     return true;
   }
 
   /** The handoff reason of this turn's newest tool results, if one refused for a reason a person must look at. */
-  private handoffFromResults(conversationId: string, turnId: string): ReturnType<typeof handoffReasonFor> {
-    const last = this.services.store.turns.toolCalls(conversationId).filter((t) => t.turn_id === turnId).at(-1);
+  private async handoffFromResults(conversationId: string, turnId: string): Promise<Awaited<ReturnType<typeof handoffReasonFor>>> {
+    const last = (await this.services.store.turns.toolCalls(conversationId)).filter((t) => t.turn_id === turnId).at(-1);
     return last && last.name === 'pay_refund' && last.outcome === 'refused' ? handoffReasonFor(last.reason) : null;
   }
 
   /** A first turn, or a new turn after refunds were made since the last context: the orders are (re)read. */
   private async needsContext(conversation: Conversation): Promise<boolean> {
     const { store } = this.services;
-    const history = store.turns.history(conversation.id);
+    const history = await store.turns.history(conversation.id);
     if (history.length === 0) return true;
     const lastContext = [...history].reverse().find((h) => h.role === 'user' && h.content.includes('<customer_context>'));
     if (!lastContext) return false;
-    return store.payments.refundsForConversation(conversation.id).some((r) => r.created_at >= lastContext.created_at);
+    return (await store.payments.refundsForConversation(conversation.id)).some((r) => r.created_at >= lastContext.created_at);
   }
 
   /**
@@ -498,11 +499,11 @@ export class Agent {
     }
   }
 
-  private enqueueText(conversation: Conversation, text: string, source: 'agent' | 'system', dedupeKey: string): void {
-    this.services.store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source, dedupe_key: dedupeKey, now: this.nowIso() });
+  private async enqueueText(conversation: Conversation, text: string, source: 'agent' | 'system', dedupeKey: string): Promise<void> {
+    await this.services.store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source, dedupe_key: dedupeKey, now: this.nowIso() });
   }
 
-  private prefix(prompt: { text: string; version: string }): ReturnType<typeof buildPrefix> {
+  private prefix(prompt: { text: string; version: string }): Awaited<ReturnType<typeof buildPrefix>> {
     if (this.prefixCache?.version !== prompt.version) this.prefixCache = { version: prompt.version, prefix: buildPrefix(prompt.text) };
     return this.prefixCache.prefix;
   }
@@ -583,14 +584,14 @@ export const STAFF_PREAMBLE =
 const isLabelled = (t: string) => /^<(staff_message|staff_note|sent_to_customer)\b/.test(t);
 
 /** Staff messages, notes and automatic messages created after `since`, as labelled text blocks with their time. */
-function staffSince(store: Services['store'], conversationId: string, since: string): Array<{ at: string; blocks: ContentBlock[] }> {
+async function staffSince(store: Services['store'], conversationId: string, since: string): Promise<Array<{ at: string; blocks: ContentBlock[] }>> {
   const out: Array<{ at: string; blocks: ContentBlock[] }> = [];
-  for (const m of store.outbox.forConversation(conversationId)) {
+  for (const m of await store.outbox.forConversation(conversationId)) {
     if (m.created_at <= since || m.source === 'agent') continue;
     const tag = m.source === 'staff' ? 'staff_message' : 'sent_to_customer';
     out.push({ at: m.created_at, blocks: [{ type: 'text', text: `<${tag}${m.source === 'staff' ? '' : ` source="${m.template ?? m.source}"`}>${m.text}</${tag}>` }] });
   }
-  for (const n of store.conversations.notes(conversationId)) {
+  for (const n of await store.conversations.notes(conversationId)) {
     if (n.created_at <= since) continue;
     out.push({ at: n.created_at, blocks: [{ type: 'text', text: `<staff_note>${n.text}</staff_note>` }] });
   }
@@ -598,16 +599,16 @@ function staffSince(store: Services['store'], conversationId: string, since: str
 }
 
 /** Closes tool_use blocks left without a result (a turn stopped for staff), so the history stays valid for the API. */
-function closeOpenToolUses(store: Services['store'], conversationId: string, turnId: string, now: string): void {
-  const last = store.turns.lastHistory(conversationId);
+async function closeOpenToolUses(store: Services['store'], conversationId: string, turnId: string, now: string): Promise<void> {
+  const last = await store.turns.lastHistory(conversationId);
   if (last?.role !== 'assistant') return;
   const uses = (JSON.parse(last.content) as Anthropic.ContentBlock[]).filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
   if (uses.length === 0) return;
   const content = JSON.stringify({ refused: true, reason: 'conversation_with_staff', message: 'Not run: a person from the team took over the conversation.' });
   for (const u of uses) {
-    if (store.turns.toolCall(conversationId, u.id)?.status === 'started') store.turns.finishToolCall(conversationId, u.id, 'refused', 'conversation_with_staff', content, now);
+    if ((await store.turns.toolCall(conversationId, u.id))?.status === 'started') await store.turns.finishToolCall(conversationId, u.id, 'refused', 'conversation_with_staff', content, now);
   }
-  store.turns.appendHistory(conversationId, turnId, 'user', uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content, is_error: true })), now);
+  await store.turns.appendHistory(conversationId, turnId, 'user', uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content, is_error: true })), now);
 }
 
 /** Stands in, in the model's history, for the answer a person gave before closing the conversation. */
@@ -618,20 +619,20 @@ export const CLOSED_BY_STAFF_MARKER = '[no reply from the assistant: a person fr
  * was answered by a person, so it enters the history as handled (with what
  * staff said) instead of waiting for the agent.
  */
-export function absorbHandledByStaff(services: Services, conversationId: string): void {
+export async function absorbHandledByStaff(services: Services, conversationId: string): Promise<void> {
   const { store } = services;
   const now = services.now().toISOString();
-  store.immediate(() => {
-    const pending = store.inbox.pending(conversationId);
+  await store.tx(async () => {
+    const pending = await store.inbox.pending(conversationId);
     if (pending.length === 0) return;
-    const since = store.turns.lastHistory(conversationId)?.created_at ?? '';
+    const since = (await store.turns.lastHistory(conversationId))?.created_at ?? '';
     const items = [
       ...pending.map((r) => ({ at: r.received_at, text: r.text ?? `[${mediaOf(r)?.kind ?? 'message'}]` })),
-      ...staffSince(store, conversationId, since).map((i) => ({ at: i.at, text: (i.blocks[0] as { text: string }).text })),
+      ...(await staffSince(store, conversationId, since)).map((i) => ({ at: i.at, text: (i.blocks[0] as { text: string }).text })),
     ].sort((a, b) => a.at.localeCompare(b.at));
-    store.turns.appendHistory(conversationId, null, 'user', [{ type: 'text', text: STAFF_PREAMBLE }, ...items.map((i) => ({ type: 'text', text: i.text }))], now);
-    store.turns.appendHistory(conversationId, null, 'assistant', [{ type: 'text', text: CLOSED_BY_STAFF_MARKER }], now);
-    store.inbox.markProcessed(pending.map((r) => r.id), 'staff', now);
+    await store.turns.appendHistory(conversationId, null, 'user', [{ type: 'text', text: STAFF_PREAMBLE }, ...items.map((i) => ({ type: 'text', text: i.text }))], now);
+    await store.turns.appendHistory(conversationId, null, 'assistant', [{ type: 'text', text: CLOSED_BY_STAFF_MARKER }], now);
+    await store.inbox.markProcessed(pending.map((r) => r.id), 'staff', now);
   });
 }
 
@@ -639,13 +640,13 @@ export function absorbHandledByStaff(services: Services, conversationId: string)
  * A person took the conversation: parked or running turns end, their resume
  * jobs are cancelled, and any tool call they left open is closed unrun.
  */
-export function stopTurnsForStaff(services: Services, conversationId: string, options: { includeRunning: boolean } = { includeRunning: true }): void {
+export async function stopTurnsForStaff(services: Services, conversationId: string, options: { includeRunning: boolean } = { includeRunning: true }): Promise<void> {
   const { store } = services;
   const now = services.now().toISOString();
-  store.immediate(() => {
-    const open = store.turns.unfinished(conversationId);
+  await store.tx(async () => {
+    const open = await store.turns.unfinished(conversationId);
     // A running turn is left to stop itself (it re-reads the state before every step); only a parked one is closed here.
-    if (open && (options.includeRunning || open.status === 'parked')) closeOpenToolUses(store, conversationId, open.id, now);
-    store.turns.cancelForStaff(conversationId, now, options.includeRunning);
+    if (open && (options.includeRunning || open.status === 'parked')) await closeOpenToolUses(store, conversationId, open.id, now);
+    await store.turns.cancelForStaff(conversationId, now, options.includeRunning);
   });
 }

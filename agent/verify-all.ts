@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { casesRepo } from '../data/cases.ts';
 import { openDbReadOnly } from '../data/db.ts';
+import { sqliteDatabase } from '../data/sql.ts';
 import { verifyReceiptFast, type Verdict } from './verify.ts';
 
 /**
@@ -10,7 +11,7 @@ import { verifyReceiptFast, type Verdict } from './verify.ts';
  * with one streaming query and verified with `verifyReceiptFast` (the same
  * verdicts as `verifyReceipt`), split by case between worker threads that
  * each open the database read-only — Ed25519 is most of the work, and it runs
- * on every core. Verdicts come back in the order the cases were opened.
+ * on every core. Verdicts come back ordered by case id.
  */
 
 export interface BulkVerdict {
@@ -25,15 +26,15 @@ interface Job {
   shards: number;
 }
 
-type Row = [rowid: number, id: string, verdict: Verdict];
+type Row = [id: string, verdict: Verdict];
 
-function verifyShard(job: Job, emit: (rows: Row[]) => void): void {
+async function verifyShard(job: Job, emit: (rows: Row[]) => void): Promise<void> {
   const publicKey = createPublicKey(job.publicKeyPem);
-  const db = openDbReadOnly(job.dbFile);
+  const db = sqliteDatabase(openDbReadOnly(job.dbFile));
   try {
     let batch: Row[] = [];
-    for (const receipt of casesRepo(db).receipts({ shard: job.shard, shards: job.shards })) {
-      batch.push([receipt.rowid, receipt.id, verifyReceiptFast(receipt, publicKey)]);
+    for await (const receipt of casesRepo(db).receipts({ shard: job.shard, shards: job.shards })) {
+      batch.push([receipt.id, verifyReceiptFast(receipt, publicKey)]);
       if (batch.length === 512) {
         emit(batch);
         batch = [];
@@ -41,7 +42,7 @@ function verifyShard(job: Job, emit: (rows: Row[]) => void): void {
     }
     if (batch.length) emit(batch);
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -50,7 +51,7 @@ export async function verifyAllReceipts(dbFile: string, publicKeyPem: string, op
   const shards = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
   const rows: Row[] = [];
   if (shards === 1) {
-    verifyShard({ dbFile, publicKeyPem, shard: 0, shards: 1 }, (batch) => rows.push(...batch));
+    await verifyShard({ dbFile, publicKeyPem, shard: 0, shards: 1 }, (batch) => rows.push(...batch));
   } else {
     await Promise.all(
       Array.from({ length: shards }, (_, shard) => new Promise<void>((resolve, reject) => {
@@ -61,12 +62,12 @@ export async function verifyAllReceipts(dbFile: string, publicKeyPem: string, op
       })),
     );
   }
-  rows.sort((a, b) => a[0] - b[0]);
-  return rows.map(([, id, verdict]) => ({ id, verdict }));
+  rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return rows.map(([id, verdict]) => ({ id, verdict }));
 }
 
 // Run as a worker thread: verify one shard and post the verdicts in batches.
 if (!isMainThread && parentPort && (workerData as Job | undefined)?.dbFile) {
   const port = parentPort;
-  verifyShard(workerData as Job, (batch) => port.postMessage(batch));
+  await verifyShard(workerData as Job, (batch) => port.postMessage(batch));
 }

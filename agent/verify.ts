@@ -22,13 +22,13 @@ export type Verdict =
   | { valid: true; sealed: boolean; outcome: 'settled' | 'failed' | null; records: number }
   | { valid: false; step: string; reason: string };
 
-export function loadReceipt(store: Store, id: string): Receipt | null {
-  const found = store.cases.get(id);
+export async function loadReceipt(store: Store, id: string): Promise<Receipt | null> {
+  const found = await store.cases.get(id);
   if (!found) return null;
-  const seal = store.cases.sealOf(id) ?? null;
+  const seal = await store.cases.sealOf(id) ?? null;
   return {
     id,
-    records: store.cases.records(id).map(({ seq, kind, body, prev_hash, hash }) => ({ seq, kind, body, prev_hash, hash })),
+    records: (await store.cases.records(id)).map(({ seq, kind, body, prev_hash, hash }) => ({ seq, kind, body, prev_hash, hash })),
     seal: seal ? { outcome: seal.outcome, head_seq: seal.head_seq, head_hash: seal.head_hash, signature: seal.signature, key_id: seal.key_id, sealed_at: seal.sealed_at } : null,
   };
 }

@@ -1,3 +1,4 @@
+import { sqliteDatabase } from '../data/sql.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -159,7 +160,7 @@ async function overhead(): Promise<void> {
   const warmup = 20;
   progress(`2/6 agent overhead per turn (${warmup} warm-up + ${customers} customers, 2 turns each)`);
   const e = await inProcess({ SANDBOX_EXTRA_CUSTOMERS: String(customers + warmup), MODEL_CALLS_PER_CUSTOMER_PER_MINUTE: '1000' });
-  changeCaps(e.services.store, e.services.keys.mandate, 'cm_support', { window_cap_cents: 100_000_000 }, 'bench', new Date());
+  await changeCaps(e.services.store, e.services.keys.mandate, 'cm_support', { window_cap_cents: 100_000_000 }, 'bench', new Date());
   const clock = externalClock();
   const s = e.services;
   clock.wrap(s.erp, ['getOrder', 'getCustomer', 'findCustomerByPhone', 'findCustomerByTaxId', 'listOrders']);
@@ -214,19 +215,19 @@ async function complaintToRefund(): Promise<void> {
     const { customer, orderNumber } = extraCustomer(i);
     const started = performance.now();
     await say(e, customer.whatsapp, `o pedido ${orderNumber} veio errado, quero meu dinheiro de volta`);
-    const conversation = () => e.services.store.conversations.byChat(customer.whatsapp);
-    while (!e.services.store.outbox.forConversation(conversation()?.id ?? '').some((m) => m.status === 'sent' && m.text.includes('Confirma'))) await new Promise((r) => setTimeout(r, 10));
+    const conversation = async () => await e.services.store.conversations.byChat(customer.whatsapp);
+    while (!(await e.services.store.outbox.forConversation((await conversation())?.id ?? '')).some((m) => m.status === 'sent' && m.text.includes('Confirma'))) await new Promise((r) => setTimeout(r, 10));
     await say(e, customer.whatsapp, 'sim');
     for (;;) {
-      const c = conversation()!;
-      const sealed = e.services.store.cases.forConversation(c.id).find((x) => x.status === 'sealed');
+      const c = (await conversation())!;
+      const sealed = (await e.services.store.cases.forConversation(c.id)).find((x) => x.status === 'sealed');
       if (sealed) {
         walls.push(performance.now() - started);
-        const modelCalls = e.services.store.turns.modelCalls(c.id);
+        const modelCalls = await e.services.store.turns.modelCalls(c.id);
         calls.push(modelCalls.length);
         modelName = modelCalls[0]?.model ?? modelName;
         tokenUses.push(modelCalls.reduce((u, m) => ({ input: u.input + (m.input_tokens ?? 0), output: u.output + (m.output_tokens ?? 0), cacheRead: u.cacheRead + (m.cache_read_tokens ?? 0), cacheWrite: u.cacheWrite + (m.cache_creation_tokens ?? 0) }), { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }));
-        receiptBytes = Buffer.byteLength(JSON.stringify(loadReceipt(e.services.store, sealed.id)));
+        receiptBytes = Buffer.byteLength(JSON.stringify(await loadReceipt(e.services.store, sealed.id)));
         break;
       }
       await new Promise((r) => setTimeout(r, 10));
@@ -285,7 +286,7 @@ async function concurrency(): Promise<void> {
   const startScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/).slice(1);
   const server = await spawnServer(startScript, { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_EXTRA_CUSTOMERS: String(n), SANDBOX_LATENCY: 'model=1000', MODEL_CALLS_PER_MINUTE: '100000' });
   const admin = openStore(dataDir);
-  changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 100_000_000 }, 'bench', new Date());
+  await changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 100_000_000 }, 'bench', new Date());
   const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
   const base = `http://127.0.0.1:${port}`;
   const post = (phone: string, text: string) =>
@@ -309,9 +310,9 @@ async function concurrency(): Promise<void> {
   const wall = (performance.now() - started) / 1000;
   const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
   const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-  const sealed = (admin.db.prepare("SELECT COUNT(*) AS n FROM cases WHERE status = 'sealed'").get() as { n: number }).n;
-  const inbox = admin.db.prepare("SELECT COUNT(*) AS total, SUM(processed_at IS NOT NULL) AS processed FROM inbox WHERE kind = 'text'").get() as { total: number; processed: number };
-  admin.close();
+  const sealed = (await admin.database.one("SELECT COUNT(*) AS n FROM cases WHERE status = 'sealed'") as { n: number }).n;
+  const inbox = await admin.database.one("SELECT COUNT(*) AS total, SUM(processed_at IS NOT NULL) AS processed FROM inbox WHERE kind = 'text'") as { total: number; processed: number };
+  await admin.close();
   await stop(server.child);
   out.push(
     `## 4. ${n} conversations at once`,
@@ -329,30 +330,30 @@ async function receipts(): Promise<void> {
   const n = 10_000;
   progress(`5/6 verifying ${n} receipts`);
   const dir = tmp('rcpt');
-  const store = createStore(openDb(path.join(dir, 'r.db')));
+  const store = createStore(sqliteDatabase(openDb(path.join(dir, 'r.db'))));
   const key = loadSigningKey(dir, 'receipt-ed25519');
   const at = new Date().toISOString();
-  store.immediate(() => {
+  await store.tx(async () => {
     for (let i = 0; i < n; i++) {
       const id = `rcp_bench${String(i).padStart(12, '0')}`;
-      store.cases.open({ id, conversation_id: 'cv_bench', order_number: String(70_000 + i), status: 'open', created_at: at });
-      appendCaseRecord(store, id, 'complaint', { conversation_id: 'cv_bench', message_ids: ['A', 'B'], text_sha256: 'ab'.repeat(32) }, at);
-      appendCaseRecord(store, id, 'verification', { order: { orderNumber: String(70_000 + i), totalCents: 5000, items: [{ description: 'Kit presente', quantity: 1, totalCents: 5000 }], payment: { method: 'pix', endToEndId: 'E'.padEnd(32, '1') } }, payment: { documentId: 'doc', amountCents: 5000 } }, at);
-      appendCaseRecord(store, id, 'guard_decision', { decision: 'allowed', mandate_id: 'cm_support', mandate_version: 1, mandate_signature: 'x'.repeat(88), per_refund_cap_cents: 50000, window_cap_cents: 200000, window_used_cents: 0, amount_cents: 5000 }, at);
-      appendCaseRecord(store, id, 'refund_requested', { refund_id: 'rf', status: 'pending', rail: 'trio' }, at);
-      appendCaseRecord(store, id, 'refund_status', { refund_id: 'rf', status: 'settled', end_to_end_id: 'D'.padEnd(32, '2') }, at);
-      appendCaseRecord(store, id, 'credit_note', { number: String(i), access_key: '3'.repeat(44) }, at);
-      appendCaseRecord(store, id, 'notification', { message_id: 'M' }, at);
-      sealCase(store, key, id, 'settled', at);
+      await store.cases.open({ id, conversation_id: 'cv_bench', order_number: String(70_000 + i), status: 'open', created_at: at });
+      await appendCaseRecord(store, id, 'complaint', { conversation_id: 'cv_bench', message_ids: ['A', 'B'], text_sha256: 'ab'.repeat(32) }, at);
+      await appendCaseRecord(store, id, 'verification', { order: { orderNumber: String(70_000 + i), totalCents: 5000, items: [{ description: 'Kit presente', quantity: 1, totalCents: 5000 }], payment: { method: 'pix', endToEndId: 'E'.padEnd(32, '1') } }, payment: { documentId: 'doc', amountCents: 5000 } }, at);
+      await appendCaseRecord(store, id, 'guard_decision', { decision: 'allowed', mandate_id: 'cm_support', mandate_version: 1, mandate_signature: 'x'.repeat(88), per_refund_cap_cents: 50000, window_cap_cents: 200000, window_used_cents: 0, amount_cents: 5000 }, at);
+      await appendCaseRecord(store, id, 'refund_requested', { refund_id: 'rf', status: 'pending', rail: 'trio' }, at);
+      await appendCaseRecord(store, id, 'refund_status', { refund_id: 'rf', status: 'settled', end_to_end_id: 'D'.padEnd(32, '2') }, at);
+      await appendCaseRecord(store, id, 'credit_note', { number: String(i), access_key: '3'.repeat(44) }, at);
+      await appendCaseRecord(store, id, 'notification', { message_id: 'M' }, at);
+      await sealCase(store, key, id, 'settled', at);
     }
   });
-  const ids = store.cases.ids();
+  const ids = await store.cases.ids();
   // Before: the reference path, one receipt at a time (three queries + verifyReceipt each).
   let t = performance.now();
   let validReference = 0;
-  for (const id of ids) if (verifyReceipt(loadReceipt(store, id)!, key.publicKey).valid) validReference++;
+  for (const id of ids) if (verifyReceipt((await loadReceipt(store, id))!, key.publicKey).valid) validReference++;
   const referenceSeconds = (performance.now() - t) / 1000;
-  store.close();
+  await store.close();
   const dbFile = path.join(dir, 'r.db');
   const pem = key.publicKeyPem;
   // After: one streaming query + verifyReceiptFast, in this thread, then on every core (worker start-up included).

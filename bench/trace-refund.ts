@@ -31,15 +31,15 @@ for (let i = 0; i < Number(process.argv[2] ?? 2); i++) {
   start = performance.now();
   process.stderr.write(`run ${i}\n`);
   await say(customer.whatsapp, `o pedido ${orderNumber} veio errado, quero meu dinheiro de volta`);
-  const conv = () => e.services.store.conversations.byChat(customer.whatsapp);
+  const conv = async () => await e.services.store.conversations.byChat(customer.whatsapp);
   const deadline = Date.now() + 30_000;
-  while (!e.services.store.outbox.forConversation(conv()?.id ?? '').some((m) => m.status === 'sent' && m.text.includes('Confirma'))) { if (Date.now() > deadline) { console.error('no Confirma', conv(), e.services.store.db.prepare('select conversation_id, status, text from outbox').all()); process.exit(1); } await new Promise((r) => setTimeout(r, 10)); }
+  while (!(await e.services.store.outbox.forConversation((await conv())?.id ?? '')).some((m) => m.status === 'sent' && m.text.includes('Confirma'))) { if (Date.now() > deadline) { console.error('no Confirma', await conv(), await e.services.store.database.all('select conversation_id, status, text from outbox')); process.exit(1); } await new Promise((r) => setTimeout(r, 10)); }
   process.stderr.write(`  confirma seen ${rel()}\n`);
   await say(customer.whatsapp, 'sim');
   for (;;) {
-    const c = conv()!;
-    if (e.services.store.cases.forConversation(c.id).some((x) => x.status === 'sealed')) break;
-    if (Date.now() > deadline) { console.error('not sealed', e.services.store.outbox.forConversation(c.id).map((m) => [m.status, m.text.slice(0, 60)]), e.services.store.db.prepare('select kind,key,attempts,error,status from jobs').all()); process.exit(1); }
+    const c = (await conv())!;
+    if ((await e.services.store.cases.forConversation(c.id)).some((x) => x.status === 'sealed')) break;
+    if (Date.now() > deadline) { console.error('not sealed', (await e.services.store.outbox.forConversation(c.id)).map((m) => [m.status, m.text.slice(0, 60)]), await e.services.store.database.all('select kind,key,attempts,error,status from jobs')); process.exit(1); }
     await new Promise((r) => setTimeout(r, 10));
   }
   process.stderr.write(`  sealed ${rel()}\n`);

@@ -34,8 +34,8 @@ let prompt: { text: string; version: string } = { text: DEFAULT_SYSTEM_PROMPT, v
 if (values['prompt-file']) prompt = { text: readFileSync(values['prompt-file'], 'utf8').trim(), version: `draft ${path.basename(values['prompt-file'])}` };
 else if (existsSync(path.join(config.dataDir, DB_FILE))) {
   const store = openStore(config.dataDir);
-  prompt = currentSystemPrompt(store);
-  store.close();
+  prompt = await currentSystemPrompt(store);
+  await store.close();
 }
 
 const scenarios = loadScenarios().filter((s) => !values.only || s.name.includes(values.only));
@@ -52,8 +52,8 @@ for (const s of scenarios) {
   const failures: string[] = [];
   for (let run = 0; run < k; run++) {
     const result = await runScenarioFresh(s, serverEnv, {
-      beforeSteps: (e) => {
-        if (prompt.version !== 'default') e.services.store.prompts.add(prompt.text, 'eval', `evaluating ${prompt.version}`, new Date().toISOString());
+      beforeSteps: async (e) => {
+        if (prompt.version !== 'default') await e.services.store.prompts.add(prompt.text, 'eval', `evaluating ${prompt.version}`, new Date().toISOString());
       },
     }).catch((error: unknown) => ({ ok: false, failures: [`crashed: ${error instanceof Error ? error.message : String(error)}`], transcript: [] as string[] }));
     if (values.show && run === 0) console.log(`--- ${s.name} (customer's WhatsApp):\n${result.transcript.map((m) => `  < ${m.replaceAll('\n', '\n    ')}`).join('\n')}`);
@@ -71,11 +71,11 @@ mkdirSync(path.join(config.dataDir, 'evals'), { recursive: true });
 writeFileSync(path.join(config.dataDir, 'evals', 'last.json'), JSON.stringify(summary, null, 2));
 // Filed under the prompt's text, so the console shows it beside that version and warns before publishing a worse one.
 const results = openStore(config.dataDir);
-results.evals.record({
+await results.evals.record({
   prompt_sha256: promptSha256(prompt.text), prompt_label: prompt.version, model, k, scenarios: rows.length,
   passed_all: rows.filter((r) => r.passes === k).length, pass_k: passK, pass_1: pass1, created_at: new Date().toISOString(),
 });
-results.close();
+await results.close();
 if (values.json) console.log(JSON.stringify(summary, null, 2));
 else console.log(`\npass^${k} = ${passK.toFixed(3)} (${rows.filter((r) => r.passes === k).length}/${rows.length} scenarios passed all ${k} runs); pass^1 = ${pass1.toFixed(3)}`);
 process.exit(passK === 1 ? 0 : 1);

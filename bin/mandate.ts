@@ -78,7 +78,7 @@ try {
   switch (command) {
     case 'list':
     case 'show': {
-      const all = listMandates(store, key, now).filter((m) => command === 'list' || m.id === target);
+      const all = (await listMandates(store, key, now)).filter((m) => command === 'list' || m.id === target);
       if (command === 'show' && all.length === 0) fail(`no mandate ${target}`);
       for (const m of all) {
         const d = m.document as { per_refund_cap_cents?: number; window_cap_cents?: number; window_seconds?: number; expires_at?: string } | null;
@@ -96,8 +96,8 @@ try {
       const perRefund = cents('per-refund-cents');
       const windowCap = cents('window-cap-cents');
       if (perRefund === undefined || windowCap === undefined) fail('issue needs --per-refund-cents and --window-cap-cents');
-      if (store.mandates.latest(values.id)) fail(`mandate ${values.id} exists; use "caps" to change it`);
-      const doc = issueMandate(store, key, {
+      if (await store.mandates.latest(values.id)) fail(`mandate ${values.id} exists; use "caps" to change it`);
+      const doc = await issueMandate(store, key, {
         id: values.id,
         agent_id: values.agent,
         per_refund_cap_cents: perRefund,
@@ -118,7 +118,7 @@ try {
         ...(values.expires ? { expires_at: new Date(values.expires).toISOString() } : {}),
       };
       if (Object.keys(caps).length === 0) fail('caps needs at least one of --per-refund-cents, --window-cap-cents, --window-seconds, --expires');
-      const result = changeCaps(store, key, target, caps, values.actor as string, now);
+      const result = await changeCaps(store, key, target, caps, values.actor as string, now);
       if (!result.ok) fail(result.error);
       process.stdout.write(`${target} is now v${result.mandate.version} (re-signed)\n`);
       break;
@@ -128,7 +128,7 @@ try {
     case 'revoke': {
       if (!target) fail(USAGE.trim());
       if (!values.reason) fail(`${command} needs --reason "…"`);
-      const result = setMandateStatus(store, target, command, values.actor as string, values.reason, now);
+      const result = await setMandateStatus(store, target, command, values.actor as string, values.reason, now);
       if (!result.ok) fail(result.error);
       process.stdout.write(`${target} is ${result.status}\n`);
       break;
@@ -137,5 +137,5 @@ try {
       fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
   }
 } finally {
-  store.close();
+  await store.close();
 }

@@ -37,8 +37,8 @@ async function main(): Promise<void> {
   const estorno = await startEstorno({
     config,
     logger,
-    extend: (app, e) => {
-      consoleLines = mountConsole(app, e, config).bannerLines;
+    extend: async (app, e) => {
+      consoleLines = (await mountConsole(app, e, config)).bannerLines;
     },
     sandboxLatency: parsePairs(config.env.SANDBOX_LATENCY),
     ...(hooks.created !== undefined && hooks.settled !== undefined ? { pixWebhookDelaysMs: { created: hooks.created, settled: hooks.settled } } : {}),

@@ -38,25 +38,25 @@ try {
     case 'add': {
       if (!values.email || !values.name) fail('add needs --email and --name');
       if (values.role !== 'staff' && values.role !== 'admin') fail('--role must be staff or admin');
-      if (store.users.byEmail(values.email as string)) fail(`a user ${values.email} exists`);
+      if (await store.users.byEmail(values.email as string)) fail(`a user ${values.email} exists`);
       const password = values.password ?? generatePassword();
       if (password.length < 10) fail('the password needs at least 10 characters');
-      store.users.create({ email: values.email as string, name: values.name as string, role: values.role as 'staff' | 'admin', password_hash: await hashPassword(password), now: new Date().toISOString() });
+      await store.users.create({ email: values.email as string, name: values.name as string, role: values.role as 'staff' | 'admin', password_hash: await hashPassword(password), now: new Date().toISOString() });
       process.stdout.write(`created ${values.role} ${values.email}${values.password ? '' : ` with password ${password}`}\n`);
       break;
     }
     case 'list':
-      for (const u of store.users.list()) process.stdout.write(`${u.id}\t${u.email}\t${u.role}\t${u.active ? 'active' : 'disabled'}\n`);
+      for (const u of await store.users.list()) process.stdout.write(`${u.id}\t${u.email}\t${u.role}\t${u.active ? 'active' : 'disabled'}\n`);
       break;
     case 'disable': {
-      const user = values.email ? store.users.byEmail(values.email) : undefined;
+      const user = values.email ? await store.users.byEmail(values.email) : undefined;
       if (!user) fail('disable needs --email of an existing user');
-      store.users.setActive(user!.id, false, new Date().toISOString());
-      store.users.deleteSessionsOf(user!.id);
+      await store.users.setActive(user!.id, false, new Date().toISOString());
+      await store.users.deleteSessionsOf(user!.id);
       process.stdout.write(`disabled ${user!.email}\n`);
       break;
     }
   }
 } finally {
-  store.close();
+  await store.close();
 }

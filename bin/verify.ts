@@ -40,7 +40,7 @@ if (values['export-public-key']) {
 }
 if (!existsSync(dbFile)) fail(missingDatabaseMessage(config.dataDir, `no database at ${dbFile}`));
 const store = openStore(config.dataDir);
-const ids = values.all ? store.cases.ids() : positionals;
+const ids = values.all ? await store.cases.ids() : positionals;
 if (ids.length === 0) fail(USAGE.trim());
 let failures = 0;
 let total = ids.length;
@@ -61,7 +61,7 @@ if (values.all) {
   for (const { id, verdict } of verdicts) report(id, verdict);
 } else {
   for (const id of ids) {
-    const receipt = loadReceipt(store, id);
+    const receipt = await loadReceipt(store, id);
     if (!receipt) {
       failures++;
       process.stdout.write(`${id}: INVALID — no such receipt\n`);
@@ -71,5 +71,5 @@ if (values.all) {
   }
 }
 if (total > 1) process.stdout.write(`${total - failures}/${total} valid in ${Date.now() - started} ms\n`);
-store.close();
+await store.close();
 process.exit(failures === 0 ? 0 : 1);

@@ -83,23 +83,23 @@ export function readCookie(req: Request, name: string): string | undefined {
 }
 
 /** A new session: 32 random bytes in the cookie, their SHA-256 and a CSRF token in the database, 12 h. */
-export function startSession(store: Store, res: Response, req: Request, user: UserRow, now: Date): { csrf: string } {
-  store.users.deleteExpiredSessions(now.toISOString());
+export async function startSession(store: Store, res: Response, req: Request, user: UserRow, now: Date): Promise<{ csrf: string }> {
+  await store.users.deleteExpiredSessions(now.toISOString());
   const value = randomBytes(32).toString('base64url');
   const csrf = randomBytes(24).toString('base64url');
-  store.users.createSession({ id_hash: sha256(value), user_id: user.id, csrf_token: csrf, created_at: now.toISOString(), expires_at: new Date(now.getTime() + SESSION_MS).toISOString() });
+  await store.users.createSession({ id_hash: sha256(value), user_id: user.id, csrf_token: csrf, created_at: now.toISOString(), expires_at: new Date(now.getTime() + SESSION_MS).toISOString() });
   res.cookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/', maxAge: SESSION_MS });
   return { csrf };
 }
 
 /** Loads the session's user into `req.user`; answers 401 when there is none. */
 export function requireSession(store: () => Store, now: () => Date) {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const value = readCookie(req, SESSION_COOKIE);
-    const found = value ? store().users.session(sha256(value), now().toISOString()) : undefined;
+    const found = value ? await (await store()).users.session(sha256(value), (await now()).toISOString()) : undefined;
     if (!found) return void res.status(401).json({ error: 'unauthorized', message: 'log in first' });
     req.user = { id: found.user.id, email: found.user.email, name: found.user.name, role: found.user.role, csrf: found.session.csrf_token, sessionHash: found.session.id_hash };
-    next();
+    await next();
   };
 }
 

@@ -24,10 +24,10 @@ export class CustomerNames {
   }
 
   /** Queues lookups for those of `ids` whose name is unknown and not looked up recently. */
-  want(ids: string[]): void {
+  async want(ids: string[]): Promise<void> {
     if (this.stopped || ids.length === 0) return;
     const stale = new Date(this.services.now().getTime() - RETRY_AFTER_MS).toISOString();
-    for (const row of this.services.store.consoleWork.namesToLookUp(ids, stale)) {
+    for (const row of await this.services.store.consoleWork.namesToLookUp(ids, stale)) {
       if (this.queued.has(row.id)) continue;
       this.queued.add(row.id);
       this.queue.push(row);
@@ -62,7 +62,7 @@ export class CustomerNames {
     }
     if (this.stopped) return;
     try {
-      this.services.store.consoleWork.setCustomerName(row.id, found?.name ?? null, found?.code ?? null, this.services.now().toISOString());
+      await this.services.store.consoleWork.setCustomerName(row.id, found?.name ?? null, found?.code ?? null, this.services.now().toISOString());
       if (found) this.onName(row.id);
     } catch {
       // the database closed under us (shutdown or a sandbox reset): nothing to keep

@@ -22,18 +22,18 @@ const SANDBOX_USERS = [
  * under DATA_DIR (mode 0600) and are printed in the banner. Outside sandbox
  * mode the first admin comes from `npm run user -- add … --role admin`.
  */
-export function mountConsole(app: express.Express, estorno: Estorno, config: Config): { bannerLines: string[] } {
+export async function mountConsole(app: express.Express, estorno: Estorno, config: Config): Promise<{ bannerLines: string[] }> {
   const sandboxUsers = config.sandbox ? SANDBOX_USERS.map((u) => ({ ...u, password: sandboxPassword(config.dataDir, u.role) })) : [];
   // Also run before each login: POST /sandbox/reset starts a fresh database, and the banner's logins must keep working.
-  const ensureSandboxUsers = () => {
+  const ensureSandboxUsers = async () => {
     const store = estorno.services.store;
     for (const u of sandboxUsers) {
-      if (!store.users.byEmail(u.email)) store.users.create({ email: u.email, name: u.name, role: u.role, password_hash: hashPasswordSync(u.password), now: new Date().toISOString() });
+      if (!await store.users.byEmail(u.email)) await store.users.create({ email: u.email, name: u.name, role: u.role, password_hash: hashPasswordSync(u.password), now: new Date().toISOString() });
     }
   };
-  ensureSandboxUsers();
+  await ensureSandboxUsers();
 
-  app.use('/api', consoleApi(estorno, { beforeLogin: ensureSandboxUsers }));
+  app.use('/api', await consoleApi(estorno, { beforeLogin: ensureSandboxUsers }));
   app.use('/console', express.static(PUBLIC, { index: 'index.html', maxAge: 0 }));
   app.get('/', (_req, res) => res.redirect(302, '/console/'));
   return { bannerLines: sandboxUsers.map((u) => `${u.role.padEnd(5)} login: ${u.email} / ${u.password}`) };

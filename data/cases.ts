@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 
 export interface CaseRow {
   id: string;
@@ -28,86 +28,88 @@ export interface CaseSealRow {
   sealed_at: string;
 }
 
-export function casesRepo(db: Db) {
+export function casesRepo(sql: Sql) {
   return {
-    seal(row: CaseSealRow): boolean {
+    async seal(row: CaseSealRow): Promise<boolean> {
       return (
-        db
-          .prepare(
-            `INSERT INTO case_seals (case_id, outcome, head_seq, head_hash, signature, key_id, sealed_at)
-             VALUES (@case_id, @outcome, @head_seq, @head_hash, @signature, @key_id, @sealed_at) ON CONFLICT (case_id) DO NOTHING`,
-          )
-          .run(row).changes === 1
+        (await sql.run(`INSERT INTO case_seals (case_id, outcome, head_seq, head_hash, signature, key_id, sealed_at)
+             VALUES (@case_id, @outcome, @head_seq, @head_hash, @signature, @key_id, @sealed_at) ON CONFLICT (case_id) DO NOTHING`, row)) === 1
       );
     },
-    sealOf(caseId: string): CaseSealRow | undefined {
-      return db.prepare('SELECT * FROM case_seals WHERE case_id = ?').get(caseId) as CaseSealRow | undefined;
+    async sealOf(caseId: string): Promise<CaseSealRow | undefined> {
+      return await sql.one('SELECT * FROM case_seals WHERE case_id = ?', caseId) as CaseSealRow | undefined;
     },
-    open(row: CaseRow): void {
-      db.prepare('INSERT INTO cases (id, conversation_id, order_number, status, created_at) VALUES (@id, @conversation_id, @order_number, @status, @created_at)').run(row);
+    async open(row: CaseRow): Promise<void> {
+      await sql.run('INSERT INTO cases (id, conversation_id, order_number, status, created_at) VALUES (@id, @conversation_id, @order_number, @status, @created_at)', row);
     },
-    get(id: string): CaseRow | undefined {
-      return db.prepare('SELECT * FROM cases WHERE id = ?').get(id) as CaseRow | undefined;
+    async get(id: string): Promise<CaseRow | undefined> {
+      return await sql.one('SELECT * FROM cases WHERE id = ?', id) as CaseRow | undefined;
     },
-    ids(): string[] {
-      return (db.prepare('SELECT id FROM cases ORDER BY created_at').all() as Array<{ id: string }>).map((r) => r.id);
+    async ids(): Promise<string[]> {
+      return (await sql.all('SELECT id FROM cases ORDER BY created_at') as Array<{ id: string }>).map((r) => r.id);
     },
-    forConversation(conversationId: string): CaseRow[] {
-      return db.prepare('SELECT * FROM cases WHERE conversation_id = ? ORDER BY created_at').all(conversationId) as CaseRow[];
+    async forConversation(conversationId: string): Promise<CaseRow[]> {
+      return await sql.all('SELECT * FROM cases WHERE conversation_id = ? ORDER BY created_at', conversationId) as CaseRow[];
     },
-    setStatus(id: string, status: CaseRow['status']): void {
-      db.prepare("UPDATE cases SET status = ? WHERE id = ? AND status = 'open'").run(status, id);
+    async setStatus(id: string, status: CaseRow['status']): Promise<void> {
+      await sql.run("UPDATE cases SET status = ? WHERE id = ? AND status = 'open'", status, id);
     },
     /** Sealed or failed cases that have no seal yet (e.g. after a crash). */
-    unsealed(): CaseRow[] {
-      return db
-        .prepare("SELECT c.* FROM cases c LEFT JOIN case_seals s ON s.case_id = c.id WHERE s.case_id IS NULL AND c.status = 'failed'")
-        .all() as CaseRow[];
+    async unsealed(): Promise<CaseRow[]> {
+      return await sql.all("SELECT c.* FROM cases c LEFT JOIN case_seals s ON s.case_id = c.id WHERE s.case_id IS NULL AND c.status = 'failed'") as CaseRow[];
     },
-    head(caseId: string): CaseRecordRow | undefined {
-      return db.prepare('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq DESC LIMIT 1').get(caseId) as CaseRecordRow | undefined;
+    async head(caseId: string): Promise<CaseRecordRow | undefined> {
+      return await sql.one('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq DESC LIMIT 1', caseId) as CaseRecordRow | undefined;
     },
-    append(row: CaseRecordRow): void {
-      db.prepare(
-        'INSERT INTO case_records (case_id, seq, kind, body, prev_hash, hash, created_at) VALUES (@case_id, @seq, @kind, @body, @prev_hash, @hash, @created_at)',
-      ).run(row);
+    async append(row: CaseRecordRow): Promise<void> {
+      await sql.run('INSERT INTO case_records (case_id, seq, kind, body, prev_hash, hash, created_at) VALUES (@case_id, @seq, @kind, @body, @prev_hash, @hash, @created_at)', row);
     },
-    records(caseId: string): CaseRecordRow[] {
-      return db.prepare('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq').all(caseId) as CaseRecordRow[];
+    async records(caseId: string): Promise<CaseRecordRow[]> {
+      return await sql.all('SELECT * FROM case_records WHERE case_id = ? ORDER BY seq', caseId) as CaseRecordRow[];
     },
     /**
-     * Every case with its records (in seq order) and seal, in one streaming
-     * query (no sort: the case scan follows the rowid, the records their
-     * primary key), for verifying receipts in bulk. `shard`/`shards` split the
-     * cases between parallel readers by rowid.
+     * Every case with its records (in seq order) and seal, a page of cases at a
+     * time (keyset on the case id, so memory stays flat on any store), for
+     * verifying receipts in bulk. `shard`/`shards` split the cases between
+     * parallel readers by a hash of the id.
      */
-    *receipts(part: { shard: number; shards: number } = { shard: 0, shards: 1 }): Generator<StoredReceipt> {
-      const rows = db
-        .prepare(
-          `SELECT c.rowid, c.id, r.seq, r.kind, r.body, r.prev_hash, r.hash, s.outcome, s.head_seq, s.head_hash, s.signature, s.key_id, s.sealed_at
-           FROM cases c LEFT JOIN case_records r ON r.case_id = c.id LEFT JOIN case_seals s ON s.case_id = c.id
-           WHERE (c.rowid % ?) = ? ORDER BY c.rowid, r.seq`,
-        )
-        .raw(true)
-        .iterate(part.shards, part.shard) as IterableIterator<unknown[]>;
-      let current = null as StoredReceipt | null;
-      for (const row of rows) {
-        const [rowid, id, seq, kind, body, prev_hash, hash, outcome, head_seq, head_hash, signature, key_id, sealed_at] = row as [number, string, number | null, string, string, string, string, CaseSealRow['outcome'] | null, number, string, string, string, string];
-        if (current?.id !== id) {
-          if (current) yield current;
-          current = { rowid, id, records: [], seal: outcome === null ? null : { outcome, head_seq, head_hash, signature, key_id, sealed_at } };
+    async *receipts(part: { shard: number; shards: number } = { shard: 0, shards: 1 }, pageSize = 500): AsyncGenerator<StoredReceipt> {
+      let after = '';
+      for (;;) {
+        const ids = (await sql.all<{ id: string }>('SELECT id FROM cases WHERE id > ? ORDER BY id LIMIT ?', after, pageSize)).map((r) => r.id);
+        if (ids.length === 0) return;
+        after = ids[ids.length - 1]!;
+        const mine = part.shards > 1 ? ids.filter((id) => shardOf(id, part.shards) === part.shard) : ids;
+        if (mine.length === 0) continue;
+        const list = mine.map(() => '?').join(', ');
+        const records = await sql.all<CaseRecordRow>(`SELECT case_id, seq, kind, body, prev_hash, hash FROM case_records WHERE case_id IN (${list}) ORDER BY case_id, seq`, ...mine);
+        const seals = await sql.all<CaseSealRow>(`SELECT * FROM case_seals WHERE case_id IN (${list})`, ...mine);
+        const sealOf = new Map(seals.map((s) => [s.case_id, s]));
+        const recordsOf = new Map<string, StoredReceipt['records']>();
+        for (const r of records) {
+          let list = recordsOf.get(r.case_id);
+          if (!list) recordsOf.set(r.case_id, (list = []));
+          list.push({ seq: r.seq, kind: r.kind, body: r.body, prev_hash: r.prev_hash, hash: r.hash });
         }
-        if (seq !== null) current.records.push({ seq, kind, body, prev_hash, hash });
+        for (const id of mine) {
+          const s = sealOf.get(id);
+          yield { id, records: recordsOf.get(id) ?? [], seal: s ? { outcome: s.outcome, head_seq: s.head_seq, head_hash: s.head_hash, signature: s.signature, key_id: s.key_id, sealed_at: s.sealed_at } : null };
+        }
       }
-      if (current) yield current;
     },
   };
 }
 
-/** A case's receipt as stored (see `receipts()`); `rowid` orders cases as they were opened. */
+/** A case's receipt as stored (see `receipts()`). */
 export interface StoredReceipt {
-  rowid: number;
   id: string;
   records: Array<Pick<CaseRecordRow, 'seq' | 'kind' | 'body' | 'prev_hash' | 'hash'>>;
   seal: Pick<CaseSealRow, 'outcome' | 'head_seq' | 'head_hash' | 'signature' | 'key_id' | 'sealed_at'> | null;
+}
+
+/** Which of `shards` parallel readers verifies a case (a stable hash of its id). */
+export function shardOf(id: string, shards: number): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h % shards;
 }

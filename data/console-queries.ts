@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 import type { ApprovalRow } from './guard-log.ts';
 import type { ConversationState } from './conversations.ts';
 import { searchKey } from './console-work.ts';
@@ -81,7 +81,7 @@ function searchClause(q: string, params: Record<string, unknown>): string | null
 }
 
 /** Read models for the console: lists, a transcript's rows, and the numbers behind the charts. */
-export function consoleQueries(db: Db) {
+export function consoleQueries(sql: Sql) {
   return {
     /**
      * One page of the inbox in one SQL statement: the page's ids are picked on
@@ -89,7 +89,7 @@ export function consoleQueries(db: Db) {
      * unread count and pending approvals. Asks for `limit + 1` rows to know
      * whether another page follows.
      */
-    inboxPage(filter: InboxFilter): { rows: InboxRow[]; next: InboxCursor | null } {
+    async inboxPage(filter: InboxFilter): Promise<{ rows: InboxRow[]; next: InboxCursor | null }> {
       const params: Record<string, unknown> = { me: filter.userId, limit: filter.limit + 1 };
       const where: string[] = [];
       if (filter.state) {
@@ -120,9 +120,7 @@ export function consoleQueries(db: Db) {
             : `(${BUCKET} = 1 AND (${SORT_KEY} < @ck OR (${SORT_KEY} = @ck AND c.id < @cid)))`,
         );
       }
-      const rows = db
-        .prepare(
-          `WITH page AS (
+      const rows = await sql.all(`WITH page AS (
              SELECT c.id, ${BUCKET} AS bucket, ${SORT_KEY} AS sort_key FROM conversations c
              ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
              ORDER BY bucket, CASE WHEN ${BUCKET} = 0 THEN ${SORT_KEY} END, CASE WHEN ${BUCKET} = 0 THEN c.id END, sort_key DESC, c.id DESC
@@ -137,127 +135,87 @@ export function consoleQueries(db: Db) {
                 AND i.id > COALESCE((SELECT r.last_inbox_id FROM conversation_reads r WHERE r.conversation_id = c.id AND r.user_id = @me), 0)) AS unread,
              (SELECT COUNT(*) FROM approvals a WHERE a.conversation_id = c.id AND a.status = 'pending') AS pending_approvals
            FROM page p JOIN conversations c ON c.id = p.id LEFT JOIN users u ON u.id = c.assignee_id
-           ORDER BY p.bucket, CASE WHEN p.bucket = 0 THEN p.sort_key END, CASE WHEN p.bucket = 0 THEN p.id END, p.sort_key DESC, p.id DESC`,
-        )
-        .all(params) as InboxRow[];
+           ORDER BY p.bucket, CASE WHEN p.bucket = 0 THEN p.sort_key END, CASE WHEN p.bucket = 0 THEN p.id END, p.sort_key DESC, p.id DESC`, params) as InboxRow[];
       const more = rows.length > filter.limit;
       const page = more ? rows.slice(0, filter.limit) : rows;
       const last = page.at(-1);
       return { rows: page, next: more && last ? { b: last.bucket, k: last.sort_key, id: last.id } : null };
     },
     /** Conversations waiting for a person (the alert's count). */
-    waitingCount(): number {
-      return (db.prepare("SELECT COUNT(*) AS n FROM conversations WHERE state = 'waiting_for_staff'").get() as { n: number }).n;
+    async waitingCount(): Promise<number> {
+      return (await sql.one("SELECT COUNT(*) AS n FROM conversations WHERE state = 'waiting_for_staff'") as { n: number }).n;
     },
     /** The order a conversation is about: the newest one named in a refund, an approval or a tool call. */
-    lastOrderNumber(conversationId: string): string | null {
-      const row = db
-        .prepare(
-          `SELECT o FROM (
+    async lastOrderNumber(conversationId: string): Promise<string | null> {
+      const row = await sql.one(`SELECT o FROM (
              SELECT order_number AS o, created_at AS at FROM refunds WHERE conversation_id = @id
              UNION ALL SELECT order_number, requested_at FROM approvals WHERE conversation_id = @id
              UNION ALL SELECT CAST(json_extract(input, '$.order_id') AS TEXT), created_at FROM tool_calls WHERE conversation_id = @id AND json_extract(input, '$.order_id') IS NOT NULL
-           ) ORDER BY at DESC LIMIT 1`,
-        )
-        .get({ id: conversationId }) as { o: string } | undefined;
+           ) ORDER BY at DESC LIMIT 1`, { id: conversationId }) as { o: string } | undefined;
       return row?.o ?? null;
     },
     /** The customer panel, from our own database: payments seen, refunds, receipts and the customer's other conversations. */
-    customerPanel(conversationId: string) {
-      const c = db.prepare('SELECT id, phone, customer_code FROM conversations WHERE id = ?').get(conversationId) as { id: string; phone: string | null; customer_code: number | null } | undefined;
+    async customerPanel(conversationId: string) {
+      const c = await sql.one('SELECT id, phone, customer_code FROM conversations WHERE id = ?', conversationId) as { id: string; phone: string | null; customer_code: number | null } | undefined;
       if (!c) return undefined;
       const params = { id: c.id, code: c.customer_code, phone: c.phone };
       // The customer's conversations: this one, and any other chat bound to the same ERP customer or number.
       const mine = `(SELECT id FROM conversations WHERE id = @id OR (@code IS NOT NULL AND customer_code = @code) OR (@phone IS NOT NULL AND phone = @phone))`;
-      const payments = db
-        .prepare(
-          `SELECT id, rail, order_number, amount_cents, external_refunded_cents, paid_at, verified_at FROM payments
+      const payments = await sql.all(`SELECT id, rail, order_number, amount_cents, external_refunded_cents, paid_at, verified_at FROM payments
            WHERE (@code IS NOT NULL AND customer_code = @code) OR id IN (SELECT payment_id FROM refunds WHERE conversation_id IN ${mine})
-           ORDER BY paid_at DESC LIMIT 50`,
-        )
-        .all(params) as Array<{ id: string; rail: string; order_number: string; amount_cents: number; external_refunded_cents: number; paid_at: string; verified_at: string }>;
-      const refunds = db
-        .prepare(
-          `SELECT id, order_number, amount_cents, status, reason, authorized_by, case_id, created_at, settled_at, conversation_id FROM refunds
+           ORDER BY paid_at DESC LIMIT 50`, params) as Array<{ id: string; rail: string; order_number: string; amount_cents: number; external_refunded_cents: number; paid_at: string; verified_at: string }>;
+      const refunds = await sql.all(`SELECT id, order_number, amount_cents, status, reason, authorized_by, case_id, created_at, settled_at, conversation_id FROM refunds
            WHERE conversation_id IN ${mine} OR payment_id IN (SELECT id FROM payments WHERE @code IS NOT NULL AND customer_code = @code)
-           ORDER BY created_at DESC LIMIT 50`,
-        )
-        .all(params) as Array<Record<string, unknown>>;
-      const receipts = db
-        .prepare(`SELECT id, order_number, status, created_at, conversation_id FROM cases WHERE conversation_id IN ${mine} ORDER BY created_at DESC LIMIT 50`)
-        .all(params) as Array<Record<string, unknown>>;
-      const conversations = db
-        .prepare(`SELECT id, state, activity_at, created_at FROM conversations WHERE id IN ${mine} AND id != @id ORDER BY activity_at DESC LIMIT 20`)
-        .all(params) as Array<Record<string, unknown>>;
+           ORDER BY created_at DESC LIMIT 50`, params) as Array<Record<string, unknown>>;
+      const receipts = await sql.all(`SELECT id, order_number, status, created_at, conversation_id FROM cases WHERE conversation_id IN ${mine} ORDER BY created_at DESC LIMIT 50`, params) as Array<Record<string, unknown>>;
+      const conversations = await sql.all(`SELECT id, state, activity_at, created_at FROM conversations WHERE id IN ${mine} AND id != @id ORDER BY activity_at DESC LIMIT 20`, params) as Array<Record<string, unknown>>;
       // This chat's earlier cycles: each close is the end of one.
-      const cycles = db
-        .prepare("SELECT at, from_state FROM conversation_state_events WHERE conversation_id = @id AND to_state = 'closed' ORDER BY id DESC LIMIT 20")
-        .all(params) as Array<{ at: string; from_state: string }>;
+      const cycles = await sql.all("SELECT at, from_state FROM conversation_state_events WHERE conversation_id = @id AND to_state = 'closed' ORDER BY id DESC LIMIT 20", params) as Array<{ at: string; from_state: string }>;
       const orders = [...new Set([...payments.map((p) => p.order_number), ...refunds.map((r) => String(r.order_number)), ...receipts.map((r) => String(r.order_number))])];
       return { customer_code: c.customer_code, orders, payments, refunds, receipts, conversations, closed_cycles: cycles };
     },
     /** What staff need to decide an approval: the payment, what was refunded of it, the customer's refund history and the talk that led to it. */
-    approvalContext(approvalId: string) {
-      const a = db.prepare('SELECT * FROM approvals WHERE id = ?').get(approvalId) as ApprovalRow | undefined;
+    async approvalContext(approvalId: string) {
+      const a = await sql.one('SELECT * FROM approvals WHERE id = ?', approvalId) as ApprovalRow | undefined;
       if (!a) return undefined;
-      const payment = db.prepare('SELECT * FROM payments WHERE order_number = ? ORDER BY verified_at DESC LIMIT 1').get(a.order_number) as
+      const payment = await sql.one('SELECT * FROM payments WHERE order_number = ? ORDER BY verified_at DESC LIMIT 1', a.order_number) as
         | { id: string; rail: string; order_number: string; customer_code: number; amount_cents: number; external_refunded_cents: number; paid_at: string }
         | undefined;
-      const history = db
-        .prepare(
-          `SELECT r.id, r.order_number, r.amount_cents, r.status, r.reason, r.authorized_by, r.created_at FROM refunds r
+      const history = await sql.all(`SELECT r.id, r.order_number, r.amount_cents, r.status, r.reason, r.authorized_by, r.created_at FROM refunds r
            WHERE r.conversation_id = @conversation OR r.payment_id IN (SELECT id FROM payments WHERE customer_code = @code)
-           ORDER BY r.created_at DESC LIMIT 20`,
-        )
-        .all({ conversation: a.conversation_id, code: payment?.customer_code ?? null }) as Array<{ id: string; order_number: string; amount_cents: number; status: string; reason: string; authorized_by: string; created_at: string }>;
+           ORDER BY r.created_at DESC LIMIT 20`, { conversation: a.conversation_id, code: payment?.customer_code ?? null }) as Array<{ id: string; order_number: string; amount_cents: number; status: string; reason: string; authorized_by: string; created_at: string }>;
       const held = payment
-        ? (db.prepare("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE payment_id = ? AND status != 'failed'").get(payment.id) as { n: number }).n
+        ? (await sql.one("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE payment_id = ? AND status != 'failed'", payment.id) as { n: number }).n
         : 0;
       // The last messages before the request, both ways, oldest first.
       const excerpt = (
-        db
-          .prepare(
-            `SELECT * FROM (
+        await sql.all(`SELECT * FROM (
                SELECT 'customer' AS who, text, received_at AS at, NULL AS sent_by FROM inbox WHERE conversation_id = @c AND kind = 'text' AND received_at <= @until
                UNION ALL SELECT source, text, created_at, sent_by FROM outbox WHERE conversation_id = @c AND created_at <= @until
-             ) ORDER BY at DESC LIMIT 8`,
-          )
-          .all({ c: a.conversation_id, until: a.requested_at }) as Array<{ who: string; text: string | null; at: string; sent_by: string | null }>
+             ) ORDER BY at DESC LIMIT 8`, { c: a.conversation_id, until: a.requested_at }) as Array<{ who: string; text: string | null; at: string; sent_by: string | null }>
       ).reverse();
-      const customer = db.prepare('SELECT customer_name, phone FROM conversations WHERE id = ?').get(a.conversation_id) as { customer_name: string | null; phone: string | null } | undefined;
+      const customer = await sql.one('SELECT customer_name, phone FROM conversations WHERE id = ?', a.conversation_id) as { customer_name: string | null; phone: string | null } | undefined;
       return { approval: a, payment: payment ? { ...payment, refunded_cents: held + payment.external_refunded_cents } : null, refund_history: history, excerpt, customer };
     },
     /** Handoffs that started since `sinceIso`, with when each wait ended (null: still waiting). */
-    waits(sinceIso: string) {
-      return db
-        .prepare(
-          `SELECT e.reason, e.at, (SELECT MIN(x.at) FROM conversation_state_events x WHERE x.conversation_id = e.conversation_id AND x.id > e.id) AS ended_at
-           FROM conversation_state_events e WHERE e.to_state = 'waiting_for_staff' AND e.at >= ? ORDER BY e.id`,
-        )
-        .all(sinceIso) as Array<{ reason: string | null; at: string; ended_at: string | null }>;
+    async waits(sinceIso: string) {
+      return await sql.all(`SELECT e.reason, e.at, (SELECT MIN(x.at) FROM conversation_state_events x WHERE x.conversation_id = e.conversation_id AND x.id > e.id) AS ended_at
+           FROM conversation_state_events e WHERE e.to_state = 'waiting_for_staff' AND e.at >= ? ORDER BY e.id`, sinceIso) as Array<{ reason: string | null; at: string; ended_at: string | null }>;
     },
     /** Refunds since `sinceIso` grouped by the stated reason (trimmed, lowercase), largest first. */
-    refundsByReason(sinceIso: string) {
-      return db
-        .prepare(
-          `SELECT lower(trim(reason)) AS reason, COUNT(*) AS refunds, SUM(amount_cents) AS amount_cents FROM refunds
-           WHERE created_at >= ? AND status != 'failed' GROUP BY lower(trim(reason)) ORDER BY refunds DESC, amount_cents DESC`,
-        )
-        .all(sinceIso) as Array<{ reason: string; refunds: number; amount_cents: number }>;
+    async refundsByReason(sinceIso: string) {
+      return await sql.all(`SELECT lower(trim(reason)) AS reason, COUNT(*) AS refunds, SUM(amount_cents) AS amount_cents FROM refunds
+           WHERE created_at >= ? AND status != 'failed' GROUP BY lower(trim(reason)) ORDER BY refunds DESC, amount_cents DESC`, sinceIso) as Array<{ reason: string; refunds: number; amount_cents: number }>;
     },
     /** A conversation's approvals, oldest first (the transcript shows who decided what, and why). */
-    approvalsForConversation(conversationId: string) {
-      return db.prepare('SELECT * FROM approvals WHERE conversation_id = ? ORDER BY requested_at').all(conversationId) as ApprovalRow[];
+    async approvalsForConversation(conversationId: string) {
+      return await sql.all('SELECT * FROM approvals WHERE conversation_id = ? ORDER BY requested_at', conversationId) as ApprovalRow[];
     },
     /** Refunds per day (UTC date) for the last `days` days. */
-    refundsPerDay(days: number, now: Date) {
+    async refundsPerDay(days: number, now: Date) {
       const since = new Date(now.getTime() - days * 86_400_000).toISOString();
-      return db
-        .prepare(
-          `SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS refunds, SUM(CASE WHEN status = 'settled' THEN amount_cents ELSE 0 END) AS settled_cents
-           FROM refunds WHERE created_at >= ? GROUP BY day ORDER BY day`,
-        )
-        .all(since) as Array<{ day: string; refunds: number; settled_cents: number }>;
+      return await sql.all(`SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS refunds, SUM(CASE WHEN status = 'settled' THEN amount_cents ELSE 0 END) AS settled_cents
+           FROM refunds WHERE created_at >= ? GROUP BY day ORDER BY day`, since) as Array<{ day: string; refunds: number; settled_cents: number }>;
     },
     /**
      * Seconds from the complaint to the refund settling, for the latest settled
@@ -265,18 +223,14 @@ export function consoleQueries(db: Db) {
      * after the conversation's previous refund was made (or the first message
      * of all): a second complaint in the same chat is not timed from the first.
      */
-    complaintToRefundSeconds(limit = 1000) {
+    async complaintToRefundSeconds(limit = 1000) {
       return (
-        db
-          .prepare(
-            `SELECT (julianday(r.settled_at) - julianday((
+        await sql.all(`SELECT (julianday(r.settled_at) - julianday((
                 SELECT MIN(i.received_at) FROM inbox i
                 WHERE i.conversation_id = r.conversation_id AND i.kind = 'text'
                   AND i.received_at > COALESCE((SELECT MAX(p.created_at) FROM refunds p WHERE p.conversation_id = r.conversation_id AND p.created_at < r.created_at), '')
               ))) * 86400.0 AS seconds
-             FROM refunds r WHERE r.status = 'settled' AND r.settled_at IS NOT NULL ORDER BY r.settled_at DESC LIMIT ?`,
-          )
-          .all(limit) as Array<{ seconds: number | null }>
+             FROM refunds r WHERE r.status = 'settled' AND r.settled_at IS NOT NULL ORDER BY r.settled_at DESC LIMIT ?`, limit) as Array<{ seconds: number | null }>
       )
         .map((r) => r.seconds)
         .filter((s): s is number => s !== null && s >= 0);

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 import { newId } from '../core/ids.ts';
 
 /** Where a conversation is in its life (agent/conversation-state.ts holds the legal moves). */
@@ -40,37 +40,31 @@ export interface NoteRow {
   created_at: string;
 }
 
-export function conversationsRepo(db: Db) {
-  const byChat = db.prepare('SELECT * FROM conversations WHERE chat_id = ?');
-  const byId = db.prepare('SELECT * FROM conversations WHERE id = ?');
+export function conversationsRepo(sql: Sql) {
+  const byChat = 'SELECT * FROM conversations WHERE chat_id = ?';
+  const byId = 'SELECT * FROM conversations WHERE id = ?';
   // chat id → conversation id: rows are never deleted, so a known chat skips the upsert.
   const known = new Map<string, string>();
-  const insert = db.prepare(
-    'INSERT INTO conversations (id, chat_id, phone, mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING',
-  );
-  const insertWithLid = db.prepare(
-    'INSERT INTO conversations (id, chat_id, phone, lid, mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  );
-  const byLid = db.prepare('SELECT * FROM conversations WHERE lid = ? OR chat_id = ?');
-  const byPhone = db.prepare('SELECT * FROM conversations WHERE chat_id = ? OR phone = ? ORDER BY created_at LIMIT 1');
-  const setLid = db.prepare('UPDATE conversations SET lid = ? WHERE id = ? AND lid IS NULL');
-  const setPhone = db.prepare('UPDATE conversations SET phone = ? WHERE id = ? AND phone IS NULL');
-  const move = db.prepare(
-    `UPDATE conversations SET state = @to, mode = @mode, handoff_reason = @reason, waiting_since = @since, updated_at = @now
-     WHERE id = @id AND state = @from`,
-  );
+  const insert = 'INSERT INTO conversations (id, chat_id, phone, mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING';
+  const insertWithLid = 'INSERT INTO conversations (id, chat_id, phone, lid, mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING';
+  const byLid = 'SELECT * FROM conversations WHERE lid = ? OR chat_id = ?';
+  const byPhone = 'SELECT * FROM conversations WHERE chat_id = ? OR phone = ? ORDER BY created_at LIMIT 1';
+  const setLid = 'UPDATE conversations SET lid = ? WHERE id = ? AND lid IS NULL';
+  const setPhone = 'UPDATE conversations SET phone = ? WHERE id = ? AND phone IS NULL';
+  const move = `UPDATE conversations SET state = @to, mode = @mode, handoff_reason = @reason, waiting_since = @since, updated_at = @now
+     WHERE id = @id AND state = @from`;
   return {
     /** The conversation of a chat, created on first contact. */
-    ensure(chatId: string, phone: string | null, now: string): Conversation {
-      insert.run(newId('cv'), chatId, phone, 'agent', now, now);
-      return byChat.get(chatId) as Conversation;
+    async ensure(chatId: string, phone: string | null, now: string): Promise<Conversation> {
+      await sql.run(insert, newId('cv'), chatId, phone, 'agent', now, now);
+      return await sql.one(byChat, chatId) as Conversation;
     },
     /** The id of a chat's conversation, created on first contact (the webhook's hot path). */
-    ensureId(chatId: string, phone: string | null, now: string): string {
+    async ensureId(chatId: string, phone: string | null, now: string): Promise<string> {
       const cached = known.get(chatId);
       if (cached) return cached;
-      insert.run(newId('cv'), chatId, phone, 'agent', now, now);
-      const id = (byChat.get(chatId) as Conversation).id;
+      await sql.run(insert, newId('cv'), chatId, phone, 'agent', now, now);
+      const id = (await sql.one(byChat, chatId) as Conversation).id;
       if (known.size > 100_000) known.clear();
       known.set(chatId, id);
       return id;
@@ -80,57 +74,56 @@ export function conversationsRepo(db: Db) {
      * sends (`phone` may hold either; `chatLid`/`senderLid` the lid): found by
      * either, and the one it lacked is stored beside the other.
      */
-    ensureContact(contact: { phone: string | null; lid: string | null }, now: string): string {
+    async ensureContact(contact: { phone: string | null; lid: string | null }, now: string): Promise<string> {
       const { phone, lid } = contact;
       if (!lid) {
         const cached = phone ? known.get(phone) : undefined;
         if (cached) return cached;
         // A contact first seen by its lid and later by its phone alone is still the same customer.
-        const row = phone ? (byPhone.get(phone, phone) as Conversation | undefined) : undefined;
-        return row ? row.id : this.ensureId(phone as string, phone, now);
+        const row = phone ? (await sql.one(byPhone, phone, phone) as Conversation | undefined) : undefined;
+        return row ? row.id : await this.ensureId(phone as string, phone, now);
       }
-      const found = (phone ? (byPhone.get(phone, phone) as Conversation | undefined) : undefined) ?? (byLid.get(lid, lid) as Conversation | undefined);
+      const found = (phone ? (await sql.one(byPhone, phone, phone) as Conversation | undefined) : undefined) ?? (await sql.one(byLid, lid, lid) as Conversation | undefined);
       if (found) {
         // The lid may already sit on another (older, lid-only) conversation: keep both as they are.
-        const holder = byLid.get(lid, lid) as Conversation | undefined;
-        if (!found.lid && (!holder || holder.id === found.id)) setLid.run(lid, found.id);
-        if (phone && !found.phone) setPhone.run(phone, found.id);
+        const holder = await sql.one(byLid, lid, lid) as Conversation | undefined;
+        if (!found.lid && (!holder || holder.id === found.id)) await sql.run(setLid, lid, found.id);
+        if (phone && !found.phone) await sql.run(setPhone, phone, found.id);
         return found.id;
       }
-      insertWithLid.run(newId('cv'), phone ?? lid, phone, lid, 'agent', now, now);
-      const row = ((phone ? byChat.get(phone) : undefined) ?? byLid.get(lid, lid)) as Conversation;
+      await sql.run(insertWithLid, newId('cv'), phone ?? lid, phone, lid, 'agent', now, now);
+      const row = ((phone ? await sql.one(byChat, phone) : undefined) ?? await sql.one(byLid, lid, lid)) as Conversation;
       return row.id;
     },
-    get(id: string): Conversation | undefined {
-      return byId.get(id) as Conversation | undefined;
+    async get(id: string): Promise<Conversation | undefined> {
+      return await sql.one(byId, id) as Conversation | undefined;
     },
-    byChat(chatId: string): Conversation | undefined {
-      return byChat.get(chatId) as Conversation | undefined;
+    async byChat(chatId: string): Promise<Conversation | undefined> {
+      return await sql.one(byChat, chatId) as Conversation | undefined;
     },
-    bindCustomer(id: string, customerCode: number, now: string): void {
-      db.prepare('UPDATE conversations SET customer_code = ?, updated_at = ? WHERE id = ?').run(customerCode, now, id);
+    async bindCustomer(id: string, customerCode: number, now: string): Promise<void> {
+      await sql.run('UPDATE conversations SET customer_code = ?, updated_at = ? WHERE id = ?', customerCode, now, id);
     },
     /** Compare-and-set of the state (and its mode shadow); false when the state was not `from`. */
-    moveState(id: string, from: ConversationState, to: ConversationState, reason: HandoffReason | null, waitingSince: string | null, now: string): boolean {
+    async moveState(id: string, from: ConversationState, to: ConversationState, reason: HandoffReason | null, waitingSince: string | null, now: string): Promise<boolean> {
       const mode = to === 'waiting_for_staff' || to === 'with_staff' ? 'staff' : 'agent';
-      return move.run({ id, from, to, mode, reason, since: waitingSince, now }).changes === 1;
+      return (await sql.run(move, { id, from, to, mode, reason, since: waitingSince, now })) === 1;
     },
     /** Older callers' two-valued switch: 'staff' = with staff, 'agent' = back to the agent (no reason kept). */
-    setMode(id: string, mode: 'agent' | 'staff', now: string): void {
-      db.prepare('UPDATE conversations SET mode = ?, state = ?, handoff_reason = CASE WHEN ? = \'agent\' THEN NULL ELSE handoff_reason END, waiting_since = NULL, updated_at = ? WHERE id = ?')
-        .run(mode, mode === 'staff' ? 'with_staff' : 'agent', mode, now, id);
+    async setMode(id: string, mode: 'agent' | 'staff', now: string): Promise<void> {
+      await sql.run('UPDATE conversations SET mode = ?, state = ?, handoff_reason = CASE WHEN ? = \'agent\' THEN NULL ELSE handoff_reason END, waiting_since = NULL, updated_at = ? WHERE id = ?', mode, mode === 'staff' ? 'with_staff' : 'agent', mode, now, id);
     },
-    touch(id: string, now: string): void {
-      db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(now, id);
+    async touch(id: string, now: string): Promise<void> {
+      await sql.run('UPDATE conversations SET updated_at = ? WHERE id = ?', now, id);
     },
-    list(limit = 100): Conversation[] {
-      return db.prepare('SELECT * FROM conversations ORDER BY updated_at DESC LIMIT ?').all(limit) as Conversation[];
+    async list(limit = 100): Promise<Conversation[]> {
+      return await sql.all('SELECT * FROM conversations ORDER BY updated_at DESC LIMIT ?', limit) as Conversation[];
     },
-    addNote(conversationId: string, author: string, text: string, now: string): number {
-      return Number(db.prepare('INSERT INTO conversation_notes (conversation_id, author, text, created_at) VALUES (?, ?, ?, ?)').run(conversationId, author, text, now).lastInsertRowid);
+    async addNote(conversationId: string, author: string, text: string, now: string): Promise<number> {
+      return Number((await sql.one<{ id: number }>('INSERT INTO conversation_notes (conversation_id, author, text, created_at) VALUES (?, ?, ?, ?) RETURNING id', conversationId, author, text, now))!.id);
     },
-    notes(conversationId: string): NoteRow[] {
-      return db.prepare('SELECT * FROM conversation_notes WHERE conversation_id = ? ORDER BY id').all(conversationId) as NoteRow[];
+    async notes(conversationId: string): Promise<NoteRow[]> {
+      return await sql.all('SELECT * FROM conversation_notes WHERE conversation_id = ? ORDER BY id', conversationId) as NoteRow[];
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 
 /** One `npm run eval`: a prompt text, a model, k runs of the scenario suite. */
 export interface EvalRunRow {
@@ -20,17 +20,15 @@ export function promptSha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-export function evalsRepo(db: Db) {
+export function evalsRepo(sql: Sql) {
   return {
-    record(row: Omit<EvalRunRow, 'id'>): void {
-      db.prepare(
-        `INSERT INTO eval_runs (prompt_sha256, prompt_label, model, k, scenarios, passed_all, pass_k, pass_1, created_at)
-         VALUES (@prompt_sha256, @prompt_label, @model, @k, @scenarios, @passed_all, @pass_k, @pass_1, @created_at)`,
-      ).run(row);
+    async record(row: Omit<EvalRunRow, 'id'>): Promise<void> {
+      await sql.run(`INSERT INTO eval_runs (prompt_sha256, prompt_label, model, k, scenarios, passed_all, pass_k, pass_1, created_at)
+         VALUES (@prompt_sha256, @prompt_label, @model, @k, @scenarios, @passed_all, @pass_k, @pass_1, @created_at)`, row);
     },
     /** The newest eval of a prompt text (any model), if one was run. */
-    latestFor(sha256: string): EvalRunRow | undefined {
-      return db.prepare('SELECT * FROM eval_runs WHERE prompt_sha256 = ? ORDER BY id DESC LIMIT 1').get(sha256) as EvalRunRow | undefined;
+    async latestFor(sha256: string): Promise<EvalRunRow | undefined> {
+      return await sql.one('SELECT * FROM eval_runs WHERE prompt_sha256 = ? ORDER BY id DESC LIMIT 1', sha256) as EvalRunRow | undefined;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 
 /** Proof that an `@lid` chat belongs to an ERP customer: codes sent to the number on file, and every attempt. */
 
@@ -15,54 +15,46 @@ export interface IdentityChallenge {
   verified_at: string | null;
 }
 
-export function identityRepo(db: Db) {
+export function identityRepo(sql: Sql) {
   return {
     /** Counts one attempt (before any lookup or comparison) and returns the attempts of that kind since `sinceIso`. */
-    countAttempt(conversationId: string, kind: 'cpf' | 'code', now: string, sinceIso: string): number {
-      db.prepare('INSERT INTO chat_identity_attempts (conversation_id, kind, created_at) VALUES (?, ?, ?)').run(conversationId, kind, now);
+    async countAttempt(conversationId: string, kind: 'cpf' | 'code', now: string, sinceIso: string): Promise<number> {
+      await sql.run('INSERT INTO chat_identity_attempts (conversation_id, kind, created_at) VALUES (?, ?, ?)', conversationId, kind, now);
       return (
-        db.prepare('SELECT COUNT(*) AS n FROM chat_identity_attempts WHERE conversation_id = ? AND kind = ? AND created_at >= ?').get(conversationId, kind, sinceIso) as {
+        await sql.one('SELECT COUNT(*) AS n FROM chat_identity_attempts WHERE conversation_id = ? AND kind = ? AND created_at >= ?', conversationId, kind, sinceIso) as {
           n: number;
         }
       ).n;
     },
-    attemptsSince(conversationId: string, kind: 'cpf' | 'code', sinceIso: string): number {
+    async attemptsSince(conversationId: string, kind: 'cpf' | 'code', sinceIso: string): Promise<number> {
       return (
-        db.prepare('SELECT COUNT(*) AS n FROM chat_identity_attempts WHERE conversation_id = ? AND kind = ? AND created_at >= ?').get(conversationId, kind, sinceIso) as {
+        await sql.one('SELECT COUNT(*) AS n FROM chat_identity_attempts WHERE conversation_id = ? AND kind = ? AND created_at >= ?', conversationId, kind, sinceIso) as {
           n: number;
         }
       ).n;
     },
     /** Opens a challenge; earlier open ones of the chat expire (only the newest code works). */
-    open(row: { conversation_id: string; customer_code: number; phone_on_file: string; code_hash: string; created_at: string; expires_at: string }): number {
-      db.prepare("UPDATE chat_identity_challenges SET status = 'expired' WHERE conversation_id = ? AND status = 'open'").run(row.conversation_id);
+    async open(row: { conversation_id: string; customer_code: number; phone_on_file: string; code_hash: string; created_at: string; expires_at: string }): Promise<number> {
+      await sql.run("UPDATE chat_identity_challenges SET status = 'expired' WHERE conversation_id = ? AND status = 'open'", row.conversation_id);
       return Number(
-        db
-          .prepare(
-            `INSERT INTO chat_identity_challenges (conversation_id, customer_code, phone_on_file, code_hash, status, created_at, expires_at)
-             VALUES (@conversation_id, @customer_code, @phone_on_file, @code_hash, 'open', @created_at, @expires_at)`,
-          )
-          .run(row).lastInsertRowid,
+        (await sql.one<{ id: number }>(`INSERT INTO chat_identity_challenges (conversation_id, customer_code, phone_on_file, code_hash, status, created_at, expires_at)
+             VALUES (@conversation_id, @customer_code, @phone_on_file, @code_hash, 'open', @created_at, @expires_at) RETURNING id`, row))!.id,
       );
     },
-    openFor(conversationId: string, now: string): IdentityChallenge | undefined {
-      return db
-        .prepare("SELECT * FROM chat_identity_challenges WHERE conversation_id = ? AND status = 'open' AND expires_at > ? ORDER BY id DESC LIMIT 1")
-        .get(conversationId, now) as IdentityChallenge | undefined;
+    async openFor(conversationId: string, now: string): Promise<IdentityChallenge | undefined> {
+      return await sql.one("SELECT * FROM chat_identity_challenges WHERE conversation_id = ? AND status = 'open' AND expires_at > ? ORDER BY id DESC LIMIT 1", conversationId, now) as IdentityChallenge | undefined;
     },
     /** A wrong code: counted on the challenge, which locks at `max`. */
-    wrongCode(id: number, max: number): IdentityChallenge {
-      db.prepare("UPDATE chat_identity_challenges SET attempts = attempts + 1, status = CASE WHEN attempts + 1 >= ? THEN 'locked' ELSE status END WHERE id = ?").run(max, id);
-      return db.prepare('SELECT * FROM chat_identity_challenges WHERE id = ?').get(id) as IdentityChallenge;
+    async wrongCode(id: number, max: number): Promise<IdentityChallenge> {
+      await sql.run("UPDATE chat_identity_challenges SET attempts = attempts + 1, status = CASE WHEN attempts + 1 >= ? THEN 'locked' ELSE status END WHERE id = ?", max, id);
+      return await sql.one('SELECT * FROM chat_identity_challenges WHERE id = ?', id) as IdentityChallenge;
     },
-    verify(id: number, now: string): boolean {
-      return db.prepare("UPDATE chat_identity_challenges SET status = 'verified', verified_at = ? WHERE id = ? AND status = 'open'").run(now, id).changes === 1;
+    async verify(id: number, now: string): Promise<boolean> {
+      return (await sql.run("UPDATE chat_identity_challenges SET status = 'verified', verified_at = ? WHERE id = ? AND status = 'open'", now, id)) === 1;
     },
     /** The number on file a chat proved it controls (for notices about refunds asked from that chat). */
-    verifiedPhone(conversationId: string): string | null {
-      const row = db
-        .prepare("SELECT phone_on_file FROM chat_identity_challenges WHERE conversation_id = ? AND status = 'verified' ORDER BY id DESC LIMIT 1")
-        .get(conversationId) as { phone_on_file: string } | undefined;
+    async verifiedPhone(conversationId: string): Promise<string | null> {
+      const row = await sql.one("SELECT phone_on_file FROM chat_identity_challenges WHERE conversation_id = ? AND status = 'verified' ORDER BY id DESC LIMIT 1", conversationId) as { phone_on_file: string } | undefined;
       return row?.phone_on_file ?? null;
     },
   };

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 
 export interface InboxRow {
   id: number;
@@ -17,40 +17,34 @@ export interface InboxRow {
 
 export type NewInbox = Omit<InboxRow, 'id' | 'processed_at' | 'turn_id' | 'media'> & { media?: string | null };
 
-export function inboxRepo(db: Db) {
-  const insert = db.prepare(
-    `INSERT INTO inbox (message_id, conversation_id, kind, ignore_reason, text, payload, received_at, media)
+export function inboxRepo(sql: Sql) {
+  const insert = `INSERT INTO inbox (message_id, conversation_id, kind, ignore_reason, text, payload, received_at, media)
      VALUES (@message_id, @conversation_id, @kind, @ignore_reason, @text, @payload, @received_at, @media)
-     ON CONFLICT (message_id) DO NOTHING`,
-  );
-  const pending = db.prepare(
-    "SELECT * FROM inbox WHERE conversation_id = ? AND kind = 'text' AND processed_at IS NULL ORDER BY id",
-  );
+     ON CONFLICT (message_id) DO NOTHING`;
+  const pending = "SELECT * FROM inbox WHERE conversation_id = ? AND kind = 'text' AND processed_at IS NULL ORDER BY id";
   return {
     /** Stores an event once; false when its messageId was already stored (a redelivery). */
-    insert(row: NewInbox): boolean {
-      return insert.run({ media: null, ...row }).changes === 1;
+    async insert(row: NewInbox): Promise<boolean> {
+      return (await sql.run(insert, { media: null, ...row })) === 1;
     },
-    pending(conversationId: string): InboxRow[] {
-      return pending.all(conversationId) as InboxRow[];
+    async pending(conversationId: string): Promise<InboxRow[]> {
+      return await sql.all(pending, conversationId) as InboxRow[];
     },
     /** Conversations with text waiting for a turn (picked up again after a restart). */
-    conversationsWithPending(): string[] {
+    async conversationsWithPending(): Promise<string[]> {
       return (
-        db
-          .prepare("SELECT DISTINCT conversation_id AS id FROM inbox WHERE kind = 'text' AND processed_at IS NULL AND conversation_id IS NOT NULL")
-          .all() as Array<{ id: string }>
+        await sql.all("SELECT DISTINCT conversation_id AS id FROM inbox WHERE kind = 'text' AND processed_at IS NULL AND conversation_id IS NOT NULL") as Array<{ id: string }>
       ).map((r) => r.id);
     },
-    markProcessed(ids: number[], turnId: string, now: string): void {
-      const stmt = db.prepare('UPDATE inbox SET processed_at = ?, turn_id = ? WHERE id = ? AND processed_at IS NULL');
-      for (const id of ids) stmt.run(now, turnId, id);
+    async markProcessed(ids: number[], turnId: string, now: string): Promise<void> {
+      const stmt = 'UPDATE inbox SET processed_at = ?, turn_id = ? WHERE id = ? AND processed_at IS NULL';
+      for (const id of ids) await sql.run(stmt, now, turnId, id);
     },
-    byMessageId(messageId: string): InboxRow | undefined {
-      return db.prepare('SELECT * FROM inbox WHERE message_id = ?').get(messageId) as InboxRow | undefined;
+    async byMessageId(messageId: string): Promise<InboxRow | undefined> {
+      return await sql.one('SELECT * FROM inbox WHERE message_id = ?', messageId) as InboxRow | undefined;
     },
-    forConversation(conversationId: string): InboxRow[] {
-      return db.prepare('SELECT * FROM inbox WHERE conversation_id = ? ORDER BY id').all(conversationId) as InboxRow[];
+    async forConversation(conversationId: string): Promise<InboxRow[]> {
+      return await sql.all('SELECT * FROM inbox WHERE conversation_id = ? ORDER BY id', conversationId) as InboxRow[];
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 
 /** Original payments as verified, and the refunds reserved against them. */
 
@@ -61,39 +61,35 @@ export const REFUND_TRANSITIONS: Record<RefundStatus, readonly RefundStatus[]> =
   failed: [],
 };
 
-export function paymentsRepo(db: Db) {
+export function paymentsRepo(sql: Sql) {
   const holdingList = HOLDING_STATUSES.map((s) => `'${s}'`).join(', ');
   return {
     /**
      * Records a verified payment. The amount, e2e and owner never change once
      * seen; refunds made outside Estorno only ever raise `external_refunded_cents`.
      */
-    upsert(row: PaymentRow): PaymentRow {
-      db.prepare(
-        `INSERT INTO payments (id, rail, document_id, end_to_end_id, order_number, customer_code, amount_cents, external_refunded_cents, paid_at, verified_at)
+    async upsert(row: PaymentRow): Promise<PaymentRow> {
+      await sql.run(`INSERT INTO payments (id, rail, document_id, end_to_end_id, order_number, customer_code, amount_cents, external_refunded_cents, paid_at, verified_at)
          VALUES (@id, @rail, @document_id, @end_to_end_id, @order_number, @customer_code, @amount_cents, @external_refunded_cents, @paid_at, @verified_at)
          ON CONFLICT (id) DO UPDATE SET
            external_refunded_cents = MAX(external_refunded_cents, excluded.external_refunded_cents),
-           verified_at = excluded.verified_at`,
-      ).run(row);
-      return db.prepare('SELECT * FROM payments WHERE id = ?').get(row.id) as PaymentRow;
+           verified_at = excluded.verified_at`, row);
+      return await sql.one('SELECT * FROM payments WHERE id = ?', row.id) as PaymentRow;
     },
-    get(id: string): PaymentRow | undefined {
-      return db.prepare('SELECT * FROM payments WHERE id = ?').get(id) as PaymentRow | undefined;
+    async get(id: string): Promise<PaymentRow | undefined> {
+      return await sql.one('SELECT * FROM payments WHERE id = ?', id) as PaymentRow | undefined;
     },
     /** The payment of an EndToEndId if it was verified with the rail since `sinceIso`. */
-    verifiedSince(endToEndId: string, sinceIso: string): PaymentRow | undefined {
-      return db.prepare('SELECT * FROM payments WHERE end_to_end_id = ? AND verified_at >= ?').get(endToEndId, sinceIso) as PaymentRow | undefined;
+    async verifiedSince(endToEndId: string, sinceIso: string): Promise<PaymentRow | undefined> {
+      return await sql.one('SELECT * FROM payments WHERE end_to_end_id = ? AND verified_at >= ?', endToEndId, sinceIso) as PaymentRow | undefined;
     },
     /** The pay-in last matched to an order of this customer, if any. */
-    forOrder(orderNumber: string, customerCode: number): PaymentRow | undefined {
-      return db.prepare('SELECT * FROM payments WHERE order_number = ? AND customer_code = ? ORDER BY verified_at DESC LIMIT 1').get(orderNumber, customerCode) as PaymentRow | undefined;
+    async forOrder(orderNumber: string, customerCode: number): Promise<PaymentRow | undefined> {
+      return await sql.one('SELECT * FROM payments WHERE order_number = ? AND customer_code = ? ORDER BY verified_at DESC LIMIT 1', orderNumber, customerCode) as PaymentRow | undefined;
     },
     /** Cents reserved or settled by Estorno against a payment. */
-    heldCents(paymentId: string): number {
-      const row = db
-        .prepare(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds WHERE payment_id = ? AND status IN (${holdingList})`)
-        .get(paymentId) as { total: number };
+    async heldCents(paymentId: string): Promise<number> {
+      const row = await sql.one(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds WHERE payment_id = ? AND status IN (${holdingList})`, paymentId) as { total: number };
       return row.total;
     },
     /**
@@ -101,14 +97,10 @@ export function paymentsRepo(db: Db) {
      * to the same agent as `mandateId`: revoking a mandate and issuing a new one
      * does not start the caps over.
      */
-    mandateWindowCents(mandateId: string, sinceIso: string): number {
-      const row = db
-        .prepare(
-          `SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds
+    async mandateWindowCents(mandateId: string, sinceIso: string): Promise<number> {
+      const row = await sql.one(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds
            WHERE mandate_id IN (SELECT id FROM mandates WHERE agent_id = (SELECT agent_id FROM mandates WHERE id = ? LIMIT 1))
-             AND created_at >= ? AND status IN (${holdingList})`,
-        )
-        .get(mandateId, sinceIso) as { total: number };
+             AND created_at >= ? AND status IN (${holdingList})`, mandateId, sinceIso) as { total: number };
       return row.total;
     },
     /**
@@ -116,98 +108,82 @@ export function paymentsRepo(db: Db) {
      * one customer (all their chats), since `sinceIso`: the per-refund cap bounds
      * these totals, so splitting a refund never gets more without approval.
      */
-    mandateCentsFor(mandateId: string, scope: { orderNumber: string } | { customerCode: number }, sinceIso: string): number {
+    async mandateCentsFor(mandateId: string, scope: { orderNumber: string } | { customerCode: number }, sinceIso: string): Promise<number> {
       const [where, value] = 'orderNumber' in scope
         ? ['r.order_number = ?', scope.orderNumber]
         : ['r.payment_id IN (SELECT id FROM payments WHERE customer_code = ?)', scope.customerCode];
-      const row = db
-        .prepare(
-          `SELECT COALESCE(SUM(r.amount_cents), 0) AS total FROM refunds r
+      const row = await sql.one(`SELECT COALESCE(SUM(r.amount_cents), 0) AS total FROM refunds r
            WHERE r.mandate_id IN (SELECT id FROM mandates WHERE agent_id = (SELECT agent_id FROM mandates WHERE id = ? LIMIT 1))
-             AND ${where} AND r.approval_id IS NULL AND r.created_at >= ? AND r.status IN (${holdingList})`,
-        )
-        .get(mandateId, value, sinceIso) as { total: number };
+             AND ${where} AND r.approval_id IS NULL AND r.created_at >= ? AND r.status IN (${holdingList})`, mandateId, value, sinceIso) as { total: number };
       return row.total;
     },
-    insertRefund(row: Omit<RefundRow, 'rail_refund_id' | 'end_to_end_id' | 'failure_reason' | 'settled_at' | 'submitted_at' | 'review_requested_at'>): void {
-      db.prepare(
-        `INSERT INTO refunds (id, idempotency_key, payment_id, order_number, conversation_id, case_id, amount_cents, reason, status,
+    async insertRefund(row: Omit<RefundRow, 'rail_refund_id' | 'end_to_end_id' | 'failure_reason' | 'settled_at' | 'submitted_at' | 'review_requested_at'>): Promise<void> {
+      await sql.run(`INSERT INTO refunds (id, idempotency_key, payment_id, order_number, conversation_id, case_id, amount_cents, reason, status,
            mandate_id, mandate_version, authorized_by, approval_id, rail, created_at, updated_at)
          VALUES (@id, @idempotency_key, @payment_id, @order_number, @conversation_id, @case_id, @amount_cents, @reason, @status,
-           @mandate_id, @mandate_version, @authorized_by, @approval_id, @rail, @created_at, @updated_at)`,
-      ).run(row);
-      db.prepare('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, NULL, ?, ?, NULL, ?)').run(
-        row.id, row.status, 'guard', row.created_at,
-      );
+           @mandate_id, @mandate_version, @authorized_by, @approval_id, @rail, @created_at, @updated_at)`, row);
+      await sql.run('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, NULL, ?, ?, NULL, ?)', row.id, row.status, 'guard', row.created_at);
     },
-    refund(id: string): RefundRow | undefined {
-      return db.prepare('SELECT * FROM refunds WHERE id = ?').get(id) as RefundRow | undefined;
+    async refund(id: string): Promise<RefundRow | undefined> {
+      return await sql.one('SELECT * FROM refunds WHERE id = ?', id) as RefundRow | undefined;
     },
-    refundByRailId(railRefundId: string): RefundRow | undefined {
-      return db.prepare('SELECT * FROM refunds WHERE rail_refund_id = ?').get(railRefundId) as RefundRow | undefined;
+    async refundByRailId(railRefundId: string): Promise<RefundRow | undefined> {
+      return await sql.one('SELECT * FROM refunds WHERE rail_refund_id = ?', railRefundId) as RefundRow | undefined;
     },
-    refundByKey(key: string): RefundRow | undefined {
-      return db.prepare('SELECT * FROM refunds WHERE idempotency_key = ?').get(key) as RefundRow | undefined;
+    async refundByKey(key: string): Promise<RefundRow | undefined> {
+      return await sql.one('SELECT * FROM refunds WHERE idempotency_key = ?', key) as RefundRow | undefined;
     },
-    refundsForConversation(conversationId: string): RefundRow[] {
-      return db.prepare('SELECT * FROM refunds WHERE conversation_id = ? ORDER BY created_at').all(conversationId) as RefundRow[];
+    async refundsForConversation(conversationId: string): Promise<RefundRow[]> {
+      return await sql.all('SELECT * FROM refunds WHERE conversation_id = ? ORDER BY created_at', conversationId) as RefundRow[];
     },
-    refundsForPayment(paymentId: string): RefundRow[] {
-      return db.prepare('SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at').all(paymentId) as RefundRow[];
+    async refundsForPayment(paymentId: string): Promise<RefundRow[]> {
+      return await sql.all('SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at', paymentId) as RefundRow[];
     },
     /**
      * Refunds the rail accepted or settled whose credit note SEFAZ has not decided yet
      * (none asked, or still requested/processing): what a restart must finish.
      */
-    refundsAwaitingCreditNote(): RefundRow[] {
-      return db
-        .prepare(
-          `SELECT r.* FROM refunds r LEFT JOIN credit_notes n ON n.refund_id = r.id
+    async refundsAwaitingCreditNote(): Promise<RefundRow[]> {
+      return await sql.all(`SELECT r.* FROM refunds r LEFT JOIN credit_notes n ON n.refund_id = r.id
            WHERE r.status IN ('pending', 'settled') AND (n.status IS NULL OR n.status NOT IN ('authorized', 'rejected', 'denied'))
-           ORDER BY r.created_at`,
-        )
-        .all() as RefundRow[];
+           ORDER BY r.created_at`) as RefundRow[];
     },
     /** Refunds whose outcome we do not know yet (after a crash or a timeout). */
-    openRefunds(statuses: RefundStatus[] = ['reserved', 'unknown']): RefundRow[] {
+    async openRefunds(statuses: RefundStatus[] = ['reserved', 'unknown']): Promise<RefundRow[]> {
       const list = statuses.map((s) => `'${s}'`).join(', ');
-      return db.prepare(`SELECT * FROM refunds WHERE status IN (${list}) ORDER BY created_at`).all() as RefundRow[];
+      return await sql.all(`SELECT * FROM refunds WHERE status IN (${list}) ORDER BY created_at`) as RefundRow[];
     },
     /**
      * Moves a refund along REFUND_TRANSITIONS; returns false (and changes
      * nothing) when the move is not legal from its current status, which is
      * how a replayed or late event becomes a no-op.
      */
-    transition(
+    async transition(
       id: string,
       to: RefundStatus,
       source: string,
       fields: { rail_refund_id?: string | null; end_to_end_id?: string | null; failure_reason?: string | null; detail?: unknown },
       now: string,
-    ): boolean {
-      const current = db.prepare('SELECT status FROM refunds WHERE id = ?').get(id) as { status: RefundStatus } | undefined;
+    ): Promise<boolean> {
+      const current = await sql.one('SELECT status FROM refunds WHERE id = ?', id) as { status: RefundStatus } | undefined;
       if (!current || !REFUND_TRANSITIONS[current.status].includes(to)) return false;
       // Compare-and-set: the event is written only when this very move happened.
-      const changed = db.prepare(
-        `UPDATE refunds SET status = ?, updated_at = ?,
+      const changed = (await sql.run(`UPDATE refunds SET status = ?, updated_at = ?,
            rail_refund_id = COALESCE(?, rail_refund_id), end_to_end_id = COALESCE(?, end_to_end_id),
            failure_reason = COALESCE(?, failure_reason), settled_at = CASE WHEN ? = 'settled' THEN ? ELSE settled_at END
-         WHERE id = ? AND status = ?`,
-      ).run(to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, current.status).changes;
+         WHERE id = ? AND status = ?`, to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, current.status));
       if (changed !== 1) return false;
-      db.prepare('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-        id, current.status, to, source, fields.detail === undefined ? null : JSON.stringify(fields.detail), now,
-      );
+      await sql.run('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)', id, current.status, to, source, fields.detail === undefined ? null : JSON.stringify(fields.detail), now);
       return true;
     },
     /**
      * Claims a reserved refund for its one rail call (compare-and-set, committed
      * before the call): false when it was already submitted, so nobody sends it twice.
      */
-    markSubmitted(id: string, now: string): boolean {
-      const changed = db.prepare("UPDATE refunds SET submitted_at = ?, updated_at = ? WHERE id = ? AND status = 'reserved' AND submitted_at IS NULL").run(now, now, id).changes;
+    async markSubmitted(id: string, now: string): Promise<boolean> {
+      const changed = (await sql.run("UPDATE refunds SET submitted_at = ?, updated_at = ? WHERE id = ? AND status = 'reserved' AND submitted_at IS NULL", now, now, id));
       if (changed === 1) {
-        db.prepare("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'reserved', 'reserved', 'submit', '{\"submitted\":true}', ?)").run(id, now);
+        await sql.run("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'reserved', 'reserved', 'submit', '{\"submitted\":true}', ?)", id, now);
       }
       return changed === 1;
     },
@@ -215,30 +191,28 @@ export function paymentsRepo(db: Db) {
      * The rail shows as made a refund we recorded as failed: recorded once, and its
      * amount counts as refunded outside our holds from now on. False when already noted.
      */
-    notePaidAfterFailure(id: string, source: string, detail: unknown, now: string): boolean {
-      const seen = db.prepare("SELECT 1 FROM refund_events WHERE refund_id = ? AND source = 'paid_after_failure'").get(id);
+    async notePaidAfterFailure(id: string, source: string, detail: unknown, now: string): Promise<boolean> {
+      const seen = await sql.one("SELECT 1 FROM refund_events WHERE refund_id = ? AND source = 'paid_after_failure'", id);
       if (seen) return false;
-      const refund = db.prepare('SELECT payment_id, amount_cents FROM refunds WHERE id = ?').get(id) as { payment_id: string; amount_cents: number } | undefined;
+      const refund = await sql.one('SELECT payment_id, amount_cents FROM refunds WHERE id = ?', id) as { payment_id: string; amount_cents: number } | undefined;
       if (!refund) return false;
-      db.prepare('UPDATE payments SET external_refunded_cents = external_refunded_cents + ? WHERE id = ?').run(refund.amount_cents, refund.payment_id);
-      db.prepare("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'failed', 'failed', 'paid_after_failure', ?, ?)").run(
-        id, JSON.stringify({ via: source, rail: detail }), now,
-      );
+      await sql.run('UPDATE payments SET external_refunded_cents = external_refunded_cents + ? WHERE id = ?', refund.amount_cents, refund.payment_id);
+      await sql.run("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'failed', 'failed', 'paid_after_failure', ?, ?)", id, JSON.stringify({ via: source, rail: detail }), now);
       return true;
     },
     /** Puts an unknown refund in front of staff (once). */
-    requestReview(id: string, now: string): boolean {
-      return db.prepare("UPDATE refunds SET review_requested_at = ? WHERE id = ? AND status = 'unknown' AND review_requested_at IS NULL").run(now, id).changes === 1;
+    async requestReview(id: string, now: string): Promise<boolean> {
+      return (await sql.run("UPDATE refunds SET review_requested_at = ? WHERE id = ? AND status = 'unknown' AND review_requested_at IS NULL", now, id)) === 1;
     },
     /** Unknown refunds waiting for a staff decision. */
-    inReview(): RefundRow[] {
-      return db.prepare("SELECT * FROM refunds WHERE status = 'unknown' AND review_requested_at IS NOT NULL ORDER BY review_requested_at").all() as RefundRow[];
+    async inReview(): Promise<RefundRow[]> {
+      return await sql.all("SELECT * FROM refunds WHERE status = 'unknown' AND review_requested_at IS NOT NULL ORDER BY review_requested_at") as RefundRow[];
     },
-    setRailRefundId(id: string, railRefundId: string, now: string): void {
-      db.prepare('UPDATE refunds SET rail_refund_id = ?, updated_at = ? WHERE id = ? AND rail_refund_id IS NULL').run(railRefundId, now, id);
+    async setRailRefundId(id: string, railRefundId: string, now: string): Promise<void> {
+      await sql.run('UPDATE refunds SET rail_refund_id = ?, updated_at = ? WHERE id = ? AND rail_refund_id IS NULL', railRefundId, now, id);
     },
-    setCase(id: string, caseId: string): void {
-      db.prepare('UPDATE refunds SET case_id = ? WHERE id = ?').run(caseId, id);
+    async setCase(id: string, caseId: string): Promise<void> {
+      await sql.run('UPDATE refunds SET case_id = ? WHERE id = ?', caseId, id);
     },
   };
 }

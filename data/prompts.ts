@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 
 export interface PromptVersionRow {
   id: number;
@@ -10,20 +10,19 @@ export interface PromptVersionRow {
 }
 
 /** System prompt versions; admins add them, nothing edits or deletes one. */
-export function promptsRepo(db: Db) {
+export function promptsRepo(sql: Sql) {
   return {
-    current(name = 'system'): PromptVersionRow | undefined {
-      return db.prepare('SELECT * FROM prompt_versions WHERE name = ? ORDER BY id DESC LIMIT 1').get(name) as PromptVersionRow | undefined;
+    async current(name = 'system'): Promise<PromptVersionRow | undefined> {
+      return await sql.one('SELECT * FROM prompt_versions WHERE name = ? ORDER BY id DESC LIMIT 1', name) as PromptVersionRow | undefined;
     },
-    add(text: string, author: string, note: string | null, now: string, name = 'system'): PromptVersionRow {
-      const info = db.prepare('INSERT INTO prompt_versions (name, text, author, note, created_at) VALUES (?, ?, ?, ?, ?)').run(name, text, author, note, now);
-      return db.prepare('SELECT * FROM prompt_versions WHERE id = ?').get(info.lastInsertRowid) as PromptVersionRow;
+    async add(text: string, author: string, note: string | null, now: string, name = 'system'): Promise<PromptVersionRow> {
+      return (await sql.one<PromptVersionRow>('INSERT INTO prompt_versions (name, text, author, note, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *', name, text, author, note, now))!;
     },
-    get(id: number): PromptVersionRow | undefined {
-      return db.prepare('SELECT * FROM prompt_versions WHERE id = ?').get(id) as PromptVersionRow | undefined;
+    async get(id: number): Promise<PromptVersionRow | undefined> {
+      return await sql.one('SELECT * FROM prompt_versions WHERE id = ?', id) as PromptVersionRow | undefined;
     },
-    list(name = 'system'): PromptVersionRow[] {
-      return db.prepare('SELECT * FROM prompt_versions WHERE name = ? ORDER BY id DESC').all(name) as PromptVersionRow[];
+    async list(name = 'system'): Promise<PromptVersionRow[]> {
+      return await sql.all('SELECT * FROM prompt_versions WHERE name = ? ORDER BY id DESC', name) as PromptVersionRow[];
     },
   };
 }

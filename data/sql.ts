@@ -14,7 +14,8 @@ import type { Db } from './db.ts';
  * back as JavaScript numbers (cents fit: 2^53 is far away).
  */
 export type Param = string | number | bigint | boolean | null | Buffer;
-export type Params = Param[] | [Record<string, Param>];
+/** Positional values, or one object whose keys name the `@name` parameters. */
+export type Params = Param[] | [object];
 
 export interface Sql {
   readonly dialect: 'sqlite' | 'postgres';
@@ -62,8 +63,8 @@ export function sqliteDatabase(db: Db): Database & { readonly db: Db } {
     };
   }
 
-  function bind(params: Params): Param[] | [Record<string, Param>] {
-    return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) as Param[];
+  function bind(params: Params): unknown[] {
+    return (params as unknown[]).map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
   }
 
   const exec = {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { openDb, type Db } from './db.ts';
+import { sqliteDatabase, type Database, type Sql } from './sql.ts';
 import { conversationsRepo } from './conversations.ts';
 import { inboxRepo } from './inbox.ts';
 import { turnsRepo } from './turns.ts';
@@ -17,43 +18,65 @@ import { identityRepo } from './identity.ts';
 import { consoleWorkRepo } from './console-work.ts';
 import { evalsRepo } from './evals.ts';
 
-/** Every aggregate's repository over one database handle: the only place SQL lives. */
-export function createStore(db: Db) {
-  // One transaction wrapper, built once: better-sqlite3 compiles BEGIN/COMMIT per wrapper.
-  const tx = db.transaction((fn: () => unknown) => fn());
+/** Every aggregate's repository over one database: the only place SQL lives. */
+export function repositories(sql: Sql) {
   return {
-    db,
-    conversations: conversationsRepo(db),
-    inbox: inboxRepo(db),
-    turns: turnsRepo(db),
-    outbox: outboxRepo(db),
-    payments: paymentsRepo(db),
-    guardLog: guardLogRepo(db),
-    mandates: mandatesRepo(db),
-    creditNotes: creditNotesRepo(db),
-    cases: casesRepo(db),
-    jobs: jobsRepo(db),
-    webhookEvents: webhookEventsRepo(db),
-    prompts: promptsRepo(db),
-    users: usersRepo(db),
-    consoleQueries: consoleQueries(db),
-    identity: identityRepo(db),
-    consoleWork: consoleWorkRepo(db),
-    evals: evalsRepo(db),
-    /** Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken up front). */
-    immediate<T>(fn: () => T): T {
-      return tx.immediate(fn) as T;
-    },
-    close(): void {
-      if (db.open) db.close();
-    },
+    conversations: conversationsRepo(sql),
+    inbox: inboxRepo(sql),
+    turns: turnsRepo(sql),
+    outbox: outboxRepo(sql),
+    payments: paymentsRepo(sql),
+    guardLog: guardLogRepo(sql),
+    mandates: mandatesRepo(sql),
+    creditNotes: creditNotesRepo(sql),
+    cases: casesRepo(sql),
+    jobs: jobsRepo(sql),
+    webhookEvents: webhookEventsRepo(sql),
+    prompts: promptsRepo(sql),
+    users: usersRepo(sql),
+    consoleQueries: consoleQueries(sql),
+    identity: identityRepo(sql),
+    consoleWork: consoleWorkRepo(sql),
+    evals: evalsRepo(sql),
   };
 }
 
-export type Store = ReturnType<typeof createStore>;
+export type Repositories = Awaited<ReturnType<typeof repositories>>;
+
+/**
+ * The store: the repositories over a database, plus its unit of work. Inside
+ * `tx`, the store's own repositories join the transaction (see data/sql.ts),
+ * so code written against `store` needs no second set of names.
+ */
+export interface Store extends Repositories {
+  readonly database: Database;
+  readonly dialect: Database['dialect'];
+  /** The better-sqlite3 handle on SQLite (pragmas, file-level checks); null on PostgreSQL. */
+  readonly sqlite: Db | null;
+  /** One transaction; `fn` may await only the database. */
+  tx<T>(fn: (t: Repositories) => Promise<T>): Promise<T>;
+  /** A transaction-scoped lock on `key` (serialises e.g. one mandate's window cap on PostgreSQL). */
+  lock(key: string): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function createStore(database: Database): Store {
+  const repos = repositories(database);
+  return {
+    ...repos,
+    database,
+    dialect: database.dialect,
+    sqlite: 'db' in database ? (database as { db: Db }).db : null,
+    tx: (fn) => database.tx(() => fn(repos)),
+    lock: (key) => database.lock(key),
+    ping: () => database.ping(),
+    close: () => database.close(),
+  };
+}
 
 export const DB_FILE = 'estorno.db';
 
 export function openStore(dataDir: string, options: { busyTimeoutMs?: number } = {}): Store {
-  return createStore(openDb(path.join(dataDir, DB_FILE), options));
+  return createStore(sqliteDatabase(openDb(path.join(dataDir, DB_FILE), options)));
 }

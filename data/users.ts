@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Sql } from './sql.ts';
 
 /** A console user (the hash is `scrypt$N$r$p$salt$key`). */
 export interface UserRow {
@@ -22,50 +22,47 @@ export interface SessionRow {
 }
 
 /** Console users and their sessions (only a hash of each session cookie is stored). */
-export function usersRepo(db: Db) {
+export function usersRepo(sql: Sql) {
   return {
-    create(row: { email: string; name: string; role: 'staff' | 'admin'; password_hash: string; now: string }): UserRow {
-      const info = db
-        .prepare('INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(row.email, row.name, row.role, row.password_hash, row.now, row.now);
-      return db.prepare('SELECT * FROM users WHERE id = ?').get(info.lastInsertRowid) as UserRow;
+    async create(row: { email: string; name: string; role: 'staff' | 'admin'; password_hash: string; now: string }): Promise<UserRow> {
+      return (await sql.one<UserRow>('INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *', row.email, row.name, row.role, row.password_hash, row.now, row.now))!;
     },
-    byEmail(email: string): UserRow | undefined {
-      return db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+    async byEmail(email: string): Promise<UserRow | undefined> {
+      return await sql.one('SELECT * FROM users WHERE email = ?', email) as UserRow | undefined;
     },
-    byId(id: number): UserRow | undefined {
-      return db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    async byId(id: number): Promise<UserRow | undefined> {
+      return await sql.one('SELECT * FROM users WHERE id = ?', id) as UserRow | undefined;
     },
-    list(): UserRow[] {
-      return db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[];
+    async list(): Promise<UserRow[]> {
+      return await sql.all('SELECT * FROM users ORDER BY id') as UserRow[];
     },
-    count(): number {
-      return (db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+    async count(): Promise<number> {
+      return (await sql.one('SELECT COUNT(*) AS n FROM users') as { n: number }).n;
     },
-    setActive(id: number, active: boolean, now: string): boolean {
-      return db.prepare('UPDATE users SET active = ?, updated_at = ? WHERE id = ?').run(active ? 1 : 0, now, id).changes === 1;
+    async setActive(id: number, active: boolean, now: string): Promise<boolean> {
+      return (await sql.run('UPDATE users SET active = ?, updated_at = ? WHERE id = ?', active ? 1 : 0, now, id)) === 1;
     },
-    setPassword(id: number, hash: string, now: string): void {
-      db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?').run(hash, now, id);
+    async setPassword(id: number, hash: string, now: string): Promise<void> {
+      await sql.run('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?', hash, now, id);
     },
-    createSession(row: SessionRow): void {
-      db.prepare('INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (@id_hash, @user_id, @csrf_token, @created_at, @expires_at)').run(row);
+    async createSession(row: SessionRow): Promise<void> {
+      await sql.run('INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (@id_hash, @user_id, @csrf_token, @created_at, @expires_at)', row);
     },
     /** The session and its user, when the session is current and the user active. */
-    session(idHash: string, now: string): { session: SessionRow; user: UserRow } | undefined {
-      const session = db.prepare('SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?').get(idHash, now) as SessionRow | undefined;
+    async session(idHash: string, now: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+      const session = await sql.one('SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?', idHash, now) as SessionRow | undefined;
       if (!session) return undefined;
-      const user = db.prepare('SELECT * FROM users WHERE id = ? AND active = 1').get(session.user_id) as UserRow | undefined;
+      const user = await sql.one('SELECT * FROM users WHERE id = ? AND active = 1', session.user_id) as UserRow | undefined;
       return user ? { session, user } : undefined;
     },
-    deleteSession(idHash: string): void {
-      db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+    async deleteSession(idHash: string): Promise<void> {
+      await sql.run('DELETE FROM sessions WHERE id_hash = ?', idHash);
     },
-    deleteExpiredSessions(now: string): number {
-      return db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
+    async deleteExpiredSessions(now: string): Promise<number> {
+      return (await sql.run('DELETE FROM sessions WHERE expires_at <= ?', now));
     },
-    deleteSessionsOf(userId: number): void {
-      db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
+    async deleteSessionsOf(userId: number): Promise<void> {
+      await sql.run('DELETE FROM sessions WHERE user_id = ?', userId);
     },
   };
 }

@@ -8,7 +8,6 @@ import helmet from 'helmet';
 import type { Config } from '../core/config.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
 import { loadSigningKey } from '../core/signing.ts';
-import { ping } from '../data/db.ts';
 import { DB_FILE, openStore, type Store } from '../data/store.ts';
 import { Agent, modelCallBudget } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
@@ -148,8 +147,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       : createZapiClient({ baseUrl: env.ZAPI_BASE_URL, instanceId: env.ZAPI_INSTANCE_ID as string, instanceToken: env.ZAPI_INSTANCE_TOKEN as string, clientToken: env.ZAPI_CLIENT_TOKEN as string, timeoutMs }),
     keys,
     // The newest active mandate issued to the agent's id, read at each proposal (revoke + issue restores refunds).
-    get agentMandateId() {
-      return activeMandateFor(store, keys.mandate, SUPPORT_AGENT_ID, now()) ?? DEFAULT_MANDATE.id;
+    async agentMandateId() {
+      return await activeMandateFor(store, keys.mandate, SUPPORT_AGENT_ID, now()) ?? DEFAULT_MANDATE.id;
     },
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: env.PIX_REFUND_WINDOW_DAYS,
@@ -159,13 +158,13 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     publish: (event) => events.publish(event),
   };
 
-  const seedMandates = () => {
+  const seedMandates = async () => {
     if (!config.sandbox) return;
     for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) {
-      if (!store.mandates.latest(m.id)) issueMandate(store, keys.mandate, m, now());
+      if (!await store.mandates.latest(m.id)) await issueMandate(store, keys.mandate, m, now());
     }
   };
-  seedMandates();
+  await seedMandates();
 
   const model = createModelClient(config, `${sandboxBase}/anthropic`, creds.anthropic.apiKey);
   const agent = new Agent(services, model, {
@@ -190,9 +189,9 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     }
     next();
   });
-  app.get('/healthz', (_req, res) => {
+  app.get('/healthz', async (_req, res) => {
     try {
-      res.status(ping(store.db) ? 200 : 503).json({ ok: true });
+      res.status((await store.ping()) ? 200 : 503).json({ ok: true });
     } catch {
       res.status(503).json({ ok: false });
     }
@@ -223,7 +222,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       sandbox?.reset();
       services.erp.forget?.();
       // Back to a clean world: the old database is archived, never edited (audit rows stay).
-      store.close();
+      await store.close();
       const file = path.join(config.dataDir, DB_FILE);
       const archive = path.join(config.dataDir, 'archive');
       mkdirSync(archive, { recursive: true });
@@ -231,7 +230,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
         if (existsSync(file + suffix)) renameSync(file + suffix, path.join(archive, `${DB_FILE}.${Date.now()}${suffix}`));
       }
       store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
-      seedMandates();
+      await seedMandates();
       res.json({ ok: true });
     });
     app.get('/sandbox', sandboxIndex());
@@ -257,7 +256,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
         await scheduler.idle();
         await sandbox?.idle();
         await workers?.idle();
-        if (scheduler.size === 0 && store.jobs.due(now().toISOString(), 1).length === 0 && store.outbox.due(now().toISOString(), 1).length === 0) return;
+        if (scheduler.size === 0 && (await store.jobs.due(now().toISOString(), 1)).length === 0 && (await store.outbox.due(now().toISOString(), 1)).length === 0) return;
       }
     },
     async close() {
@@ -268,7 +267,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       sandbox?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      store.close();
+      await store.close();
       dataDirLock.release();
     },
   };
@@ -290,12 +289,14 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   });
 
   // Pick up what a previous run left: unprocessed messages, unfinished turns, open refunds.
-  recoverMoneyPath(services);
-  for (const id of new Set([...store.inbox.conversationsWithPending(), ...store.turns.conversationsWithUnfinishedTurns()])) scheduler.schedule(id);
+  await recoverMoneyPath(services);
+  for (const id of new Set([...await store.inbox.conversationsWithPending(), ...await store.turns.conversationsWithUnfinishedTurns()])) scheduler.schedule(id);
   workers.start();
   const sweeper = setInterval(() => {
-    workers?.sweepPending(env.RECONCILE_PENDING_AFTER_MS);
-    expireApprovals(services);
+    void (async () => {
+      await workers?.sweepPending(env.RECONCILE_PENDING_AFTER_MS);
+      await expireApprovals(services);
+    })().catch((error: unknown) => logger.warn({ err: errorSummary(error) }, 'sweep failed; the next one tries again'));
   }, Math.min(env.RECONCILE_PENDING_AFTER_MS, 60_000));
   sweeper.unref();
   return estorno;

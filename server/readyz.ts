@@ -1,5 +1,4 @@
 import express from 'express';
-import { ping } from '../data/db.ts';
 import type { Store } from '../data/store.ts';
 import type { Services } from '../tools/context.ts';
 
@@ -42,15 +41,15 @@ export function readiness(services: Services, store: () => Store): express.Route
     }) as never;
   }
   const router = express.Router();
-  router.get('/readyz', (_req, res) => {
+  router.get('/readyz', async (_req, res) => {
     const s = store();
     let database: Status = 'degraded';
     try {
-      database = ping(s.db) ? 'ok' : 'degraded';
+      database = (await s.ping()) ? 'ok' : 'degraded';
     } catch {
       database = 'degraded';
     }
-    const call = s.turns.lastModelCall();
+    const call = await s.turns.lastModelCall();
     const fresh = call && services.now().getTime() - Date.parse(call.created_at) < MODEL_FRESH_MS;
     const model = { status: (fresh && call.error ? 'degraded' : 'ok') as Status, last_call_at: call?.created_at ?? null, ...(fresh && call.error ? { error: call.error } : {}) };
     const providers = Object.fromEntries(

@@ -96,9 +96,9 @@ function disclosable(kind: string, data: Record<string, unknown>): boolean {
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : null);
 
 /** The public form of a receipt: hashes for every record, bodies only where no personal data can be. */
-export function publicReceipt(store: Store, id: string, key: { publicKey: KeyObject }, publicBaseUrl: string): PublicReceipt | null {
-  const found = store.cases.get(id);
-  const receipt = found ? loadReceipt(store, id) : null;
+export async function publicReceipt(store: Store, id: string, key: { publicKey: KeyObject }, publicBaseUrl: string): Promise<PublicReceipt | null> {
+  const found = await store.cases.get(id);
+  const receipt = found ? await loadReceipt(store, id) : null;
   if (!found || !receipt) return null;
   const parsed = receipt.records.map((r) => parseBody(r.body));
   const last = (kind: string) => parsed.filter((p): p is Parsed => p?.kind === kind).at(-1);
@@ -222,11 +222,11 @@ export function receiptPages(options: { store: () => Store; key: SigningKey; pub
   router.get('/r/public-key.pem', (_req, res) => {
     res.type('application/x-pem-file').set('content-disposition', 'attachment; filename="estorno-receipt-public-key.pem"').send(options.key.publicKeyPem);
   });
-  router.get('/r/:file', (req, res) => {
+  router.get('/r/:file', async (req, res) => {
     const file = req.params.file as string;
     const json = file.endsWith('.json');
     const id = json ? file.slice(0, -'.json'.length) : file;
-    const receipt = RECEIPT_ID.test(id) ? publicReceipt(options.store(), id, options.key, options.publicBaseUrl) : null;
+    const receipt = RECEIPT_ID.test(id) ? await publicReceipt(options.store(), id, options.key, options.publicBaseUrl) : null;
     res.set('x-robots-tag', 'noindex').set('cache-control', 'no-cache');
     if (json) return void (receipt ? res.json(receipt) : res.status(404).json({ error: 'not_found' }));
     if (!receipt) return void res.status(404).type('html').send(page('Comprovante não encontrado', '<h1>Comprovante não encontrado</h1><p>Confira o link recebido pelo WhatsApp.</p>'));

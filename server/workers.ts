@@ -42,12 +42,12 @@ export class Workers {
    * rail's own retries) are reconciled with the rail once they are older than
    * `afterMs`, so no case waits forever for a settlement that already happened.
    */
-  sweepPending(afterMs: number): number {
+  async sweepPending(afterMs: number): Promise<number> {
     const now = this.services.now();
     const before = new Date(now.getTime() - afterMs).toISOString();
-    const stale = this.services.store.payments.openRefunds(['pending']).filter((r) => r.updated_at < before);
+    const stale = (await this.services.store.payments.openRefunds(['pending'])).filter((r) => r.updated_at < before);
     // One reconciliation per refund per sweep window: the job key carries the window.
-    for (const r of stale) scheduleReconcile(this.services, r.id, { delayMs: 0, tag: `sweep-${Math.floor(now.getTime() / afterMs)}` });
+    for (const r of stale) await scheduleReconcile(this.services, r.id, { delayMs: 0, tag: `sweep-${Math.floor(now.getTime() / afterMs)}` });
     if (stale.length) this.wake();
     return stale.length;
   }
@@ -82,7 +82,7 @@ export class Workers {
     for (;;) {
       await this.running;
       const now = this.services.now().toISOString();
-      if (this.services.store.jobs.due(now, 1).length === 0 && this.services.store.outbox.due(now, 1).length === 0) return;
+      if ((await this.services.store.jobs.due(now, 1)).length === 0 && (await this.services.store.outbox.due(now, 1)).length === 0) return;
       this.wake();
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -90,22 +90,22 @@ export class Workers {
 
   private async pass(): Promise<void> {
     const { store } = this.services;
-    for (const job of store.jobs.due(this.services.now().toISOString())) {
+    for (const job of await store.jobs.due(this.services.now().toISOString())) {
       if (this.stopped) return;
       const payload = JSON.parse(job.payload) as Record<string, string>;
       try {
         await this.runJob(job.kind, payload, job.key);
-        store.jobs.done(job.id, this.services.now().toISOString());
+        await store.jobs.done(job.id, this.services.now().toISOString());
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         // Retried with capped backoff, but never forever: after the last attempt the job
         // is `dead` and staff see it (money may have moved: a person must finish it).
         const delay = backoffMs(job.attempts, error instanceof ProviderError && error.failure === 'rate_limited' ? 5_000 : 1_000);
         const last = job.attempts + 1 >= this.maxAttempts;
-        store.jobs.retry(job.id, message.slice(0, 500), last ? null : new Date(this.services.now().getTime() + delay).toISOString(), this.services.now().toISOString());
+        await store.jobs.retry(job.id, message.slice(0, 500), last ? null : new Date(this.services.now().getTime() + delay).toISOString(), this.services.now().toISOString());
         if (last) {
           this.services.logger.error({ job: job.kind, key: job.key, attempts: job.attempts + 1 }, 'job given up after its last attempt; staff must finish it');
-          this.giveUp(job.kind, payload, message);
+          await this.giveUp(job.kind, payload, message);
           this.services.publish({ type: 'job_dead', kind: job.kind, key: job.key });
         } else {
           this.services.logger.warn({ job: job.kind, key: job.key, attempts: job.attempts + 1, retryInMs: delay }, 'job failed; will retry');
@@ -119,17 +119,17 @@ export class Workers {
    * A dead job of the money path puts its conversation in front of staff and
    * says so in the case: the refund or its credit note is theirs to finish.
    */
-  private giveUp(kind: string, payload: Record<string, string>, error: string): void {
+  private async giveUp(kind: string, payload: Record<string, string>, error: string): Promise<void> {
     if (kind !== JOB_CREDIT_NOTE && kind !== JOB_RECONCILE) return;
     const { store } = this.services;
-    const refund = payload.refundId ? store.payments.refund(payload.refundId) : undefined;
+    const refund = payload.refundId ? await store.payments.refund(payload.refundId) : undefined;
     if (!refund) return;
-    store.immediate(() => {
+    await store.tx(async () => {
       const at = this.services.now().toISOString();
-      if (refund.case_id) appendCaseRecord(store, refund.case_id, 'failure', { stage: kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
+      if (refund.case_id) await appendCaseRecord(store, refund.case_id, 'failure', { stage: kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
     });
     // Queued for a person with its reason, and the customer is told what happens next.
-    if (refund.conversation_id) handOff(this.services, refund.conversation_id, 'job_failed');
+    if (refund.conversation_id) await handOff(this.services, refund.conversation_id, 'job_failed');
   }
 
   private async runJob(kind: string, payload: Record<string, string>, key: string): Promise<void> {
@@ -138,7 +138,7 @@ export class Workers {
         const refundId = payload.refundId as string;
         const result = await reconcileRefund(this.services, refundId);
         this.services.logger.info({ refundId, result }, 'refund reconciled');
-        if (result === 'unresolved') this.awaitRail(refundId, Number(payload.attempt ?? 0), key);
+        if (result === 'unresolved') await this.awaitRail(refundId, Number(payload.attempt ?? 0), key);
         return;
       }
       case JOB_CLAIM_CHECK: {
@@ -166,44 +166,44 @@ export class Workers {
    * rail), so ask again later, never send it again. Past the review window the
    * refund is put in front of staff, and the rail is still asked now and then.
    */
-  private awaitRail(refundId: string, attempt: number, currentKey: string): void {
+  private async awaitRail(refundId: string, attempt: number, currentKey: string): Promise<void> {
     const { store } = this.services;
     const now = this.services.now();
-    const refund = store.payments.refund(refundId);
+    const refund = await store.payments.refund(refundId);
     if (!refund || refund.status !== 'unknown') return;
     // Another series already asks about this refund (the running job itself does not count).
-    if (store.jobs.pendingWithPrefix(`${JOB_RECONCILE}:${refundId}:`, currentKey) > 0) return;
+    if (await store.jobs.pendingWithPrefix(`${JOB_RECONCILE}:${refundId}:`, currentKey) > 0) return;
     const since = Date.parse(refund.submitted_at ?? refund.created_at);
-    if (now.getTime() - since >= this.reviewUnknownAfterMs && store.immediate(() => store.payments.requestReview(refundId, now.toISOString()))) {
+    if (now.getTime() - since >= this.reviewUnknownAfterMs && await store.tx(async () => await store.payments.requestReview(refundId, now.toISOString()))) {
       this.services.logger.warn({ refundId }, 'refund outcome still unknown: staff must check the rail');
       this.services.publish({ type: 'refund_review', conversationId: refund.conversation_id ?? undefined, refundId });
     }
-    scheduleReconcile(this.services, refundId, { delayMs: backoffMs(attempt, 2_000), attempt: attempt + 1, tag: `${attempt + 1}-${now.getTime()}`, continuesSeries: true });
+    await scheduleReconcile(this.services, refundId, { delayMs: backoffMs(attempt, 2_000), attempt: attempt + 1, tag: `${attempt + 1}-${now.getTime()}`, continuesSeries: true });
   }
 
   private async sendOutbox(): Promise<void> {
     const { store } = this.services;
-    for (const row of store.outbox.due(this.services.now().toISOString())) {
+    for (const row of await store.outbox.due(this.services.now().toISOString())) {
       if (this.stopped) return;
       try {
         const sent = await this.services.whatsapp.sendText(row.chat_id, row.text);
-        store.immediate(() => {
+        await store.tx(async () => {
           const at = this.services.now().toISOString();
-          store.outbox.markSent(row.id, sent.messageId, at);
+          await store.outbox.markSent(row.id, sent.messageId, at);
           if (row.template === 'refund_done' && row.case_id) {
             // The last step of a case: the customer was told. Record it and seal.
-            appendCaseRecord(store, row.case_id, 'notification', { template: row.template, outbox_id: row.id, message_id: sent.messageId, zaap_id: sent.zaapId }, at);
-            sealCase(store, this.services.keys.receipt, row.case_id, 'settled', at);
+            await appendCaseRecord(store, row.case_id, 'notification', { template: row.template, outbox_id: row.id, message_id: sent.messageId, zaap_id: sent.zaapId }, at);
+            await sealCase(store, this.services.keys.receipt, row.case_id, 'settled', at);
           }
         });
         this.services.publish({ type: 'message_out', conversationId: row.conversation_id });
         // A refund that failed needs a person: queue one (and say so) once the customer was told.
-        if (row.template === 'refund_failed') handOff(this.services, row.conversation_id, 'job_failed');
+        if (row.template === 'refund_failed') await handOff(this.services, row.conversation_id, 'job_failed');
       } catch (error) {
         const permanent = error instanceof ProviderError && !error.retryable;
         const delay = backoffMs(row.attempts, 1_000);
         const next = permanent && row.attempts >= 5 ? null : new Date(this.services.now().getTime() + delay).toISOString();
-        store.outbox.markFailed(row.id, error instanceof Error ? error.message.slice(0, 300) : String(error), next);
+        await store.outbox.markFailed(row.id, error instanceof Error ? error.message.slice(0, 300) : String(error), next);
         this.services.logger.warn({ outboxId: row.id, attempts: row.attempts + 1, retryInMs: next ? delay : null }, 'send failed');
       }
     }
@@ -220,24 +220,24 @@ export function backoffMs(attempts: number, baseMs: number): number {
  * and recording the rail's answer) are reconciled, and settled or accepted
  * refunds missing their credit note get one.
  */
-export function recoverMoneyPath(services: Services): void {
+export async function recoverMoneyPath(services: Services): Promise<void> {
   const { store } = services;
   const now = services.now();
-  const released = store.guardLog.releaseOrphanApprovals();
+  const released = await store.guardLog.releaseOrphanApprovals();
   if (released > 0) services.logger.warn({ released }, 'approvals claimed without a refund went back to pending');
-  for (const refund of store.payments.openRefunds(['reserved', 'unknown'])) {
+  for (const refund of await store.payments.openRefunds(['reserved', 'unknown'])) {
     // Now, not when a pending job of the previous run comes due (the claim and the rail's list make a repeat harmless).
-    scheduleReconcile(services, refund.id, { delayMs: 0, tag: `start-${now.getTime()}`, continuesSeries: true });
+    await scheduleReconcile(services, refund.id, { delayMs: 0, tag: `start-${now.getTime()}`, continuesSeries: true });
   }
   // Settled refunds, and refunds the rail accepted (their note is issued while they settle), whose
   // note SEFAZ has not decided (a rejected or denied note is with a person: re-sending would not help).
-  for (const refund of store.payments.refundsAwaitingCreditNote()) {
+  for (const refund of await store.payments.refundsAwaitingCreditNote()) {
     const key = `${JOB_CREDIT_NOTE}:${refund.id}`;
-    const job = store.jobs.byKey(key);
-    if (!job) store.jobs.schedule(JOB_CREDIT_NOTE, key, { refundId: refund.id }, now.toISOString(), now.toISOString());
+    const job = await store.jobs.byKey(key);
+    if (!job) await store.jobs.schedule(JOB_CREDIT_NOTE, key, { refundId: refund.id }, now.toISOString(), now.toISOString());
     // A job that died during a long fiscal outage gets a new life at each start: every settled refund has its note (invariant 7).
-    else if (job.status !== 'pending' && store.jobs.pendingWithPrefix(`${key}:`) === 0) {
-      store.jobs.schedule(JOB_CREDIT_NOTE, `${key}:restart-${now.getTime()}`, { refundId: refund.id }, now.toISOString(), now.toISOString());
+    else if (job.status !== 'pending' && await store.jobs.pendingWithPrefix(`${key}:`) === 0) {
+      await store.jobs.schedule(JOB_CREDIT_NOTE, `${key}:restart-${now.getTime()}`, { refundId: refund.id }, now.toISOString(), now.toISOString());
     }
   }
 }

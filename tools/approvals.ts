@@ -29,22 +29,22 @@ export async function decideApproval(
   const { store } = services;
   if (!reason.trim()) return { ok: false, error: 'reason_required' };
   const nowIso = services.now().toISOString();
-  expireApprovals(services);
-  const approval = store.guardLog.approval(approvalId);
+  await expireApprovals(services);
+  const approval = await store.guardLog.approval(approvalId);
   if (!approval) return { ok: false, error: 'not_found' };
   if (approval.status === 'expired') return { ok: false, error: 'expired' };
   if (approval.status !== 'pending') return { ok: false, error: 'not_pending' };
-  const conversation = store.conversations.get(approval.conversation_id);
+  const conversation = await store.conversations.get(approval.conversation_id);
   if (!conversation) return { ok: false, error: 'not_found' };
-  const tell = (text: string, key: string) => {
-    store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source: 'system', dedupe_key: `${key}:${approvalId}`, now: services.now().toISOString() });
+  const tell = async (text: string, key: string) => {
+    await store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source: 'system', dedupe_key: `${key}:${approvalId}`, now: services.now().toISOString() });
     services.wake();
   };
   if (decision === 'reject') {
     // Claim it first: two staff clicking at once cannot both decide it.
-    if (!store.guardLog.decideApproval(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
+    if (!await store.guardLog.decideApproval(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
-    tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'approval_rejected');
+    await tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'approval_rejected');
     return { ok: true, status: 'rejected' };
   }
   // Approving claims the approval inside the guard's reservation transaction: a
@@ -58,18 +58,18 @@ export async function decideApproval(
     if (decisionResult.reason === 'approval_not_pending') return { ok: false, error: 'not_pending' };
     // The guard refused the approved proposal: the approval fails, and the customer hears it from us, not silence.
     const failedAt = services.now().toISOString();
-    if (store.guardLog.decideApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
-      tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_failed');
+    if (await store.guardLog.decideApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
+      await tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_failed');
       // The message promises a person: the conversation waits for one (unless a person already holds it).
-      store.immediate(() => {
-        queueForPersonInTx(store, conversation.id, 'job_failed', failedAt);
+      await store.tx(async () => {
+        await queueForPersonInTx(store, conversation.id, 'job_failed', failedAt);
       });
     }
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision: 'failed' });
     return { ok: false, error: 'refused', reason: decisionResult.reason, detail: decisionResult.detail };
   }
   services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
-  tell(templates.approval_approved({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_approved');
+  await tell(templates.approval_approved({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_approved');
   // A failure before the rail call leaves the refund reserved: its reconcile job sends it shortly.
   const refundStatus = await executeRefund(services, decisionResult.refund.id).then((o) => o.status, () => 'processing');
   return { ok: true, status: 'approved', refundId: decisionResult.refund.id, refundStatus };
@@ -79,12 +79,12 @@ export async function decideApproval(
  * Approvals nobody decided within their time expire, and the customer — told
  * "avisaremos você" — hears it from us: the conversation is queued for a person.
  */
-export function expireApprovals(services: Services): number {
+export async function expireApprovals(services: Services): Promise<number> {
   const { store } = services;
-  const expired = store.immediate(() => store.guardLog.expireDue(services.now().toISOString()));
+  const expired = await store.tx(async () => await store.guardLog.expireDue(services.now().toISOString()));
   for (const a of expired) {
     services.publish({ type: 'approval_decided', conversationId: a.conversation_id, approvalId: a.id, decision: 'expired' });
-    handOff(services, a.conversation_id, 'job_failed', templates.approval_expired({ amountCents: a.amount_cents, orderNumber: a.order_number }));
+    await handOff(services, a.conversation_id, 'job_failed', templates.approval_expired({ amountCents: a.amount_cents, orderNumber: a.order_number }));
   }
   return expired.length;
 }

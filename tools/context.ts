@@ -14,7 +14,7 @@ export interface Services {
   whatsapp: WhatsAppClient;
   keys: { mandate: SigningKey; receipt: SigningKey };
   /** The mandate the agent proposes under. */
-  agentMandateId: string;
+  agentMandateId(): Promise<string>;
   /** The mandate approvals execute under. */
   approverMandateId: string;
   pixRefundWindowDays: number;

@@ -36,12 +36,12 @@ export async function executeToolUse(
 ): Promise<ToolResultBlock | TransientFailure> {
   const { store } = ctx.services;
   const now = () => ctx.services.now().toISOString();
-  const previous = store.turns.toolCall(ctx.conversation.id, block.id);
+  const previous = await store.turns.toolCall(ctx.conversation.id, block.id);
   if (previous?.status === 'done' && previous.result !== null) {
     return { type: 'tool_result', tool_use_id: block.id, content: previous.result, ...(previous.outcome === 'ok' ? {} : { is_error: true }) };
   }
   if (!previous) {
-    store.turns.startToolCall({
+    await store.turns.startToolCall({
       tool_use_id: block.id,
       conversation_id: ctx.conversation.id,
       turn_id: ctx.turnId,
@@ -52,21 +52,21 @@ export async function executeToolUse(
   }
   const outcome = refuse ? ({ outcome: 'refused', ...refuse } as const) : await run(ctx, block);
   if ('transient' in outcome) {
-    const attempts = store.turns.failToolCallTransient(ctx.conversation.id, block.id, 'provider_unavailable');
+    const attempts = await store.turns.failToolCallTransient(ctx.conversation.id, block.id, 'provider_unavailable');
     if (attempts < MAX_TRANSIENT_ATTEMPTS) return { transient: true, attempts, provider: outcome.provider };
-    return finish(ctx, block, { outcome: 'refused', reason: 'provider_unavailable', message: `The ${outcome.provider} service has been unavailable for a while; apologise and hand the customer off to staff.` });
+    return await finish(ctx, block, { outcome: 'refused', reason: 'provider_unavailable', message: `The ${outcome.provider} service has been unavailable for a while; apologise and hand the customer off to staff.` });
   }
-  return finish(ctx, block, outcome);
+  return await finish(ctx, block, outcome);
 }
 
-function finish(ctx: ToolContext, block: { id: string; name: string }, outcome: ToolOutcome): ToolResultBlock {
+async function finish(ctx: ToolContext, block: { id: string; name: string }, outcome: ToolOutcome): Promise<ToolResultBlock> {
   const { store } = ctx.services;
   const now = () => ctx.services.now().toISOString();
   const isError = outcome.outcome !== 'ok';
   const content = JSON.stringify(
     outcome.outcome === 'ok' ? outcome.result : { refused: true, reason: outcome.reason, message: outcome.message, ...(outcome.extra ?? {}) },
   );
-  store.turns.finishToolCall(ctx.conversation.id, block.id, outcome.outcome === 'ok' ? 'ok' : 'refused', outcome.outcome === 'ok' ? null : outcome.reason, content, now());
+  await store.turns.finishToolCall(ctx.conversation.id, block.id, outcome.outcome === 'ok' ? 'ok' : 'refused', outcome.outcome === 'ok' ? null : outcome.reason, content, now());
   // The name is the model's text: only a name we know leaves the process (live events, logs).
   const name = knownToolName(block.name);
   ctx.services.publish({ type: 'tool_call', conversationId: ctx.conversation.id, name, outcome: outcome.outcome });

@@ -71,8 +71,8 @@ export function proposalHash(conversationId: string, p: Proposal): string {
 
 export async function proposeRefund(services: Services, actor: Actor, proposal: Proposal): Promise<GuardDecision> {
   const { store } = services;
-  const refuse = (reason: RefusalReason, detail: string, extra: { mandateId?: string; mandateVersion?: number; approvalId?: string } = {}): GuardDecision => {
-    store.guardLog.record({
+  const refuse = async (reason: RefusalReason, detail: string, extra: { mandateId?: string; mandateVersion?: number; approvalId?: string } = {}): Promise<GuardDecision> => {
+    await store.guardLog.record({
       tool_use_id: actor.toolUseId,
       conversation_id: actor.conversation.id,
       actor: actor.id,
@@ -92,63 +92,63 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
   };
 
   // A person holds the conversation: the agent moves no money behind their back (staff executing an approval may).
-  const heldRefusal = (): GuardDecision | null => {
+  const heldRefusal = async (): Promise<GuardDecision | null> => {
     if (actor.approvalId) return null;
-    const state = store.conversations.get(actor.conversation.id)?.state;
-    return state === 'agent' ? null : refuse('conversation_with_staff', `conversation is ${state ?? 'unknown'}; the agent may not refund`);
+    const state = (await store.conversations.get(actor.conversation.id))?.state;
+    return state === 'agent' ? null : await refuse('conversation_with_staff', `conversation is ${state ?? 'unknown'}; the agent may not refund`);
   };
-  const held = heldRefusal();
+  const held = await heldRefusal();
   if (held) return held;
   if (!actor.approvalId) {
-    const holder = mandateAgentOf(store, actor.mandateId);
-    if (holder !== null && holder !== actor.id) return refuse('mandate_agent_mismatch', `mandate ${actor.mandateId} belongs to ${holder}, not ${actor.id}`, { mandateId: actor.mandateId });
+    const holder = await mandateAgentOf(store, actor.mandateId);
+    if (holder !== null && holder !== actor.id) return await refuse('mandate_agent_mismatch', `mandate ${actor.mandateId} belongs to ${holder}, not ${actor.id}`, { mandateId: actor.mandateId });
   }
 
   // Invariant 8 and 10: the amount is a positive integer of cents, or nothing happens.
-  if (!isCents(proposal.amountCents) || proposal.amountCents <= 0) return refuse('invalid_input', 'amount_cents must be a positive integer');
-  if (typeof proposal.orderNumber !== 'string' || !/^\d{1,20}$/.test(proposal.orderNumber)) return refuse('invalid_input', 'order_id must be digits');
+  if (!isCents(proposal.amountCents) || proposal.amountCents <= 0) return await refuse('invalid_input', 'amount_cents must be a positive integer');
+  if (typeof proposal.orderNumber !== 'string' || !/^\d{1,20}$/.test(proposal.orderNumber)) return await refuse('invalid_input', 'order_id must be digits');
 
   // Invariants 1 and 2: the order, its owner and its payment come from the ERP and the rail.
   const verification = await verifyOrder(services, actor.conversation, proposal.orderNumber);
-  if (!verification.found) return refuse('order_not_found', `order ${proposal.orderNumber} not found for this customer`);
+  if (!verification.found) return await refuse('order_not_found', `order ${proposal.orderNumber} not found for this customer`);
   const { order } = verification;
-  if (order.cancelled) return refuse('order_cancelled', `order ${order.orderNumber} is cancelled`);
-  if (order.payment.method !== 'pix') return refuse('unsupported_rail', `order ${order.orderNumber} was paid by ${order.payment.method}; only Pix refunds are automated`);
+  if (order.cancelled) return await refuse('order_cancelled', `order ${order.orderNumber} is cancelled`);
+  if (order.payment.method !== 'pix') return await refuse('unsupported_rail', `order ${order.orderNumber} was paid by ${order.payment.method}; only Pix refunds are automated`);
   const payment = verification.payment;
-  if (!payment) return refuse(verification.issue?.reason ?? 'payment_not_confirmed', verification.issue?.detail ?? `the Pix payment of order ${order.orderNumber} was not found on the rail`);
+  if (!payment) return await refuse(verification.issue?.reason ?? 'payment_not_confirmed', verification.issue?.detail ?? `the Pix payment of order ${order.orderNumber} was not found on the rail`);
   const now = services.now();
   if (now.getTime() > refundWindowEnds(services, payment.paid_at).getTime()) {
-    return refuse('outside_refund_window', `Pix refunds are possible for ${services.pixRefundWindowDays} days after payment (paid ${payment.paid_at})`);
+    return await refuse('outside_refund_window', `Pix refunds are possible for ${services.pixRefundWindowDays} days after payment (paid ${payment.paid_at})`);
   }
 
   // Invariants 3 and 4: check and reserve in one BEGIN IMMEDIATE transaction.
-  return store.immediate((): GuardDecision => {
+  return await store.tx(async (): Promise<GuardDecision> => {
     const at = services.now();
     const nowIso = at.toISOString();
     // Again inside the transaction: a takeover that committed while the order was being verified wins.
-    const heldNow = heldRefusal();
+    const heldNow = await heldRefusal();
     if (heldNow) return heldNow;
     // An approval is executed once: read here, claimed below with the reservation, in one transaction.
-    if (actor.approvalId && store.guardLog.approval(actor.approvalId)?.status !== 'pending') {
-      return refuse('approval_not_pending', `approval ${actor.approvalId} is no longer pending`);
+    if (actor.approvalId && (await store.guardLog.approval(actor.approvalId))?.status !== 'pending') {
+      return await refuse('approval_not_pending', `approval ${actor.approvalId} is no longer pending`);
     }
-    const mandate = checkMandate(store, services.keys.mandate, actor.mandateId, at);
-    if (!mandate.ok) return refuse(mandate.reason, mandate.detail, { mandateId: actor.mandateId });
+    const mandate = await checkMandate(store, services.keys.mandate, actor.mandateId, at);
+    if (!mandate.ok) return await refuse(mandate.reason, mandate.detail, { mandateId: actor.mandateId });
     const m = mandate.mandate;
     const mandateRef = { mandateId: m.id, mandateVersion: m.version };
 
-    const refundable = refundableCents(services, payment);
+    const refundable = await refundableCents(services, payment);
     if (proposal.amountCents > refundable) {
-      return refuse('exceeds_refundable', `asked ${proposal.amountCents} cents; ${refundable} cents left to refund on order ${order.orderNumber}`, mandateRef);
+      return await refuse('exceeds_refundable', `asked ${proposal.amountCents} cents; ${refundable} cents left to refund on order ${order.orderNumber}`, mandateRef);
     }
     const windowSince = new Date(at.getTime() - m.window_seconds * 1000).toISOString();
-    const windowUsed = store.payments.mandateWindowCents(m.id, windowSince);
+    const windowUsed = await store.payments.mandateWindowCents(m.id, windowSince);
     let capReason: RefusalReason | null = null;
     let capDetail = '';
     // The per-refund cap bounds what one order, and one customer (all their chats), get
     // without approval within the window: five refunds of R$ 480 are not five small refunds.
-    const orderUsed = actor.approvalId ? 0 : store.payments.mandateCentsFor(m.id, { orderNumber: order.orderNumber }, windowSince);
-    const customerUsed = actor.approvalId ? 0 : store.payments.mandateCentsFor(m.id, { customerCode: payment.customer_code }, windowSince);
+    const orderUsed = actor.approvalId ? 0 : await store.payments.mandateCentsFor(m.id, { orderNumber: order.orderNumber }, windowSince);
+    const customerUsed = actor.approvalId ? 0 : await store.payments.mandateCentsFor(m.id, { customerCode: payment.customer_code }, windowSince);
     if (proposal.amountCents > m.per_refund_cap_cents) {
       capReason = 'over_per_refund_cap';
       capDetail = `asked ${proposal.amountCents} cents; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per refund`;
@@ -165,12 +165,12 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     if (capReason) {
       // Over a cap: staff get an approval request bound to this exact proposal
       // (unless the proposer is already executing an approval: then it is a refusal).
-      if (actor.approvalId) return refuse(capReason, capDetail, mandateRef);
+      if (actor.approvalId) return await refuse(capReason, capDetail, mandateRef);
       const hash = proposalHash(actor.conversation.id, proposal);
-      const existing = store.guardLog.pendingApprovalFor(hash, nowIso);
+      const existing = await store.guardLog.pendingApprovalFor(hash, nowIso);
       const approvalId = existing?.id ?? newId('apr');
       if (!existing) {
-        store.guardLog.openApproval({
+        await store.guardLog.openApproval({
           id: approvalId,
           conversation_id: actor.conversation.id,
           order_number: order.orderNumber,
@@ -188,7 +188,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
         });
         services.publish({ type: 'approval_requested', conversationId: actor.conversation.id, approvalId });
       }
-      return refuse(capReason, capDetail, { ...mandateRef, approvalId });
+      return await refuse(capReason, capDetail, { ...mandateRef, approvalId });
     }
 
     const refundId = newId('rf');
@@ -217,16 +217,16 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       submitted_at: null,
       review_requested_at: null,
     };
-    store.payments.insertRefund(refund);
+    await store.payments.insertRefund(refund);
     // A safety net in the same transaction: if whatever reserved this refund never claims it
     // (an error between here and the rail call), reconciliation does, instead of a restart days later.
-    scheduleClaimCheck(services, refundId, nowIso);
+    await scheduleClaimCheck(services, refundId, nowIso);
     if (actor.approvalId) {
       // Claim and reservation are one step: a crash leaves either both or neither.
       const decision = actor.approvalDecision ?? { by: actor.id, reason: 'approved' };
-      if (!store.guardLog.claimApproval(actor.approvalId, decision.by, decision.reason, refundId, nowIso)) throw new Error(`approval ${actor.approvalId} changed inside the transaction`);
+      if (!await store.guardLog.claimApproval(actor.approvalId, decision.by, decision.reason, refundId, nowIso)) throw new Error(`approval ${actor.approvalId} changed inside the transaction`);
     }
-    store.guardLog.record({
+    await store.guardLog.record({
       tool_use_id: actor.toolUseId,
       conversation_id: actor.conversation.id,
       actor: actor.id,
@@ -241,7 +241,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       approval_id: actor.approvalId ?? null,
       created_at: nowIso,
     });
-    openCase(services, caseId, actor, verification, {
+    await openCase(services, caseId, actor, verification, {
       mandate_id: m.id,
       mandate_version: m.version,
       mandate_signature: mandate.signature,
@@ -260,7 +260,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       refund_id: refundId,
       idempotency_key: refund.idempotency_key,
     }, nowIso);
-    noticeToNumberOnFile(services, actor.conversation, refund, nowIso);
+    await noticeToNumberOnFile(services, actor.conversation, refund, nowIso);
     services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'allowed', refundId });
     return { ok: true, refund, caseId };
   });
@@ -271,13 +271,13 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
  * customer's WhatsApp number on file, in the same transaction as the
  * reservation: if someone else got hold of the code, the owner hears of it.
  */
-function noticeToNumberOnFile(services: Services, conversation: Conversation, refund: RefundRow, nowIso: string): void {
+async function noticeToNumberOnFile(services: Services, conversation: Conversation, refund: RefundRow, nowIso: string): Promise<void> {
   if (conversation.phone !== null) return;
   const { store } = services;
-  const phone = store.identity.verifiedPhone(conversation.id);
+  const phone = await store.identity.verifiedPhone(conversation.id);
   if (!phone) return;
-  const onFile = store.conversations.ensure(phone, phone, nowIso);
-  store.outbox.enqueue({
+  const onFile = await store.conversations.ensure(phone, phone, nowIso);
+  await store.outbox.enqueue({
     conversation_id: onFile.id,
     chat_id: onFile.chat_id,
     text: templates.refund_requested_elsewhere({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
@@ -292,19 +292,19 @@ export function isCapRefusal(reason: RefusalReason): boolean {
 }
 
 /** Opens the case and writes its first records: complaint, verification, guard decision. */
-function openCase(services: Services, caseId: string, actor: Actor, verification: Verification & { found: true }, decision: Record<string, unknown>, at: string): void {
+async function openCase(services: Services, caseId: string, actor: Actor, verification: Verification & { found: true }, decision: Record<string, unknown>, at: string): Promise<void> {
   const { store } = services;
-  store.cases.open({ id: caseId, conversation_id: actor.conversation.id, order_number: verification.order.orderNumber, status: 'open', created_at: at });
-  const complaint = store.inbox.forConversation(actor.conversation.id).filter((r) => r.kind === 'text');
-  appendCaseRecord(store, caseId, 'complaint', {
+  await store.cases.open({ id: caseId, conversation_id: actor.conversation.id, order_number: verification.order.orderNumber, status: 'open', created_at: at });
+  const complaint = (await store.inbox.forConversation(actor.conversation.id)).filter((r) => r.kind === 'text');
+  await appendCaseRecord(store, caseId, 'complaint', {
     conversation_id: actor.conversation.id,
     message_ids: complaint.map((r) => r.message_id),
     text_sha256: createHash('sha256').update(complaint.map((r) => r.text ?? '').join('\n')).digest('hex'),
   }, at);
-  appendCaseRecord(store, caseId, 'verification', {
+  await appendCaseRecord(store, caseId, 'verification', {
     order: verification.order,
     payment: verification.railPayment,
     match: verification.match ?? null,
   }, at);
-  appendCaseRecord(store, caseId, 'guard_decision', { decision: 'allowed', ...decision }, at);
+  await appendCaseRecord(store, caseId, 'guard_decision', { decision: 'allowed', ...decision }, at);
 }

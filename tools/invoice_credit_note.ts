@@ -11,12 +11,12 @@ export const invoiceCreditNote = defineTool({
   input: z.object({ refund_id: z.string().regex(/^rf_[a-z0-9]{1,40}$/) }).strict(),
   async run(input, ctx) {
     const { store } = ctx.services;
-    const refund = store.payments.refund(input.refund_id);
+    const refund = await store.payments.refund(input.refund_id);
     if (!refund || refund.conversation_id !== ctx.conversation.id) return refused('refund_not_found', 'No such refund in this conversation.');
     if (refund.status !== 'settled') return refused('refund_not_settled', `The refund is ${refund.status}; the credit note comes after it settles.`);
-    const existing = store.creditNotes.forRefund(refund.id);
+    const existing = await store.creditNotes.forRefund(refund.id);
     if (existing?.status !== 'authorized') await issueCreditNote(ctx.services, refund.id);
-    const note = store.creditNotes.forRefund(refund.id);
+    const note = await store.creditNotes.forRefund(refund.id);
     if (!note || note.status !== 'authorized') return ok({ status: 'processing', refund_id: refund.id });
     return ok({ status: 'issued', refund_id: refund.id, number: note.number, series: note.series, access_key: note.access_key });
   },

@@ -90,19 +90,19 @@ async function findPayIn(services: Services, order: ErpOrder): Promise<Verificat
 
   // Verified with the rail a moment ago (the lookup before the refund): no second round trip.
   // Refunds made elsewhere in that minute cannot slip through: the rail refuses over-refunds itself.
-  const recent = reference ? services.store.payments.verifiedSince(reference, sinceIso) : services.store.payments.forOrder(order.orderNumber, order.customerCode);
+  const recent = reference ? await services.store.payments.verifiedSince(reference, sinceIso) : await services.store.payments.forOrder(order.orderNumber, order.customerCode);
   if (recent && recent.customer_code === order.customerCode && recent.order_number === order.orderNumber && recent.verified_at >= sinceIso) {
     return { found: true, order, payment: recent, railPayment: railPaymentOf(recent), match: { by: 'previous_match', verified_at: recent.verified_at } };
   }
 
   if (reference && /^[ED][0-9A-Za-z]{31}$/.test(reference)) {
     const byReference = await services.pix.findPayment(reference, order.placedAt);
-    if (byReference) return record(services, order, byReference, { by: 'reference', reference });
+    if (byReference) return await record(services, order, byReference, { by: 'reference', reference });
   } else if (reference && services.pix.findPaymentByTxid) {
     // A txid names one charge; still, only one paid Pix of that amount counts.
     const placedAt = Date.parse(order.placedAt);
     const byTxid = (await services.pix.findPaymentByTxid(reference, new Date(placedAt - MATCH_WINDOW_BEFORE_MS).toISOString(), new Date(Math.min(placedAt + MATCH_WINDOW_AFTER_MS, services.now().getTime())).toISOString())).filter((p) => p.amountCents === order.totalCents);
-    if (byTxid.length === 1) return record(services, order, byTxid[0] as PixPayment, { by: 'reference', reference });
+    if (byTxid.length === 1) return await record(services, order, byTxid[0] as PixPayment, { by: 'reference', reference });
   }
 
   const customer = await services.erp.getCustomer(order.customerCode);
@@ -114,13 +114,14 @@ async function findPayIn(services: Services, order: ErpOrder): Promise<Verificat
   const to = new Date(Math.min(placed + MATCH_WINDOW_AFTER_MS, services.now().getTime())).toISOString();
   const found = await services.pix.findPayments({ amountCents: order.totalCents, payerTaxId: customer.taxId, from, to });
   // A pay-in already matched to another order is that order's, not a candidate here.
-  const candidates = found.filter((p) => {
-    const known = services.store.payments.get(paymentId(services.pix.name, p.documentId));
-    return !known || known.order_number === order.orderNumber;
-  });
+  const candidates = [];
+  for (const p of found) {
+    const known = await services.store.payments.get(paymentId(services.pix.name, p.documentId));
+    if (!known || known.order_number === order.orderNumber) candidates.push(p);
+  }
   const listed = candidates.map((p) => ({ document_id: p.documentId, end_to_end_id: p.endToEndId, amount_cents: p.amountCents, paid_at: p.paidAt }));
   if (candidates.length === 1) {
-    return record(services, order, candidates[0] as PixPayment, { by: 'amount_payer_window', amount_cents: order.totalCents, payer: maskTaxId(customer.taxId), from, to, candidates: 1 });
+    return await record(services, order, candidates[0] as PixPayment, { by: 'amount_payer_window', amount_cents: order.totalCents, payer: maskTaxId(customer.taxId), from, to, candidates: 1 });
   }
   if (candidates.length === 0) {
     return noPayment(order, { reason: 'payment_not_confirmed', detail: `no Pix of ${order.totalCents} cents from the customer's CPF/CNPJ between ${from} and ${to}`, candidates: [] });
@@ -137,13 +138,13 @@ function noPayment(order: ErpOrder, issue: PaymentIssue): Verification & { found
 }
 
 /** Stores the matched pay-in (amount, e2e and owner never change once seen). */
-function record(services: Services, order: ErpOrder, railPayment: PixPayment, match: PaymentMatch): Verification & { found: true } {
+async function record(services: Services, order: ErpOrder, railPayment: PixPayment, match: PaymentMatch): Promise<Verification & { found: true }> {
   // Ours = refunds we still hold against the payment. A rail refund matching one of our
   // *failed* refunds (released by staff, then paid by a slow rail after all) is money that
   // left: it counts as refunded outside Estorno, so nobody can refund it again.
   const ours = new Set(
-    services.store.payments
-      .refundsForPayment(paymentId(services.pix.name, railPayment.documentId))
+    (await services.store.payments
+      .refundsForPayment(paymentId(services.pix.name, railPayment.documentId)))
       .filter((r) => r.status !== 'failed')
       .flatMap((r) => [r.rail_refund_id, r.idempotency_key]),
   );
@@ -151,7 +152,7 @@ function record(services: Services, order: ErpOrder, railPayment: PixPayment, ma
     .filter((r) => r.status !== 'failed')
     .filter((r) => !(r.railRefundId && ours.has(r.railRefundId)) && !(r.key && ours.has(r.key)))
     .reduce((sum, r) => sum + r.amountCents, 0);
-  const payment = services.store.payments.upsert({
+  const payment = await services.store.payments.upsert({
     id: paymentId(services.pix.name, railPayment.documentId),
     rail: services.pix.name,
     document_id: railPayment.documentId,
@@ -184,8 +185,8 @@ export function paymentId(rail: string, documentId: string): string {
 }
 
 /** What is left to refund on a payment: paid − refunded outside Estorno − held by Estorno. */
-export function refundableCents(services: Services, payment: PaymentRow): number {
-  return Math.max(0, payment.amount_cents - payment.external_refunded_cents - services.store.payments.heldCents(payment.id));
+export async function refundableCents(services: Services, payment: PaymentRow): Promise<number> {
+  return Math.max(0, payment.amount_cents - payment.external_refunded_cents - await services.store.payments.heldCents(payment.id));
 }
 
 export function refundWindowEnds(services: Services, paidAt: string): Date {
@@ -193,7 +194,7 @@ export function refundWindowEnds(services: Services, paidAt: string): Date {
 }
 
 /** What the model is told about a verified order (ledger_lookup's result, and the first turn's context). */
-export function describeOrder(services: Services, v: Verification & { found: true }): Record<string, unknown> {
+export async function describeOrder(services: Services, v: Verification & { found: true }): Promise<Record<string, unknown>> {
   const { order, payment } = v;
   const base = {
     found: true,
@@ -207,7 +208,7 @@ export function describeOrder(services: Services, v: Verification & { found: tru
     const reason = v.issue?.reason ?? 'payment_not_confirmed';
     return { ...base, payment: { method: 'pix' }, refund_eligible: false, ineligible_reason: reason, ...(reason === 'payment_ambiguous' ? { candidate_payments: v.issue?.candidates.length ?? 0 } : {}) };
   }
-  const refundable = refundableCents(services, payment);
+  const refundable = await refundableCents(services, payment);
   const windowEnds = refundWindowEnds(services, payment.paid_at);
   const ineligible = order.cancelled ? 'order_cancelled' : services.now() > windowEnds ? 'outside_refund_window' : refundable === 0 ? 'fully_refunded' : null;
   return {
@@ -246,5 +247,5 @@ export async function recentOrders(services: Services, conversation: Conversatio
   // pay_refund's verification will hit; the context does not wait for it.
   for (const o of orders) services.erp.getOrder(o.orderNumber).catch(() => undefined);
   const verified = await Promise.all(orders.map((o) => verifyPayment(services, o)));
-  return verified.map((v) => describeOrder(services, v));
+  return Promise.all(verified.map((v) => describeOrder(services, v)));
 }

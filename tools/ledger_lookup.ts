@@ -17,6 +17,6 @@ export const ledgerLookup = defineTool({
     }
     const v = await verifyOrder(services, conversation, orderNumber);
     if (!v.found) return ok({ found: false, order_id: orderNumber });
-    return ok(describeOrder(services, v));
+    return ok(await describeOrder(services, v));
   },
 });

@@ -47,14 +47,14 @@ export function signMandate(key: SigningKey, doc: MandateDocument): MandateRow {
 }
 
 /** Issues a new mandate, or a new version of one (caps change = re-sign), and marks it active. */
-export function issueMandate(
+export async function issueMandate(
   store: Store,
   key: SigningKey,
   input: Omit<MandateDocument, 'version' | 'issued_at' | 'not_before' | 'expires_at'> & { not_before?: string; expires_at?: string },
   now: Date,
-): MandateDocument {
-  return store.immediate(() => {
-    const previous = store.mandates.latest(input.id);
+): Promise<MandateDocument> {
+  return await store.tx(async () => {
+    const previous = await store.mandates.latest(input.id);
     const doc = mandateDocument.parse({
       ...input,
       version: previous ? previous.version + 1 : 1,
@@ -62,8 +62,8 @@ export function issueMandate(
       expires_at: input.expires_at ?? new Date(now.getTime() + 365 * 86_400_000).toISOString(),
       issued_at: now.toISOString(),
     });
-    store.mandates.insertVersion(signMandate(key, doc));
-    if (!previous) store.mandates.addEvent(doc.id, 'active', input.issued_by, 'issued', now.toISOString());
+    await store.mandates.insertVersion(signMandate(key, doc));
+    if (!previous) await store.mandates.addEvent(doc.id, 'active', input.issued_by, 'issued', now.toISOString());
     return doc;
   });
 }
@@ -73,8 +73,8 @@ export function issueMandate(
  * the document's own shape, status (newest event) and validity period.
  * Anything it cannot read is refused: fail closed (invariant 10).
  */
-export function checkMandate(store: Store, key: Pick<SigningKey, 'publicKey'>, mandateId: string, now: Date): MandateCheck {
-  const row = store.mandates.latest(mandateId);
+export async function checkMandate(store: Store, key: Pick<SigningKey, 'publicKey'>, mandateId: string, now: Date): Promise<MandateCheck> {
+  const row = await store.mandates.latest(mandateId);
   if (!row) return { ok: false, reason: 'mandate_missing', detail: `no mandate ${mandateId}` };
   if (!verifyText(key.publicKey, row.document, row.signature)) {
     return { ok: false, reason: 'bad_signature', detail: `mandate ${mandateId} v${row.version}: signature does not verify` };
@@ -88,7 +88,7 @@ export function checkMandate(store: Store, key: Pick<SigningKey, 'publicKey'>, m
   if (doc.id !== row.id || doc.version !== row.version || doc.agent_id !== row.agent_id) {
     return { ok: false, reason: 'bad_signature', detail: `mandate ${mandateId}: row does not match its signed document` };
   }
-  const status = store.mandates.currentStatus(mandateId)?.status;
+  const status = (await store.mandates.currentStatus(mandateId))?.status;
   if (status === undefined || !STATUSES.includes(status)) {
     return { ok: false, reason: 'mandate_unreadable', detail: `mandate ${mandateId}: status ${String(status)} unreadable` };
   }
@@ -125,42 +125,42 @@ export type MandateAction = 'pause' | 'resume' | 'revoke';
  * Pause, resume or revoke: a status event, read afresh by the guard at every
  * execution, so it bites on the very next proposal. A revoked mandate stays revoked.
  */
-export function setMandateStatus(store: Store, mandateId: string, action: MandateAction, actor: string, reason: string | null, now: Date): { ok: true; status: string } | { ok: false; error: string } {
-  return store.immediate(() => {
-    if (!store.mandates.latest(mandateId)) return { ok: false as const, error: `no mandate ${mandateId}` };
-    const current = store.mandates.currentStatus(mandateId)?.status;
+export async function setMandateStatus(store: Store, mandateId: string, action: MandateAction, actor: string, reason: string | null, now: Date): Promise<{ ok: true; status: string } | { ok: false; error: string }> {
+  return await store.tx(async () => {
+    if (!await store.mandates.latest(mandateId)) return { ok: false as const, error: `no mandate ${mandateId}` };
+    const current = (await store.mandates.currentStatus(mandateId))?.status;
     if (current === 'revoked') return { ok: false as const, error: `mandate ${mandateId} is revoked; issue a new one` };
     const status = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : 'revoked';
     if (action === 'resume' && current !== 'paused') return { ok: false as const, error: `mandate ${mandateId} is ${current}, not paused` };
-    store.mandates.addEvent(mandateId, status, actor, reason, now.toISOString());
+    await store.mandates.addEvent(mandateId, status, actor, reason, now.toISOString());
     return { ok: true as const, status };
   });
 }
 
 /** Changes caps: a new version, re-signed; the old versions stay for the audit trail. */
-export function changeCaps(
+export async function changeCaps(
   store: Store,
   key: SigningKey,
   mandateId: string,
   caps: Partial<Pick<MandateDocument, 'per_refund_cap_cents' | 'window_cap_cents' | 'window_seconds' | 'expires_at'>>,
   actor: string,
   now: Date,
-): { ok: true; mandate: MandateDocument } | { ok: false; error: string } {
-  const row = store.mandates.latest(mandateId);
+): Promise<{ ok: true; mandate: MandateDocument } | { ok: false; error: string }> {
+  const row = await store.mandates.latest(mandateId);
   if (!row) return { ok: false, error: `no mandate ${mandateId}` };
   if (!verifyText(key.publicKey, row.document, row.signature)) return { ok: false, error: `mandate ${mandateId} does not verify; refusing to build on it` };
-  if (store.mandates.currentStatus(mandateId)?.status === 'revoked') return { ok: false, error: `mandate ${mandateId} is revoked` };
+  if ((await store.mandates.currentStatus(mandateId))?.status === 'revoked') return { ok: false, error: `mandate ${mandateId} is revoked` };
   const current = mandateDocument.parse(JSON.parse(row.document));
   const { version: _v, issued_at: _i, not_before: _n, issued_by: _b, ...rest } = current;
-  const mandate = issueMandate(store, key, { ...rest, ...caps, issued_by: actor, not_before: current.not_before, expires_at: caps.expires_at ?? current.expires_at }, now);
+  const mandate = await issueMandate(store, key, { ...rest, ...caps, issued_by: actor, not_before: current.not_before, expires_at: caps.expires_at ?? current.expires_at }, now);
   return { ok: true, mandate };
 }
 
 /** Every mandate with its newest version, status and verification, for the console and the CLI. */
-export function listMandates(store: Store, key: Pick<SigningKey, 'publicKey'>, now: Date) {
-  return store.mandates.ids().map((id) => {
-    const row = store.mandates.latest(id) as MandateRow;
-    const check = checkMandate(store, key, id, now);
+export async function listMandates(store: Store, key: Pick<SigningKey, 'publicKey'>, now: Date) {
+  return Promise.all((await store.mandates.ids()).map(async (id) => {
+    const row = await store.mandates.latest(id) as MandateRow;
+    const check = await checkMandate(store, key, id, now);
     let document: unknown = null;
     try {
       document = JSON.parse(row.document);
@@ -171,21 +171,21 @@ export function listMandates(store: Store, key: Pick<SigningKey, 'publicKey'>, n
       id,
       version: row.version,
       agent_id: row.agent_id,
-      status: store.mandates.currentStatus(id)?.status ?? 'unknown',
+      status: (await store.mandates.currentStatus(id))?.status ?? 'unknown',
       verifies: check.ok || (check.reason !== 'bad_signature' && check.reason !== 'mandate_unreadable'),
       usable: check.ok,
       refusal: check.ok ? null : check.reason,
       document,
       signature: row.signature,
       key_id: row.key_id,
-      versions: store.mandates.versions(id).length,
+      versions: (await store.mandates.versions(id)).length,
     };
-  });
+  }));
 }
 
 /** The agent id the signed mandate was issued to (its newest version); null when there is no such mandate. */
-export function mandateAgentOf(store: Store, mandateId: string): string | null {
-  return store.mandates.latest(mandateId)?.agent_id ?? null;
+export async function mandateAgentOf(store: Store, mandateId: string): Promise<string | null> {
+  return (await store.mandates.latest(mandateId))?.agent_id ?? null;
 }
 
 /**
@@ -194,13 +194,12 @@ export function mandateAgentOf(store: Store, mandateId: string): string | null {
  * same agent therefore restores refunds at the next proposal. Null when the
  * agent holds no usable mandate.
  */
-export function activeMandateFor(store: Store, key: Pick<SigningKey, 'publicKey'>, agentId: string, now: Date): string | null {
-  const held = store.mandates
-    .ids()
-    .map((id) => store.mandates.latest(id) as MandateRow)
-    .filter((row) => row.agent_id === agentId)
-    .sort((a, b) => b.created_at.localeCompare(a.created_at));
-  return held.find((row) => checkMandate(store, key, row.id, now).ok)?.id ?? null;
+export async function activeMandateFor(store: Store, key: Pick<SigningKey, 'publicKey'>, agentId: string, now: Date): Promise<string | null> {
+  const rows: MandateRow[] = [];
+  for (const id of await store.mandates.ids()) rows.push((await store.mandates.latest(id)) as MandateRow);
+  const held = rows.filter((row) => row.agent_id === agentId).sort((a, b) => b.created_at.localeCompare(a.created_at));
+  for (const row of held) if ((await checkMandate(store, key, row.id, now)).ok) return row.id;
+  return null;
 }
 
 /** The agent id the support agent proposes under (CONTRACT.md's default mandate). */

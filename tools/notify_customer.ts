@@ -18,15 +18,15 @@ export const notifyCustomer = defineTool({
     let caseId: string | null = null;
     if (input.template === 'handoff') {
       // A handoff queues the conversation for a person (with its reason); the customer is told by the state machine, once.
-      const reason = inferHandoffReason(store, conversation.id, ctx.turnId);
-      const queued = handOff(ctx.services, conversation.id, reason);
+      const reason = await inferHandoffReason(store, conversation.id, ctx.turnId);
+      const queued = await handOff(ctx.services, conversation.id, reason);
       return ok({ sent: queued, template: 'handoff', queued_for_staff: true, reason, ...(queued ? {} : { note: 'already with staff' }) });
     } else {
-      const refund = input.refund_id ? store.payments.refund(input.refund_id) : undefined;
+      const refund = input.refund_id ? await store.payments.refund(input.refund_id) : undefined;
       if (!refund || refund.conversation_id !== conversation.id) return refused('refund_not_found', 'This template needs a refund_id of this conversation.');
       caseId = refund.case_id;
       if (input.template === 'refund_done') {
-        const note = store.creditNotes.forRefund(refund.id);
+        const note = await store.creditNotes.forRefund(refund.id);
         if (refund.status !== 'settled' || note?.status !== 'authorized' || !refund.case_id) {
           return refused('refund_not_settled', 'The refund is not settled with its credit note yet; the customer is told automatically when it is.');
         }
@@ -35,8 +35,8 @@ export const notifyCustomer = defineTool({
         text = templates.refund_pending({ amountCents: refund.amount_cents, orderNumber: refund.order_number });
       }
     }
-    const id = store.immediate(() => {
-      return store.outbox.enqueue({
+    const id = await store.tx(async () => {
+      return await store.outbox.enqueue({
         conversation_id: conversation.id,
         chat_id: conversation.chat_id,
         text,

@@ -43,20 +43,20 @@ export function pixWebhook(options: PixWebhookOptions): express.Router {
       res.status(401).json({ error: 'unauthorized', message: 'missing or wrong x-webhook-secret' });
       return;
     }
-    raw(req, res, (err?: unknown) => {
+    raw(req, res, async (err?: unknown) => {
       if (err) return sendBodyError(res, err);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       if (!verifyTrioSignature(body, req.get('x-webhook-signature'), options.signingKey)) {
         res.status(401).json({ error: 'bad_signature', message: 'x-webhook-signature does not match the body' });
         return;
       }
-      handle(options, body, res);
+      await handle(options, body, res);
     });
   });
   return router;
 }
 
-function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
+async function handle(options: PixWebhookOptions, body: Buffer, res: Response): Promise<void> {
   const { services, logger } = options;
   const { store } = services;
   let json: unknown;
@@ -76,7 +76,7 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
   const eventKey = `trio:${event.category}:${event.data.id ?? event.ref_id}:${event.type}`;
   if (event.category !== 'collecting_document_refund' || !(REFUND_TYPES as readonly string[]).includes(event.type)) {
     // Fail closed: an event we do not handle is recorded and refused, never guessed at.
-    store.webhookEvents.record('pix', eventKey, body.toString('utf8'), 'unhandled', now);
+    await store.webhookEvents.record('pix', eventKey, body.toString('utf8'), 'unhandled', now);
     logger.warn({ category: logToken(event.category), type: logToken(event.type) }, 'unhandled Pix rail event');
     res.status(422).json({ error: 'unhandled_event', message: `event ${event.category}.${event.type} is not handled` });
     return;
@@ -85,13 +85,20 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
   // or `data.refund_document_id` names it (older guide).
   const ids = [event.data.refund_document_id, event.data.id, event.ref_id].filter((v): v is string => typeof v === 'string' && v !== '');
   const key = typeof event.data.description === 'string' ? keyFromDescription(event.data.description) : null;
-  const byId = ids.map((id) => ({ id, refund: store.payments.refundByRailId(id) })).find((x) => x.refund);
-  const refund = byId?.refund ?? (key ? store.payments.refundByKey(key) : undefined);
+  let byId: { id: string; refund: RefundRow } | undefined;
+  for (const id of ids) {
+    const found = await store.payments.refundByRailId(id);
+    if (found) {
+      byId = { id, refund: found };
+      break;
+    }
+  }
+  const refund = byId?.refund ?? (key ? await store.payments.refundByKey(key) : undefined);
   const railRefundId = byId?.id ?? ids[0] ?? event.ref_id;
-  const mismatch = refund ? contradiction(services, event, refund) : null;
+  const mismatch = refund ? await contradiction(services, event, refund) : null;
   // A refused event is kept under its own key: the genuine event for this refund must still count.
   const recordKey = mismatch ? `${eventKey}:mismatch:${createHash('sha256').update(body).digest('hex').slice(0, 16)}` : eventKey;
-  if (!store.webhookEvents.record('pix', recordKey, body.toString('utf8'), !refund ? 'unknown_refund' : mismatch ? 'mismatch' : 'applied', now)) {
+  if (!await store.webhookEvents.record('pix', recordKey, body.toString('utf8'), !refund ? 'unknown_refund' : mismatch ? 'mismatch' : 'applied', now)) {
     res.status(200).json({ received: true, duplicate: true });
     return;
   }
@@ -106,7 +113,7 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
     return;
   }
   const status = event.type as (typeof REFUND_TYPES)[number];
-  applyRailRefund(
+  await applyRailRefund(
     services,
     refund.id,
     {
@@ -123,13 +130,13 @@ function handle(options: PixWebhookOptions, body: Buffer, res: Response): void {
 }
 
 /** What in the event contradicts our refund: its amount, its collecting document, or a settlement dated before we asked. */
-function contradiction(services: Services, event: TrioWebhookEvent, refund: RefundRow): { field: string } | null {
+async function contradiction(services: Services, event: TrioWebhookEvent, refund: RefundRow): Promise<{ field: string } | null> {
   const amount = event.data.amount;
   const cents = typeof amount === 'number' ? amount : amount && typeof amount === 'object' ? amount.amount : undefined;
   if (cents !== undefined && cents !== refund.amount_cents) return { field: 'amount' };
   const documentId = event.data.collecting_document_id;
   if (typeof documentId === 'string' && documentId !== '') {
-    const payment = services.store.payments.get(refund.payment_id);
+    const payment = await services.store.payments.get(refund.payment_id);
     if (payment && payment.document_id !== documentId) return { field: 'collecting_document_id' };
   }
   if (event.type === 'settled') {

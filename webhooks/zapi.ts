@@ -206,33 +206,37 @@ export class IngestBatcher {
       this.queue.push({ item, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(async () => await this.flush());
       }
     });
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
     const store = this.store();
-    const storeOne = (item: Incoming) => {
+    const storeOne = async (item: Incoming) => {
       const conversationId = item.chatId
         ? item.lid || item.phone
-          ? store.conversations.ensureContact({ phone: item.phone, lid: item.lid ?? null }, item.row.received_at)
-          : store.conversations.ensureId(item.chatId, item.phone, item.row.received_at)
+          ? await store.conversations.ensureContact({ phone: item.phone, lid: item.lid ?? null }, item.row.received_at)
+          : await store.conversations.ensureId(item.chatId, item.phone, item.row.received_at)
         : null;
-      const fresh = store.inbox.insert({ ...item.row, conversation_id: conversationId });
+      const fresh = await store.inbox.insert({ ...item.row, conversation_id: conversationId });
       return { fresh, conversationId };
     };
     let results: Array<{ fresh: boolean; conversationId: string | null }>;
     try {
-      results = store.immediate(() => batch.map((b) => storeOne(b.item)));
+      results = await store.tx(async () => {
+        const stored = [];
+        for (const b of batch) stored.push(await storeOne(b.item));
+        return stored;
+      });
     } catch {
       // One bad apple must not spoil the batch: store them one by one.
       for (const b of batch) {
         try {
-          b.resolve(store.immediate(() => storeOne(b.item)));
+          b.resolve(await store.tx(async () => await storeOne(b.item)));
         } catch (error) {
           b.reject(error);
         }

@@ -19,19 +19,19 @@ export function approvalRoutes(estorno: Estorno): express.Router {
   const store = () => services.store;
   const orders = new TtlCache<ErpOrder | null>(5 * 60_000);
 
-  router.get('/approvals', (req, res) => {
-    expireApprovals(services);
+  router.get('/approvals', async (req, res) => {
+    await expireApprovals(services);
     const status = z.enum(['pending', 'approved', 'rejected', 'expired', 'failed']).optional().safeParse(req.query.status);
     if (!status.success) return void res.status(400).json({ error: 'invalid_input', message: 'status: pending, approved, rejected, expired or failed' });
     const s = store();
-    res.json(s.guardLog.approvals(status.data).map((a) => {
-      const c = s.conversations.get(a.conversation_id) as { customer_name?: string | null; phone: string | null } | undefined;
+    res.json(await Promise.all((await s.guardLog.approvals(status.data)).map(async (a) => {
+      const c = await s.conversations.get(a.conversation_id) as { customer_name?: string | null; phone: string | null } | undefined;
       return { ...a, proposal_hash: undefined, customer_name: c?.customer_name ?? null, phone: maskPhoneForStaff(c?.phone ?? null) };
-    }));
+    })));
   });
 
   router.get('/approvals/:id', async (req, res) => {
-    const context = store().consoleQueries.approvalContext(req.params.id as string);
+    const context = await store().consoleQueries.approvalContext(req.params.id as string);
     if (!context) return void res.status(404).json({ error: 'not_found' });
     // The items live in the ERP: asked when staff open the approval, cached for a few minutes.
     let order: ErpOrder | null = null;
@@ -59,7 +59,7 @@ export function approvalRoutes(estorno: Estorno): express.Router {
   const decide = (decision: 'approve' | 'reject') => async (req: Request, res: Response) => {
     const body = parseBody(decisionBody, req, res);
     if (!body) return;
-    const approval = store().guardLog.approval(req.params.id as string);
+    const approval = await store().guardLog.approval(req.params.id as string);
     if (approval && body.amount_cents !== undefined && body.amount_cents !== approval.amount_cents) {
       return void res.status(409).json({ error: 'amount_mismatch', message: `this approval is for ${approval.amount_cents} cents, not ${body.amount_cents}` });
     }

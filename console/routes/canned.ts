@@ -41,22 +41,22 @@ export function cannedRoutes(estorno: Estorno): express.Router {
   const now = () => estorno.services.now().toISOString();
   const changed = (by: string) => estorno.services.publish({ type: 'canned', by });
 
-  router.get('/canned-replies', (req, res) => {
-    res.json({ variables: CANNED_VARIABLES, items: store().consoleWork.cannedReplies(req.query.archived === '1') });
+  router.get('/canned-replies', async (req, res) => {
+    res.json({ variables: CANNED_VARIABLES, items: await store().consoleWork.cannedReplies(req.query.archived === '1') });
   });
-  router.post('/canned-replies', requireAdmin, (req, res) => {
+  router.post('/canned-replies', requireAdmin, async (req, res) => {
     const body = parseBody(z.object(fields).strict(), req, res);
     if (!body) return;
-    const row = store().consoleWork.addCannedReply(body.title, body.body, req.user!.email, now());
+    const row = await store().consoleWork.addCannedReply(body.title, body.body, req.user!.email, now());
     changed(req.user!.email);
     res.status(201).json(row);
   });
-  router.put('/canned-replies/:id', requireAdmin, (req, res) => {
+  router.put('/canned-replies/:id', requireAdmin, async (req, res) => {
     const body = parseBody(z.object({ title: fields.title.optional(), body: fields.body.optional(), archived: z.boolean().optional() }).strict(), req, res);
     if (!body) return;
     const id = Number(req.params.id);
-    if (!store().consoleWork.cannedReply(id)) return void res.status(404).json({ error: 'not_found' });
-    const row = store().consoleWork.updateCannedReply(id, body, now());
+    if (!await store().consoleWork.cannedReply(id)) return void res.status(404).json({ error: 'not_found' });
+    const row = await store().consoleWork.updateCannedReply(id, body, now());
     changed(req.user!.email);
     res.json(row);
   });

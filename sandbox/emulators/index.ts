@@ -34,7 +34,7 @@ export interface SandboxOptions {
 export interface Sandbox {
   router: express.Router;
   faults: FaultInjector;
-  model: ReturnType<typeof createModelEmulator>;
+  model: Awaited<ReturnType<typeof createModelEmulator>>;
   reset(): void;
   close(): void;
   /** Resolves when no rail webhook is waiting to be delivered. */

@@ -147,7 +147,7 @@ describe('the console in a real browser', () => {
     const page = await open(STAFF);
     await page.locator('#conversation-list li[data-id]:has-text("Marina Souza") button.conv').click();
     await page.waitForSelector('#thread-actions:not([hidden])');
-    const staffId = String(e.services.store.users.byEmail(STAFF.email)!.id);
+    const staffId = String(await (await e.services.store.users.byEmail(STAFF.email))!.id);
     await page.selectOption('#assignee', staffId);
     await page.waitForSelector('#conversation-list li[data-id]:has-text("Marina Souza") .assignee:has-text("Sergio Staff")');
     const before = (await e.outbox(MARINA.whatsapp)).length;
@@ -164,7 +164,7 @@ describe('the console in a real browser', () => {
     await page.waitForSelector('#transcript li.staff:has-text("equipe · Sergio Staff"):has-text("estou analisando o pedido 8423")');
     await e.settle();
     expect((await e.outbox(MARINA.whatsapp)).slice(before).map((m) => m.message)).toEqual(['Marina, estou analisando o pedido 8423 e te retorno em instantes.']);
-    expect(e.services.store.conversations.byChat(MARINA.whatsapp)).toMatchObject({ state: 'with_staff', assignee_id: Number(staffId) });
+    expect(await e.services.store.conversations.byChat(MARINA.whatsapp)).toMatchObject({ state: 'with_staff', assignee_id: Number(staffId) });
     await shot(page, '05-assign-note-canned-reply-1280.png');
     await page.click('#handback');
     await page.waitForSelector('#takeover:not([hidden])');
@@ -195,7 +195,7 @@ describe('the console in a real browser', () => {
     await dialog.locator('button[type=submit]').click();
     await page.waitForSelector('#approval-list p.empty');
     await e.settle();
-    const refund = e.services.store.payments.refundsForConversation(e.services.store.conversations.byChat(MARINA.whatsapp)!.id).find((r) => r.order_number === '8422')!;
+    const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id)).find((r) => r.order_number === '8422')!;
     expect(refund).toMatchObject({ status: 'settled', authorized_by: `staff:${STAFF.email}` });
     await page.click('#tabs button[data-tab=conversations]');
     await page.locator('#conversation-list li[data-id]:has-text("Marina Souza") button.conv').click();
@@ -280,7 +280,7 @@ describe('the console in a real browser', () => {
     await page.fill('dialog.ask input[name=window]', '2.500,00');
     await page.click('dialog.ask button[type=submit]');
     await page.waitForSelector('#mandate-rows tr[data-mandate=cm_support]:has-text("v2")');
-    expect(JSON.parse(e.services.store.mandates.latest('cm_support')!.document)).toMatchObject({ version: 2, per_refund_cap_cents: 60_000, window_cap_cents: 250_000, issued_by: ADMIN.email });
+    expect(JSON.parse(await (await e.services.store.mandates.latest('cm_support'))!.document)).toMatchObject({ version: 2, per_refund_cap_cents: 60_000, window_cap_cents: 250_000, issued_by: ADMIN.email });
     expect(nbsp(await page.locator('#mandate-rows tr[data-mandate=cm_support]').textContent())).toContain('R$ 2.500,00');
     await page.fill('#user-form input[name=email]', 'nova@loja.test');
     await page.fill('#user-form input[name=name]', 'Nova Atendente');
@@ -307,7 +307,7 @@ describe('the console in a real browser', () => {
     await admin.click('#canned-form button');
     await admin.waitForSelector('#canned-rows li:has-text("Prazo do Pix")');
     await admin.context().close();
-    expect(e.services.store.consoleWork.cannedReplies().find((c) => c.title === 'Prazo do Pix')).toMatchObject({ created_by: ADMIN.email });
+    expect((await e.services.store.consoleWork.cannedReplies()).find((c) => c.title === 'Prazo do Pix')).toMatchObject({ created_by: ADMIN.email });
   });
 
   it('lets an admin edit the prompt, and the next turn uses the new version', async () => {
@@ -319,12 +319,12 @@ describe('the console in a real browser', () => {
     await page.fill('#prompt-form textarea', text);
     await page.fill('#prompt-form input[name=note]', 'mais curto');
     // Its last eval passed fewer scenarios than the shipped prompt's: publishing asks first.
-    const run = (t: string, passK: number) => e.services.store.evals.record({ prompt_sha256: promptSha256(t), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
-    run(DEFAULT_SYSTEM_PROMPT, 1);
-    run(text, 0.5);
+    const run = async (t: string, passK: number) => await e.services.store.evals.record({ prompt_sha256: promptSha256(t), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
+    await run(DEFAULT_SYSTEM_PROMPT, 1);
+    await run(text, 0.5);
     await page.click('#prompt-form button');
     await page.waitForSelector('dialog.ask:has-text("Publicar um prompt que avaliou pior?")');
-    expect(e.services.store.prompts.list()).toHaveLength(0);
+    expect(await e.services.store.prompts.list()).toHaveLength(0);
     await page.click('dialog.ask button[type=submit]');
     await page.waitForSelector('#prompt-versions li:has-text("(atual)")');
     await page.click('#prompt-versions li:has-text("(atual)") button.link');
@@ -347,7 +347,7 @@ describe('the console in a real browser', () => {
     await page.fill('dialog.ask input[name=reason]', 'revoked in the browser test');
     await page.click('dialog.ask button[type=submit]');
     await page.waitForSelector('#mandate-rows tr[data-mandate=cm_support] .badge.revoked');
-    expect(e.services.store.mandates.events('cm_support').at(-1)).toMatchObject({ status: 'revoked', actor: ADMIN.email, reason: 'revoked in the browser test' });
+    expect((await e.services.store.mandates.events('cm_support')).at(-1)).toMatchObject({ status: 'revoked', actor: ADMIN.email, reason: 'revoked in the browser test' });
     await page.waitForSelector('#banner .alert.critical[data-kind=agent_mandate_inactive]:has-text("O agente está sem mandato ativo")');
     // Staff see it live, without a reload.
     await staff.waitForSelector('#banner .alert.critical[data-kind=agent_mandate_inactive]', { timeout: 10_000 });
@@ -357,7 +357,7 @@ describe('the console in a real browser', () => {
     await e.settle();
     await e.say(JOAO.whatsapp, 'sim');
     await e.settle();
-    const calls = e.services.store.turns.toolCalls(e.services.store.conversations.byChat(JOAO.whatsapp)!.id).filter((t) => t.name === 'pay_refund');
+    const calls = (await e.services.store.turns.toolCalls(await (await e.services.store.conversations.byChat(JOAO.whatsapp))!.id)).filter((t) => t.name === 'pay_refund');
     expect(calls.at(-1)).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
     const phone = await open(STAFF, PHONE);
     await phone.waitForSelector('#banner .alert.critical[data-kind=agent_mandate_inactive]');
@@ -396,14 +396,14 @@ describe('the console in a real browser', () => {
   });
 
   it('pages through a long inbox with "Carregar mais"', async () => {
-    const db = e.services.store.db;
-    db.transaction(() => {
-      const insert = db.prepare("INSERT INTO conversations (id, chat_id, phone, mode, created_at, updated_at) VALUES (?, ?, ?, 'agent', ?, ?)");
+    const store = e.services.store;
+    await store.tx(async () => {
+      const insert = "INSERT INTO conversations (id, chat_id, phone, mode, created_at, updated_at) VALUES (?, ?, ?, 'agent', ?, ?)";
       for (let i = 0; i < 70; i++) {
         const phone = `55119800${String(i).padStart(5, '0')}`;
-        insert.run(`cv_page${i}`, phone, phone, new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(), new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString());
+        await store.database.run(insert, `cv_page${i}`, phone, phone, new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(), new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString());
       }
-    })();
+    });
     const page = await open(STAFF);
     await page.waitForSelector('#more:not([hidden])');
     const before = await page.locator('#conversation-list li[data-id]').count();
@@ -412,7 +412,7 @@ describe('the console in a real browser', () => {
     await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('#conversation-list li[data-id]').length > n, before);
     const ids = await page.locator('#conversation-list li[data-id]').evaluateAll((lis) => lis.map((li) => (li as any).dataset.id as string));
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(e.services.store.db.prepare('SELECT COUNT(*) AS n FROM conversations').pluck().get());
+    expect(ids.length).toBe((await store.database.one<{ n: number }>('SELECT COUNT(*) AS n FROM conversations'))!.n);
     expect(await page.isHidden('#more')).toBe(true);
     await page.context().close();
   });

@@ -66,15 +66,15 @@ describe('console API role boundaries', () => {
       expect((await admin.call(method, path, body, { 'x-csrf-token': '' })).status, `${method} ${path}`).toBe(403);
       expect((await admin.call(method, path, body, { 'x-csrf-token': 'forged' })).status, `${method} ${path}`).toBe(403);
     }
-    expect(e.services.store.mandates.currentStatus('cm_support')?.status).toBe('active');
+    expect((await e.services.store.mandates.currentStatus('cm_support'))?.status).toBe('active');
   });
 
   it('lets staff read but answers 403 on admin writes, changing nothing', async () => {
     for (const path of READS.filter((p) => p !== '/api/events' && !p.includes('_x') && !p.includes('/diff'))) expect((await staff.call('GET', path)).status, path).toBe(200);
     for (const [method, path, body] of ADMIN_WRITES) expect((await staff.call(method, path, body)).status, `${method} ${path}`).toBe(403);
-    expect(e.services.store.mandates.versions('cm_support')).toHaveLength(1);
-    expect(e.services.store.prompts.list()).toHaveLength(0);
-    expect(e.services.store.users.byEmail('x@y.z')).toBeUndefined();
+    expect(await e.services.store.mandates.versions('cm_support')).toHaveLength(1);
+    expect(await e.services.store.prompts.list()).toHaveLength(0);
+    expect(await e.services.store.users.byEmail('x@y.z')).toBeUndefined();
   });
 
   it('lets an admin change caps (re-signed as a new version) and see who did what', async () => {
@@ -83,7 +83,7 @@ describe('console API role boundaries', () => {
     expect(res.body).toMatchObject({ id: 'cm_support', version: 2, per_refund_cap_cents: 60_000, issued_by: ADMIN.email });
     const list = (await admin.call('GET', '/api/mandates')).body as Array<{ id: string; version: number; verifies: boolean }>;
     expect(list.find((m) => m.id === 'cm_support')).toMatchObject({ version: 2, verifies: true });
-    expect(e.services.store.mandates.versions('cm_support').map((v) => v.version)).toEqual([1, 2]);
+    expect((await e.services.store.mandates.versions('cm_support')).map((v) => v.version)).toEqual([1, 2]);
   });
 
   it('uses a new prompt version from the next turn, shows its diff, and rolls back', async () => {
@@ -105,22 +105,22 @@ describe('console API role boundaries', () => {
   it('revokes a mandate so that the next proposal is refused', async () => {
     expect((await admin.call('POST', '/api/mandates/cm_support/revoke', { reason: 'suspected abuse' })).status).toBe(200);
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    expect(e.services.store.turns.toolCalls(conversation.id).find((t) => t.name === 'pay_refund')).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    expect((await e.services.store.turns.toolCalls(conversation.id)).find((t) => t.name === 'pay_refund')).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
     expect(await e.pixRefunds()).toEqual([]);
     expect((await admin.call('POST', '/api/mandates/cm_support/resume', { reason: 'oops' })).status).toBe(409);
   });
 
   it('takes a conversation over: the agent pauses and staff replies go out through Z-API', async () => {
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
     // The revoked mandate above queued the chat for staff (issue 11): back to the agent first.
     expect((await staff.call('POST', `/api/conversations/${conversation.id}/handback`, {})).status).toBe(200);
     expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'oi' })).status).toBe(409);
     expect((await staff.call('POST', `/api/conversations/${conversation.id}/takeover`, {})).status).toBe(200);
-    const calls = e.services.store.turns.modelCalls(conversation.id).length;
+    const calls = (await e.services.store.turns.modelCalls(conversation.id)).length;
     await e.say(MARINA.whatsapp, 'tem alguém aí?');
     await e.settle();
-    expect(e.services.store.turns.modelCalls(conversation.id)).toHaveLength(calls);
+    expect(await e.services.store.turns.modelCalls(conversation.id)).toHaveLength(calls);
     expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'Oi Marina, aqui é o Sergio.' })).status).toBe(201);
     await e.settle();
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toBe('Oi Marina, aqui é o Sergio.');
@@ -130,7 +130,7 @@ describe('console API role boundaries', () => {
   });
 
   it('refuses logins for 15 minutes after 10 failures for one email and address, even with the right password', async () => {
-    e.services.store.users.create({ email: 'locked@loja.test', name: 'L', role: 'staff', password_hash: await hashPassword('right-password'), now: new Date().toISOString() });
+    await e.services.store.users.create({ email: 'locked@loja.test', name: 'L', role: 'staff', password_hash: await hashPassword('right-password'), now: new Date().toISOString() });
     const attempt = (password: string) => fetch(`${e.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@loja.test', password }) });
     // Case does not open a new allowance: the email is counted case-insensitively.
     const target = (password: string, i = 0) => fetch(`${e.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: i % 2 ? 'LOCKED@loja.test' : 'locked@loja.test', password }) });
@@ -143,7 +143,7 @@ describe('console API role boundaries', () => {
 
   it('lets an admin disable a user (their sessions end at once) and enable them again', async () => {
     const other = await login(e, ADMIN);
-    const staffRow = e.services.store.users.byEmail(STAFF.email)!;
+    const staffRow = (await e.services.store.users.byEmail(STAFF.email))!;
     const nova = await admin.call('POST', '/api/users', { email: 'nova@loja.test', name: 'Nova', role: 'staff' });
     expect(nova.status).toBe(201);
     expect(nova.body.password).toMatch(/^[A-Za-z0-9_-]{16}$/);
@@ -156,7 +156,7 @@ describe('console API role boundaries', () => {
     expect((await login(e, { email: 'nova@loja.test', password: nova.body.password })).csrf).toBeTruthy();
     const me = (await other.call('GET', '/api/me')).body;
     expect((await other.call('POST', `/api/users/${me.id}/disable`, {})).status).toBe(409);
-    expect(e.services.store.users.byEmail(STAFF.email)!.active).toBe(staffRow.active);
+    expect(await (await e.services.store.users.byEmail(STAFF.email))!.active).toBe(staffRow.active);
     const users = (await staff.call('GET', '/api/users')).body as Array<Record<string, unknown>>;
     expect(users.every((u) => !('password_hash' in u))).toBe(true);
   });
@@ -190,7 +190,7 @@ describe('GET /api/receipts/:id', () => {
     await seedUsers(e);
     const staff = await login(e, STAFF);
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const refund = e.services.store.payments.refundsForConversation(e.services.store.conversations.byChat(MARINA.whatsapp)!.id)[0]!;
+    const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     const r = await staff.call('GET', `/api/receipts/${refund.case_id}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: refund.case_id, verification: { valid: true, sealed: true, outcome: 'settled', records: 7 }, seal: { outcome: 'settled', head_seq: 7 } });

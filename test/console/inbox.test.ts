@@ -30,7 +30,7 @@ describe('console inbox API', () => {
   afterAll(async () => {
     await e.stop();
   });
-  const conversationOf = (phone: string) => e.services.store.conversations.byChat(phone)!;
+  const conversationOf = async (phone: string) => (await e.services.store.conversations.byChat(phone))!;
   const list = async (query = '') => ({ items: (await staff.call('GET', `/api/conversations${query}`)).body as Array<Record<string, any>> });
 
   it('answers 401 without a session, 403 without the CSRF token, and 403 to staff on canned-reply writes', async () => {
@@ -40,7 +40,7 @@ describe('console inbox API', () => {
       expect((await staff.call(method, path, body, { 'x-csrf-token': 'forged' })).status, path).toBe(403);
     }
     for (const [method, path, body] of ADMIN_WRITES) expect((await staff.call(method, path, body)).status, path).toBe(403);
-    expect(e.services.store.consoleWork.cannedReplies().map((c) => c.title)).toEqual(['Cartão de crédito', 'Encerramento', 'Pedido em análise', 'Saudação']);
+    expect((await e.services.store.consoleWork.cannedReplies()).map((c) => c.title)).toEqual(['Cartão de crédito', 'Encerramento', 'Pedido em análise', 'Saudação']);
   });
 
   it('lists conversations with the ERP name (fetched in the background), masked phone, last message and unread count', async () => {
@@ -53,7 +53,7 @@ describe('console inbox API', () => {
     expect(first.unread).toBe(1);
     // The name was not known at the first listing; it arrives from the ERP without blocking the list.
     const named = await waitFor('the ERP name', async () => (await list()).items.find((c) => c.name === 'Marina Souza'));
-    expect(e.services.store.conversations.get(named.id)).toMatchObject({ customer_name: 'Marina Souza', customer_code: MARINA.code });
+    expect(await e.services.store.conversations.get(named.id)).toMatchObject({ customer_name: 'Marina Souza', customer_code: MARINA.code });
     expect((await staff.call('POST', `/api/conversations/${named.id}/read`, {})).status).toBe(200);
     expect((await list()).items.find((c) => c.id === named.id)!.unread).toBe(0);
     // Admins have their own read marks.
@@ -67,8 +67,8 @@ describe('console inbox API', () => {
     const items = (await list()).items;
     expect(items[0]).toMatchObject({ state: 'waiting_for_staff', handoff_reason: 'card_payment', name: 'Marina Souza' });
     expect(items[0]!.waiting_seconds).toBeGreaterThanOrEqual(0);
-    expect((await list('?state=waiting_for_staff')).items.map((c) => c.id)).toEqual([conversationOf(MARINA.whatsapp).id]);
-    expect((await list('?state=agent')).items.map((c) => c.id)).toEqual([conversationOf(JOAO.whatsapp).id]);
+    expect((await list('?state=waiting_for_staff')).items.map((c) => c.id)).toEqual([(await conversationOf(MARINA.whatsapp)).id]);
+    expect((await list('?state=agent')).items.map((c) => c.id)).toEqual([(await conversationOf(JOAO.whatsapp)).id]);
     // Dates are São Paulo days.
     const spDay = (offsetDays: number) => new Date(Date.now() - 3 * 3_600_000 + offsetDays * 86_400_000).toISOString().slice(0, 10);
     expect((await list(`?from=${spDay(0)}&to=${spDay(0)}`)).items).toHaveLength(2);
@@ -79,8 +79,8 @@ describe('console inbox API', () => {
 
   it('finds a conversation by order number, phone suffix, name without accents and receipt id', async () => {
     await e.complainAndConfirm(JOAO.whatsapp, 'o pedido 9001 veio quebrado');
-    const joao = conversationOf(JOAO.whatsapp).id;
-    const marina = conversationOf(MARINA.whatsapp).id;
+    const joao = (await conversationOf(JOAO.whatsapp)).id;
+    const marina = (await conversationOf(MARINA.whatsapp)).id;
     const ids = async (q: string) => (await list(`?q=${encodeURIComponent(q)}`)).items.map((c) => c.id);
     expect(await ids('8421')).toEqual([marina]);
     expect(await ids('9001')).toEqual([joao]);
@@ -88,13 +88,13 @@ describe('console inbox API', () => {
     await waitFor('João named', async () => (await list()).items.find((c) => c.name === 'João Pereira'));
     expect(await ids('joao')).toEqual([joao]);
     expect(await ids('MARINA')).toEqual([marina]);
-    const receipt = e.services.store.cases.forConversation(joao)[0]!.id;
+    const receipt = (await e.services.store.cases.forConversation(joao))[0]!.id;
     expect(await ids(receipt)).toEqual([joao]);
     expect(await ids('77777')).toEqual([]);
   });
 
   it('assigns to me and to someone, filters by assignee, keeps notes internal, and signs staff messages', async () => {
-    const marina = conversationOf(MARINA.whatsapp).id;
+    const marina = (await conversationOf(MARINA.whatsapp)).id;
     const people = (await staff.call('GET', '/api/people')).body as Array<{ id: number; name: string }>;
     const staffId = people.find((p) => p.name === STAFF.name)!.id;
     const adminId = people.find((p) => p.name === ADMIN.name)!.id;
@@ -121,7 +121,7 @@ describe('console inbox API', () => {
   });
 
   it('closes and reopens a conversation (reopened held by staff)', async () => {
-    const marina = conversationOf(MARINA.whatsapp).id;
+    const marina = (await conversationOf(MARINA.whatsapp)).id;
     expect((await staff.call('POST', `/api/conversations/${marina}/reopen`, {})).status).toBe(409);
     expect((await staff.call('POST', `/api/conversations/${marina}/close`, {})).body).toMatchObject({ state: 'closed' });
     expect((await list('?state=closed')).items.map((c) => c.id)).toEqual([marina]);
@@ -145,7 +145,7 @@ describe('console inbox API', () => {
   });
 
   it('shows an approval with its context and refuses an approval naming another amount', async () => {
-    const marina = conversationOf(MARINA.whatsapp).id;
+    const marina = (await conversationOf(MARINA.whatsapp)).id;
     await staff.call('POST', `/api/conversations/${marina}/handback`, {});
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado, quero estorno');
     // After the hand back the model reads the staff note as a note, and the staff reply as what staff said.
@@ -164,7 +164,7 @@ describe('console inbox API', () => {
     expect(ctx.approval.reason).toBeTruthy();
     const wrong = await staff.call('POST', `/api/approvals/${pending[0]!.id}/approve`, { reason: 'ok', amount_cents: 24_000 });
     expect(wrong.status).toBe(409);
-    expect(e.services.store.guardLog.approval(pending[0]!.id)!.status).toBe('pending');
+    expect(await (await e.services.store.guardLog.approval(pending[0]!.id))!.status).toBe('pending');
     expect((await e.pixRefunds()).some((r) => r.amount_cents === 240_000)).toBe(false);
     const right = await staff.call('POST', `/api/approvals/${pending[0]!.id}/approve`, { reason: 'cliente antiga', amount_cents: 240_000 });
     expect(right.body).toMatchObject({ ok: true, status: 'approved' });
@@ -212,20 +212,21 @@ describe('the inbox with 10,000 conversations', () => {
     const e = await startTestEstorno();
     await seedUsers(e);
     const staff = await login(e, STAFF);
-    const db = e.services.store.db;
+    const store = e.services.store;
     const base = Date.parse('2026-11-01T00:00:00.000Z');
-    db.transaction(() => {
-      const insert = db.prepare("INSERT INTO conversations (id, chat_id, phone, mode, state, waiting_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-      const msg = db.prepare("INSERT INTO inbox (message_id, conversation_id, kind, text, payload, received_at) VALUES (?, ?, 'text', ?, '{}', ?)");
+    await store.tx(async () => {
+      const sql = store.database;
+      const insert = "INSERT INTO conversations (id, chat_id, phone, mode, state, waiting_since, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+      const msg = "INSERT INTO inbox (message_id, conversation_id, kind, text, payload, received_at) VALUES (?, ?, 'text', ?, '{}', ?)";
       for (let i = 0; i < 10_000; i++) {
         const id = `cv_bulk${String(i).padStart(5, '0')}`;
         const phone = `55119${String(10_000_000 + i)}`;
         const waiting = i % 50 === 0;
         const at = new Date(base + i * 60_000).toISOString();
-        insert.run(id, phone, phone, waiting ? 'staff' : 'agent', waiting ? 'waiting_for_staff' : 'agent', waiting ? new Date(base + (10_000 - i) * 60_000).toISOString() : null, at, at);
-        msg.run(`BULK${i}`, id, `mensagem ${i} sobre o pedido ${50_000 + i}`, at);
+        await sql.run(insert, id, phone, phone, waiting ? 'staff' : 'agent', waiting ? 'waiting_for_staff' : 'agent', waiting ? new Date(base + (10_000 - i) * 60_000).toISOString() : null, at, at);
+        await sql.run(msg, `BULK${i}`, id, `mensagem ${i} sobre o pedido ${50_000 + i}`, at);
       }
-    })();
+    });
     const seen: Array<Record<string, any>> = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -250,8 +251,10 @@ describe('the inbox with 10,000 conversations', () => {
     const byPhone = (await staff.call('GET', '/api/conversations?q=0004321')).body as Array<{ id: string }>;
     expect(byPhone.map((c) => c.id)).toEqual(['cv_bulk04321']);
     // The page is picked on indexes: no full sort of the table for a state filter.
-    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT id FROM conversations c WHERE c.state = 'waiting_for_staff' ORDER BY c.waiting_since, c.id LIMIT 50").all() as Array<{ detail: string }>;
-    expect(plan.map((p) => p.detail).join(' ')).toContain('conversations_queue');
+    if (store.sqlite) {
+      const plan = store.sqlite.prepare("EXPLAIN QUERY PLAN SELECT id FROM conversations c WHERE c.state = 'waiting_for_staff' ORDER BY c.waiting_since, c.id LIMIT 50").all() as Array<{ detail: string }>;
+      expect(plan.map((p) => p.detail).join(' ')).toContain('conversations_queue');
+    }
     await e.stop();
   }, 60_000);
 });

@@ -27,11 +27,11 @@ describe('POST /webhooks/pix: what a refund event says is checked against our re
     await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
     await waitFor('the confirmation question', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('Confirma')));
     await e.say(MARINA.whatsapp, 'sim');
-    const refund = await waitFor('a pending refund', () => {
-      const c = e.services.store.conversations.byChat(MARINA.whatsapp);
-      return c ? e.services.store.payments.refundsForConversation(c.id).find((r) => r.status === 'pending' && r.rail_refund_id) : undefined;
+    const refund = await waitFor('a pending refund', async () => {
+      const c = await e.services.store.conversations.byChat(MARINA.whatsapp);
+      return c ? (await e.services.store.payments.refundsForConversation(c.id)).find((r) => r.status === 'pending' && r.rail_refund_id) : undefined;
     });
-    const payment = e.services.store.payments.get(refund.payment_id)!;
+    const payment = (await e.services.store.payments.get(refund.payment_id))!;
     return { refund, payment };
   }
   const settled = (refundId: string, data: Record<string, unknown>) => ({
@@ -53,21 +53,21 @@ describe('POST /webhooks/pix: what a refund event says is checked against our re
     expect(wrongDoc.status).toBe(422);
     const early = settled(id, { amount: { amount: refund.amount_cents, currency: 'BRL' }, transaction_date: new Date(Date.parse(refund.created_at) - 2 * 86_400_000).toISOString() });
     expect((await send({ ...early, type: 'settled', timestamp: early.data.transaction_date })).status).toBe(422);
-    expect(e.services.store.payments.refund(refund.id)?.status).toBe('pending');
-    const outcomes = e.services.store.db.prepare("SELECT outcome FROM webhook_events WHERE outcome = 'mismatch'").all();
+    expect((await e.services.store.payments.refund(refund.id))?.status).toBe('pending');
+    const outcomes = await e.services.store.database.all("SELECT outcome FROM webhook_events WHERE outcome = 'mismatch'");
     expect(outcomes.length).toBeGreaterThanOrEqual(1);
 
     // The true event still settles it.
     const good = await send(settled(id, { amount: { amount: refund.amount_cents, currency: 'BRL' }, collecting_document_id: payment.document_id, transaction_date: new Date(Date.now() + 1000).toISOString() }));
     expect(good.status).toBe(200);
-    expect(e.services.store.payments.refund(refund.id)?.status).toBe('settled');
+    expect((await e.services.store.payments.refund(refund.id))?.status).toBe('settled');
   });
 
   it('reads the older settled shape, where data.refund_document_id names the refund and data.id is another id', async () => {
     const { refund } = await pendingRefund();
     const older = { ref_id: 'other-id', category: 'collecting_document_refund', type: 'settled', timestamp: new Date().toISOString(), company_id: 'co', data: { id: 'attempt-id', attempt: 0, refund_document_id: refund.rail_refund_id, amount: { amount: refund.amount_cents, currency: 'BRL' } } };
     expect((await send(older)).status).toBe(200);
-    expect(e.services.store.payments.refund(refund.id)?.status).toBe('settled');
+    expect((await e.services.store.payments.refund(refund.id))?.status).toBe('settled');
   });
 
   it('accepts Trio\'s documented signature recipe (HMAC of JSON.stringify(body)) and still refuses a forged one', async () => {
@@ -95,14 +95,14 @@ describe('POST /webhooks/zapi: one customer, one conversation, whatever mix of p
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'ReceivedCallback', messageId: `LIDTEST${++n}`, fromMe: false, isGroup: false, momment: Date.now(), text: { message: 'oi' }, ...fields }),
     });
-  const conversations = () => e.services.store.db.prepare('SELECT chat_id, phone, lid FROM conversations ORDER BY created_at').all() as Array<{ chat_id: string; phone: string | null; lid: string | null }>;
+  const conversations = async () => await e.services.store.database.all('SELECT chat_id, phone, lid FROM conversations ORDER BY created_at') as Array<{ chat_id: string; phone: string | null; lid: string | null }>;
 
   it('phone + chatLid, then the lid alone in phone, then senderLid + phone: the same conversation, the lid stored beside the phone', async () => {
     expect((await post({ phone: '5511955550001', chatLid: '81896604192873@lid' })).status).toBe(200);
     expect((await post({ phone: '81896604192873@lid' })).status).toBe(200);
     expect((await post({ phone: '5511955550001', senderLid: '81896604192873@lid' })).status).toBe(200);
     await e.settle();
-    expect(conversations().filter((c) => c.lid === '81896604192873@lid' || c.phone === '5511955550001' || c.chat_id.includes('81896604192873'))).toEqual([
+    expect((await conversations()).filter((c) => c.lid === '81896604192873@lid' || c.phone === '5511955550001' || c.chat_id.includes('81896604192873'))).toEqual([
       { chat_id: '5511955550001', phone: '5511955550001', lid: '81896604192873@lid' },
     ]);
   });
@@ -112,7 +112,7 @@ describe('POST /webhooks/zapi: one customer, one conversation, whatever mix of p
     expect((await post({ phone: '5511955550002', chatLid: '70000000000777@lid' })).status).toBe(200);
     expect((await post({ phone: '5511955550002' })).status).toBe(200);
     await e.settle();
-    expect(conversations().filter((c) => c.lid === '70000000000777@lid' || c.phone === '5511955550002' || c.chat_id === '5511955550002')).toEqual([
+    expect((await conversations()).filter((c) => c.lid === '70000000000777@lid' || c.phone === '5511955550002' || c.chat_id === '5511955550002')).toEqual([
       { chat_id: '70000000000777@lid', phone: '5511955550002', lid: '70000000000777@lid' },
     ]);
   });

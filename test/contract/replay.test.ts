@@ -59,13 +59,13 @@ describe('Z-API: every documented callback is answered 2xx by POST /webhooks/zap
     const fresh = { ...reply.payload, messageId: 'STATUSREPLY0001', phone: '5544988887777', senderLid: '70000000000001@lid' };
     expect((await post(fresh)).status).toBe(200);
     await e.settle();
-    const row = e.services.store.db.prepare('SELECT kind, text FROM inbox WHERE message_id = ?').get('STATUSREPLY0001') as { kind: string; text: string };
+    const row = await e.services.store.database.one('SELECT kind, text FROM inbox WHERE message_id = ?', 'STATUSREPLY0001') as { kind: string; text: string };
     expect(row).toEqual({ kind: 'text', text: reply.payload.text.message });
     const profile = callbacks.find((f) => f.payload.notification === 'PROFILE_NAME_UPDATED')!;
-    const before = (e.services.store.db.prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number }).n;
+    const before = (await e.services.store.database.one('SELECT COUNT(*) AS n FROM inbox') as { n: number }).n;
     const res = await post(profile.payload);
     expect(await res.json()).toMatchObject({ ignored: 'not_a_message' });
-    expect((e.services.store.db.prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number }).n).toBe(before);
+    expect((await e.services.store.database.one('SELECT COUNT(*) AS n FROM inbox') as { n: number }).n).toBe(before);
   });
 
   it('send-text: the documented answer gives the adapter its messageId and zaapId', async () => {
@@ -107,7 +107,7 @@ describe('Trio', () => {
     it.each(byReplay(fixtures('trio'), 'trio.webhook_other').map((f) => [label(f), f] as const))('%s: a category we do not handle is recorded and refused (fail closed)', async (_n, f) => {
       const res = await send(f.payload);
       expect(res.status).toBe(422);
-      const row = e.services.store.db.prepare('SELECT outcome FROM webhook_events WHERE event_key LIKE ?').get(`trio:${f.payload.category}:%`) as { outcome: string };
+      const row = await e.services.store.database.one('SELECT outcome FROM webhook_events WHERE event_key LIKE ?', `trio:${f.payload.category}:%`) as { outcome: string };
       expect(row.outcome).toBe('unhandled');
     });
   });

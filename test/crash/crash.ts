@@ -107,8 +107,8 @@ async function main(): Promise<void> {
   const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
   // 50 refunds of ~R$ 50 exceed the default R$ 2.000/24 h: raise the window cap as an admin would (re-signed).
   const admin = openStore(dataDir);
-  const raised = changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 10_000_000 }, 'crash-test', new Date());
-  admin.close();
+  const raised = await changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 10_000_000 }, 'crash-test', new Date());
+  await admin.close();
   if (!raised.ok) throw new Error(raised.error);
   log(`server on ${base}, ${CONVERSATIONS} conversations, data in ${dataDir}`);
 
@@ -141,8 +141,8 @@ async function main(): Promise<void> {
         if (review.length === 0) continue;
         const atRail = (await (await fetch(`${base}/sandbox/pix/refunds`, { signal: AbortSignal.timeout(3_000) })).json()) as Array<{ collecting_document_id: string }>;
         const db = openStore(dataDir);
-        const documents = review.map((r) => db.payments.get(db.payments.refund(r.id)?.payment_id ?? '')?.document_id);
-        db.close();
+        const documents = await Promise.all(review.map(async (r) => (await db.payments.get((await db.payments.refund(r.id))?.payment_id ?? ''))?.document_id));
+        await db.close();
         for (const [i, r] of review.entries()) {
           if (atRail.some((x) => x.collecting_document_id === documents[i])) continue;
           const res = await fetch(`${base}/api/refunds/${r.id}/release`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'not on the rail' }), signal: AbortSignal.timeout(3_000) });
@@ -188,18 +188,18 @@ async function main(): Promise<void> {
   // --- Verdict, from the database and the emulated rail ---
   const store = openStore(dataDir);
   const failures: string[] = [];
-  const inbox = store.db.prepare("SELECT message_id, processed_at, turn_id FROM inbox WHERE kind = 'text'").all() as Array<{ message_id: string; processed_at: string | null; turn_id: string | null }>;
+  const inbox = await store.database.all("SELECT message_id, processed_at, turn_id FROM inbox WHERE kind = 'text'") as Array<{ message_id: string; processed_at: string | null; turn_id: string | null }>;
   if (inbox.length !== sent.length) failures.push(`inbox holds ${inbox.length} messages, ${sent.length} were sent`);
   const unprocessed = inbox.filter((m) => !m.processed_at || !m.turn_id);
   if (unprocessed.length) failures.push(`${unprocessed.length} messages never processed`);
-  const userRows = store.db.prepare("SELECT COUNT(*) AS n FROM history WHERE role = 'user' AND content LIKE '[{\"type\":\"text\"%'").get() as { n: number };
+  const userRows = await store.database.one("SELECT COUNT(*) AS n FROM history WHERE role = 'user' AND content LIKE '[{\"type\":\"text\"%'") as { n: number };
   if (userRows.n > sent.length) failures.push(`${userRows.n} customer messages in the model history for ${sent.length} sent (a message processed twice)`);
   const state = JSON.parse(readFileSync(path.join(dataDir, 'sandbox-state.json'), 'utf8')) as { trioRefunds: Array<{ collecting_document_id: string; amount_cents: number; status: string; seeded: boolean }>; focusNotes: Array<{ ref: string }> };
   const railByDoc = new Map<string, number>();
   for (const r of state.trioRefunds.filter((x) => !x.seeded && x.status !== 'failed')) railByDoc.set(r.collecting_document_id, (railByDoc.get(r.collecting_document_id) ?? 0) + 1);
   const doubles = [...railByDoc.values()].filter((n) => n > 1).length;
   if (doubles) failures.push(`${doubles} payments refunded twice on the rail`);
-  const refunds = store.db.prepare('SELECT id, status, case_id, order_number FROM refunds').all() as Array<{ id: string; status: string; case_id: string; order_number: string }>;
+  const refunds = await store.database.all('SELECT id, status, case_id, order_number FROM refunds') as Array<{ id: string; status: string; case_id: string; order_number: string }>;
   const perOrder = new Map<string, number>();
   for (const r of refunds.filter((x) => x.status !== 'failed')) perOrder.set(r.order_number, (perOrder.get(r.order_number) ?? 0) + 1);
   if ([...perOrder.values()].some((n) => n > 1)) failures.push('an order has two live refunds in the database');
@@ -208,16 +208,16 @@ async function main(): Promise<void> {
   for (const r of refunds) {
     if (r.status === 'settled') {
       settled++;
-      if (store.creditNotes.forRefund(r.id)?.status !== 'authorized') failures.push(`refund ${r.id} settled without an authorized credit note`);
-      if (!store.cases.sealOf(r.case_id)) failures.push(`refund ${r.id} settled but its case is not sealed`);
+      if ((await store.creditNotes.forRefund(r.id))?.status !== 'authorized') failures.push(`refund ${r.id} settled without an authorized credit note`);
+      if (!await store.cases.sealOf(r.case_id)) failures.push(`refund ${r.id} settled but its case is not sealed`);
     } else if (r.status === 'failed') {
       failed++;
-      if (!store.outbox.forConversation(store.payments.refund(r.id)!.conversation_id!).some((m) => m.template === 'refund_failed')) failures.push(`refund ${r.id} failed and the customer was not told`);
+      if (!(await store.outbox.forConversation(await (await store.payments.refund(r.id))!.conversation_id!)).some((m) => m.template === 'refund_failed')) failures.push(`refund ${r.id} failed and the customer was not told`);
     } else failures.push(`refund ${r.id} still ${r.status}`);
   }
   if (settled + failed < CONVERSATIONS) failures.push(`${settled + failed} refunds ended for ${CONVERSATIONS} conversations`);
   if (state.focusNotes.length !== settled) failures.push(`${state.focusNotes.length} credit notes for ${settled} settled refunds`);
-  store.close();
+  await store.close();
 
   log(`conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills}, self-kills at crash points ${selfKills}`);
   log(`refunds settled ${settled}, failed ${failed} (released by staff after an unknown outcome: ${released}), rail refunds ${[...railByDoc.values()].reduce((a, b) => a + b, 0)}, credit notes ${state.focusNotes.length}, wall ${Math.round((Date.now() - started) / 1000)} s`);

@@ -40,9 +40,9 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
     expect(notes[0]).toMatchObject({ order_id: '8421', amount_cents: 18600 });
 
     const store = e.services.store;
-    const conversation = store.conversations.byChat(MARINA.whatsapp);
+    const conversation = await store.conversations.byChat(MARINA.whatsapp);
     expect(conversation).toBeDefined();
-    const [refund] = store.payments.refundsForConversation(conversation!.id);
+    const [refund] = await store.payments.refundsForConversation(conversation!.id);
     expect(refund).toMatchObject({ order_number: '8421', amount_cents: 18600, status: 'settled', mandate_id: 'cm_support' });
     expect(refund?.end_to_end_id).toMatch(/^D[0-9A-Za-z]{31}$/);
     expect(notes[0]?.refund_id).toBe(refund?.id.replace(/[^A-Za-z0-9]/g, ''));
@@ -53,16 +53,16 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
     expect(confirmation).toContain(`nº ${notes[0]?.number}`);
 
     // Every step stored: inbox processed, model calls, tool calls, guard decision, credit note, sealed case.
-    expect(store.inbox.forConversation(conversation!.id).every((m) => m.processed_at !== null)).toBe(true);
+    expect((await store.inbox.forConversation(conversation!.id)).every((m) => m.processed_at !== null)).toBe(true);
     // Her verified recent orders were in the first turn's context: no lookup round trip, 3 model calls in all.
-    expect(store.turns.modelCalls(conversation!.id)).toHaveLength(3);
-    expect(store.turns.toolCalls(conversation!.id).map((t) => [t.name, t.outcome])).toEqual([['pay_refund', 'ok']]);
-    expect(store.guardLog.forConversation(conversation!.id).map((d) => d.decision)).toEqual(['allowed']);
-    expect(store.creditNotes.forRefund(refund!.id)).toMatchObject({ status: 'authorized' });
-    const kinds = store.cases.records(refund!.case_id!).map((r) => r.kind);
+    expect(await store.turns.modelCalls(conversation!.id)).toHaveLength(3);
+    expect((await store.turns.toolCalls(conversation!.id)).map((t) => [t.name, t.outcome])).toEqual([['pay_refund', 'ok']]);
+    expect((await store.guardLog.forConversation(conversation!.id)).map((d) => d.decision)).toEqual(['allowed']);
+    expect(await store.creditNotes.forRefund(refund!.id)).toMatchObject({ status: 'authorized' });
+    const kinds = (await store.cases.records(refund!.case_id!)).map((r) => r.kind);
     expect(kinds).toEqual(['complaint', 'verification', 'guard_decision', 'refund_requested', 'refund_status', 'credit_note', 'notification']);
-    expect(store.cases.get(refund!.case_id!)?.status).toBe('sealed');
-    expect(store.cases.sealOf(refund!.case_id!)).toBeDefined();
+    expect((await store.cases.get(refund!.case_id!))?.status).toBe('sealed');
+    expect(await store.cases.sealOf(refund!.case_id!)).toBeDefined();
     // eslint-disable-next-line no-console
     console.info(`e2e happy path wall time: ${Date.now() - started} ms`);
   });
@@ -72,13 +72,13 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
     expect(await e.pixRefunds()).toEqual([]);
     const said = (await e.outbox(JOAO.whatsapp)).map((m) => m.message).join('\n');
     expect(said).not.toMatch(/186|Camiseta|Marina/);
-    const conversation = e.services.store.conversations.byChat(JOAO.whatsapp)!;
+    const conversation = (await e.services.store.conversations.byChat(JOAO.whatsapp))!;
     // His context holds only his own order; the model looked 8421 up and got "not found".
-    const [contextBlock] = JSON.parse(e.services.store.turns.history(conversation.id)[0]!.content) as Array<{ text: string }>;
+    const [contextBlock] = JSON.parse((await e.services.store.turns.history(conversation.id))[0]!.content) as Array<{ text: string }>;
     expect(contextBlock!.text).toContain('<customer_context>');
     expect(contextBlock!.text).toContain('"order_id":"9001"');
     expect(contextBlock!.text).not.toContain('8421');
-    const lookup = e.services.store.turns.toolCalls(conversation.id).find((t) => t.name === 'ledger_lookup');
+    const lookup = (await e.services.store.turns.toolCalls(conversation.id)).find((t) => t.name === 'ledger_lookup');
     expect(JSON.parse(lookup!.result!)).toEqual({ found: false, order_id: '8421' });
   });
 
@@ -86,12 +86,12 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado, quero estorno');
     expect(await e.pixRefunds()).toEqual([]);
     const store = e.services.store;
-    const conversation = store.conversations.byChat(MARINA.whatsapp)!;
-    const decisions = store.guardLog.forConversation(conversation.id);
+    const conversation = (await store.conversations.byChat(MARINA.whatsapp))!;
+    const decisions = await store.guardLog.forConversation(conversation.id);
     expect(decisions).toHaveLength(1);
     expect(decisions[0]).toMatchObject({ decision: 'approval_required', reason: 'over_per_refund_cap', amount_cents: 240000 });
-    expect(store.guardLog.approvals('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 240000 })]);
-    const payRefund = store.turns.toolCalls(conversation.id).find((t) => t.name === 'pay_refund');
+    expect(await store.guardLog.approvals('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 240000 })]);
+    const payRefund = (await store.turns.toolCalls(conversation.id)).find((t) => t.name === 'pay_refund');
     expect(payRefund).toMatchObject({ outcome: 'refused', reason: 'over_per_refund_cap' });
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toMatch(/aprova/i);
   });

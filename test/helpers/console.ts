@@ -7,7 +7,7 @@ export const STAFF = { email: 'staff@loja.test', password: 'staff-password-1', n
 /** Creates the two console users a test logs in with. */
 export async function seedUsers(e: TestEstorno): Promise<void> {
   for (const [u, role] of [[ADMIN, 'admin'], [STAFF, 'staff']] as const) {
-    if (!e.services.store.users.byEmail(u.email)) e.services.store.users.create({ email: u.email, name: u.name, role, password_hash: await hashPassword(u.password), now: new Date().toISOString() });
+    if (!await e.services.store.users.byEmail(u.email)) await e.services.store.users.create({ email: u.email, name: u.name, role, password_hash: await hashPassword(u.password), now: new Date().toISOString() });
   }
 }
 

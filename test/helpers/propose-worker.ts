@@ -11,7 +11,7 @@ import { testServices } from './services.ts';
 const [dataDir, countArg, mandateId, seedArg] = process.argv.slice(2);
 let seed = Number(seedArg);
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const { services, store } = testServices({ dataDir: dataDir as string, seedMandates: false });
+const { services, store } = await testServices({ dataDir: dataDir as string, seedMandates: false });
 const plan = [
   { phone: MARINA.whatsapp, order: '8421' },
   { phone: MARINA.whatsapp, order: '8424' },
@@ -24,7 +24,7 @@ for (let i = 0; i < count; i += 8) {
   await Promise.all(
     Array.from({ length: Math.min(8, count - i) }, async () => {
       const p = plan[Math.floor(random() * plan.length)]!;
-      const conversation = store.conversations.ensure(p.phone, p.phone, new Date().toISOString());
+      const conversation = await store.conversations.ensure(p.phone, p.phone, new Date().toISOString());
       const decision = await proposeRefund(
         services,
         { id: 'support-agent', mandateId: mandateId as string, conversation, toolUseId: null },
@@ -37,5 +37,5 @@ for (let i = 0; i < count; i += 8) {
     }),
   );
 }
-store.close();
+await store.close();
 process.stdout.write(JSON.stringify({ allowed, refused }));

@@ -10,14 +10,14 @@ import type { Services } from '../../tools/context.ts';
 import { memoryRails } from './memory-rails.ts';
 
 /** The money path's services over a real SQLite file, with in-process providers. */
-export function testServices(options: { dataDir?: string; seedMandates?: boolean; now?: () => Date } = {}) {
+export async function testServices(options: { dataDir?: string; seedMandates?: boolean; now?: () => Date } = {}) {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'estorno-svc-'));
   const store = openStore(dataDir);
   const rails = memoryRails(buildSeed());
   const keys = { mandate: loadSigningKey(dataDir, 'mandate-ed25519'), receipt: loadSigningKey(dataDir, 'receipt-ed25519') };
   const now = options.now ?? (() => new Date());
   if (options.seedMandates !== false) {
-    for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) if (!store.mandates.latest(m.id)) issueMandate(store, keys.mandate, m, now());
+    for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) if (!await store.mandates.latest(m.id)) await issueMandate(store, keys.mandate, m, now());
   }
   const services: Services = {
     store,
@@ -27,7 +27,7 @@ export function testServices(options: { dataDir?: string; seedMandates?: boolean
     fiscal: rails.fiscal,
     whatsapp: rails.whatsapp,
     keys,
-    agentMandateId: DEFAULT_MANDATE.id,
+    agentMandateId: async () => DEFAULT_MANDATE.id,
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: 90,
     publicBaseUrl: 'http://127.0.0.1:3000',

@@ -23,7 +23,7 @@ describe('the agent loop', () => {
   it('keeps the tools + system prefix byte-identical across calls, so prompt caching applies', async () => {
     e = await startTestEstorno();
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const calls = e.services.store.turns.modelCalls(e.services.store.conversations.byChat(MARINA.whatsapp)!.id);
+    const calls = await e.services.store.turns.modelCalls(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id);
     expect(calls.length).toBe(3);
     expect(new Set(calls.map((c) => c.prefix_hash)).size).toBe(1);
     expect(calls[0]!.cache_creation_tokens).toBeGreaterThan(0);
@@ -38,12 +38,12 @@ describe('the agent loop', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-restart-'));
     const store = openStore(dataDir);
     const now = new Date().toISOString();
-    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
-    store.inbox.insert({ message_id: 'BEFORE-CRASH', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });
-    store.close();
+    const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
+    await store.inbox.insert({ message_id: 'BEFORE-CRASH', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });
+    await store.close();
     e = await startTestEstorno({}, { dataDir });
     await e.settle();
-    expect(e.services.store.inbox.byMessageId('BEFORE-CRASH')?.processed_at).not.toBeNull();
+    expect((await e.services.store.inbox.byMessageId('BEFORE-CRASH'))?.processed_at).not.toBeNull();
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('R$ 186,00');
   });
 
@@ -53,24 +53,24 @@ describe('the agent loop', () => {
     await e.say(lid, 'o pedido 8421 veio errado, quero meu dinheiro');
     await e.settle();
     expect((await e.outbox(lid)).map((m) => m.message)).toEqual([expect.stringContaining('CPF')]);
-    expect(e.services.store.turns.modelCalls(e.services.store.conversations.byChat(lid)!.id)).toHaveLength(0);
+    expect(await e.services.store.turns.modelCalls(await (await e.services.store.conversations.byChat(lid))!.id)).toHaveLength(0);
     await e.say(lid, 'meu cpf é 111.111.111-11');
     await e.settle();
     expect((await e.outbox(lid)).at(-1)?.message).toContain('CPF'); // invalid CPF: asked again
     await e.say(lid, 'desculpa, é 529.982.247-25');
     await e.settle();
     // A CPF is not a login: nothing is bound yet, a code went to Marina's own WhatsApp.
-    expect(e.services.store.conversations.byChat(lid)!.customer_code).toBeNull();
+    expect(await (await e.services.store.conversations.byChat(lid))!.customer_code).toBeNull();
     expect((await e.outbox(lid)).at(-1)?.message).toContain('código de 6 dígitos');
     const code = (await e.outbox(MARINA.whatsapp)).at(-1)?.message.match(/\d{6}/)?.[0];
     expect(code).toMatch(/^\d{6}$/);
     await e.say(lid, code === '000000' ? '111111' : '000000');
     await e.settle();
     expect((await e.outbox(lid)).at(-1)?.message).toContain('não confere');
-    expect(e.services.store.conversations.byChat(lid)!.customer_code).toBeNull();
+    expect(await (await e.services.store.conversations.byChat(lid))!.customer_code).toBeNull();
     await e.say(lid, code!);
     await e.settle();
-    expect(e.services.store.conversations.byChat(lid)!.customer_code).toBe(MARINA.code);
+    expect(await (await e.services.store.conversations.byChat(lid))!.customer_code).toBe(MARINA.code);
     expect((await e.outbox(lid)).at(-1)?.message).toContain('R$ 186,00');
   });
 
@@ -84,7 +84,7 @@ describe('the agent loop', () => {
     const messages = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
     expect(messages[0]).toContain('instabilidade');
     expect(messages.at(-1)).toContain('R$ 186,00');
-    const calls = e.services.store.turns.modelCalls(e.services.store.conversations.byChat(MARINA.whatsapp)!.id);
+    const calls = await e.services.store.turns.modelCalls(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id);
     expect(calls[0]!.error).toMatch(/529/);
   });
 
@@ -94,8 +94,8 @@ describe('the agent loop', () => {
     await e.script(loop);
     await e.say(MARINA.whatsapp, 'oi');
     await e.settle();
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    expect(e.services.store.turns.modelCalls(conversation.id)).toHaveLength(3);
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    expect(await e.services.store.turns.modelCalls(conversation.id)).toHaveLength(3);
     expect(conversation.mode).toBe('staff');
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('equipe');
     await fetch(`${e.url}/sandbox/model/script`, { method: 'DELETE' });
@@ -104,7 +104,7 @@ describe('the agent loop', () => {
   it('executes an approved over-cap refund under the approver mandate, and tells the customer', async () => {
     e = await startTestEstorno();
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
-    const [approval] = e.services.store.guardLog.approvals('pending');
+    const [approval] = await e.services.store.guardLog.approvals('pending');
     expect(approval).toMatchObject({ order_number: '8422', amount_cents: 240000 });
     expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, '')).toEqual({ ok: false, error: 'reason_required' });
     const result = await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, 'cliente antiga, produto com defeito');
@@ -112,9 +112,9 @@ describe('the agent loop', () => {
     await e.settle();
     expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'bia@loja' }, 'again')).toEqual({ ok: false, error: 'not_pending' });
     expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([240000]);
-    const refund = e.services.store.payments.refund((result as { refundId: string }).refundId)!;
+    const refund = (await e.services.store.payments.refund((result as { refundId: string }).refundId))!;
     expect(refund).toMatchObject({ status: 'settled', mandate_id: 'cm_staff_approvals', authorized_by: 'staff:ana@loja', approval_id: approval!.id });
-    expect(e.services.store.cases.get(refund.case_id!)?.status).toBe('sealed');
+    expect((await e.services.store.cases.get(refund.case_id!))?.status).toBe('sealed');
     const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
     expect(said.some((m) => m.includes('aprovou'))).toBe(true);
     expect(said.at(-1)).toContain('R$ 2.400,00');
@@ -123,7 +123,7 @@ describe('the agent loop', () => {
   it('tells the customer when staff reject, and moves no money; the internal reason stays internal (defect 7)', async () => {
     e = await startTestEstorno();
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
-    const [approval] = e.services.store.guardLog.approvals('pending');
+    const [approval] = await e.services.store.guardLog.approvals('pending');
     expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'cliente suspeito de fraude, 3 estornos no mês', 'Como o produto foi usado, não podemos estornar, mas podemos trocar.')).toEqual({ ok: true, status: 'rejected' });
     await e.settle();
     expect(await e.pixRefunds()).toEqual([]);
@@ -131,7 +131,7 @@ describe('the agent loop', () => {
     expect(said.at(-1)).toContain('não pôde aprová-lo');
     expect(said.at(-1)).toContain('podemos trocar');
     expect(said.join('\n')).not.toContain('fraude');
-    expect(e.services.store.guardLog.approval(approval!.id)?.decision_reason).toContain('fraude');
+    expect((await e.services.store.guardLog.approval(approval!.id))?.decision_reason).toContain('fraude');
   });
 });
 
@@ -140,22 +140,22 @@ describe('resuming a turn cut between a tool_use and its result', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-resume-'));
     const store = openStore(dataDir);
     const now = new Date().toISOString();
-    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
-    store.inbox.insert({ message_id: 'R-1', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });
-    store.turns.start('turn_cut', conversation.id, now);
-    store.turns.appendHistory(conversation.id, 'turn_cut', 'user', [{ type: 'text', text: 'o pedido 8421 veio errado' }], now);
-    store.inbox.markProcessed([store.inbox.byMessageId('R-1')!.id], 'turn_cut', now);
-    store.turns.appendHistory(conversation.id, 'turn_cut', 'assistant', [{ type: 'tool_use', id: 'toolu_cut', name: 'ledger_lookup', input: { order_id: '8421' } }], now);
+    const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
+    await store.inbox.insert({ message_id: 'R-1', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });
+    await store.turns.start('turn_cut', conversation.id, now);
+    await store.turns.appendHistory(conversation.id, 'turn_cut', 'user', [{ type: 'text', text: 'o pedido 8421 veio errado' }], now);
+    await store.inbox.markProcessed([await (await store.inbox.byMessageId('R-1'))!.id], 'turn_cut', now);
+    await store.turns.appendHistory(conversation.id, 'turn_cut', 'assistant', [{ type: 'tool_use', id: 'toolu_cut', name: 'ledger_lookup', input: { order_id: '8421' } }], now);
     // The crash happened here; then the customer wrote again.
-    store.inbox.insert({ message_id: 'R-2', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'alô?', payload: '{}', received_at: now });
-    store.close();
+    await store.inbox.insert({ message_id: 'R-2', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'alô?', payload: '{}', received_at: now });
+    await store.close();
     const e = await startTestEstorno({}, { dataDir });
     await e.settle();
-    const history = e.services.store.turns.history(conversation.id).map((h) => JSON.parse(h.content) as Array<{ type: string }>);
+    const history = (await e.services.store.turns.history(conversation.id)).map((h) => JSON.parse(h.content) as Array<{ type: string }>);
     const afterToolUse = history[2]!;
     expect(afterToolUse[0]!.type).toBe('tool_result');
-    expect(e.services.store.inbox.byMessageId('R-2')?.processed_at).not.toBeNull();
-    expect(e.services.store.turns.modelCalls(conversation.id).every((c) => c.error === null)).toBe(true);
+    expect((await e.services.store.inbox.byMessageId('R-2'))?.processed_at).not.toBeNull();
+    expect((await e.services.store.turns.modelCalls(conversation.id)).every((c) => c.error === null)).toBe(true);
     expect((await e.outbox(MARINA.whatsapp)).length).toBeGreaterThan(0);
     await e.stop();
   });
@@ -183,13 +183,13 @@ describe('a conversation a person holds (issue 11, defect 1)', () => {
     await fault(e, 'model', 'http500', 1);
     await e.say(MARINA.whatsapp, 'sim');
     await e.settle();
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    expect(e.services.store.turns.unfinished(conversation.id)?.status).toBe('parked');
-    expect(e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(1);
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    expect((await e.services.store.turns.unfinished(conversation.id))?.status).toBe('parked');
+    expect(await e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(1);
     const before = (await e.outbox(MARINA.whatsapp)).length;
     expect((await t.admin.call('POST', `/api/conversations/${conversation.id}/takeover`)).body).toMatchObject({ state: 'with_staff' });
-    expect(e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(0);
-    expect(e.services.store.turns.unfinished(conversation.id)).toBeUndefined();
+    expect(await e.services.store.turns.pendingResumeJobs(conversation.id)).toBe(0);
+    expect(await e.services.store.turns.unfinished(conversation.id)).toBeUndefined();
     for (let i = 0; i < 5; i++) {
       t.advance(60_000);
       e.workers.wake();
@@ -197,24 +197,24 @@ describe('a conversation a person holds (issue 11, defect 1)', () => {
     }
     expect(await e.pixRefunds()).toEqual([]);
     expect((await e.outbox(MARINA.whatsapp)).length).toBe(before);
-    expect(e.services.store.turns.toolCalls(conversation.id).map((c) => c.name)).not.toContain('pay_refund');
+    expect((await e.services.store.turns.toolCalls(conversation.id)).map((c) => c.name)).not.toContain('pay_refund');
   });
 
   it('a turn in flight when staff take over sends nothing and runs no tool', async () => {
     e = await startTestEstorno({}, { sandboxLatency: { model: 300 } });
     await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
     await e.settle();
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
     const seen = e.sandbox!.model.requests().length;
     const before = (await e.outbox(MARINA.whatsapp)).length;
     await e.say(MARINA.whatsapp, 'sim');
     // The model is answering "sim" (with a pay_refund) when the person takes the chat.
     await waitFor('the model call for "sim"', () => e!.sandbox!.model.requests().length > seen);
-    transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
+    await transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
     await e.settle();
     expect(await e.pixRefunds()).toEqual([]);
     expect((await e.outbox(MARINA.whatsapp)).length).toBe(before);
-    expect(e.services.store.turns.toolCalls(conversation.id).map((c) => c.name)).not.toContain('pay_refund');
+    expect((await e.services.store.turns.toolCalls(conversation.id)).map((c) => c.name)).not.toContain('pay_refund');
   });
 
   it('the guard refuses an agent proposal for a conversation staff hold, with its own reason; staff executing an approval are not blocked', async () => {
@@ -223,13 +223,13 @@ describe('a conversation a person holds (issue 11, defect 1)', () => {
     await e.settle();
     await e.say(MARINA.whatsapp, 'sim');
     await e.settle();
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
-    const held = e.services.store.conversations.get(conversation.id)!;
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    await transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
+    const held = (await e.services.store.conversations.get(conversation.id))!;
     const refused = await proposeRefund(e.services, { id: 'support-agent', mandateId: 'cm_support', conversation: held, toolUseId: null }, { orderNumber: '8421', amountCents: 18600, reason: 'x' });
     expect(refused).toMatchObject({ ok: false, reason: 'conversation_with_staff' });
-    expect(e.services.store.guardLog.forConversation(conversation.id).map((d) => d.reason)).toContain('conversation_with_staff');
-    const [approval] = e.services.store.guardLog.approvals('pending');
+    expect((await e.services.store.guardLog.forConversation(conversation.id)).map((d) => d.reason)).toContain('conversation_with_staff');
+    const [approval] = await e.services.store.guardLog.approvals('pending');
     expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, 'ok')).toMatchObject({ ok: true, status: 'approved' });
     await e.settle();
     expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([240000]);
@@ -239,7 +239,7 @@ describe('a conversation a person holds (issue 11, defect 1)', () => {
     e = await startTestEstorno();
     await e.say(MARINA.whatsapp, 'oi');
     await e.settle();
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
     const refused = await proposeRefund(e.services, { id: 'support-agent', mandateId: 'cm_staff_approvals', conversation, toolUseId: null }, { orderNumber: '8421', amountCents: 100, reason: 'x' });
     expect(refused).toMatchObject({ ok: false, reason: 'mandate_agent_mismatch' });
     expect(await e.pixRefunds()).toEqual([]);
@@ -270,8 +270,8 @@ describe('refunded orders (issue 11, defect 4)', () => {
       await e.settle();
       await e.say(MARINA.whatsapp, 'sim');
       await e.settle();
-      const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-      const contexts = e.services.store.turns.history(conversation.id).filter((h) => h.role === 'user' && h.content.includes('<customer_context>'));
+      const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+      const contexts = (await e.services.store.turns.history(conversation.id)).filter((h) => h.role === 'user' && h.content.includes('<customer_context>'));
       expect(contexts).toHaveLength(2);
       const latest = JSON.parse(/<customer_context>([\s\S]*?)<\/customer_context>/.exec(JSON.parse(contexts[1]!.content)[0].text)![1]!) as { recent_orders: Array<{ order_id: string; refund_eligible: boolean; ineligible_reason?: string; payment: { refundable_cents: number } }> };
       expect(latest.recent_orders.find((o) => o.order_id === '8421')).toMatchObject({ refund_eligible: false, ineligible_reason: 'fully_refunded', payment: { refundable_cents: 0 } });
@@ -292,12 +292,12 @@ describe('eval results beside prompt versions (issue 11, item 9)', () => {
       await seedUsers(e);
       const admin = await login(e, ADMIN);
       const draft = 'Você é o Estorno. Responda sempre em português e nunca estorne nada sem confirmação.';
-      const run = (text: string, passK: number) => e.services.store.evals.record({ prompt_sha256: promptSha256(text), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
-      run(DEFAULT_SYSTEM_PROMPT, 1);
-      run(draft, 0.5);
+      const run = async (text: string, passK: number) => await e.services.store.evals.record({ prompt_sha256: promptSha256(text), prompt_label: 'x', model: 'scripted model', k: 1, scenarios: 40, passed_all: Math.round(40 * passK), pass_k: passK, pass_1: passK, created_at: new Date().toISOString() });
+      await run(DEFAULT_SYSTEM_PROMPT, 1);
+      await run(draft, 0.5);
       const refused = await admin.call('POST', '/api/prompts', { text: draft });
       expect(refused).toMatchObject({ status: 409, body: { error: 'lower_pass_rate' } });
-      expect(e.services.store.prompts.list()).toHaveLength(0);
+      expect(await e.services.store.prompts.list()).toHaveLength(0);
       expect((await admin.call('POST', '/api/prompts', { text: draft, confirm: true })).status).toBe(201);
       const prompts = (await admin.call('GET', '/api/prompts')).body as { model: string; model_note?: string; versions: Array<{ eval: { pass_k: number } | null }>; default_eval: { pass_k: number } };
       expect(prompts.versions[0]!.eval).toMatchObject({ pass_k: 0.5 });
@@ -323,10 +323,10 @@ describe('handoffs that reach a person (issue 11, defect 3)', () => {
       const alerts = (await staff.call('GET', '/api/alerts')).body as Array<{ kind: string }>;
       expect(alerts.map((a) => a.kind)).toContain('waiting_for_staff');
       expect((await e.outbox(MARINA.whatsapp)).map((m) => m.message)).toEqual([expect.stringMatching(/^Pagamentos com cartão são atendidos pela nossa equipe\. Passei sua conversa para uma pessoa/)]);
-      const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+      const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
       // Staff answer it: the conversation is theirs now, and the agent stays silent.
       expect((await staff.call('POST', `/api/conversations/${conversation.id}/messages`, { text: 'Oi Marina, vou cuidar do seu pedido.' })).status).toBe(201);
-      expect(e.services.store.conversations.get(conversation.id)).toMatchObject({ state: 'with_staff', handoff_reason: 'card_payment' });
+      expect(await e.services.store.conversations.get(conversation.id)).toMatchObject({ state: 'with_staff', handoff_reason: 'card_payment' });
     } finally {
       await e.stop();
     }

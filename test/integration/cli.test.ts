@@ -30,9 +30,9 @@ describe('npm run mandate', () => {
     expect((await cli(dir, 'mandate', 'resume', 'cm_night', '--reason', 'x')).code).toBe(2);
     expect((await cli(dir, 'mandate', 'issue', '--id', 'cm_bad', '--agent', 'a', '--per-refund-cents', '1.5', '--window-cap-cents', '1')).err).toContain('--per-refund-cents must be a non-negative integer');
     const store = openStore(dir);
-    expect(store.mandates.versions('cm_night').map((v) => v.version)).toEqual([1, 2]);
-    expect(checkMandate(store, loadSigningKey(dir, 'mandate-ed25519'), 'cm_night', new Date())).toMatchObject({ ok: false, reason: 'mandate_inactive' });
-    store.close();
+    expect((await store.mandates.versions('cm_night')).map((v) => v.version)).toEqual([1, 2]);
+    expect(await checkMandate(store, loadSigningKey(dir, 'mandate-ed25519'), 'cm_night', new Date())).toMatchObject({ ok: false, reason: 'mandate_inactive' });
+    await store.close();
     expect((await cli(dir, 'mandate', 'export-public-key')).out).toContain('BEGIN PUBLIC KEY');
   }, 60_000);
 
@@ -42,7 +42,7 @@ describe('npm run mandate', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(new RegExp(`^Nothing has run with DATA_DIR=${dir}: .*npm start`));
     expect(existsSync(path.join(dir, 'keys'))).toBe(false);
-    openStore(dir).close();
+    await openStore(dir).close();
     loadSigningKey(dir, 'receipt-ed25519');
     const r = await cli(dir, 'verify', 'rcp_x');
     expect(r.code).toBe(1);

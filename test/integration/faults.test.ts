@@ -8,7 +8,7 @@ describe('provider faults', () => {
   afterEach(async () => {
     await e.stop();
   });
-  const conversation = () => e.services.store.conversations.byChat(MARINA.whatsapp)!;
+  const conversation = async () => (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
   const doc8421 = buildSeed().orders.find((o) => o.orderNumber === '8421')!.documentId;
   /** The complaint turn, then `before()` (a fault for the refund itself), then the confirmation. */
   const confirmRefund = async (before: () => Promise<void> = async () => {}) => {
@@ -18,9 +18,9 @@ describe('provider faults', () => {
     await e.say(MARINA.whatsapp, 'sim');
     await e.settle();
   };
-  const sealed = () => {
-    const refund = e.services.store.payments.refundsForConversation(conversation().id)[0];
-    return refund && e.services.store.cases.get(refund.case_id!)?.status === 'sealed' ? refund : null;
+  const sealed = async () => {
+    const refund = (await e.services.store.payments.refundsForConversation((await conversation()).id))[0];
+    return refund && (await e.services.store.cases.get(refund.case_id!))?.status === 'sealed' ? refund : null;
   };
 
   it('ERP down for the first turn\'s context: the model looks the order up itself', async () => {
@@ -29,7 +29,7 @@ describe('provider faults', () => {
     await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
     await e.settle();
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('R$ 186,00');
-    expect(e.services.store.turns.toolCalls(conversation().id).map((t) => t.name)).toEqual(['ledger_lookup']);
+    expect((await e.services.store.turns.toolCalls((await conversation()).id)).map((t) => t.name)).toEqual(['ledger_lookup']);
   });
 
   it('ERP failing or slow during a lookup: the customer is told, and the turn is retried until the lookup works', async () => {
@@ -42,18 +42,18 @@ describe('provider faults', () => {
     expect(messages[0]).toContain('instabilidade');
     expect(messages.filter((m) => m.includes('instabilidade'))).toHaveLength(1); // told once, not on every retry
     expect(summary.message).toContain('Confirma');
-    expect(e.services.store.turns.toolCalls(conversation().id)[0]).toMatchObject({ name: 'ledger_lookup', outcome: 'ok', attempts: 2 });
+    expect((await e.services.store.turns.toolCalls((await conversation()).id))[0]).toMatchObject({ name: 'ledger_lookup', outcome: 'ok', attempts: 2 });
   });
 
   it('Pix rail timing out: the refund stays unknown and is never sent again (Trio enforces no idempotency key)', async () => {
     e = await startTestEstorno({ PROVIDER_TIMEOUT_MS: '300' });
     await confirmRefund(() => fault(e, 'pix', 'timeout', 1));
-    const refund = e.services.store.payments.refundsForConversation(conversation().id)[0]!;
+    const refund = (await e.services.store.payments.refundsForConversation((await conversation()).id))[0]!;
     // Reconciliation asks again (and again) and finds nothing: absence is not proof, so no second POST.
-    await waitFor('two reconciliations', () => (e.services.store.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'reconcile_refund' AND status = 'done'").get() as { n: number }).n >= 2, 15_000);
+    await waitFor('two reconciliations', async () => (await e.services.store.database.one("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'reconcile_refund' AND status = 'done'") as { n: number }).n >= 2, 15_000);
     expect(await e.pixRefunds()).toEqual([]);
-    expect(e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'unknown', review_requested_at: null });
-    const moves = e.services.store.db.prepare('SELECT from_status, to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id').all(refund.id);
+    expect(await e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'unknown', review_requested_at: null });
+    const moves = await e.services.store.database.all('SELECT from_status, to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id', refund.id);
     expect(moves).toEqual(expect.arrayContaining([{ from_status: 'reserved', to_status: 'unknown', source: 'rail_response' }]));
     expect(doc8421).toBeTruthy();
   });
@@ -70,12 +70,12 @@ describe('provider faults', () => {
   it('fiscal API failing: the refund stands, the credit note is retried until issued, and only then the case seals', async () => {
     e = await startTestEstorno();
     await confirmRefund(() => fault(e, 'fiscal', 'http500', 2));
-    const refund = e.services.store.payments.refundsForConversation(conversation().id)[0]!;
-    await waitFor('the refund to settle', () => e.services.store.payments.refund(refund.id)?.status === 'settled');
-    expect(e.services.store.cases.get(refund.case_id!)?.status).toBe('open');
+    const refund = (await e.services.store.payments.refundsForConversation((await conversation()).id))[0]!;
+    await waitFor('the refund to settle', async () => (await e.services.store.payments.refund(refund.id))?.status === 'settled');
+    expect((await e.services.store.cases.get(refund.case_id!))?.status).toBe('open');
     await waitFor('a sealed refund', sealed);
     expect(await e.fiscalNotes()).toHaveLength(1);
-    expect(e.services.store.jobs.byKey(`credit_note:${refund.id}`)).toMatchObject({ status: 'done', attempts: 3 });
+    expect(await e.services.store.jobs.byKey(`credit_note:${refund.id}`)).toMatchObject({ status: 'done', attempts: 3 });
   });
 
   it('Z-API send failing: the message is kept and retried with backoff until delivered', async () => {
@@ -84,11 +84,11 @@ describe('provider faults', () => {
     await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
     await e.settle();
     expect(await e.outbox(MARINA.whatsapp)).toEqual([]);
-    const row = e.services.store.outbox.forConversation(conversation().id)[0]!;
+    const row = (await e.services.store.outbox.forConversation((await conversation()).id))[0]!;
     expect(row).toMatchObject({ status: 'pending', attempts: 1 });
     const delivered = await waitFor('the reply', async () => (await e.outbox(MARINA.whatsapp))[0]);
     expect(delivered.message).toContain('R$ 186,00');
-    expect(e.services.store.outbox.get(row.id)).toMatchObject({ status: 'sent', attempts: 3 });
+    expect(await e.services.store.outbox.get(row.id)).toMatchObject({ status: 'sent', attempts: 3 });
   });
 
   it('model answering 429 then 529: held, told once, retried, answered', async () => {
@@ -97,7 +97,7 @@ describe('provider faults', () => {
     await fault(e, 'model', 'http500', 1);
     await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
     await waitFor('the order summary', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('R$ 186,00')));
-    const calls = e.services.store.turns.modelCalls(conversation().id);
+    const calls = await e.services.store.turns.modelCalls((await conversation()).id);
     expect(calls.slice(0, 2).map((c) => c.error)).toEqual([expect.stringMatching(/429/), expect.stringMatching(/529/)]);
   });
 });

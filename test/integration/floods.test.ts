@@ -8,7 +8,7 @@ describe('floods', () => {
   afterEach(async () => {
     await e.stop();
   });
-  const turns = (phone: string) => e.services.store.db.prepare('SELECT COUNT(*) AS n FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE c.chat_id = ?').get(phone) as { n: number };
+  const turns = async (phone: string) => await e.services.store.database.one('SELECT COUNT(*) AS n FROM turns t JOIN conversations c ON c.id = t.conversation_id WHERE c.chat_id = ?', phone) as { n: number };
 
   it('answers messages that arrive within about two seconds as one turn', async () => {
     e = await startTestEstorno({ TURN_DEBOUNCE_MS: '0' }, { sandboxLatency: { model: 400 } });
@@ -18,7 +18,7 @@ describe('floods', () => {
     await new Promise((r) => setTimeout(r, 150));
     await e.say(MARINA.whatsapp, 'veio errado, quero meu dinheiro de volta');
     await e.settle();
-    expect(turns(MARINA.whatsapp)).toEqual({ n: 1 });
+    expect(await turns(MARINA.whatsapp)).toEqual({ n: 1 });
     const replies = await e.outbox(MARINA.whatsapp);
     expect(replies).toHaveLength(1);
     expect(replies[0]?.message).toContain('R$ 186,00');
@@ -29,9 +29,9 @@ describe('floods', () => {
     for (const text of ['oi', 'o pedido é o 8421', 'veio errado']) await e.say(MARINA.whatsapp, text);
     await waitFor('a reply', async () => (await e.outbox(MARINA.whatsapp)).length > 0);
     await e.settle();
-    expect(turns(MARINA.whatsapp)).toEqual({ n: 1 });
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    expect(e.services.store.turns.history(conversation.id)[0]!.content).toContain('oi\\no pedido é o 8421\\nveio errado');
+    expect(await turns(MARINA.whatsapp)).toEqual({ n: 1 });
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    expect((await e.services.store.turns.history(conversation.id))[0]!.content).toContain('oi\\no pedido é o 8421\\nveio errado');
   });
 
   it('never calls the model more often than the per-customer budget', async () => {
@@ -40,10 +40,10 @@ describe('floods', () => {
       await e.say(MARINA.whatsapp, `oi, mensagem número ${i}`);
       await e.settle();
     }
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    expect(e.services.store.turns.modelCalls(conversation.id).length).toBeLessThanOrEqual(3);
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    expect((await e.services.store.turns.modelCalls(conversation.id)).length).toBeLessThanOrEqual(3);
     // Nothing is lost: every message is in the history, waiting for the budget.
-    expect(e.services.store.inbox.forConversation(conversation.id).every((m) => m.processed_at !== null)).toBe(true);
+    expect((await e.services.store.inbox.forConversation(conversation.id)).every((m) => m.processed_at !== null)).toBe(true);
   });
 
   it("does not slow other customers down during one customer's flood", async () => {
@@ -56,12 +56,12 @@ describe('floods', () => {
     await e.settle();
     // A flood costs a bounded amount of work: Marina's 300 messages were absorbed into a few turns,
     // so the shared resources (model calls, turn slots) stay free for João.
-    const marina = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    const joao = e.services.store.conversations.byChat(JOAO.whatsapp)!;
-    expect(e.services.store.inbox.forConversation(marina.id).filter((m) => m.processed_at !== null)).toHaveLength(300);
-    expect(e.services.store.turns.modelCalls(marina.id).length).toBeLessThanOrEqual(10);
-    expect(e.services.store.turns.modelCalls(joao.id)).toHaveLength(1);
+    const marina = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    const joao = (await e.services.store.conversations.byChat(JOAO.whatsapp))!;
+    expect((await e.services.store.inbox.forConversation(marina.id)).filter((m) => m.processed_at !== null)).toHaveLength(300);
+    expect((await e.services.store.turns.modelCalls(marina.id)).length).toBeLessThanOrEqual(10);
+    expect(await e.services.store.turns.modelCalls(joao.id)).toHaveLength(1);
     expect((await e.outbox(JOAO.whatsapp))[0]?.message).toContain('R$ 75,50');
-    expect(turns(MARINA.whatsapp).n).toBeLessThanOrEqual(5);
+    expect((await turns(MARINA.whatsapp)).n).toBeLessThanOrEqual(5);
   });
 });

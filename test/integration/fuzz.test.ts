@@ -91,11 +91,11 @@ describe('fuzzing the webhooks', () => {
     expect(statuses.get(200)).toBeGreaterThan(100);
     expect(statuses.get(400)).toBeGreaterThan(100);
     await e.settle();
-    const db = e.services.store.db;
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(db.prepare("SELECT COUNT(*) AS n FROM inbox WHERE kind = 'text' AND conversation_id IS NULL").get()).toEqual({ n: 0 });
-    expect(db.prepare("SELECT COUNT(*) AS n FROM turns WHERE status = 'running'").get()).toEqual({ n: 0 });
-    expect(db.prepare('SELECT COUNT(*) AS n FROM refunds').get()).toEqual({ n: 0 });
+    const sql = e.services.store.database;
+    if (e.services.store.sqlite) expect(e.services.store.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(await sql.one("SELECT COUNT(*) AS n FROM inbox WHERE kind = 'text' AND conversation_id IS NULL")).toEqual({ n: 0 });
+    expect(await sql.one("SELECT COUNT(*) AS n FROM turns WHERE status = 'running'")).toEqual({ n: 0 });
+    expect(await sql.one('SELECT COUNT(*) AS n FROM refunds')).toEqual({ n: 0 });
     expect((await fetch(`${e.url}/healthz`)).status).toBe(200);
     // eslint-disable-next-line no-console
     console.info(`zapi fuzz: ${bodies.length} payloads, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
@@ -112,8 +112,8 @@ describe('fuzzing the webhooks', () => {
     expect([...statuses.keys()].filter((c) => c >= 500)).toEqual([]);
     expect(statuses.get(401)).toBeGreaterThan(100);
     expect((statuses.get(400) ?? 0) + (statuses.get(422) ?? 0) + (statuses.get(200) ?? 0)).toBeGreaterThan(100);
-    expect(e.services.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(e.services.store.db.prepare("SELECT COUNT(*) AS n FROM refunds WHERE status = 'settled'").get()).toEqual({ n: 0 });
+    expect(e.services.store.sqlite!.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(await e.services.store.database.one("SELECT COUNT(*) AS n FROM refunds WHERE status = 'settled'")).toEqual({ n: 0 });
     // eslint-disable-next-line no-console
     console.info(`pix fuzz: ${bodies.length} payloads, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
   }, 180_000);

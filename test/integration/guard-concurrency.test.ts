@@ -11,12 +11,12 @@ const worker = fileURLToPath(new URL('../helpers/propose-worker.ts', import.meta
 
 describe('the guard under concurrency from several processes on one database file', () => {
   it('never exceeds a cap or a payment, whatever the interleaving', async () => {
-    const { dataDir, store, services } = testServices({ seedMandates: false });
+    const { dataDir, store, services } = await testServices({ seedMandates: false });
     // Per order and per conversation the agent gets at most the per-refund cap without approval;
     // the two conversations together (up to 12,000 + 7,550) are more than the window cap allows.
     const mandate = { ...DEFAULT_MANDATE, per_refund_cap_cents: 12_000, window_cap_cents: 15_000 };
-    issueMandate(store, services.keys.mandate, mandate, new Date());
-    issueMandate(store, services.keys.mandate, APPROVER_MANDATE, new Date());
+    await issueMandate(store, services.keys.mandate, mandate, new Date());
+    await issueMandate(store, services.keys.mandate, APPROVER_MANDATE, new Date());
     const PROCESSES = 4;
     const PER_PROCESS = 160;
     const results = await Promise.all(
@@ -28,22 +28,20 @@ describe('the guard under concurrency from several processes on one database fil
     expect(allowed).toBeGreaterThan(5);
 
     const holding = HOLDING_STATUSES.map((s) => `'${s}'`).join(',');
-    const perPayment = store.db
-      .prepare(`SELECT p.id, p.amount_cents - p.external_refunded_cents AS limit_cents, COALESCE(SUM(r.amount_cents), 0) AS held FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.status IN (${holding}) GROUP BY p.id`)
-      .all() as Array<{ id: string; limit_cents: number; held: number }>;
+    const perPayment = await store.database.all(`SELECT p.id, p.amount_cents - p.external_refunded_cents AS limit_cents, COALESCE(SUM(r.amount_cents), 0) AS held FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.status IN (${holding}) GROUP BY p.id`) as Array<{ id: string; limit_cents: number; held: number }>;
     expect(perPayment.length).toBe(3);
     for (const p of perPayment) expect(p.held, p.id).toBeLessThanOrEqual(p.limit_cents);
-    const total = (store.db.prepare(`SELECT COALESCE(SUM(amount_cents), 0) AS t FROM refunds WHERE mandate_id = ? AND status IN (${holding})`).get(mandate.id) as { t: number }).t;
+    const total = (await store.database.one(`SELECT COALESCE(SUM(amount_cents), 0) AS t FROM refunds WHERE mandate_id = ? AND status IN (${holding})`, mandate.id) as { t: number }).t;
     expect(total).toBeLessThanOrEqual(mandate.window_cap_cents);
     // The window cap is what stopped them: the processes really raced for it (a proposal is at most 3,000).
     expect(total).toBeGreaterThan(mandate.window_cap_cents - 3_000);
     // Splitting never beats the per-refund cap: per conversation and per order, the agent's total stays within it.
     for (const scope of ['conversation_id', 'order_number']) {
-      const totals = store.db.prepare(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND status IN (${holding}) GROUP BY ${scope}`).all(mandate.id) as Array<{ k: string; t: number }>;
+      const totals = await store.database.all(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND status IN (${holding}) GROUP BY ${scope}`, mandate.id) as Array<{ k: string; t: number }>;
       for (const row of totals) expect(row.t, `${scope} ${row.k}`).toBeLessThanOrEqual(mandate.per_refund_cap_cents);
     }
-    const refusals = store.guardLog.all().filter((d) => d.decision !== 'allowed').length;
+    const refusals = (await store.guardLog.all()).filter((d) => d.decision !== 'allowed').length;
     expect(refusals + allowed).toBe(PROCESSES * PER_PROCESS);
-    store.close();
+    await store.close();
   }, 180_000);
 });

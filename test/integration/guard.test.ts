@@ -23,8 +23,8 @@ describe('the guard refuses before any rail call', () => {
     ]);
     await e.say(phone, 'quero meu dinheiro');
     await e.settle();
-    const conversationId = e.services.store.conversations.byChat(phone)?.id ?? '';
-    const call = e.services.store.turns.toolCall(conversationId, id);
+    const conversationId = (await e.services.store.conversations.byChat(phone))?.id ?? '';
+    const call = await e.services.store.turns.toolCall(conversationId, id);
     expect(call, `tool call ${id} recorded`).toBeDefined();
     return { call: call!, result: JSON.parse(call!.result ?? '{}') as Record<string, unknown> };
   }
@@ -51,7 +51,7 @@ describe('the guard refuses before any rail call', () => {
       expect(result).toMatchObject({ refused: true, reason });
       expect(await e.pixRefunds()).toEqual([]);
       if (reason !== 'invalid_input') {
-        const decisions = e.services.store.guardLog.all();
+        const decisions = await e.services.store.guardLog.all();
         expect(decisions.at(-1)).toMatchObject({ reason, decision: reason === 'over_per_refund_cap' ? 'approval_required' : 'refused' });
       }
     });
@@ -66,8 +66,8 @@ describe('the guard refuses before any rail call', () => {
 
   it('returns refusals to the model as is_error tool results it can explain', async () => {
     await propose(MARINA.whatsapp, 'pay_refund', { order_id: '8423', amount_cents: 32000, reason: 'x' });
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    const history = e.services.store.turns.history(conversation.id).map((h) => JSON.parse(h.content) as Array<Record<string, unknown>>);
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    const history = (await e.services.store.turns.history(conversation.id)).map((h) => JSON.parse(h.content) as Array<Record<string, unknown>>);
     const result = history.flat().find((b) => b.type === 'tool_result');
     expect(result).toMatchObject({ is_error: true });
   });
@@ -82,27 +82,27 @@ describe('the guard refuses before any rail call', () => {
 
   it('refuses under a revoked mandate, from the very next proposal', async () => {
     const at = new Date().toISOString();
-    e.services.store.mandates.addEvent('cm_support', 'revoked', 'admin@test', 'test', at);
+    await e.services.store.mandates.addEvent('cm_support', 'revoked', 'admin@test', 'test', at);
     const { call } = await propose(MARINA.whatsapp, 'pay_refund', { order_id: '8421', amount_cents: 18600, reason: 'x' });
     expect(call).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
     expect(await e.pixRefunds()).toEqual([]);
   });
 
   it('refuses under a mandate whose cap was raised by hand in SQLite', async () => {
-    e.services.store.db.prepare("UPDATE mandates SET document = replace(document, '\"per_refund_cap_cents\":50000', '\"per_refund_cap_cents\":9999999') WHERE id = 'cm_support'").run();
+    await e.services.store.database.run("UPDATE mandates SET document = replace(document, '\"per_refund_cap_cents\":50000', '\"per_refund_cap_cents\":9999999') WHERE id = 'cm_support'");
     const { call } = await propose(MARINA.whatsapp, 'pay_refund', { order_id: '8422', amount_cents: 240000, reason: 'x' });
     expect(call).toMatchObject({ outcome: 'refused', reason: 'bad_signature' });
     expect(await e.pixRefunds()).toEqual([]);
   });
 
   it('refuses a mandate whose status cannot be read', async () => {
-    e.services.store.mandates.addEvent('cm_support', 'maybe', 'admin@test', 'garbage', new Date().toISOString());
+    await e.services.store.mandates.addEvent('cm_support', 'maybe', 'admin@test', 'garbage', new Date().toISOString());
     const { call } = await propose(MARINA.whatsapp, 'pay_refund', { order_id: '8421', amount_cents: 18600, reason: 'x' });
     expect(call).toMatchObject({ outcome: 'refused', reason: 'mandate_unreadable' });
   });
 
   it('holds the rolling window cap across refunds', async () => {
-    issueMandate(e.services.store, e.services.keys.mandate, { ...DEFAULT_MANDATE, window_cap_cents: 20_000, issued_by: 'admin@test' }, new Date());
+    await issueMandate(e.services.store, e.services.keys.mandate, { ...DEFAULT_MANDATE, window_cap_cents: 20_000, issued_by: 'admin@test' }, new Date());
     expect((await propose(MARINA.whatsapp, 'pay_refund', { order_id: '8421', amount_cents: 18600, reason: 'x' })).call.outcome).toBe('ok');
     const over = await propose(MARINA.whatsapp, 'pay_refund', { order_id: '8424', amount_cents: 5000, reason: 'x' });
     expect(over.call).toMatchObject({ outcome: 'refused', reason: 'over_window_cap' });

@@ -59,8 +59,8 @@ afterEach(async () => {
   e = undefined;
 });
 
-const conversationOf = (phone: string) => e!.services.store.conversations.byChat(phone)!;
-const refundsOf = (phone: string) => e!.services.store.payments.refundsForConversation(conversationOf(phone).id);
+const conversationOf = async (phone: string) => (await e!.services.store.conversations.byChat(phone))!;
+const refundsOf = async (phone: string) => await e!.services.store.payments.refundsForConversation((await conversationOf(phone)).id);
 
 describe('H1: a slow rail never pays the same refund twice', () => {
   it('a refund POST that reaches Trio after our timeout is found later, never sent again', async () => {
@@ -70,13 +70,13 @@ describe('H1: a slow rail never pays the same refund twice', () => {
     // The rail takes the request 1.5 s late: our call times out, reconciliation at ~1.3 s finds nothing yet.
     await fetch(`${e.url}/sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'pix', mode: 'slow', count: 1, delay_ms: 1_500 }) });
     await e.say(MARINA.whatsapp, 'sim');
-    await waitFor('the refund to settle', () => refundsOf(MARINA.whatsapp)[0]?.status === 'settled', 20_000);
+    await waitFor('the refund to settle', async () => (await refundsOf(MARINA.whatsapp))[0]?.status === 'settled', 20_000);
     await new Promise((r) => setTimeout(r, 1_000));
     await e.settle();
     const atRail = await e.pixRefunds();
     expect(atRail).toHaveLength(1);
     expect(atRail[0]).toMatchObject({ amount_cents: 18600, status: 'settled' });
-    const moves = e.services.store.db.prepare('SELECT to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id').all(refundsOf(MARINA.whatsapp)[0]!.id) as Array<{ to_status: string; source: string }>;
+    const moves = await e.services.store.database.all('SELECT to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id', (await refundsOf(MARINA.whatsapp))[0]!.id) as Array<{ to_status: string; source: string }>;
     expect(moves.map((m) => m.to_status)).toContain('unknown');
     expect(moves.map((m) => m.source)).not.toContain('retry');
   });
@@ -89,22 +89,22 @@ describe('H1: a slow rail never pays the same refund twice', () => {
     await fault(e, 'pix', 'timeout', 1);
     await e.say(MARINA.whatsapp, 'sim');
     await e.settle();
-    const refund = await waitFor('review requested', () => {
-      const r = refundsOf(MARINA.whatsapp)[0];
+    const refund = await waitFor('review requested', async () => {
+      const r = (await refundsOf(MARINA.whatsapp))[0];
       return r?.review_requested_at ? r : null;
     }, 20_000);
     expect(refund.status).toBe('unknown');
     expect(await e.pixRefunds()).toEqual([]); // never sent a second time
-    const payment = e.services.store.payments.get(refund.payment_id)!;
-    expect(e.services.store.payments.heldCents(payment.id)).toBe(18600); // still blocks what is left to refund
+    const payment = (await e.services.store.payments.get(refund.payment_id))!;
+    expect(await e.services.store.payments.heldCents(payment.id)).toBe(18600); // still blocks what is left to refund
 
     const staff = await login(e, STAFF);
     const review = await staff.call('GET', '/api/refunds/review');
     expect(review.body).toEqual([expect.objectContaining({ id: refund.id, amount_cents: 18600 })]);
     const released = await staff.call('POST', `/api/refunds/${refund.id}/release`, { reason: 'Trio dashboard shows no refund for this payment' });
     expect(released.status).toBe(200);
-    expect(e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'failed' });
-    expect(e.services.store.payments.heldCents(payment.id)).toBe(0);
+    expect(await e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'failed' });
+    expect(await e.services.store.payments.heldCents(payment.id)).toBe(0);
     await e.settle();
     expect((await e.outbox(MARINA.whatsapp)).map((m) => m.message)).toEqual(expect.arrayContaining([expect.stringContaining('Não conseguimos concluir o estorno')]));
   });
@@ -118,12 +118,12 @@ describe('H2, H3: sandbox routes, users and secrets only in sandbox mode', () =>
 
   it('with some providers real, /sandbox is 404, nobody can reset the database, no sandbox user exists', async () => {
     e = await startTestEstorno(MONEY_REAL_BUT_WHATSAPP);
-    expect(e.services.store.users.byEmail('admin@estorno.local')).toBeUndefined();
-    e.services.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
+    expect(await e.services.store.users.byEmail('admin@estorno.local')).toBeUndefined();
+    await e.services.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     for (const [method, route] of [['POST', '/sandbox/reset'], ['GET', '/sandbox/zapi/outbox'], ['POST', '/sandbox/faults'], ['GET', '/sandbox/pix/refunds']] as const) {
       expect((await fetch(`${e.url}${route}`, { method })).status, route).toBe(404);
     }
-    expect(conversationOf(MARINA.whatsapp)).toBeDefined(); // the database was not swapped
+    expect(await conversationOf(MARINA.whatsapp)).toBeDefined(); // the database was not swapped
   });
 
   it('with a real Trio rail, events signed with the published sandbox keys are refused', async () => {
@@ -178,7 +178,7 @@ describe('H4: a CPF is not a login', () => {
     }
     expect(lookups.length).toBeLessThanOrEqual(5);
     expect((await e.outbox(lid)).at(-1)?.message).toContain('pausamos a identificação');
-    expect(conversationOf(lid).customer_code).toBeNull();
+    expect((await conversationOf(lid)).customer_code).toBeNull();
   });
 
   it("typing Marina's CPF shows nothing; a refund from her verified @lid chat is announced on her own number", async () => {
@@ -190,7 +190,7 @@ describe('H4: a CPF is not a login', () => {
     await e.settle();
     const lidMessages = (await e.outbox(lid)).map((m) => m.message).join('\n');
     expect(lidMessages).not.toContain('186,00');
-    expect(conversationOf(lid).customer_code).toBeNull();
+    expect((await conversationOf(lid)).customer_code).toBeNull();
     const code = (await e.outbox(MARINA.whatsapp)).at(-1)!.message.match(/\d{6}/)![0];
     await e.say(lid, code);
     await e.settle();
@@ -239,10 +239,10 @@ describe('M6: splitting never beats the per-refund cap', () => {
     await e.say(MARINA.whatsapp, 'e mais uma parte');
     await e.settle();
     expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([48000]);
-    const calls = e.services.store.turns.toolCalls(conversationOf(MARINA.whatsapp).id);
+    const calls = await e.services.store.turns.toolCalls((await conversationOf(MARINA.whatsapp)).id);
     expect(calls.filter((c) => c.reason === 'one_refund_per_answer')).toHaveLength(4);
     expect(calls.at(-1)).toMatchObject({ tool_use_id: 'toolu_split_6', reason: 'over_per_refund_cap' });
-    expect(e.services.store.guardLog.approvals('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 48000 })]);
+    expect(await e.services.store.guardLog.approvals('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 48000 })]);
   });
 });
 
@@ -262,17 +262,17 @@ describe('M7: tool-use ids belong to their conversation', () => {
     ]);
     await e.say(JOAO.whatsapp, 'pedido 8421');
     await e.settle();
-    const joao = e.services.store.turns.toolCall(conversationOf(JOAO.whatsapp).id, 'toolu_shared')!;
+    const joao = (await e.services.store.turns.toolCall((await conversationOf(JOAO.whatsapp)).id, 'toolu_shared'))!;
     expect(joao.result).not.toContain('18600');
     expect(joao.result).not.toContain('Marina');
-    expect(e.services.store.turns.toolCall(conversationOf(MARINA.whatsapp).id, 'toolu_shared')!.result).toContain('18600');
+    expect(await (await e.services.store.turns.toolCall((await conversationOf(MARINA.whatsapp)).id, 'toolu_shared'))!.result).toContain('18600');
   });
 });
 
 describe('M9 and failed approvals: an approval is claimed with its refund, and the customer always hears the outcome', () => {
   const askFor8422 = async () => {
     await e!.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 veio errado, quero meu dinheiro de volta');
-    return e!.services.store.guardLog.approvals('pending')[0]!;
+    return (await e!.services.store.guardLog.approvals('pending'))[0]!;
   };
 
   it('an approval left "approved" without its refund (a crash) is pending again after a restart, and approving it pays once', async () => {
@@ -280,10 +280,10 @@ describe('M9 and failed approvals: an approval is claimed with its refund, and t
     e = await startTestEstorno({}, { dataDir });
     const approval = await askFor8422();
     // What a SIGKILL between the old claim and the reservation left behind.
-    e.services.store.db.prepare("UPDATE approvals SET status = 'approved', decided_by = 'staff' WHERE id = ?").run(approval.id);
+    await e.services.store.database.run("UPDATE approvals SET status = 'approved', decided_by = 'staff' WHERE id = ?", approval.id);
     await e.stop();
     e = await startTestEstorno({}, { dataDir });
-    expect(e.services.store.guardLog.approval(approval.id)?.status).toBe('pending');
+    expect((await e.services.store.guardLog.approval(approval.id))?.status).toBe('pending');
     await seedUsers(e);
     const staff = await login(e, STAFF);
     const [a, b] = await Promise.all([
@@ -293,19 +293,19 @@ describe('M9 and failed approvals: an approval is claimed with its refund, and t
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     await e.settle();
     expect(await e.pixRefunds()).toEqual([expect.objectContaining({ amount_cents: 240000 })]);
-    expect(e.services.store.guardLog.approval(approval.id)).toMatchObject({ status: 'approved', refund_id: expect.any(String) });
+    expect(await e.services.store.guardLog.approval(approval.id)).toMatchObject({ status: 'approved', refund_id: expect.any(String) });
   });
 
   it('an approval the guard refuses at execution is failed and the customer is told', async () => {
     e = await startTestEstorno();
     await seedUsers(e);
     const approval = await askFor8422();
-    setMandateStatus(e.services.store, e.services.approverMandateId, 'pause', 'audit', 'admin', new Date());
+    await setMandateStatus(e.services.store, e.services.approverMandateId, 'pause', 'audit', 'admin', new Date());
     const staff = await login(e, STAFF);
     const res = await staff.call('POST', `/api/approvals/${approval.id}/approve`, { reason: 'cliente antigo' });
     expect(res.status).toBe(422);
     await e.settle();
-    expect(e.services.store.guardLog.approval(approval.id)?.status).toBe('failed');
+    expect((await e.services.store.guardLog.approval(approval.id))?.status).toBe('failed');
     expect(await e.pixRefunds()).toEqual([]);
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('não pôde ser executado');
   });
@@ -337,7 +337,7 @@ describe('M11: slow and idle clients cannot hold the service', () => {
     const s = await connect(e.port);
     s.on('error', () => {});
     s.write(`POST /webhooks/zapi/${e.webhookToken} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
-    await Promise.race([closed(s), new Promise((_, reject) => setTimeout(() => reject(new Error('the slow request was held open')), 10_000))]);
+    await Promise.race([closed(s), new Promise((_, reject) => setTimeout(async () => await reject(new Error('the slow request was held open')), 10_000))]);
   });
 
   it('sockets beyond HTTP_MAX_CONNECTIONS are closed at once', async () => {
@@ -399,7 +399,7 @@ describe('Low: errors, logs and files', () => {
   it('another process holding the SQLite lock: the webhook answers 503 at once instead of freezing', async () => {
     e = await startTestEstorno();
     // The server waits for a lock at most briefly (better-sqlite3 waits synchronously, freezing the event loop).
-    expect(e.services.store.db.pragma('busy_timeout', { simple: true })).toBeLessThanOrEqual(250);
+    expect(e.services.store.sqlite!.pragma('busy_timeout', { simple: true })).toBeLessThanOrEqual(250);
     const other = new Database(path.join(e.dataDir, DB_FILE));
     other.exec('BEGIN IMMEDIATE');
     try {

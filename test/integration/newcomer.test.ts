@@ -17,7 +17,7 @@ describe('npm start, then the other commands', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-newcomer-'));
   const env = { DATA_DIR: dataDir };
   const serverFile = path.join(dataDir, 'server.json');
-  let server: ReturnType<typeof startServer>;
+  let server: Awaited<ReturnType<typeof startServer>>;
   let info: ServerInfo;
 
   beforeAll(async () => {

@@ -20,7 +20,7 @@ describe('privacy of the logs', () => {
     await e.say(MARINA.whatsapp, 'sim');
     await e.say('81896604192873@lid', 'meu cpf é 529.982.247-25');
     await e.settle();
-    await waitFor('the seal', () => e.services.store.db.prepare("SELECT 1 FROM cases WHERE status = 'sealed'").get());
+    await waitFor('the seal', async () => await e.services.store.database.one("SELECT 1 FROM cases WHERE status = 'sealed'"));
     const adminPassword = readFileSync(path.join(e.dataDir, 'console-admin-password'), 'utf8').trim();
     await e.stop();
 

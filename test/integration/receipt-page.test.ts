@@ -107,17 +107,17 @@ describe('the public receipt page a refunded customer receives', () => {
 
 describe('receipt records that hold personal data', () => {
   it('are published as hashes only, and a disclosable kind with an unexpected field is withheld too', async () => {
-    const { services, store } = testServices();
+    const { services, store } = await testServices();
     const at = '2026-11-20T12:00:00.000Z';
     const caseId = 'rcp_pii00000000000000001';
-    const conversationId = store.conversations.ensureId('5511987654321', '5511987654321', at);
-    store.cases.open({ id: caseId, conversation_id: conversationId, order_number: '8421', status: 'open', created_at: at });
+    const conversationId = await store.conversations.ensureId('5511987654321', '5511987654321', at);
+    await store.cases.open({ id: caseId, conversation_id: conversationId, order_number: '8421', status: 'open', created_at: at });
     const pii = { phone: '5511987654321', cpf: '52998224725', name: 'Marina Souza', pix_key: 'marina@example.com' };
-    appendCaseRecord(store, caseId, 'complaint', { conversation_id: conversationId, phone: pii.phone, text: 'sou a Marina Souza' }, at);
-    appendCaseRecord(store, caseId, 'verification', { order: { customer: { name: pii.name, cpf: pii.cpf } }, payment: { payer: { name: pii.name, tax_number: pii.cpf, pix_key: pii.pix_key } } }, at);
-    appendCaseRecord(store, caseId, 'refund_status', { refund_id: 'rf_1', status: 'settled', rail: 'trio', rail_refund_id: 'x', end_to_end_id: 'D1', amount_cents: 5000, source: 'webhook', payer_name: pii.name }, at);
-    appendCaseRecord(store, caseId, 'credit_note', { refund_id: 'rf_1', ref: 'rf1', number: '7', series: '1', access_key: '3'.repeat(44) }, at);
-    sealCase(store, services.keys.receipt, caseId, 'settled', at);
+    await appendCaseRecord(store, caseId, 'complaint', { conversation_id: conversationId, phone: pii.phone, text: 'sou a Marina Souza' }, at);
+    await appendCaseRecord(store, caseId, 'verification', { order: { customer: { name: pii.name, cpf: pii.cpf } }, payment: { payer: { name: pii.name, tax_number: pii.cpf, pix_key: pii.pix_key } } }, at);
+    await appendCaseRecord(store, caseId, 'refund_status', { refund_id: 'rf_1', status: 'settled', rail: 'trio', rail_refund_id: 'x', end_to_end_id: 'D1', amount_cents: 5000, source: 'webhook', payer_name: pii.name }, at);
+    await appendCaseRecord(store, caseId, 'credit_note', { refund_id: 'rf_1', ref: 'rf1', number: '7', series: '1', access_key: '3'.repeat(44) }, at);
+    await sealCase(store, services.keys.receipt, caseId, 'settled', at);
 
     const app = express();
     app.use(receiptPages({ store: () => store, key: services.keys.receipt, publicBaseUrl: 'https://loja.example' }));
@@ -135,7 +135,7 @@ describe('receipt records that hold personal data', () => {
       expect(verifyPublicReceipt(pub, services.keys.receipt.publicKeyPem)).toMatchObject({ valid: true, sealed: true });
     } finally {
       server.close();
-      store.close();
+      await store.close();
     }
   });
 });

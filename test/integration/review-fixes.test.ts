@@ -25,10 +25,10 @@ afterEach(async () => {
   e = undefined;
 });
 
-const agent = (services: ReturnType<typeof testServices>['services'], conversation: { id: string }, store: ReturnType<typeof testServices>['store']) => ({
+const agent = async (services: Awaited<ReturnType<typeof testServices>>['services'], conversation: { id: string }, store: Awaited<ReturnType<typeof testServices>>['store']) => ({
   id: 'support-agent',
-  mandateId: activeMandateFor(store, services.keys.mandate, 'support-agent', new Date()) ?? services.agentMandateId,
-  conversation: store.conversations.get(conversation.id)!,
+  mandateId: await activeMandateFor(store, services.keys.mandate, 'support-agent', new Date()) ?? await services.agentMandateId(),
+  conversation: (await store.conversations.get(conversation.id))!,
   toolUseId: null,
 });
 
@@ -43,8 +43,8 @@ describe('money', () => {
     await fault(e, 'model', 'http500', 1);
     await e.say(MARINA.whatsapp, 'sim');
     await e.settle();
-    const c = e.services.store.conversations.byChat(MARINA.whatsapp)!;
-    expect(e.services.store.turns.unfinished(c.id)?.status).toBe('parked');
+    const c = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
+    expect((await e.services.store.turns.unfinished(c.id))?.status).toBe('parked');
     const before = (await e.outbox(MARINA.whatsapp)).length;
     expect((await admin.call('POST', `/api/conversations/${c.id}/close`)).status).toBe(200);
     for (let i = 0; i < 3; i++) {
@@ -54,12 +54,12 @@ describe('money', () => {
     }
     expect(await e.pixRefunds()).toEqual([]);
     expect((await e.outbox(MARINA.whatsapp)).slice(before)).toEqual([]);
-    expect(e.services.store.conversations.get(c.id)!.state).toBe('closed');
+    expect(await (await e.services.store.conversations.get(c.id))!.state).toBe('closed');
   });
 
   it('a released refund the rail pays after all counts as refunded: a second refund of the order is refused', async () => {
-    const { services, rails, store } = testServices();
-    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
+    const { services, rails, store } = await testServices();
+    const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     const realRefund = rails.pix.refund.bind(rails.pix);
     let hidden = true;
     rails.pix.refund = async (req) => {
@@ -68,42 +68,42 @@ describe('money', () => {
     };
     const realFind = rails.pix.findRefund.bind(rails.pix);
     rails.pix.findRefund = async (p, k) => (hidden ? null : realFind(p, k));
-    const first = await proposeRefund(services, agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'veio errado' });
+    const first = await proposeRefund(services, await agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'veio errado' });
     if (!first.ok) throw new Error(first.reason);
     await executeRefund(services, first.refund.id);
-    store.db.prepare('UPDATE refunds SET review_requested_at = ? WHERE id = ?').run(new Date().toISOString(), first.refund.id);
+    await store.database.run('UPDATE refunds SET review_requested_at = ? WHERE id = ?', new Date().toISOString(), first.refund.id);
     expect(await resolveUnknownRefund(services, first.refund.id, { id: 'ana' }, 'nothing on the dashboard')).toEqual({ ok: true });
     // The slow rail settles it after all.
     hidden = false;
-    applyRailRefund(services, first.refund.id, { railRefundId: 'mem-1', amountCents: 18600, status: 'settled' }, 'webhook');
-    expect(store.payments.get(first.refund.payment_id)!.external_refunded_cents).toBe(18600);
-    expect(store.conversations.get(conversation.id)!.state).toBe('waiting_for_staff');
+    await applyRailRefund(services, first.refund.id, { railRefundId: 'mem-1', amountCents: 18600, status: 'settled' }, 'webhook');
+    expect(await (await store.payments.get(first.refund.payment_id))!.external_refunded_cents).toBe(18600);
+    expect(await (await store.conversations.get(conversation.id))!.state).toBe('waiting_for_staff');
     // Later, even on a fresh verification, the order has nothing left to refund.
-    store.db.prepare("UPDATE payments SET verified_at = '2000-01-01T00:00:00.000Z'").run();
-    store.db.prepare("UPDATE conversations SET state = 'agent', mode = 'agent' WHERE id = ?").run(conversation.id);
-    const second = await proposeRefund(services, agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'de novo' });
+    await store.database.run("UPDATE payments SET verified_at = '2000-01-01T00:00:00.000Z'");
+    await store.database.run("UPDATE conversations SET state = 'agent', mode = 'agent' WHERE id = ?", conversation.id);
+    const second = await proposeRefund(services, await agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'de novo' });
     expect(second).toMatchObject({ ok: false, reason: 'exceeds_refundable' });
   });
 
   it('staff release asks the rail one last time: a refund it shows now is adopted, not released', async () => {
-    const { services, rails, store } = testServices();
-    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
+    const { services, rails, store } = await testServices();
+    const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     const realRefund = rails.pix.refund.bind(rails.pix);
     rails.pix.refund = async (req) => {
       await realRefund(req);
       throw new ProviderError('trio', 'timeout', 'timed out');
     };
-    const d = await proposeRefund(services, agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'x' });
+    const d = await proposeRefund(services, await agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'x' });
     if (!d.ok) throw new Error(d.reason);
     await executeRefund(services, d.refund.id);
-    store.db.prepare('UPDATE refunds SET review_requested_at = ? WHERE id = ?').run(new Date().toISOString(), d.refund.id);
+    await store.database.run('UPDATE refunds SET review_requested_at = ? WHERE id = ?', new Date().toISOString(), d.refund.id);
     expect(await resolveUnknownRefund(services, d.refund.id, { id: 'ana' }, 'x')).toEqual({ ok: false, error: 'found_at_rail' });
-    expect(store.payments.refund(d.refund.id)!.status).toBe('pending');
+    expect(await (await store.payments.refund(d.refund.id))!.status).toBe('pending');
   });
 
   it('a refund reserved but never claimed (the database busy at the claim) is sent by its own reconcile job, and the tool says processing', async () => {
-    const { services, store, rails } = testServices();
-    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
+    const { services, store, rails } = await testServices();
+    const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     const markSubmitted = store.payments.markSubmitted.bind(store.payments);
     let busy = true;
     store.payments.markSubmitted = (id, now) => {
@@ -118,24 +118,24 @@ describe('money', () => {
       { id: 'toolu_1', name: 'pay_refund', input: { order_id: '8421', amount_cents: 18600, reason: 'veio errado' } },
     );
     expect(JSON.parse((result as { content: string }).content)).toMatchObject({ status: 'refund_processing' });
-    const refund = store.payments.refundsForConversation(conversation.id)[0]!;
-    const safety = store.db.prepare("SELECT key, run_at FROM jobs WHERE kind = 'refund_claim_check'").all() as Array<{ key: string }>;
+    const refund = (await store.payments.refundsForConversation(conversation.id))[0]!;
+    const safety = await store.database.all("SELECT key, run_at FROM jobs WHERE kind = 'refund_claim_check'") as Array<{ key: string }>;
     expect(safety.map((j) => j.key)).toEqual([`refund_claim_check:${refund.id}`]);
     expect(await sendIfUnclaimed(services, refund.id)).toBe('submitted');
     expect(rails.refundCalls).toHaveLength(1);
   });
 
   it('revoking the mandate and issuing a new one does not start the caps over', async () => {
-    const { services, store } = testServices();
-    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
+    const { services, store } = await testServices();
+    const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     const go = async () => {
-      const d = await proposeRefund(services, agent(services, conversation, store), { orderNumber: '8422', amountCents: 48000, reason: 'x' });
+      const d = await proposeRefund(services, await agent(services, conversation, store), { orderNumber: '8422', amountCents: 48000, reason: 'x' });
       if (d.ok) await executeRefund(services, d.refund.id);
       return d.ok ? 'allowed' : d.reason;
     };
     expect(await go()).toBe('allowed');
-    setMandateStatus(store, 'cm_support', 'revoke', 'admin', 'rotate', new Date());
-    issueMandate(store, services.keys.mandate, { id: 'cm_support_2', agent_id: 'support-agent', per_refund_cap_cents: 50000, window_cap_cents: 200000, window_seconds: 86400, issued_by: 'admin' }, new Date());
+    await setMandateStatus(store, 'cm_support', 'revoke', 'admin', 'rotate', new Date());
+    await issueMandate(store, services.keys.mandate, { id: 'cm_support_2', agent_id: 'support-agent', per_refund_cap_cents: 50000, window_cap_cents: 200000, window_seconds: 86400, issued_by: 'admin' }, new Date());
     expect(await go()).toBe('over_per_refund_cap');
   });
 
@@ -143,7 +143,7 @@ describe('money', () => {
     e = await startTestEstorno({ AGENT_PREFETCH_ORDERS: 'false' }, { sandboxLatency: { model: 300 } });
     await e.say(MARINA.whatsapp, 'oi');
     await e.settle();
-    const conversation = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const conversation = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
     const before = (await e.outbox(MARINA.whatsapp)).length;
     await e.script([
       { content: [{ type: 'text', text: 'Perfeito, vou fazer o estorno de R$ 186,00 agora!' }, { type: 'tool_use', id: 'toolu_x', name: 'pay_refund', input: { order_id: '8421', amount_cents: 18600, reason: 'veio errado' } }], stop_reason: 'tool_use' },
@@ -152,7 +152,7 @@ describe('money', () => {
     const seen = e.sandbox!.model.requests().length;
     await e.say(MARINA.whatsapp, 'sim');
     await waitFor('the model call', () => e!.sandbox!.model.requests().length > seen, 5_000);
-    transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
+    await transition(e.services.store, conversation.id, 'with_staff', new Date().toISOString());
     await e.settle();
     expect((await e.outbox(MARINA.whatsapp)).slice(before)).toEqual([]);
     expect(await e.pixRefunds()).toEqual([]);
@@ -161,26 +161,26 @@ describe('money', () => {
 
 describe('no dead ends', () => {
   it('a credit-note job given up queues the conversation for a person and tells the customer; the next start tries the note again', async () => {
-    const { services, store } = testServices();
-    const conversation = store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
+    const { services, store } = await testServices();
+    const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     const issue = services.fiscal.issueCreditNote.bind(services.fiscal);
     services.fiscal.issueCreditNote = async () => {
       throw new ProviderError('fiscal', 'unavailable', 'fiscal down');
     };
-    const d = await proposeRefund(services, agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'x' });
+    const d = await proposeRefund(services, await agent(services, conversation, store), { orderNumber: '8421', amountCents: 18600, reason: 'x' });
     if (!d.ok) throw new Error(d.reason);
     await executeRefund(services, d.refund.id);
-    applyRailRefund(services, d.refund.id, { amountCents: 18600, status: 'settled' }, 'webhook');
+    await applyRailRefund(services, d.refund.id, { amountCents: 18600, status: 'settled' }, 'webhook');
     const workers = new Workers(services, () => {}, { maxAttempts: 1 });
     await (workers as unknown as { pass(): Promise<void> }).pass();
-    const c = store.conversations.get(conversation.id)!;
+    const c = (await store.conversations.get(conversation.id))!;
     expect(c).toMatchObject({ state: 'waiting_for_staff', handoff_reason: 'job_failed' });
-    expect(store.outbox.forConversation(conversation.id).map((m) => m.template)).toContain('handoff');
+    expect((await store.outbox.forConversation(conversation.id)).map((m) => m.template)).toContain('handoff');
     // Fiscal back; a restart revives the dead job under a new key.
     services.fiscal.issueCreditNote = issue;
-    recoverMoneyPath(services);
+    await recoverMoneyPath(services);
     await (workers as unknown as { pass(): Promise<void> }).pass();
-    expect(store.creditNotes.forRefund(d.refund.id)?.status).toBe('authorized');
+    expect((await store.creditNotes.forRefund(d.refund.id))?.status).toBe('authorized');
   });
 
   it('an @lid chat that asks for a person gets one, without proving who it is', async () => {
@@ -188,7 +188,7 @@ describe('no dead ends', () => {
     const lid = '70000000000003@lid';
     await e.say(lid, 'quero falar com um atendente');
     await e.settle();
-    expect(e.services.store.conversations.byChat(lid)!).toMatchObject({ state: 'waiting_for_staff', handoff_reason: 'customer_asked' });
+    expect((await e.services.store.conversations.byChat(lid))!).toMatchObject({ state: 'waiting_for_staff', handoff_reason: 'customer_asked' });
     expect((await e.outbox(lid)).at(-1)?.message).toContain('Passei sua conversa para uma pessoa');
   });
 
@@ -196,11 +196,11 @@ describe('no dead ends', () => {
     let offset = 0;
     e = await startTestEstorno({}, { now: () => new Date(Date.now() + offset) });
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 veio errado, quero meu dinheiro de volta');
-    expect(e.services.store.guardLog.approvals('pending')).toHaveLength(1);
+    expect(await e.services.store.guardLog.approvals('pending')).toHaveLength(1);
     offset += 25 * 3_600_000;
-    expect(expireApprovals(e.services)).toBe(1);
+    expect(await expireApprovals(e.services)).toBe(1);
     await e.settle();
-    const c = e.services.store.conversations.byChat(MARINA.whatsapp)!;
+    const c = (await e.services.store.conversations.byChat(MARINA.whatsapp))!;
     expect(c.state).toBe('waiting_for_staff');
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('não foi analisado pela nossa equipe a tempo');
   });

@@ -33,10 +33,10 @@ describe('graceful shutdown', () => {
     expect(await exited).toBe(0);
 
     const store = openStore(dataDir);
-    expect(store.inbox.byMessageId('TERM-1')?.processed_at).not.toBeNull();
-    expect(store.db.prepare("SELECT status FROM turns").all()).toEqual([{ status: 'done' }]);
-    expect(store.inbox.byMessageId('TERM-2')).toBeUndefined();
-    store.close();
+    expect((await store.inbox.byMessageId('TERM-1'))?.processed_at).not.toBeNull();
+    expect(await store.database.all("SELECT status FROM turns")).toEqual([{ status: 'done' }]);
+    expect(await store.inbox.byMessageId('TERM-2')).toBeUndefined();
+    await store.close();
 
     child = startServer();
     await waitFor('the server again', health);

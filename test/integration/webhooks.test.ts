@@ -18,11 +18,11 @@ describe('POST /webhooks/zapi', () => {
     JSON.stringify({ type: 'ReceivedCallback', messageId: `W${Math.random().toString(36).slice(2)}`, phone: MARINA.whatsapp, fromMe: false, text: { message: 'oi' }, ...extra });
 
   it('answers 401 without the secret, with a wrong one, and stores nothing', async () => {
-    const before = e.services.store.db.prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number };
+    const before = await e.services.store.database.one('SELECT COUNT(*) AS n FROM inbox') as { n: number };
     expect((await post('/webhooks/zapi', event())).status).toBe(401);
     expect((await post('/webhooks/zapi/wrong-token', event())).status).toBe(401);
     expect((await post('/webhooks/zapi', event(), { 'x-webhook-token': 'nope' })).status).toBe(401);
-    const after = e.services.store.db.prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number };
+    const after = await e.services.store.database.one('SELECT COUNT(*) AS n FROM inbox') as { n: number };
     expect(after.n).toBe(before.n);
   });
 
@@ -56,9 +56,9 @@ describe('POST /webhooks/zapi', () => {
     expect(second.status).toBe(200);
     expect(await second.json()).toMatchObject({ duplicate: true });
     await e.settle();
-    const conversation = e.services.store.conversations.byChat('5511900000003')!;
-    expect(e.services.store.inbox.forConversation(conversation.id)).toHaveLength(1);
-    expect(e.services.store.db.prepare('SELECT COUNT(*) AS n FROM turns WHERE conversation_id = ?').get(conversation.id)).toEqual({ n: 1 });
+    const conversation = (await e.services.store.conversations.byChat('5511900000003'))!;
+    expect(await e.services.store.inbox.forConversation(conversation.id)).toHaveLength(1);
+    expect(await e.services.store.database.one('SELECT COUNT(*) AS n FROM turns WHERE conversation_id = ?', conversation.id)).toEqual({ n: 1 });
     expect((await e.outbox('5511900000003')).length).toBeGreaterThan(0);
   });
 
@@ -72,7 +72,7 @@ describe('POST /webhooks/zapi', () => {
     for (const body of cases) expect((await post(`/webhooks/zapi/${e.webhookToken}`, body)).status).toBe(200);
     expect((await post(`/webhooks/zapi/${e.webhookToken}`, JSON.stringify({ type: 'MessageStatusCallback', status: 'READ', ids: ['x'] }))).status).toBe(200);
     await e.settle();
-    const ignored = e.services.store.db.prepare("SELECT ignore_reason FROM inbox WHERE kind = 'ignored' ORDER BY id").all() as Array<{ ignore_reason: string }>;
+    const ignored = await e.services.store.database.all("SELECT ignore_reason FROM inbox WHERE kind = 'ignored' ORDER BY id") as Array<{ ignore_reason: string }>;
     expect(ignored.map((r) => r.ignore_reason)).toEqual(expect.arrayContaining(['from_me', 'group', 'newsletter', 'status']));
     const outbox = await e.outbox();
     expect(outbox.filter((m) => ['5511900000010', '5511900000011', '5511900000012'].includes(m.phone) || m.phone.endsWith('-group'))).toEqual([]);
@@ -99,10 +99,10 @@ describe('POST /webhooks/pix', () => {
 
   it('settles a refund once; a replayed event changes nothing', async () => {
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const refund = e.services.store.payments.refundsForConversation(e.services.store.conversations.byChat(MARINA.whatsapp)!.id)[0]!;
+    const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     expect(refund.status).toBe('settled');
-    const events = e.services.store.db.prepare('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?').get(refund.id) as { n: number };
-    const records = e.services.store.cases.records(refund.case_id!).length;
+    const events = await e.services.store.database.one('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?', refund.id) as { n: number };
+    const records = (await e.services.store.cases.records(refund.case_id!)).length;
     const body = JSON.stringify({ ref_id: refund.rail_refund_id, category: 'collecting_document_refund', type: 'settled', timestamp: new Date().toISOString(), data: { id: refund.rail_refund_id, end_to_end_id: 'D'.padEnd(32, '9') } });
     const headers = { 'x-webhook-secret': webhookSecret, 'x-webhook-signature': signTrioBody(body, webhookSigningKey) };
     const replay = await send(body, headers);
@@ -112,11 +112,11 @@ describe('POST /webhooks/pix', () => {
     const failed = JSON.stringify({ ref_id: refund.rail_refund_id, category: 'collecting_document_refund', type: 'failed', timestamp: new Date().toISOString(), data: { id: refund.rail_refund_id, error_message: 'late' } });
     expect((await send(failed, { 'x-webhook-secret': webhookSecret, 'x-webhook-signature': signTrioBody(failed, webhookSigningKey) })).status).toBe(200);
     await e.settle();
-    const after = e.services.store.payments.refund(refund.id)!;
+    const after = (await e.services.store.payments.refund(refund.id))!;
     expect(after.status).toBe('settled');
     expect(after.end_to_end_id).toBe(refund.end_to_end_id);
-    expect((e.services.store.db.prepare('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?').get(refund.id) as { n: number }).n).toBe(events.n);
-    expect(e.services.store.cases.records(refund.case_id!)).toHaveLength(records);
+    expect((await e.services.store.database.one('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?', refund.id) as { n: number }).n).toBe(events.n);
+    expect(await e.services.store.cases.records(refund.case_id!)).toHaveLength(records);
     expect(await e.fiscalNotes()).toHaveLength(1);
   });
 
@@ -124,7 +124,7 @@ describe('POST /webhooks/pix', () => {
     const body = JSON.stringify({ ref_id: 'p1', category: 'payment_document', type: 'settled', timestamp: new Date().toISOString(), data: { id: 'p1' } });
     const res = await send(body, { 'x-webhook-secret': webhookSecret, 'x-webhook-signature': signTrioBody(body, webhookSigningKey) });
     expect(res.status).toBe(422);
-    const row = e.services.store.db.prepare("SELECT outcome FROM webhook_events WHERE event_key LIKE 'trio:payment_document:%'").get() as { outcome: string };
+    const row = await e.services.store.database.one("SELECT outcome FROM webhook_events WHERE event_key LIKE 'trio:payment_document:%'") as { outcome: string };
     expect(row.outcome).toBe('unhandled');
   });
 });

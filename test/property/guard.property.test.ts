@@ -43,51 +43,51 @@ describe('guard property: caps and refundable amounts always hold', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: PER_RUN, maxLength: PER_RUN }), async (steps) => {
         let clock = Date.now();
-        const { services, rails, store } = testServices({ now: () => new Date(clock), seedMandates: false });
-        issueMandate(store, services.keys.mandate, MANDATE, new Date(clock));
-        issueMandate(store, services.keys.mandate, APPROVER_MANDATE, new Date(clock));
-        const conversations = new Map<string, ReturnType<typeof store.conversations.ensure>>();
-        const conv = (phone: string) => {
-          if (!conversations.has(phone)) conversations.set(phone, store.conversations.ensure(phone, phone, new Date(clock).toISOString()));
+        const { services, rails, store } = await testServices({ now: () => new Date(clock), seedMandates: false });
+        await issueMandate(store, services.keys.mandate, MANDATE, new Date(clock));
+        await issueMandate(store, services.keys.mandate, APPROVER_MANDATE, new Date(clock));
+        const conversations = new Map<string, Awaited<ReturnType<typeof store.conversations.ensure>>>();
+        const conv = async (phone: string) => {
+          if (!conversations.has(phone)) conversations.set(phone, await store.conversations.ensure(phone, phone, new Date(clock).toISOString()));
           return conversations.get(phone)!;
         };
-        const originalDoc = store.mandates.latest(DEFAULT_MANDATE.id)!.document;
+        const originalDoc = await (await store.mandates.latest(DEFAULT_MANDATE.id))!.document;
         let runAllowed = 0;
         let runRefusals = 0;
         for (let i = 0; i < steps.length; ) {
           const s = steps[i]!;
           switch (s.mandate) {
             case 'pause':
-              setMandateStatus(store, DEFAULT_MANDATE.id, 'pause', 'prop', 'test', new Date(clock));
+              await setMandateStatus(store, DEFAULT_MANDATE.id, 'pause', 'prop', 'test', new Date(clock));
               break;
             case 'resume':
-              setMandateStatus(store, DEFAULT_MANDATE.id, 'resume', 'prop', 'test', new Date(clock));
+              await setMandateStatus(store, DEFAULT_MANDATE.id, 'resume', 'prop', 'test', new Date(clock));
               break;
             case 'tamper':
-              store.db.prepare('UPDATE mandates SET document = ? WHERE id = ?').run(originalDoc.replace(/"window_cap_cents":\d+/, '"window_cap_cents":900000000'), DEFAULT_MANDATE.id);
+              await store.database.run('UPDATE mandates SET document = ? WHERE id = ?', originalDoc.replace(/"window_cap_cents":\d+/, '"window_cap_cents":900000000'), DEFAULT_MANDATE.id);
               break;
             case 'untamper':
-              store.db.prepare('UPDATE mandates SET document = ? WHERE id = ?').run(originalDoc, DEFAULT_MANDATE.id);
+              await store.database.run('UPDATE mandates SET document = ? WHERE id = ?', originalDoc, DEFAULT_MANDATE.id);
               break;
             case 'expire-time':
               clock += 20 * 60_000; // the rolling window moves on
               break;
             case 'settle':
             case 'fail':
-              for (const r of store.payments.openRefunds(['pending']).slice(0, 2)) {
-                applyRailRefund(services, r.id, { amountCents: r.amount_cents, status: s.mandate === 'settle' ? 'settled' : 'failed' }, 'test');
+              for (const r of (await store.payments.openRefunds(['pending'])).slice(0, 2)) {
+                await applyRailRefund(services, r.id, { amountCents: r.amount_cents, status: s.mandate === 'settle' ? 'settled' : 'failed' }, 'test');
               }
               break;
           }
           const burst = steps.slice(i, i + s.burst);
           i += burst.length;
           const before = rails.refundCalls.length;
-          const decisionsBefore = store.guardLog.all().filter((d) => d.decision !== 'allowed').length;
+          const decisionsBefore = (await store.guardLog.all()).filter((d) => d.decision !== 'allowed').length;
           const results = await Promise.all(
             burst.map(async (b) => {
               const decision = await proposeRefund(
                 services,
-                { id: 'support-agent', mandateId: DEFAULT_MANDATE.id, conversation: conv(b.phone), toolUseId: null },
+                { id: 'support-agent', mandateId: DEFAULT_MANDATE.id, conversation: await conv(b.phone), toolUseId: null },
                 { orderNumber: b.order, amountCents: b.amount as number, reason: 'property' },
               );
               if (decision.ok) await executeRefund(services, decision.refund.id);
@@ -100,16 +100,16 @@ describe('guard property: caps and refundable amounts always hold', () => {
           // No rail call for any refusal: exactly one per allowed proposal.
           expect(rails.refundCalls.length - before).toBe(okCount);
           // Every refusal recorded with a reason.
-          const refusedNow = store.guardLog.all().filter((d) => d.decision !== 'allowed');
+          const refusedNow = (await store.guardLog.all()).filter((d) => d.decision !== 'allowed');
           expect(refusedNow.length - decisionsBefore).toBe(results.length - okCount);
           expect(refusedNow.every((d) => typeof d.reason === 'string' && d.reason.length > 0)).toBe(true);
-          checkInvariants(store, clock);
+          await checkInvariants(store, clock);
         }
-        for (const d of store.guardLog.all()) if (d.reason) reasons.add(d.reason);
+        for (const d of await store.guardLog.all()) if (d.reason) reasons.add(d.reason);
         proposals += steps.length;
         allowed += runAllowed;
         refusals += runRefusals;
-        store.close();
+        await store.close();
       }),
       { numRuns: RUNS, seed: Number(process.env.PROPERTY_SEED ?? 20261123) },
     );
@@ -123,32 +123,26 @@ describe('guard property: caps and refundable amounts always hold', () => {
   }, 300_000);
 });
 
-function checkInvariants(store: ReturnType<typeof testServices>['store'], clock: number): void {
+async function checkInvariants(store: Awaited<ReturnType<typeof testServices>>['store'], clock: number): Promise<void> {
   const holding = HOLDING_STATUSES.map((s) => `'${s}'`).join(',');
   // Per payment: refunds pending plus settled never exceed what was paid (minus refunds made elsewhere).
-  const over = store.db
-    .prepare(
-      `SELECT p.id, p.amount_cents, p.external_refunded_cents, COALESCE(SUM(r.amount_cents), 0) AS held
+  const over = await store.database.all(`SELECT p.id, p.amount_cents, p.external_refunded_cents, COALESCE(SUM(r.amount_cents), 0) AS held
        FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.status IN (${holding})
-       GROUP BY p.id HAVING held + p.external_refunded_cents > p.amount_cents`,
-    )
-    .all();
+       GROUP BY p.id HAVING held + p.external_refunded_cents > p.amount_cents`);
   expect(over).toEqual([]);
   // Per mandate: the rolling-window total stays within the cap, and no single refund is over the per-refund cap.
   const since = new Date(clock - MANDATE.window_seconds * 1000).toISOString();
-  const windowTotal = (store.db.prepare(`SELECT COALESCE(SUM(amount_cents), 0) AS t FROM refunds WHERE mandate_id = ? AND created_at >= ? AND status IN (${holding})`).get(MANDATE.id, since) as { t: number }).t;
+  const windowTotal = (await store.database.one(`SELECT COALESCE(SUM(amount_cents), 0) AS t FROM refunds WHERE mandate_id = ? AND created_at >= ? AND status IN (${holding})`, MANDATE.id, since) as { t: number }).t;
   expect(windowTotal).toBeLessThanOrEqual(MANDATE.window_cap_cents);
-  const biggest = (store.db.prepare('SELECT COALESCE(MAX(amount_cents), 0) AS m FROM refunds WHERE mandate_id = ?').get(MANDATE.id) as { m: number }).m;
+  const biggest = (await store.database.one('SELECT COALESCE(MAX(amount_cents), 0) AS m FROM refunds WHERE mandate_id = ?', MANDATE.id) as { m: number }).m;
   expect(biggest).toBeLessThanOrEqual(MANDATE.per_refund_cap_cents);
   // Splitting never beats the per-refund cap: within the window, one order and one conversation
   // get at most the per-refund cap from the agent's mandate, however many refunds make it up.
   for (const scope of ['order_number', 'conversation_id']) {
-    const split = store.db
-      .prepare(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND approval_id IS NULL AND created_at >= ? AND status IN (${holding}) GROUP BY ${scope} HAVING t > ?`)
-      .all(MANDATE.id, since, MANDATE.per_refund_cap_cents);
+    const split = await store.database.all(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND approval_id IS NULL AND created_at >= ? AND status IN (${holding}) GROUP BY ${scope} HAVING t > ?`, MANDATE.id, since, MANDATE.per_refund_cap_cents);
     expect(split, `split refunds per ${scope}`).toEqual([]);
   }
   // Money is integer cents everywhere.
-  const fractional = store.db.prepare("SELECT id FROM refunds WHERE typeof(amount_cents) != 'integer' OR amount_cents <= 0").all();
+  const fractional = await store.database.all("SELECT id FROM refunds WHERE typeof(amount_cents) != 'integer' OR amount_cents <= 0");
   expect(fractional).toEqual([]);
 }

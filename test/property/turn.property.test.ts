@@ -49,14 +49,14 @@ describe('turn property: one refund per answer, and splits never beat the per-re
     let multiBlock = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 6 }), fc.constantFrom(MARINA.whatsapp, JOAO.whatsapp), async (plan, phone) => {
-        const { services, rails, store } = testServices({ seedMandates: false });
-        issueMandate(store, services.keys.mandate, MANDATE, new Date());
-        issueMandate(store, services.keys.mandate, APPROVER_MANDATE, new Date());
-        const conversation = store.conversations.ensure(phone, phone, new Date().toISOString());
+        const { services, rails, store } = await testServices({ seedMandates: false });
+        await issueMandate(store, services.keys.mandate, MANDATE, new Date());
+        await issueMandate(store, services.keys.mandate, APPROVER_MANDATE, new Date());
+        const conversation = await store.conversations.ensure(phone, phone, new Date().toISOString());
         let ids = 0;
         const script = plan.map((blocks) => blocks.map((b) => ({ type: 'tool_use', id: `toolu_${++ids}`, name: 'pay_refund', input: { order_id: b.order, amount_cents: b.amount, reason: 'veio errado' } }) as Anthropic.ContentBlock));
-        const agent = new Agent(services, scriptedModel(script), { model: 'scripted', maxTokens: 256, maxIterations: 20, prefetchOrders: false, retryDelayMs: 10, systemPrompt: () => ({ text: 'x', version: '1' }) });
-        store.inbox.insert({ message_id: `m-${ids}-${Date.now()}`, conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'quero meu dinheiro de volta', payload: '{}', received_at: new Date().toISOString() });
+        const agent = new Agent(services, scriptedModel(script), { model: 'scripted', maxTokens: 256, maxIterations: 20, prefetchOrders: false, retryDelayMs: 10, systemPrompt: async () => ({ text: 'x', version: '1' }) });
+        await store.inbox.insert({ message_id: `m-${ids}-${Date.now()}`, conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'quero meu dinheiro de volta', payload: '{}', received_at: new Date().toISOString() });
         const railCallsBefore = rails.refundCalls.length;
         await agent.runTurn(conversation.id);
         answers += plan.length;
@@ -64,20 +64,18 @@ describe('turn property: one refund per answer, and splits never beat the per-re
 
         // At most one refund reached the rail per model answer.
         expect(rails.refundCalls.length - railCallsBefore).toBeLessThanOrEqual(plan.length);
-        const calls = store.turns.toolCalls(conversation.id);
+        const calls = await store.turns.toolCalls(conversation.id);
         const extra = calls.filter((c) => c.reason === 'one_refund_per_answer');
         expect(extra).toHaveLength(plan.reduce((s, a) => s + a.length - 1, 0));
         // Every block beyond the first of an answer was refused and recorded, never executed.
-        for (const c of extra) expect(store.guardLog.allowedForToolUse(conversation.id, c.tool_use_id)).toBeUndefined();
+        for (const c of extra) expect(await store.guardLog.allowedForToolUse(conversation.id, c.tool_use_id)).toBeUndefined();
 
         const holding = HOLDING_STATUSES.map((s) => `'${s}'`).join(',');
         for (const scope of ['order_number', 'conversation_id']) {
-          const split = store.db
-            .prepare(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND approval_id IS NULL AND status IN (${holding}) GROUP BY ${scope} HAVING t > ?`)
-            .all(MANDATE.id, MANDATE.per_refund_cap_cents);
+          const split = await store.database.all(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND approval_id IS NULL AND status IN (${holding}) GROUP BY ${scope} HAVING SUM(amount_cents) > ?`, MANDATE.id, MANDATE.per_refund_cap_cents);
           expect(split, `split refunds per ${scope}`).toEqual([]);
         }
-        store.close();
+        await store.close();
       }),
       { numRuns: 60, seed: Number(process.env.PROPERTY_SEED ?? 20261123) },
     );

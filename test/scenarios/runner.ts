@@ -119,7 +119,7 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
   hooks.beforeSteps?.(e);
   await seedUsers(e);
   const admin: Session = await login(e, ADMIN);
-  const conversationOf = (phone: string) => e.services.store.conversations.byChat(phone);
+  const conversationOf = async (phone: string) => await e.services.store.conversations.byChat(phone);
   const staffTexts: string[] = [];
   let takeoverAt: number | null = null;
   let handbackAt: number | null = null;
@@ -134,19 +134,19 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
       await sayRaw(e, phone, media);
     } else if ('fault' in st) await fault(e, st.fault.provider, st.fault.mode, st.fault.count);
     else if ('staff' in st) {
-      const c = conversationOf(phone);
+      const c = await conversationOf(phone);
       if (!c) throw new Error('no conversation to act on');
       if (st.staff === 'takeover') takeoverAt = (await e.outbox(phone)).length;
       const r = await admin.call('POST', `/api/conversations/${c.id}/${st.staff}`);
       if (r.status !== 200) throw new Error(`${st.staff}: ${r.status} ${JSON.stringify(r.body)}`);
       if (st.staff === 'handback') handbackAt = (await e.outbox(phone)).length;
     } else if ('staff_message' in st) {
-      const c = conversationOf(phone)!;
+      const c = (await conversationOf(phone))!;
       staffTexts.push(st.staff_message);
       const r = await admin.call('POST', `/api/conversations/${c.id}/messages`, { text: st.staff_message });
       if (r.status !== 201) throw new Error(`staff message: ${r.status} ${JSON.stringify(r.body)}`);
     } else if ('staff_note' in st) {
-      const c = conversationOf(phone)!;
+      const c = (await conversationOf(phone))!;
       const r = await admin.call('POST', `/api/conversations/${c.id}/notes`, { text: st.staff_note });
       if (r.status !== 201) throw new Error(`note: ${r.status}`);
     } else if ('advance_ms' in st) {
@@ -158,7 +158,7 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
         await e.settle();
       }
     } else if ('approve' in st || 'reject' in st) {
-      const [approval] = e.services.store.guardLog.approvals('pending');
+      const [approval] = await e.services.store.guardLog.approvals('pending');
       if (!approval) throw new Error('no pending approval');
       const r = 'approve' in st
         ? await admin.call('POST', `/api/approvals/${approval.id}/approve`, { reason: st.approve })
@@ -179,8 +179,8 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
   const outbox = await e.outbox(s.phone);
   const said = outbox.map((m) => m.message);
   const failures: string[] = [];
-  const check = (x: z.infer<typeof expectation>) => {
-    const c = conversationOf(s.phone);
+  const check = async (x: z.infer<typeof expectation>) => {
+    const c = await conversationOf(s.phone);
     const store = e.services.store;
     if (x.refunds_at_rail) {
       return e.pixRefunds().then((rail) => {
@@ -191,13 +191,13 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
     }
     return Promise.resolve(rest(x, c, store));
   };
-  const rest = async (x: z.infer<typeof expectation>, c: ReturnType<typeof conversationOf>, store: TestEstorno['services']['store']) => {
+  const rest = async (x: z.infer<typeof expectation>, c: Awaited<ReturnType<typeof conversationOf>>, store: TestEstorno['services']['store']) => {
     if (x.state && c?.state !== x.state) failures.push(`state ${c?.state}, expected ${x.state}`);
     if (x.handoff_reason !== undefined && (c?.handoff_reason ?? null) !== x.handoff_reason) failures.push(`handoff reason ${c?.handoff_reason}, expected ${x.handoff_reason}`);
-    const tools = c ? store.turns.toolCalls(c.id).map((t) => t.name) : [];
+    const tools = c ? (await store.turns.toolCalls(c.id)).map((t) => t.name) : [];
     for (const t of x.tools_not_called ?? []) if (tools.includes(t)) failures.push(`tool ${t} was called`);
     for (const t of x.tools_called ?? []) if (!tools.includes(t)) failures.push(`tool ${t} was not called`);
-    const refusals = c ? store.guardLog.forConversation(c.id).map((d) => d.reason) : [];
+    const refusals = c ? (await store.guardLog.forConversation(c.id)).map((d) => d.reason) : [];
     for (const r of x.guard_refusals ?? []) if (!refusals.includes(r)) failures.push(`no guard refusal ${r} (got ${JSON.stringify(refusals)})`);
     if (x.no_agent_messages_after_takeover) {
       const after = said.slice(takeoverAt ?? said.length).filter((m) => !staffTexts.includes(m));
@@ -206,7 +206,7 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
     if (x.answered_after_handback && said.length <= (handbackAt ?? said.length)) failures.push('nothing was said after the hand back');
     const requests = JSON.stringify(e.sandbox?.model.requests() ?? []);
     for (const m of x.model_saw ?? []) if (server.scripted && !requests.includes(m)) failures.push(`the model never saw ${JSON.stringify(m)}`);
-    if (x.model_calls_max !== undefined && c && store.turns.modelCalls(c.id).length > x.model_calls_max) failures.push(`${store.turns.modelCalls(c.id).length} model calls, at most ${x.model_calls_max}`);
+    if (x.model_calls_max !== undefined && c && (await store.turns.modelCalls(c.id)).length > x.model_calls_max) failures.push(`${(await store.turns.modelCalls(c.id)).length} model calls, at most ${x.model_calls_max}`);
     if (x.messages_count !== undefined && said.length !== x.messages_count) failures.push(`${said.length} messages, expected ${x.messages_count}`);
     if (x.alerts) {
       const alerts = ((await admin.call('GET', '/api/alerts')).body as Array<{ kind: string }>).map((a) => a.kind);

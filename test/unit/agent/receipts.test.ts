@@ -1,3 +1,4 @@
+import { sqliteDatabase } from '../../../data/sql.ts';
 import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,17 +10,17 @@ import { loadSigningKey, type SigningKey } from '../../../core/signing.ts';
 import { appendCaseRecord, sealCase } from '../../../agent/receipts.ts';
 import { loadReceipt, verifyReceipt, type Receipt } from '../../../agent/verify.ts';
 
-function buildCase(store: Store, key: SigningKey): string {
+async function buildCase(store: Store, key: SigningKey): Promise<string> {
   const id = 'rcp_test0000000000000001';
-  store.cases.open({ id, conversation_id: 'cv_1', order_number: '8421', status: 'open', created_at: '2026-11-23T00:00:00.000Z' });
+  await store.cases.open({ id, conversation_id: 'cv_1', order_number: '8421', status: 'open', created_at: '2026-11-23T00:00:00.000Z' });
   const at = '2026-11-23T00:00:01.000Z';
-  appendCaseRecord(store, id, 'complaint', { message_ids: ['A1'], text_sha256: 'ab'.repeat(32) }, at);
-  appendCaseRecord(store, id, 'verification', { order: { orderNumber: '8421', totalCents: 18600 }, payment: { amountCents: 18600 } }, at);
-  appendCaseRecord(store, id, 'guard_decision', { decision: 'allowed', amount_cents: 18600, mandate_id: 'cm_support', mandate_version: 1 }, at);
-  appendCaseRecord(store, id, 'refund_status', { status: 'settled', end_to_end_id: 'D18236120202611220100sbx8421ret0' }, at);
-  appendCaseRecord(store, id, 'credit_note', { number: '1', access_key: '3'.repeat(44) }, at);
-  appendCaseRecord(store, id, 'notification', { message_id: 'M1' }, at);
-  sealCase(store, key, id, 'settled', at);
+  await appendCaseRecord(store, id, 'complaint', { message_ids: ['A1'], text_sha256: 'ab'.repeat(32) }, at);
+  await appendCaseRecord(store, id, 'verification', { order: { orderNumber: '8421', totalCents: 18600 }, payment: { amountCents: 18600 } }, at);
+  await appendCaseRecord(store, id, 'guard_decision', { decision: 'allowed', amount_cents: 18600, mandate_id: 'cm_support', mandate_version: 1 }, at);
+  await appendCaseRecord(store, id, 'refund_status', { status: 'settled', end_to_end_id: 'D18236120202611220100sbx8421ret0' }, at);
+  await appendCaseRecord(store, id, 'credit_note', { number: '1', access_key: '3'.repeat(44) }, at);
+  await appendCaseRecord(store, id, 'notification', { message_id: 'M1' }, at);
+  await sealCase(store, key, id, 'settled', at);
   return id;
 }
 
@@ -27,17 +28,17 @@ describe('sealed receipts', () => {
   let store: Store;
   let key: SigningKey;
   let receipt: Receipt;
-  beforeEach(() => {
-    store = createStore(openDb(':memory:'));
+  beforeEach(async () => {
+    store = createStore(sqliteDatabase(openDb(':memory:')));
     key = loadSigningKey(mkdtempSync(path.join(tmpdir(), 'estorno-keys-')), 'receipt-ed25519');
-    receipt = loadReceipt(store, buildCase(store, key)) as Receipt;
+    receipt = await loadReceipt(store, await buildCase(store, key)) as Receipt;
   });
 
   const clone = (): Receipt => structuredClone(receipt);
 
-  it('verifies an untouched sealed receipt', () => {
+  it('verifies an untouched sealed receipt', async () => {
     expect(verifyReceipt(receipt, key.publicKey)).toEqual({ valid: true, sealed: true, outcome: 'settled', records: 6 });
-    expect(store.cases.get(receipt.id)?.status).toBe('sealed');
+    expect((await store.cases.get(receipt.id))?.status).toBe('sealed');
   });
 
   it('detects an edited field in any record and names the step', () => {
@@ -84,10 +85,10 @@ describe('sealed receipts', () => {
   });
 
   it('forbids UPDATE and DELETE on audit rows in the database itself', () => {
-    expect(() => store.db.prepare("UPDATE case_records SET body = 'x' WHERE case_id = ?").run(receipt.id)).toThrow(/append-only/);
-    expect(() => store.db.prepare('DELETE FROM case_records WHERE case_id = ?').run(receipt.id)).toThrow(/append-only/);
-    expect(() => store.db.prepare("UPDATE case_seals SET signature = 'x'").run()).toThrow(/append-only/);
-    expect(() => store.db.prepare('DELETE FROM case_seals').run()).toThrow(/append-only/);
+    await expect(store.database.run("UPDATE case_records SET body = 'x' WHERE case_id = ?", receipt.id)).rejects.toThrow(/append-only/);
+    await expect(store.database.run('DELETE FROM case_records WHERE case_id = ?', receipt.id)).rejects.toThrow(/append-only/);
+    await expect(store.database.run("UPDATE case_seals SET signature = 'x'")).rejects.toThrow(/append-only/);
+    await expect(store.database.run('DELETE FROM case_seals')).rejects.toThrow(/append-only/);
   });
 
   it('verifies with the README recipe alone (plain node:crypto, nothing imported from the sealer)', () => {

@@ -36,17 +36,17 @@ describe('the model history after a handoff (defect 2)', () => {
 });
 
 describe('the conversation state machine', () => {
-  it('moves only along legal transitions, compare-and-set', () => {
-    const { store } = testServices();
+  it('moves only along legal transitions, compare-and-set', async () => {
+    const { store } = await testServices();
     const now = new Date().toISOString();
-    const c = store.conversations.ensure('5511987654321', '5511987654321', now);
-    expect(transition(store, c.id, 'waiting_for_staff', now, 'card_payment')).toBe(true);
-    expect(store.conversations.get(c.id)).toMatchObject({ state: 'waiting_for_staff', mode: 'staff', handoff_reason: 'card_payment', waiting_since: now });
-    expect(transition(store, c.id, 'with_staff', now)).toBe(true);
-    expect(store.conversations.get(c.id)).toMatchObject({ state: 'with_staff', handoff_reason: 'card_payment' });
-    expect(() => transition(store, c.id, 'waiting_for_staff', now)).toThrow(IllegalTransition);
-    expect(transition(store, c.id, 'agent', now)).toBe(true);
-    expect(store.conversations.get(c.id)).toMatchObject({ state: 'agent', mode: 'agent', handoff_reason: null, waiting_since: null });
+    const c = await store.conversations.ensure('5511987654321', '5511987654321', now);
+    expect(await transition(store, c.id, 'waiting_for_staff', now, 'card_payment')).toBe(true);
+    expect(await store.conversations.get(c.id)).toMatchObject({ state: 'waiting_for_staff', mode: 'staff', handoff_reason: 'card_payment', waiting_since: now });
+    expect(await transition(store, c.id, 'with_staff', now)).toBe(true);
+    expect(await store.conversations.get(c.id)).toMatchObject({ state: 'with_staff', handoff_reason: 'card_payment' });
+    await expect(transition(store, c.id, 'waiting_for_staff', now)).rejects.toThrow(IllegalTransition);
+    expect(await transition(store, c.id, 'agent', now)).toBe(true);
+    expect(await store.conversations.get(c.id)).toMatchObject({ state: 'agent', mode: 'agent', handoff_reason: null, waiting_since: null });
     expect(LEGAL_MOVES.with_staff).not.toContain('waiting_for_staff');
   });
 
