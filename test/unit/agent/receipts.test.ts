@@ -84,7 +84,7 @@ describe('sealed receipts', () => {
     expect(verifyReceipt(truncated, key.publicKey)).toMatchObject({ valid: false, step: 'seal' });
   });
 
-  it('forbids UPDATE and DELETE on audit rows in the database itself', () => {
+  it('forbids UPDATE and DELETE on audit rows in the database itself', async () => {
     await expect(store.database.run("UPDATE case_records SET body = 'x' WHERE case_id = ?", receipt.id)).rejects.toThrow(/append-only/);
     await expect(store.database.run('DELETE FROM case_records WHERE case_id = ?', receipt.id)).rejects.toThrow(/append-only/);
     await expect(store.database.run("UPDATE case_seals SET signature = 'x'")).rejects.toThrow(/append-only/);
