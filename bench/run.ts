@@ -10,12 +10,12 @@ import { parseConfig } from '../core/config.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { openStore, createStore } from '../data/store.ts';
 import { openDb } from '../data/db.ts';
-import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
-import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
-import { verifyAllReceipts } from '../agent/verify-all.ts';
+import { appendCaseRecord, sealCase } from '../refunds/cases.ts';
+import { loadReceipt, verifyReceipt } from '../refunds/verify-receipt.ts';
+import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
 import { costUsd, FIN_PER_OUTCOME_USD, MODEL_PRICES, PRICES_AS_OF, type TokenUse } from './prices.ts';
 import { startEstorno, type Estorno } from '../server/app.ts';
-import { changeCaps } from '../tools/mandate.ts';
+import { changeCaps } from '../refunds/mandate.ts';
 import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
 import { extraCustomer } from '../sandbox/seed.ts';
 

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { openStore, DB_FILE } from '../data/store.ts';
-import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../agent/verify.ts';
-import { verifyAllReceipts } from '../agent/verify-all.ts';
+import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../refunds/verify-receipt.ts';
+import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
 import { fail, orFail, parseCli } from './cli.ts';
 import { missingDatabaseMessage } from './server-file.ts';
 
