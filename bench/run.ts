@@ -366,7 +366,7 @@ async function receipts(): Promise<void> {
   out.push(
     '## 5. Receipts',
     '',
-    `Command: \`npm run bench\` — ${n} sealed 7-record receipts read from SQLite and verified (canonical form, hash chain, Ed25519 seal). The bulk path is the one \`npm run verify -- --all\` runs (agent/verify-all.ts).`,
+    `Command: \`npm run bench\` — ${n} sealed 7-record receipts read from SQLite and verified (canonical form, hash chain, Ed25519 seal). The bulk path is the one \`npm run verify -- --all\` runs (refunds/verify-all-receipts.ts).`,
     '',
     `reference (loadReceipt + verifyReceipt, one at a time): ${validReference}/${n} valid in ${referenceSeconds.toFixed(2)} s: ${(n / referenceSeconds).toFixed(0)} verifications/s`,
     `bulk, one thread (streaming query + verifyReceiptFast): ${single}/${n} valid in ${singleSeconds.toFixed(2)} s: ${(n / singleSeconds).toFixed(0)} verifications/s`,

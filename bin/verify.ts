@@ -54,7 +54,7 @@ const report = (id: string, verdict: Verdict) => {
   }
 };
 if (values.all) {
-  // One streaming read, verified on every core (agent/verify-all.ts); a few receipts stay in this thread.
+  // One streaming read, verified on every core (refunds/verify-all-receipts.ts); a few receipts stay in this thread.
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const verdicts = await verifyAllReceipts(dbFile, pem, ids.length < 200 ? { workers: 1 } : {});
   total = verdicts.length;

@@ -33,7 +33,7 @@ export function loadReceipt(store: Store, id: string): Receipt | null {
   };
 }
 
-/** The reference verification of one receipt (the bulk path in verify-all.ts must give the same verdicts). */
+/** The reference verification of one receipt (the bulk path in verify-all-receipts.ts must give the same verdicts). */
 export function verifyReceipt(receipt: Receipt, publicKey: KeyObject, options: { requireSeal?: boolean } = {}): Verdict {
   return verifyWith(receipt, publicKey, options, (parsed, body) => canonicalJson(parsed) === body);
 }
