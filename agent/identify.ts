@@ -5,8 +5,8 @@ import type { Conversation } from '../data/conversations.ts';
 import type { InboxRow } from '../data/inbox.ts';
 import { templates } from '../prompts/templates.ts';
 import type { HandoffReason } from '../data/conversations.ts';
-import { asksForPerson } from './conversation-state.ts';
-import type { Services } from '../tools/context.ts';
+import { asksForPerson } from '../conversations/state.ts';
+import type { Services } from '../services/context.ts';
 
 /**
  * An `@lid` chat carries no phone number, so nothing ties it to the orders of

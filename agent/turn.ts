@@ -8,15 +8,15 @@ import type { Conversation } from '../data/conversations.ts';
 import type { HistoryRow } from '../data/turns.ts';
 import { templates } from '../prompts/templates.ts';
 import type { InboxRow } from '../data/inbox.ts';
-import type { Services } from '../tools/context.ts';
+import type { Services } from '../services/context.ts';
 import { executeToolUse, type ToolResultBlock, type TransientFailure } from '../tools/execute.ts';
 import { TOOLS } from '../tools/registry.ts';
-import { recentOrders } from '../tools/ledger.ts';
+import { recentOrders } from '../refunds/verify-order.ts';
 import { inputSchemaOf } from '../tools/tool.ts';
-import { splitMessage } from '../tools/rails/zapi.ts';
+import { splitMessage } from '../providers/zapi.ts';
 import type { ModelClient } from './model.ts';
 import { identifyChat } from './identify.ts';
-import { customerLang, detectLang, handOff, handoffReasonFor, heldByStaff, inferHandoffReason, transition } from './conversation-state.ts';
+import { customerLang, detectLang, handOff, handoffReasonFor, heldByStaff, inferHandoffReason, transition } from '../conversations/state.ts';
 import { mediaOf, mediaBlocks, type Transcriber } from './media.ts';
 
 /**

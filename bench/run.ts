@@ -11,12 +11,12 @@ import { parseConfig } from '../core/config.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { openStore, createStore } from '../data/store.ts';
 import { openDb } from '../data/db.ts';
-import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
-import { loadReceipt, verifyReceipt } from '../agent/verify.ts';
-import { verifyAllReceipts } from '../agent/verify-all.ts';
+import { appendCaseRecord, sealCase } from '../refunds/cases.ts';
+import { loadReceipt, verifyReceipt } from '../refunds/verify-receipt.ts';
+import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
 import { costUsd, FIN_PER_OUTCOME_USD, MODEL_PRICES, PRICES_AS_OF, type TokenUse } from './prices.ts';
 import { startEstorno, type Estorno } from '../server/app.ts';
-import { changeCaps } from '../tools/mandate.ts';
+import { changeCaps } from '../refunds/mandate.ts';
 import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
 import { extraCustomer } from '../sandbox/seed.ts';
 
@@ -367,7 +367,7 @@ async function receipts(): Promise<void> {
   out.push(
     '## 5. Receipts',
     '',
-    `Command: \`npm run bench\` — ${n} sealed 7-record receipts read from SQLite and verified (canonical form, hash chain, Ed25519 seal). The bulk path is the one \`npm run verify -- --all\` runs (agent/verify-all.ts).`,
+    `Command: \`npm run bench\` — ${n} sealed 7-record receipts read from SQLite and verified (canonical form, hash chain, Ed25519 seal). The bulk path is the one \`npm run verify -- --all\` runs (refunds/verify-all-receipts.ts).`,
     '',
     `reference (loadReceipt + verifyReceipt, one at a time): ${validReference}/${n} valid in ${referenceSeconds.toFixed(2)} s: ${(n / referenceSeconds).toFixed(0)} verifications/s`,
     `bulk, one thread (streaming query + verifyReceiptFast): ${single}/${n} valid in ${singleSeconds.toFixed(2)} s: ${(n / singleSeconds).toFixed(0)} verifications/s`,

@@ -4,7 +4,7 @@ import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { formatBRL } from '../core/money.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { openStore } from '../data/store.ts';
-import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../tools/mandate.ts';
+import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../refunds/mandate.ts';
 import { DB_FILE } from '../data/store.ts';
 import { fail, orFail, parseCli } from './cli.ts';
 import { missingDatabaseMessage, newDatabaseNote } from './server-file.ts';

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { loadSigningKey } from '../core/signing.ts';
 import { openStore, DB_FILE } from '../data/store.ts';
-import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../agent/verify.ts';
-import { verifyAllReceipts } from '../agent/verify-all.ts';
+import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../refunds/verify-receipt.ts';
+import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
 import { fail, orFail, parseCli } from './cli.ts';
 import { missingDatabaseMessage } from './server-file.ts';
 
@@ -54,7 +54,7 @@ const report = (id: string, verdict: Verdict) => {
   }
 };
 if (values.all) {
-  // One streaming read, verified on every core (agent/verify-all.ts); a few receipts stay in this thread.
+  // One streaming read, verified on every core (refunds/verify-all-receipts.ts); a few receipts stay in this thread.
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const verdicts = await verifyAllReceipts(dbFile, pem, ids.length < 200 ? { workers: 1 } : {});
   total = verdicts.length;

@@ -1,4 +1,4 @@
-import type { Services } from '../tools/context.ts';
+import type { Services } from '../services/context.ts';
 
 /** How long a failed or empty ERP lookup is trusted before trying again. */
 const RETRY_AFTER_MS = 10 * 60_000;

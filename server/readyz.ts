@@ -1,6 +1,6 @@
 import express from 'express';
 import type { Store } from '../data/store.ts';
-import type { Services } from '../tools/context.ts';
+import type { Services } from '../services/context.ts';
 
 /**
  * `GET /readyz`: whether the service can do its work now, per dependency —

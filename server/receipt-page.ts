@@ -4,8 +4,8 @@ import { canonicalJson, sha256Hex } from '../core/canonical.ts';
 import { formatBRL } from '../core/money.ts';
 import { verifyText, type SigningKey } from '../core/signing.ts';
 import type { Store } from '../data/store.ts';
-import { GENESIS_HASH, sealMessage } from '../agent/receipts.ts';
-import { loadReceipt, verifyReceipt, type Receipt, type Verdict } from '../agent/verify.ts';
+import { GENESIS_HASH, sealMessage } from '../refunds/cases.ts';
+import { loadReceipt, verifyReceipt, type Receipt, type Verdict } from '../refunds/verify-receipt.ts';
 
 /**
  * The customer's receipt, public: `GET /r/<receipt id>` (a page in pt-BR),

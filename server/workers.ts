@@ -1,9 +1,9 @@
 import { ProviderError } from '../core/errors.ts';
 import { errorSummary } from '../core/logger.ts';
-import { appendCaseRecord, sealCase } from '../agent/receipts.ts';
-import { handOff } from '../agent/conversation-state.ts';
-import type { Services } from '../tools/context.ts';
-import { issueCreditNote, JOB_CLAIM_CHECK, JOB_CREDIT_NOTE, JOB_RECONCILE, reconcileRefund, scheduleReconcile, sendIfUnclaimed } from '../tools/refund-flow.ts';
+import { appendCaseRecord, sealCase } from '../refunds/cases.ts';
+import { handOff } from '../conversations/state.ts';
+import type { Services } from '../services/context.ts';
+import { issueCreditNote, JOB_CLAIM_CHECK, JOB_CREDIT_NOTE, JOB_RECONCILE, reconcileRefund, scheduleReconcile, sendIfUnclaimed } from '../refunds/refund-flow.ts';
 
 /**
  * Background work that must survive restarts: durable jobs (reconciliation,

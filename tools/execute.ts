@@ -1,6 +1,6 @@
 import { ProviderError } from '../core/errors.ts';
 import { findTool } from './registry.ts';
-import type { ToolContext } from './context.ts';
+import type { ToolContext } from '../services/context.ts';
 import type { ToolOutcome } from './tool.ts';
 
 /** A `tool_result` block for the Messages API. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool, ok, refused } from './tool.ts';
-import { issueCreditNote } from './refund-flow.ts';
+import { issueCreditNote } from '../refunds/refund-flow.ts';
 
 /** `invoice_credit_note {refund_id}`: the credit note of a settled refund; once per refund (a second call returns the first). */
 export const invoiceCreditNote = defineTool({

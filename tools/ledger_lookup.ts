@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool, ok, refused } from './tool.ts';
-import { describeOrder, verifyOrder } from './ledger.ts';
+import { describeOrder, verifyOrder } from '../refunds/verify-order.ts';
 
 /** `ledger_lookup {order_id}`: the sender's order with its payment and what is left to refund. */
 export const ledgerLookup = defineTool({

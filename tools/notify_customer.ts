@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool, ok, refused } from './tool.ts';
 import { TEMPLATE_NAMES, templates } from '../prompts/templates.ts';
-import { handOff, inferHandoffReason } from '../agent/conversation-state.ts';
+import { handOff, inferHandoffReason } from '../conversations/state.ts';
 
 /** `notify_customer {template, refund_id?}`: a templated WhatsApp message to this conversation's customer. */
 export const notifyCustomer = defineTool({

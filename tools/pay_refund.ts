@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool, ok, refused } from './tool.ts';
-import { proposeRefund, type RefusalReason } from './guard.ts';
-import { executeRefund } from './refund-flow.ts';
+import { proposeRefund, type RefusalReason } from '../refunds/guard.ts';
+import { executeRefund } from '../refunds/refund-flow.ts';
 
 const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   invalid_input: 'The proposal is malformed: amount_cents must be a positive integer and order_id digits.',

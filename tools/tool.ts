@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ToolContext } from './context.ts';
+import type { ToolContext } from '../services/context.ts';
 
 /**
  * A tool is one object: name, description, zod input schema (strict: unknown

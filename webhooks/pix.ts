@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { logToken, type Logger } from '../core/logger.ts';
-import { applyRailRefund } from '../tools/refund-flow.ts';
-import type { Services } from '../tools/context.ts';
-import { keyFromDescription, trioWebhookEvent, verifyTrioSignature, type TrioWebhookEvent } from '../tools/rails/trio.ts';
+import { applyRailRefund } from '../refunds/refund-flow.ts';
+import type { Services } from '../services/context.ts';
+import { keyFromDescription, trioWebhookEvent, verifyTrioSignature, type TrioWebhookEvent } from '../providers/trio.ts';
 import type { RefundRow } from '../data/payments.ts';
 import { secretsEqual } from './secret.ts';
 import { sendBodyError } from './zapi.ts';

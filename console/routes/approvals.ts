@@ -1,8 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Estorno } from '../../server/app.ts';
-import { decideApproval, expireApprovals } from '../../tools/approvals.ts';
-import type { ErpOrder } from '../../tools/rails/types.ts';
+import { decideApproval, expireApprovals } from '../../refunds/approvals.ts';
+import type { ErpOrder } from '../../providers/types.ts';
 import { TtlCache } from '../customer-names.ts';
 import { maskPhoneForStaff, parseBody } from '../http.ts';
 

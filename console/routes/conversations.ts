@@ -1,13 +1,13 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import { loadReceipt, verifyReceipt } from '../../agent/verify.ts';
-import { IllegalTransition, transition } from '../../agent/conversation-state.ts';
+import { loadReceipt, verifyReceipt } from '../../refunds/verify-receipt.ts';
+import { IllegalTransition, transition } from '../../conversations/state.ts';
 import { mediaOf } from '../../agent/media.ts';
 import { absorbHandledByStaff, stopTurnsForStaff } from '../../agent/turn.ts';
 import type { ConversationState } from '../../data/conversations.ts';
 import type { InboxCursor } from '../../data/console-queries.ts';
 import type { Estorno } from '../../server/app.ts';
-import type { ErpCustomer, ErpOrder } from '../../tools/rails/types.ts';
+import type { ErpCustomer, ErpOrder } from '../../providers/types.ts';
 import { CustomerNames, TtlCache } from '../customer-names.ts';
 import { maskPhoneForStaff, parseBody } from '../http.ts';
 import { renderCanned } from './canned.ts';

@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { centsToDecimalString } from '../../core/money.ts';
-import { isoToOmieDate, isoToOmieTime } from '../../tools/rails/omie.ts';
+import { isoToOmieDate, isoToOmieTime } from '../../providers/omie.ts';
 import { SANDBOX_CREDENTIALS } from '../credentials.ts';
 import type { SeedCustomer, SeedOrder } from '../seed.ts';
 import { emulate, type EmulatorContext } from './common.ts';

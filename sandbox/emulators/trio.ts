@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../core/logger.ts';
-import { signTrioBody } from '../../tools/rails/trio.ts';
+import { signTrioBody } from '../../providers/trio.ts';
 import { SANDBOX_CREDENTIALS } from '../credentials.ts';
 import { endToEndId, TRIO_VIRTUAL_ACCOUNT_ID, type SeedOrder } from '../seed.ts';
 import { emulate, type EmulatorContext } from './common.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { MARINA, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../../sandbox/seed.ts';
-import { JOB_CREDIT_NOTE } from '../../tools/refund-flow.ts';
+import { JOB_CREDIT_NOTE } from '../../refunds/refund-flow.ts';
 
 /** The emulators reject what the providers reject, and keep the providers' timing (issue 12 §8). */
 describe('the rebuilt emulators', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { MARINA } from '../../sandbox/seed.ts';
-import { signTrioBody } from '../../tools/rails/trio.ts';
+import { signTrioBody } from '../../providers/trio.ts';
 
 /** The webhook receivers against the providers' documented behaviour (issue 12, and issue 10 "Low"). */
 describe('POST /webhooks/pix: what a refund event says is checked against our refund', () => {

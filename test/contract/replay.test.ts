@@ -7,12 +7,12 @@ import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { MERCHANT_CNPJ } from '../../sandbox/seed.ts';
 import { ProviderError } from '../../core/errors.ts';
 import { reaisToCents } from '../../core/money.ts';
-import { createBcbPixRail, parseDevolucao } from '../../tools/rails/bcb-pix.ts';
-import { createFocusNfeClient, parseFocusNote } from '../../tools/rails/focus-nfe.ts';
-import { createOmieClient, parseOmieOrder } from '../../tools/rails/omie.ts';
-import { createTrioRail, parseTrioRefund, trioWebhookEvent } from '../../tools/rails/trio.ts';
-import { createZapiClient } from '../../tools/rails/zapi.ts';
-import type { CreditNoteRequest, PixPayment } from '../../tools/rails/types.ts';
+import { createBcbPixRail, parseDevolucao } from '../../providers/bcb-pix.ts';
+import { createFocusNfeClient, parseFocusNote } from '../../providers/focus-nfe.ts';
+import { createOmieClient, parseOmieOrder } from '../../providers/omie.ts';
+import { createTrioRail, parseTrioRefund, trioWebhookEvent } from '../../providers/trio.ts';
+import { createZapiClient } from '../../providers/zapi.ts';
+import type { CreditNoteRequest, PixPayment } from '../../providers/types.ts';
 import { byReplay, fixtures, type Fixture } from './fixtures.ts';
 
 /**

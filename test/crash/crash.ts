@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore } from '../../data/store.ts';
 import { loadSigningKey } from '../../core/signing.ts';
-import { changeCaps } from '../../tools/mandate.ts';
+import { changeCaps } from '../../refunds/mandate.ts';
 import { extraCustomer } from '../../sandbox/seed.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 

@@ -1,5 +1,5 @@
 import { phoneFromParts, samePhone } from '../../core/phone.ts';
-import type { ErpClient, ErpCustomer, ErpOrder, FiscalClient, PixPayment, PixRail, RailRefund, WhatsAppClient } from '../../tools/rails/types.ts';
+import type { ErpClient, ErpCustomer, ErpOrder, FiscalClient, PixPayment, PixRail, RailRefund, WhatsAppClient } from '../../providers/types.ts';
 import type { Seed } from '../../sandbox/seed.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { JOAO, MARINA } from '../../sandbox/seed.ts';
-import { proposeRefund } from '../../tools/guard.ts';
-import { executeRefund } from '../../tools/refund-flow.ts';
+import { proposeRefund } from '../../refunds/guard.ts';
+import { executeRefund } from '../../refunds/refund-flow.ts';
 import { testServices } from './services.ts';
 
 /**

@@ -5,8 +5,8 @@ import pino from 'pino';
 import { loadSigningKey } from '../../core/signing.ts';
 import { openStore } from '../../data/store.ts';
 import { buildSeed } from '../../sandbox/seed.ts';
-import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../../tools/mandate.ts';
-import type { Services } from '../../tools/context.ts';
+import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../../refunds/mandate.ts';
+import type { Services } from '../../services/context.ts';
 import { memoryRails } from './memory-rails.ts';
 
 /** The money path's services over a real SQLite file, with in-process providers. */

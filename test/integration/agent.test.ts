@@ -4,11 +4,11 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../data/store.ts';
 import { MARINA } from '../../sandbox/seed.ts';
-import { decideApproval } from '../../tools/approvals.ts';
+import { decideApproval } from '../../refunds/approvals.ts';
 import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
 import { ADMIN, login, seedUsers } from '../helpers/console.ts';
-import { proposeRefund } from '../../tools/guard.ts';
-import { transition } from '../../agent/conversation-state.ts';
+import { proposeRefund } from '../../refunds/guard.ts';
+import { transition } from '../../conversations/state.ts';
 import { promptSha256 } from '../../data/evals.ts';
 import { DEFAULT_SYSTEM_PROMPT } from '../../agent/prompt.ts';
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadSigningKey } from '../../core/signing.ts';
 import { openStore } from '../../data/store.ts';
-import { checkMandate } from '../../tools/mandate.ts';
+import { checkMandate } from '../../refunds/mandate.ts';
 import { runCli } from '../helpers/spawn.ts';
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signTrioBody } from '../../tools/rails/trio.ts';
+import { signTrioBody } from '../../providers/trio.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';

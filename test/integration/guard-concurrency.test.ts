@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { HOLDING_STATUSES } from '../../data/payments.ts';
-import { DEFAULT_MANDATE, APPROVER_MANDATE, issueMandate } from '../../tools/mandate.ts';
+import { DEFAULT_MANDATE, APPROVER_MANDATE, issueMandate } from '../../refunds/mandate.ts';
 import { testServices } from '../helpers/services.ts';
 
 const run = promisify(execFile);

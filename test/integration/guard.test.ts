@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JOAO, MARINA } from '../../sandbox/seed.ts';
-import { issueMandate, DEFAULT_MANDATE } from '../../tools/mandate.ts';
+import { issueMandate, DEFAULT_MANDATE } from '../../refunds/mandate.ts';
 import { useResetEstorno, type TestEstorno } from '../helpers/estorno.ts';
 
 /**

@@ -10,8 +10,8 @@ import { parseConfig } from '../../core/config.ts';
 import { DB_FILE } from '../../data/store.ts';
 import { MARINA, JOAO } from '../../sandbox/seed.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
-import { signTrioBody } from '../../tools/rails/trio.ts';
-import { setMandateStatus } from '../../tools/mandate.ts';
+import { signTrioBody } from '../../providers/trio.ts';
+import { setMandateStatus } from '../../refunds/mandate.ts';
 import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
 import { login, seedUsers, STAFF } from '../helpers/console.ts';
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendCaseRecord, sealCase } from '../../agent/receipts.ts';
+import { appendCaseRecord, sealCase } from '../../refunds/cases.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { receiptPages, verifyPublicReceipt, type PublicReceipt } from '../../server/receipt-page.ts';
 import { startTestEstorno, type TestEstorno } from '../helpers/estorno.ts';

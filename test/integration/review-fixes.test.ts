@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { transition } from '../../agent/conversation-state.ts';
+import { transition } from '../../conversations/state.ts';
 import { ProviderError } from '../../core/errors.ts';
 import { MARINA } from '../../sandbox/seed.ts';
-import { proposeRefund } from '../../tools/guard.ts';
-import { activeMandateFor, issueMandate, setMandateStatus } from '../../tools/mandate.ts';
-import { applyRailRefund, executeRefund, resolveUnknownRefund, sendIfUnclaimed } from '../../tools/refund-flow.ts';
-import { expireApprovals } from '../../tools/approvals.ts';
+import { proposeRefund } from '../../refunds/guard.ts';
+import { activeMandateFor, issueMandate, setMandateStatus } from '../../refunds/mandate.ts';
+import { applyRailRefund, executeRefund, resolveUnknownRefund, sendIfUnclaimed } from '../../refunds/refund-flow.ts';
+import { expireApprovals } from '../../refunds/approvals.ts';
 import { executeToolUse } from '../../tools/execute.ts';
 import { recoverMoneyPath, Workers } from '../../server/workers.ts';
 import pino from 'pino';

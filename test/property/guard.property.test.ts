@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HOLDING_STATUSES } from '../../data/payments.ts';
 import { JOAO, MARINA } from '../../sandbox/seed.ts';
-import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate, setMandateStatus } from '../../tools/mandate.ts';
-import { proposeRefund } from '../../tools/guard.ts';
-import { applyRailRefund, executeRefund } from '../../tools/refund-flow.ts';
+import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate, setMandateStatus } from '../../refunds/mandate.ts';
+import { proposeRefund } from '../../refunds/guard.ts';
+import { applyRailRefund, executeRefund } from '../../refunds/refund-flow.ts';
 import { testServices } from '../helpers/services.ts';
 
 /**

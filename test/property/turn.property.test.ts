@@ -5,7 +5,7 @@ import { HOLDING_STATUSES } from '../../data/payments.ts';
 import { Agent } from '../../agent/turn.ts';
 import type { ModelClient } from '../../agent/model.ts';
 import { JOAO, MARINA } from '../../sandbox/seed.ts';
-import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../../tools/mandate.ts';
+import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../../refunds/mandate.ts';
 import { testServices } from '../helpers/services.ts';
 
 /**

@@ -9,7 +9,7 @@ const executeToolUse = async (...args: Parameters<typeof execute>): Promise<Tool
   if ('transient' in r) throw new Error('unexpected transient failure');
   return r;
 };
-import { applyRailRefund } from '../../../tools/refund-flow.ts';
+import { applyRailRefund } from '../../../refunds/refund-flow.ts';
 import { testServices } from '../../helpers/services.ts';
 
 /** Each tool through the dispatcher the agent uses: parse, run, record, answer. */
@@ -112,8 +112,8 @@ describe('approvals', () => {
     let clock = Date.now();
     const t = await testServices({ now: () => new Date(clock) });
     const conversation = await t.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date(clock).toISOString());
-    const { proposeRefund } = await import('../../../tools/guard.ts');
-    const { decideApproval } = await import('../../../tools/approvals.ts');
+    const { proposeRefund } = await import('../../../refunds/guard.ts');
+    const { decideApproval } = await import('../../../refunds/approvals.ts');
     const decision = await proposeRefund(t.services, { id: 'support-agent', mandateId: 'cm_support', conversation, toolUseId: null }, { orderNumber: '8422', amountCents: 240000, reason: 'quebrou' });
     expect(decision).toMatchObject({ ok: false, reason: 'over_per_refund_cap', approvalId: expect.stringMatching(/^apr_/) });
     // The same proposal again does not open a second approval; a different amount would.
