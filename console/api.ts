@@ -41,7 +41,7 @@ export function sseFrame(event: { type: string; [k: string]: unknown }): string 
 
 export interface ConsoleApiOptions {
   /** Runs before each login (the sandbox re-creates its users after a reset). */
-  beforeLogin?: () => void;
+  beforeLogin?: () => void | Promise<void>;
 }
 
 /** The /api router; mount it at /api. */
@@ -66,7 +66,7 @@ export async function consoleApi(estorno: Estorno, options: ConsoleApiOptions = 
     const key = `${body.email.toLowerCase()}|${req.ip}`;
     // Counted before the password is hashed: parallel guesses cannot all slip past the limit.
     if (!throttle.attempt(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
-    options.beforeLogin?.();
+    await options.beforeLogin?.();
     const user = await store().users.byEmail(body.email);
     // An unknown or disabled user costs the same scrypt run: the answer time does not tell which emails exist.
     const matches = await verifyPassword(body.password, user?.password_hash ?? decoyHash());

@@ -50,7 +50,9 @@ export interface Database extends Sql {
  * from within the transaction (found through AsyncLocalStorage) run in it.
  */
 export function sqliteDatabase(db: Db): Database & { readonly db: Db } {
-  const inTx = new AsyncLocalStorage<true>();
+  // The open transaction the current async context belongs to. A timer started
+  // inside a transaction keeps the context after the commit: `open` tells.
+  const inTx = new AsyncLocalStorage<{ open: boolean }>();
   let held: Promise<void> | null = null;
 
   async function waitTurn(): Promise<() => void> {
@@ -81,7 +83,7 @@ export function sqliteDatabase(db: Db): Database & { readonly db: Db } {
 
   /** Runs `work` now when inside the open transaction or when none is open; otherwise after it. */
   async function outside<T>(work: () => T): Promise<T> {
-    if (inTx.getStore() || !held) return work();
+    if (inTx.getStore()?.open || !held) return work();
     const release = await waitTurn();
     try {
       return work();
@@ -97,19 +99,23 @@ export function sqliteDatabase(db: Db): Database & { readonly db: Db } {
     all: (text, ...params) => outside(() => exec.all(text, params)),
     run: (text, ...params) => outside(() => exec.run(text, params)),
     async tx(fn) {
-      if (inTx.getStore()) return fn(self);
+      if (inTx.getStore()?.open) return fn(self);
       const release = await waitTurn();
+      const scope = { open: true };
       try {
         db.prepare('BEGIN IMMEDIATE').run();
         try {
-          const result = await inTx.run(true, () => fn(self));
+          const result = await inTx.run(scope, () => fn(self));
+          scope.open = false;
           db.prepare('COMMIT').run();
           return result;
         } catch (error) {
+          scope.open = false;
           if (db.inTransaction) db.prepare('ROLLBACK').run();
           throw error;
         }
       } finally {
+        scope.open = false;
         release();
       }
     },

@@ -62,7 +62,7 @@ export interface StartOptions {
   config: Config;
   logger: Logger;
   /** Extra routes (the console) mounted after the core ones. */
-  extend?: (app: express.Express, estorno: Estorno) => void;
+  extend?: (app: express.Express, estorno: Estorno) => void | Promise<void>;
   /** Emulator latencies for benchmarks. */
   sandboxLatency?: Parameters<typeof createSandbox>[0]['latency'];
   pixWebhookDelaysMs?: { created: number; settled: number };
@@ -273,7 +273,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   };
   app.use(receiptPages({ store: () => store, key: keys.receipt, publicBaseUrl }));
   app.get('/favicon.ico', favicon());
-  options.extend?.(app, estorno);
+  await options.extend?.(app, estorno);
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import { logToken, type Logger } from '../core/logger.ts';
+import { errorSummary, logToken, type Logger } from '../core/logger.ts';
 import { applyRailRefund } from '../refunds/refund-flow.ts';
 import type { Services } from '../services/context.ts';
 import { keyFromDescription, trioWebhookEvent, verifyTrioSignature, type TrioWebhookEvent } from '../providers/trio.ts';
@@ -50,7 +50,13 @@ export function pixWebhook(options: PixWebhookOptions): express.Router {
         res.status(401).json({ error: 'bad_signature', message: 'x-webhook-signature does not match the body' });
         return;
       }
-      await handle(options, body, res);
+      try {
+        await handle(options, body, res);
+      } catch (error) {
+        // The event is not recorded: the rail retries it (it gets no 2xx).
+        options.logger.error({ err: errorSummary(error) }, 'pix webhook failed');
+        if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
+      }
     });
   });
   return router;

@@ -206,7 +206,7 @@ export class IngestBatcher {
       this.queue.push({ item, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(async () => await this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
