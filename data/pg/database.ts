@@ -226,8 +226,9 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
     connectionString: options.url,
     max: options.max ?? 10,
     types: typeParsers,
-    // Set at connection start-up, before any statement can run on the connection.
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // Set at connection start-up, before any statement can run on the connection. UTC: a
+    // timestamptz turned into text in SQL (::text, json) reads as the ISO text the app writes.
+    options: `-c TimeZone=UTC${schema ? ` -c search_path=${schema}` : ''}`,
   });
   pool.on('error', (error) => options.onError?.(error));
 
