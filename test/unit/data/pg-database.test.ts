@@ -332,4 +332,63 @@ describe.skipIf(!available)('postgresDatabase against the server', () => {
     }
     lite.close();
   });
+  it('runs the portable idioms of the dialect notes with the same answers on SQLite and PostgreSQL', async () => {
+    const db = fresh();
+    await migrate(db);
+    const lite = openDb(':memory:');
+    const both = async (sql: string, ...params: unknown[]) => {
+      const fromLite = lite.prepare(sql).all(...(params as never[]));
+      const fromPg = await db.all(sql, ...(params as never[]));
+      expect(fromPg, sql).toEqual(fromLite);
+      return fromPg;
+    };
+    const now = '2026-11-23T10:00:00.000Z';
+    const seed: Array<[string, unknown[]]> = [
+      ["INSERT INTO conversations (id, chat_id, phone, customer_code, created_at, updated_at) VALUES ('c1', '1', '5511999990001', 77, ?, ?)", [now, now]],
+      ["INSERT INTO conversations (id, chat_id, phone, created_at, updated_at) VALUES ('c2', '2', NULL, ?, ?)", [now, now]],
+      ["INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES ('Ana@Loja.com', 'Ana', 'staff', 'h', ?, ?)", [now, now]],
+      ["INSERT INTO jobs (kind, key, payload, status, run_at, created_at, updated_at) VALUES ('resume_turn', 'k1', ?, 'pending', ?, ?, ?)", ['{"conversationId":"c1","turnId":"t1"}', now, now, now]],
+      ["INSERT INTO tool_calls (tool_use_id, conversation_id, turn_id, name, input, status, created_at) VALUES ('u1', 'c1', 't', 'refund', ?, 'started', ?)", ['{"order_id":8421}', now]],
+      ["INSERT INTO tool_calls (tool_use_id, conversation_id, turn_id, name, input, status, created_at) VALUES ('u2', 'c2', 't', 'refund', ?, 'started', ?)", ['{"order_id":"8422"}', now]],
+      ["INSERT INTO payments (id, rail, document_id, end_to_end_id, order_number, customer_code, amount_cents, paid_at, verified_at) VALUES ('p1', 'pix', 'd', 'e', '8421', 77, 1000, ?, ?)", [now, now]],
+    ];
+    for (const [sql, params] of seed) {
+      lite.prepare(sql).run(...(params as never[]));
+      await db.run(sql, ...(params as never[]));
+    }
+    // JSON text: doc ->> 'key' (the text ->> text operator on PostgreSQL), numbers compared as text.
+    expect(await both("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'resume_turn' AND payload ->> 'conversationId' = ?", 'c1')).toEqual([{ n: 1 }]);
+    expect(await both("SELECT conversation_id FROM tool_calls WHERE CAST(input ->> 'order_id' AS TEXT) = ? ORDER BY id", '8421')).toEqual([{ conversation_id: 'c1' }]);
+    expect(await both("SELECT conversation_id FROM tool_calls WHERE CAST(input ->> 'order_id' AS TEXT) = ? ORDER BY id", '8422')).toEqual([{ conversation_id: 'c2' }]);
+    // COLLATE NOCASE → lower() on both sides.
+    expect(await both('SELECT name FROM users WHERE lower(email) = lower(?)', 'ANA@loja.COM')).toEqual([{ name: 'Ana' }]);
+    expect(await both('SELECT title FROM canned_replies WHERE archived = 0 ORDER BY lower(title), id')).toHaveLength(4);
+    // A parameter only tested for NULL needs a type on PostgreSQL: CAST it.
+    for (const code of [77, null]) {
+      await both('SELECT id FROM conversations WHERE id = @id OR (CAST(@code AS BIGINT) IS NOT NULL AND customer_code = @code) OR (CAST(@phone AS TEXT) IS NOT NULL AND phone = @phone) ORDER BY id', { id: 'c2', code, phone: null });
+    }
+    // Scalar MAX(a, b) in an upsert → CASE, target columns qualified; RETURNING instead of a second SELECT.
+    const upsert = `INSERT INTO payments (id, rail, document_id, end_to_end_id, order_number, customer_code, amount_cents, external_refunded_cents, paid_at, verified_at)
+      VALUES (@id, 'pix', 'd', 'e', '8421', 77, 1000, @ext, @at, @at)
+      ON CONFLICT (id) DO UPDATE SET
+        external_refunded_cents = CASE WHEN excluded.external_refunded_cents > payments.external_refunded_cents THEN excluded.external_refunded_cents ELSE payments.external_refunded_cents END,
+        verified_at = excluded.verified_at
+      RETURNING id, external_refunded_cents, verified_at`;
+    expect(await both(upsert, { id: 'p1', ext: 300, at: '2026-11-23T11:00:00.000Z' })).toEqual([{ id: 'p1', external_refunded_cents: 300, verified_at: '2026-11-23T11:00:00.000Z' }]);
+    expect(await both(upsert, { id: 'p1', ext: 100, at: '2026-11-23T12:00:00.000Z' })).toEqual([{ id: 'p1', external_refunded_cents: 300, verified_at: '2026-11-23T12:00:00.000Z' }]);
+    // lastInsertRowid → RETURNING id; ON CONFLICT DO NOTHING RETURNING gives no row.
+    const enqueue = "INSERT INTO outbox (conversation_id, chat_id, text, source, dedupe_key, status, next_attempt_at, created_at) VALUES ('c1', '1', 'oi', 'agent', ?, 'pending', ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+    expect(await both(enqueue, 'd1', now, now)).toEqual([{ id: 1 }]);
+    expect(await both(enqueue, 'd1', now, now)).toEqual([]);
+    // A subquery in FROM has an alias; the day of a timestamp is the first 10 characters of its text (sessions are UTC).
+    expect(await both("SELECT o FROM (SELECT order_number AS o, verified_at AS at FROM payments UNION ALL SELECT CAST(input ->> 'order_id' AS TEXT), created_at FROM tool_calls) AS x ORDER BY at DESC, o LIMIT 1")).toEqual([{ o: '8421' }]);
+    expect(await both('SELECT substr(CAST(created_at AS TEXT), 1, 10) AS day, COUNT(*) AS n FROM conversations GROUP BY day ORDER BY day')).toEqual([{ day: '2026-11-23', n: 2 }]);
+    // NULL order spelt out (SQLite puts NULLs first ascending, PostgreSQL last).
+    expect(await both('SELECT id FROM conversations ORDER BY phone NULLS FIRST, id')).toEqual([{ id: 'c2' }, { id: 'c1' }]);
+    // HAVING repeats the aggregate (PostgreSQL has no output aliases there); COUNT(col) instead of SUM(col IS NOT NULL).
+    expect(await both('SELECT customer_code, COUNT(*) AS n, COUNT(phone) AS with_phone FROM conversations GROUP BY customer_code HAVING COUNT(*) >= ? ORDER BY customer_code NULLS LAST', 1)).toHaveLength(2);
+    // Numbered receipts without rowid: a window over the opening order.
+    expect(await both('WITH n AS (SELECT id, ROW_NUMBER() OVER (ORDER BY created_at, id) AS rowid FROM conversations) SELECT rowid, id FROM n WHERE (rowid % ?) = ? ORDER BY rowid', 2, 1)).toEqual([{ rowid: 1, id: 'c1' }]);
+    lite.close();
+  });
 });
