@@ -258,12 +258,19 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
     return ready;
   }
 
-  const current = new AsyncLocalStorage<pg.PoolClient>();
+  // The transaction's connection, for everything `fn` awaits. A timer or an unawaited promise started
+  // inside `fn` inherits this context and may run after the transaction ended: `open` is then false
+  // and it goes to the pool like any other call (never to a connection handed to someone else).
+  const current = new AsyncLocalStorage<{ client: pg.PoolClient; open: boolean }>();
+  const inTx = () => {
+    const held = current.getStore();
+    return held?.open ? held.client : undefined;
+  };
 
   async function query<T>(text: string, params: Params): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
     const rewritten = prepare(text);
     const values = bindValues(rewritten, params, text);
-    const client = current.getStore();
+    const client = inTx();
     if (client) return client.query<T & pg.QueryResultRow>(rewritten.text, values);
     await whenReady();
     return pool.query<T & pg.QueryResultRow>(rewritten.text, values);
@@ -272,14 +279,17 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
   async function attempt<T>(fn: (t: Sql) => Promise<T>): Promise<T> {
     await whenReady();
     const client = await pool.connect();
+    const held = { client, open: true };
     let broken = false;
     try {
       await client.query('BEGIN');
       try {
-        const result = await current.run(client, () => fn(self));
+        const result = await current.run(held, () => fn(self));
+        held.open = false;
         await client.query('COMMIT');
         return result;
       } catch (error) {
+        held.open = false;
         try {
           await client.query('ROLLBACK');
         } catch {
@@ -306,7 +316,7 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
       return (await query(text, params)).rowCount ?? 0;
     },
     async tx<T>(fn: (t: Sql) => Promise<T>): Promise<T> {
-      if (current.getStore()) return fn(self);
+      if (inTx()) return fn(self);
       for (let n = 1; ; n++) {
         try {
           return await attempt(fn);
@@ -318,7 +328,7 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
       }
     },
     async lock(key) {
-      const client = current.getStore();
+      const client = inTx();
       if (!client) throw new Error('lock() must be called inside tx(): the lock lasts until the transaction ends');
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
     },

@@ -140,6 +140,28 @@ describe.skipIf(!available)('postgresDatabase against the server', () => {
     expect(await db.all('SELECT v FROM k')).toEqual([]);
   });
 
+  it('sends a call started inside tx but run after it ended (a timer) to the pool, not to the released connection', async () => {
+    const db = fresh({ max: 2 });
+    await db.run('CREATE TABLE k (v int)');
+    let late: Promise<unknown> | undefined;
+    let txPid = 0;
+    await db.tx(async (t) => {
+      txPid = (await t.one<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!.pid;
+      late = new Promise((resolve, reject) => {
+        setTimeout(() => void db.one<{ xid: string | null }>('SELECT pg_current_xact_id_if_assigned()::text AS xid').then(resolve, reject), 30);
+      });
+    });
+    // Another transaction holds the connection (likely the same one) while the timer fires.
+    await db.tx(async (t) => {
+      await t.run('INSERT INTO k VALUES (1)');
+      await sleep(80);
+      await expect(late).resolves.toEqual({ xid: null }); // not inside this transaction
+      await t.run('INSERT INTO k VALUES (2)');
+    });
+    expect(txPid).toBeGreaterThan(0);
+    expect(await db.all('SELECT v FROM k ORDER BY v')).toEqual([{ v: 1 }, { v: 2 }]);
+  });
+
   it('retries the whole transaction on a serialization failure, at most 5 times', async () => {
     const db = fresh();
     await db.run('CREATE TABLE k (v int)');
