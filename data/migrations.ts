@@ -2,7 +2,8 @@
  * Schema migrations, applied in order at start, each in its own transaction.
  * Append new ones; never edit one that has shipped.
  */
-export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> = [
+/** `foreignKeysOff`: a table rebuild (SQLite's documented procedure: foreign keys off around the transaction, checked before commit). */
+export const MIGRATIONS: Array<{ version: number; name: string; sql: string; foreignKeysOff?: boolean }> = [
   {
     version: 1,
     name: 'core',
@@ -529,6 +530,66 @@ INSERT INTO canned_replies (title, body, created_by, created_at, updated_at) VAL
   ('Pedido em análise', '{primeiro_nome}, estou analisando o pedido {pedido} e te retorno em instantes.', 'system', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
   ('Cartão de crédito', '{primeiro_nome}, o pedido {pedido} foi pago com cartão: o estorno é feito pela operadora e pode levar até duas faturas para aparecer.', 'system', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
   ('Encerramento', 'Obrigado pelo contato, {primeiro_nome}! Se precisar de algo mais, é só responder aqui.', 'system', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+`,
+  },
+  {
+    version: 70,
+    name: 'refund_submitting_and_leases',
+    foreignKeysOff: true,
+    // Replicas (issue 16): a refund's one rail call is owned by an explicit
+    // `submitting` state with a lease; jobs, outbox rows and conversation turns
+    // are claimed with leases, so a dead process's work is picked up when its
+    // lease runs out, and never while it is alive.
+    sql: `
+CREATE TABLE refunds_new (
+  id TEXT PRIMARY KEY,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  payment_id TEXT NOT NULL REFERENCES payments(id),
+  order_number TEXT NOT NULL,
+  conversation_id TEXT,
+  case_id TEXT,
+  amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('reserved', 'submitting', 'pending', 'unknown', 'settled', 'failed')),
+  mandate_id TEXT NOT NULL,
+  mandate_version INTEGER NOT NULL,
+  authorized_by TEXT NOT NULL,
+  approval_id TEXT,
+  rail TEXT NOT NULL,
+  rail_refund_id TEXT,
+  end_to_end_id TEXT,
+  failure_reason TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  settled_at TEXT,
+  submitted_at TEXT,
+  review_requested_at TEXT,
+  lease_until TEXT,
+  lease_owner TEXT
+);
+INSERT INTO refunds_new (id, idempotency_key, payment_id, order_number, conversation_id, case_id, amount_cents, reason, status,
+  mandate_id, mandate_version, authorized_by, approval_id, rail, rail_refund_id, end_to_end_id, failure_reason, created_at, updated_at,
+  settled_at, submitted_at, review_requested_at, lease_until, lease_owner)
+SELECT id, idempotency_key, payment_id, order_number, conversation_id, case_id, amount_cents, reason,
+  CASE WHEN status = 'reserved' AND submitted_at IS NOT NULL THEN 'submitting' ELSE status END,
+  mandate_id, mandate_version, authorized_by, approval_id, rail, rail_refund_id, end_to_end_id, failure_reason, created_at, updated_at,
+  settled_at, submitted_at, review_requested_at,
+  CASE WHEN status = 'reserved' AND submitted_at IS NOT NULL THEN submitted_at ELSE NULL END, NULL
+FROM refunds;
+DROP TABLE refunds;
+ALTER TABLE refunds_new RENAME TO refunds;
+CREATE INDEX refunds_by_payment ON refunds (payment_id);
+CREATE INDEX refunds_by_mandate ON refunds (mandate_id, created_at);
+CREATE INDEX refunds_open ON refunds (status) WHERE status IN ('reserved', 'submitting', 'pending', 'unknown');
+CREATE INDEX refunds_by_conversation ON refunds (conversation_id, created_at);
+CREATE INDEX refunds_by_order ON refunds (order_number);
+
+ALTER TABLE jobs ADD COLUMN lease_until TEXT;
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+ALTER TABLE conversations ADD COLUMN turn_lease_until TEXT;
+ALTER TABLE conversations ADD COLUMN turn_lease_owner TEXT;
 `,
   },
 ];

@@ -1,4 +1,7 @@
 import type { Sql } from './sql.ts';
+import { assertMove, checked, HOLDING_REFUND_STATUSES, REFUND, sqlList, stateOf, type RefundStatus } from './states.ts';
+
+export type { RefundStatus } from './states.ts';
 
 /** Original payments as verified, and the refunds reserved against them. */
 
@@ -15,10 +18,9 @@ export interface PaymentRow {
   verified_at: string;
 }
 
-export type RefundStatus = 'reserved' | 'pending' | 'unknown' | 'settled' | 'failed';
 
 /** Statuses that hold money against the payment and the mandate (all but failed). */
-export const HOLDING_STATUSES: readonly RefundStatus[] = ['reserved', 'pending', 'unknown', 'settled'];
+export const HOLDING_STATUSES: readonly RefundStatus[] = HOLDING_REFUND_STATUSES;
 
 export interface RefundRow {
   id: string;
@@ -45,24 +47,18 @@ export interface RefundRow {
   submitted_at: string | null;
   /** When an unknown outcome outlived reconciliation and was put in front of staff. */
   review_requested_at: string | null;
+  /** While `submitting`: until when the process named by `lease_owner` owns the rail call. */
+  lease_until?: string | null;
+  lease_owner?: string | null;
 }
 
-/**
- * Legal moves of a refund: the money path as a closed state machine.
- * reserved → pending|unknown|failed (the rail answered, or did not);
- * unknown → pending|settled|failed (reconciliation learned the truth);
- * pending → settled|failed (the rail's webhook). settled and failed are final.
- */
-export const REFUND_TRANSITIONS: Record<RefundStatus, readonly RefundStatus[]> = {
-  reserved: ['pending', 'unknown', 'settled', 'failed'],
-  unknown: ['pending', 'settled', 'failed'],
-  pending: ['settled', 'failed'],
-  settled: [],
-  failed: [],
-};
+/** Legal moves of a refund (data/states.ts): the money path as a closed state machine. */
+export const REFUND_TRANSITIONS = REFUND.moves;
 
 export function paymentsRepo(sql: Sql) {
-  const holdingList = HOLDING_STATUSES.map((s) => `'${s}'`).join(', ');
+  const holdingList = sqlList(HOLDING_STATUSES).slice(1, -1);
+  const refundRow = (row: RefundRow | undefined) => checked(REFUND, row);
+  const refundRows = (rows: RefundRow[]) => rows.map((r) => checked(REFUND, r));
   return {
     /**
      * Records a verified payment. The amount, e2e and owner never change once
@@ -125,38 +121,44 @@ export function paymentsRepo(sql: Sql) {
       await sql.run('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, NULL, ?, ?, NULL, ?)', row.id, row.status, 'guard', row.created_at);
     },
     async refund(id: string): Promise<RefundRow | undefined> {
-      return await sql.one('SELECT * FROM refunds WHERE id = ?', id) as RefundRow | undefined;
+      return refundRow((await sql.one('SELECT * FROM refunds WHERE id = ?', id)) as RefundRow | undefined);
     },
     async refundByRailId(railRefundId: string): Promise<RefundRow | undefined> {
-      return await sql.one('SELECT * FROM refunds WHERE rail_refund_id = ?', railRefundId) as RefundRow | undefined;
+      return refundRow((await sql.one('SELECT * FROM refunds WHERE rail_refund_id = ?', railRefundId)) as RefundRow | undefined);
     },
     async refundByKey(key: string): Promise<RefundRow | undefined> {
-      return await sql.one('SELECT * FROM refunds WHERE idempotency_key = ?', key) as RefundRow | undefined;
+      return refundRow((await sql.one('SELECT * FROM refunds WHERE idempotency_key = ?', key)) as RefundRow | undefined);
     },
     async refundsForConversation(conversationId: string): Promise<RefundRow[]> {
-      return await sql.all('SELECT * FROM refunds WHERE conversation_id = ? ORDER BY created_at', conversationId) as RefundRow[];
+      return refundRows((await sql.all('SELECT * FROM refunds WHERE conversation_id = ? ORDER BY created_at', conversationId)) as RefundRow[]);
     },
     async refundsForPayment(paymentId: string): Promise<RefundRow[]> {
-      return await sql.all('SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at', paymentId) as RefundRow[];
+      return refundRows((await sql.all('SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at', paymentId)) as RefundRow[]);
     },
     /**
      * Refunds the rail accepted or settled whose credit note SEFAZ has not decided yet
      * (none asked, or still requested/processing): what a restart must finish.
      */
     async refundsAwaitingCreditNote(): Promise<RefundRow[]> {
-      return await sql.all(`SELECT r.* FROM refunds r LEFT JOIN credit_notes n ON n.refund_id = r.id
+      return refundRows(await sql.all<RefundRow>(`SELECT r.* FROM refunds r LEFT JOIN credit_notes n ON n.refund_id = r.id
            WHERE r.status IN ('pending', 'settled') AND (n.status IS NULL OR n.status NOT IN ('authorized', 'rejected', 'denied'))
-           ORDER BY r.created_at`) as RefundRow[];
+           ORDER BY r.created_at`));
     },
     /** Refunds whose outcome we do not know yet (after a crash or a timeout). */
-    async openRefunds(statuses: RefundStatus[] = ['reserved', 'unknown']): Promise<RefundRow[]> {
-      const list = statuses.map((s) => `'${s}'`).join(', ');
-      return await sql.all(`SELECT * FROM refunds WHERE status IN (${list}) ORDER BY created_at`) as RefundRow[];
+    async openRefunds(statuses: readonly RefundStatus[] = ['reserved', 'unknown']): Promise<RefundRow[]> {
+      return refundRows(await sql.all<RefundRow>(`SELECT * FROM refunds WHERE status IN ${sqlList(statuses)} ORDER BY created_at`));
+    },
+    /** Refunds in `submitting` whose lease ran out: the process calling the rail died (or is very late). */
+    async expiredSubmissions(now: string): Promise<RefundRow[]> {
+      return refundRows(await sql.all<RefundRow>("SELECT * FROM refunds WHERE status = 'submitting' AND lease_until <= ? ORDER BY created_at", now));
     },
     /**
-     * Moves a refund along REFUND_TRANSITIONS; returns false (and changes
-     * nothing) when the move is not legal from its current status, which is
-     * how a replayed or late event becomes a no-op.
+     * Moves a refund along its machine (data/states.ts), compare-and-set on the
+     * status read: true when this very move happened. False when the refund is
+     * already in `to` (a replay) or another process moved it first (a lost race;
+     * the caller reads the refund again). A move the machine forbids throws
+     * IllegalTransition: callers that apply outside events check `canMove` first
+     * and say what a stale or contradicting event means.
      */
     async transition(
       id: string,
@@ -165,25 +167,35 @@ export function paymentsRepo(sql: Sql) {
       fields: { rail_refund_id?: string | null; end_to_end_id?: string | null; failure_reason?: string | null; detail?: unknown },
       now: string,
     ): Promise<boolean> {
-      const current = await sql.one('SELECT status FROM refunds WHERE id = ?', id) as { status: RefundStatus } | undefined;
-      if (!current || !REFUND_TRANSITIONS[current.status].includes(to)) return false;
+      const row = await sql.one<{ status: string }>('SELECT status FROM refunds WHERE id = ?', id);
+      if (!row) return false;
+      const current = { status: stateOf(REFUND, row.status, id) };
+      if (current.status === to) return false;
+      assertMove(REFUND, current.status, to, id);
       // Compare-and-set: the event is written only when this very move happened.
       const changed = (await sql.run(`UPDATE refunds SET status = ?, updated_at = ?,
            rail_refund_id = COALESCE(?, rail_refund_id), end_to_end_id = COALESCE(?, end_to_end_id),
            failure_reason = COALESCE(?, failure_reason), settled_at = CASE WHEN ? = 'settled' THEN ? ELSE settled_at END
+         , lease_until = NULL, lease_owner = NULL
          WHERE id = ? AND status = ?`, to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, current.status));
       if (changed !== 1) return false;
       await sql.run('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)', id, current.status, to, source, fields.detail === undefined ? null : JSON.stringify(fields.detail), now);
       return true;
     },
     /**
-     * Claims a reserved refund for its one rail call (compare-and-set, committed
-     * before the call): false when it was already submitted, so nobody sends it twice.
+     * Claims a reserved refund for its one rail call: reserved → submitting,
+     * compare-and-set, committed before the call, with a lease naming the
+     * process and how long it may take. False when it was already claimed, so
+     * nobody sends it twice; recovery touches a submission only once its lease
+     * ran out, and then asks the rail first.
      */
-    async markSubmitted(id: string, now: string): Promise<boolean> {
-      const changed = (await sql.run("UPDATE refunds SET submitted_at = ?, updated_at = ? WHERE id = ? AND status = 'reserved' AND submitted_at IS NULL", now, now, id));
+    async markSubmitted(id: string, now: string, lease: { owner: string; until: string }): Promise<boolean> {
+      const changed = await sql.run(
+        "UPDATE refunds SET status = 'submitting', submitted_at = ?, lease_until = ?, lease_owner = ?, updated_at = ? WHERE id = ? AND status = 'reserved'",
+        now, lease.until, lease.owner, now, id,
+      );
       if (changed === 1) {
-        await sql.run("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'reserved', 'reserved', 'submit', '{\"submitted\":true}', ?)", id, now);
+        await sql.run("INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, 'reserved', 'submitting', 'submit', ?, ?)", id, JSON.stringify({ lease_owner: lease.owner, lease_until: lease.until }), now);
       }
       return changed === 1;
     },
@@ -206,7 +218,7 @@ export function paymentsRepo(sql: Sql) {
     },
     /** Unknown refunds waiting for a staff decision. */
     async inReview(): Promise<RefundRow[]> {
-      return await sql.all("SELECT * FROM refunds WHERE status = 'unknown' AND review_requested_at IS NOT NULL ORDER BY review_requested_at") as RefundRow[];
+      return refundRows((await sql.all("SELECT * FROM refunds WHERE status = 'unknown' AND review_requested_at IS NOT NULL ORDER BY review_requested_at")) as RefundRow[]);
     },
     async setRailRefundId(id: string, railRefundId: string, now: string): Promise<void> {
       await sql.run('UPDATE refunds SET rail_refund_id = ?, updated_at = ? WHERE id = ? AND rail_refund_id IS NULL', railRefundId, now, id);

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { openDb, type Db } from './db.ts';
 import { sqliteDatabase, type Database, type Sql } from './sql.ts';
@@ -50,6 +52,8 @@ export type Repositories = Awaited<ReturnType<typeof repositories>>;
  */
 export interface Store extends Repositories {
   readonly database: Database;
+  /** This process's name in leases (a refund's rail call, a job, a message, a turn). */
+  readonly owner: string;
   readonly dialect: Database['dialect'];
   /** The better-sqlite3 handle on SQLite (pragmas, file-level checks); null on PostgreSQL. */
   readonly sqlite: Db | null;
@@ -66,6 +70,7 @@ export function createStore(database: Database): Store {
   return {
     ...repos,
     database,
+    owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     dialect: database.dialect,
     sqlite: 'db' in database ? (database as { db: Db }).db : null,
     tx: (fn) => database.tx(() => fn(repos)),

@@ -1,3 +1,4 @@
+import { canMove, REFUND } from '../data/states.ts';
 import { ProviderError } from '../core/errors.ts';
 import { crashPoint } from '../core/crash.ts';
 import { appendCaseRecord, sealCase } from './cases.ts';
@@ -35,11 +36,23 @@ export async function executeRefund(services: Services, refundId: string): Promi
   // Invariant 6: the claim on the one rail call is committed before the call. A
   // refund that is reserved but not submitted never reached the rail (safe to
   // send); one that was submitted may have, whatever happens next.
-  if (!await store.tx(async () => await store.payments.markSubmitted(refund.id, services.now().toISOString()))) {
-    return await outcomeOf(services, refund.id);
-  }
+  if (!await claimRailCall(services, refund.id)) return await outcomeOf(services, refund.id);
   await submitToRail(services, await mustRefund(services, refund.id), payment, 'rail_response');
   return await outcomeOf(services, refund.id);
+}
+
+/**
+ * How long a process owns a refund's rail call once claimed: longer than any
+ * rail call takes (provider timeouts are seconds), short enough that a refund
+ * whose process died is asked about within about a minute.
+ */
+export const RAIL_CALL_LEASE_MS = 45_000;
+
+/** reserved → submitting, committed before the call (invariant 6). False: another process has it. */
+async function claimRailCall(services: Services, refundId: string): Promise<boolean> {
+  const { store } = services;
+  const now = services.now();
+  return await store.tx(async () => await store.payments.markSubmitted(refundId, now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + RAIL_CALL_LEASE_MS).toISOString() }));
 }
 
 /** The rail call of a refund this process claimed, and what its answer (or silence) means. */
@@ -72,7 +85,7 @@ async function outcomeOf(services: Services, refundId: string): Promise<ExecuteO
   return { status: 'unknown', refund: after, detail: 'the rail did not answer; reconciling' };
 }
 
-export type ReconcileResult = 'settled' | 'pending' | 'failed' | 'submitted' | 'retried' | 'unresolved' | 'unchanged';
+export type ReconcileResult = 'settled' | 'pending' | 'failed' | 'submitted' | 'retried' | 'unresolved' | 'unchanged' | 'leased';
 
 /**
  * Reconciliation: ask the rail what it knows under our key. Found → adopt its
@@ -85,15 +98,17 @@ export type ReconcileResult = 'settled' | 'pending' | 'failed' | 'submitted' | '
 export async function reconcileRefund(services: Services, refundId: string): Promise<ReconcileResult> {
   const { store } = services;
   const refund = await mustRefund(services, refundId);
-  if (refund.status !== 'unknown' && refund.status !== 'reserved' && refund.status !== 'pending') return 'unchanged';
+  if (refund.status !== 'unknown' && refund.status !== 'reserved' && refund.status !== 'submitting' && refund.status !== 'pending') return 'unchanged';
   const payment = await store.payments.get(refund.payment_id);
   if (!payment) throw new Error(`payment ${refund.payment_id} missing`);
-  if (refund.status === 'reserved' && refund.submitted_at === null) {
+  if (refund.status === 'reserved') {
     // A crash between the reservation and the claim: the rail never saw it.
-    if (!await store.tx(async () => await store.payments.markSubmitted(refund.id, services.now().toISOString()))) return 'unchanged';
+    if (!await claimRailCall(services, refund.id)) return 'unchanged';
     await submitToRail(services, await mustRefund(services, refund.id), payment, 'recovery');
     return 'submitted';
   }
+  // Another process is calling the rail for it right now: never interfere with a live lease.
+  if (refund.status === 'submitting' && refund.lease_until && Date.parse(refund.lease_until) > services.now().getTime()) return 'leased';
   const found = await services.pix.findRefund(railPaymentOf(payment), refund.idempotency_key);
   if (found) {
     await applyRailRefund(services, refund.id, found, 'reconcile');
@@ -101,8 +116,9 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
     return status === 'settled' || status === 'pending' || status === 'failed' ? status : 'unchanged';
   }
   if (refund.status === 'pending') return 'unchanged';
-  if (refund.status === 'reserved') {
-    await store.tx(async () => await store.payments.transition(refund.id, 'unknown', 'reconcile', { detail: { found: false } }, services.now().toISOString()));
+  if (refund.status === 'submitting') {
+    // Its lease ran out and the rail does not show it: the outcome is unknown, and stays so until the rail tells.
+    await store.tx(async () => await store.payments.transition(refund.id, 'unknown', 'reconcile', { detail: { found: false, lease_expired: refund.lease_until ?? null } }, services.now().toISOString()));
   }
   if (!services.pix.enforcesIdempotencyKey) return 'unresolved';
   // The rail refuses a second refund under this key: asking again is safe.
@@ -166,7 +182,8 @@ export async function applyRailRefund(services: Services, refundId: string, rail
       return;
     }
     const to = rail.status === 'settled' ? 'settled' : 'pending';
-    if (refund.status === to) return;
+    // A stale event (the rail's "created" after its "settled"): what we know is newer.
+    if (refund.status === to || !canMove(REFUND, refund.status, to)) return;
     if (!await store.payments.transition(refund.id, to, source, { rail_refund_id: rail.railRefundId ?? null, end_to_end_id: rail.endToEndId ?? null, detail: rail }, nowIso)) return;
     if (refund.case_id) {
       await appendCaseRecord(store, refund.case_id, to === 'settled' ? 'refund_status' : 'refund_requested', {
@@ -216,6 +233,12 @@ async function failRefund(services: Services, refundId: string, reason: string, 
 async function failRefundInTx(services: Services, refund: RefundRow, reason: string, source: string): Promise<void> {
   const { store } = services;
   const nowIso = services.now().toISOString();
+  if (refund.status === 'settled') {
+    // The rail contradicts itself (failed after settled): nothing is released; a person looks.
+    services.logger.error({ refundId: refund.id, source }, 'a failure arrived for a settled refund; ignored, staff must check the rail');
+    return;
+  }
+  if (!canMove(REFUND, refund.status, 'failed')) return;
   if (!await store.payments.transition(refund.id, 'failed', source, { failure_reason: reason.slice(0, 300) }, nowIso)) return;
   // The rail failed a refund it had accepted, after its credit note was asked for (rare): the
   // note must be cancelled at SEFAZ (within 24 h of its authorisation) by staff, who get the conversation.
@@ -268,7 +291,7 @@ export async function scheduleClaimCheck(services: Services, refundId: string, n
 /** Sends a refund still reserved and never claimed (an error between the guard and the rail call); anything else is left alone — no rail call. */
 export async function sendIfUnclaimed(services: Services, refundId: string): Promise<ReconcileResult> {
   const refund = await mustRefund(services, refundId);
-  if (refund.status !== 'reserved' || refund.submitted_at !== null) return 'unchanged';
+  if (refund.status !== 'reserved') return 'unchanged';
   return reconcileRefund(services, refundId);
 }
 

@@ -13,6 +13,8 @@ import { issueCreditNote, JOB_CLAIM_CHECK, JOB_CREDIT_NOTE, JOB_RECONCILE, recon
  */
 /** Attempts of one job before it is given up (`dead`, shown to staff): with the capped backoff, about 25 minutes. */
 export const MAX_JOB_ATTEMPTS = 12;
+/** How often a worker looks for rail calls whose owner died. */
+const LEASE_SWEEP_MS = 5_000;
 
 export class Workers {
   private timer: NodeJS.Timeout | null = null;
@@ -23,6 +25,7 @@ export class Workers {
   private readonly services: Services;
   private readonly resumeTurn: (conversationId: string) => void;
   private readonly reviewUnknownAfterMs: number;
+  private lastLeaseSweep = 0;
 
   constructor(services: Services, resumeTurn: (conversationId: string) => void, options: { maxAttempts?: number; reviewUnknownAfterMs?: number } = {}) {
     this.services = services;
@@ -88,8 +91,26 @@ export class Workers {
     }
   }
 
+  /** Submissions whose process died (lease over) are reconciled: looked up at the rail first, never sent blind. */
+  private async reclaimExpiredSubmissions(): Promise<void> {
+    const now = this.services.now();
+    if (now.getTime() - this.lastLeaseSweep < LEASE_SWEEP_MS) return;
+    this.lastLeaseSweep = now.getTime();
+    for (const r of await this.services.store.payments.expiredSubmissions(now.toISOString())) {
+      await scheduleReconcile(this.services, r.id, { delayMs: 0, tag: `lease-${r.lease_until ?? ''}`, continuesSeries: true });
+    }
+  }
+
+  private async afterLease(refundId: string): Promise<void> {
+    const refund = await this.services.store.payments.refund(refundId);
+    if (refund?.status !== 'submitting' || !refund.lease_until) return;
+    const delayMs = Math.max(0, Date.parse(refund.lease_until) - this.services.now().getTime()) + 1_000;
+    await scheduleReconcile(this.services, refundId, { delayMs, tag: `lease-${refund.lease_until}`, continuesSeries: true });
+  }
+
   private async pass(): Promise<void> {
     const { store } = this.services;
+    await this.reclaimExpiredSubmissions();
     for (const job of await store.jobs.due(this.services.now().toISOString())) {
       if (this.stopped) return;
       const payload = JSON.parse(job.payload) as Record<string, string>;
@@ -139,6 +160,8 @@ export class Workers {
         const result = await reconcileRefund(this.services, refundId);
         this.services.logger.info({ refundId, result }, 'refund reconciled');
         if (result === 'unresolved') await this.awaitRail(refundId, Number(payload.attempt ?? 0), key);
+        // Another process owns the rail call: ask again once its lease is over.
+        if (result === 'leased') await this.afterLease(refundId);
         return;
       }
       case JOB_CLAIM_CHECK: {
@@ -225,7 +248,10 @@ export async function recoverMoneyPath(services: Services): Promise<void> {
   const now = services.now();
   const released = await store.guardLog.releaseOrphanApprovals();
   if (released > 0) services.logger.warn({ released }, 'approvals claimed without a refund went back to pending');
-  for (const refund of await store.payments.openRefunds(['reserved', 'unknown'])) {
+  // Reserved refunds never claimed, unknown ones, and submissions whose lease is over (a live
+  // lease belongs to another process, still calling the rail: it is left alone).
+  const open = [...await store.payments.openRefunds(['reserved', 'unknown']), ...await store.payments.expiredSubmissions(now.toISOString())];
+  for (const refund of open) {
     // Now, not when a pending job of the previous run comes due (the claim and the rail's list make a repeat harmless).
     await scheduleReconcile(services, refund.id, { delayMs: 0, tag: `start-${now.getTime()}`, continuesSeries: true });
   }

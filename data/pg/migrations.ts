@@ -544,4 +544,19 @@ CREATE TRIGGER conversation_state_log AFTER UPDATE OF state ON conversations
   FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION conversation_state_log();
 `,
   },
+  {
+    version: 7,
+    name: 'refund_submitting_and_leases',
+    sql: `
+ALTER TABLE refunds DROP CONSTRAINT refunds_status_check;
+ALTER TABLE refunds ADD CONSTRAINT refunds_status_check CHECK (status IN ('reserved', 'submitting', 'pending', 'unknown', 'settled', 'failed'));
+ALTER TABLE refunds ADD COLUMN lease_until timestamptz, ADD COLUMN lease_owner text;
+UPDATE refunds SET status = 'submitting', lease_until = submitted_at WHERE status = 'reserved' AND submitted_at IS NOT NULL;
+DROP INDEX refunds_open;
+CREATE INDEX refunds_open ON refunds (status) WHERE status IN ('reserved', 'submitting', 'pending', 'unknown');
+ALTER TABLE jobs ADD COLUMN lease_until timestamptz, ADD COLUMN lease_owner text;
+ALTER TABLE outbox ADD COLUMN lease_until timestamptz, ADD COLUMN lease_owner text;
+ALTER TABLE conversations ADD COLUMN turn_lease_until timestamptz, ADD COLUMN turn_lease_owner text;
+`,
+  },
 ];

@@ -106,12 +106,12 @@ describe('money', () => {
     const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     const markSubmitted = store.payments.markSubmitted.bind(store.payments);
     let busy = true;
-    store.payments.markSubmitted = (id, now) => {
+    store.payments.markSubmitted = (id, now, lease) => {
       if (busy) {
         busy = false;
         throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
       }
-      return markSubmitted(id, now);
+      return markSubmitted(id, now, lease);
     };
     const result = await executeToolUse(
       { services, conversation, turnId: 'turn_x', toolUseId: 'toolu_1', logger: pino({ level: 'silent' }) },
