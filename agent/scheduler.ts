@@ -3,6 +3,9 @@ import { errorSummary, type Logger } from '../core/logger.ts';
 /** In production a burst waits for 1.5 s of quiet and gets one answer; elsewhere (tests, demos) turns start at once unless configured. */
 export const PRODUCTION_DEBOUNCE_MS = 1_500;
 
+/** A turn's lease (replicas): renewed every 10 s while it runs; a dead process's turn is free after 30 s. */
+export const TURN_LEASE_MS = 30_000;
+
 export function turnDebounceMs(env: { NODE_ENV: string; TURN_DEBOUNCE_MS?: number | undefined }): number {
   return env.TURN_DEBOUNCE_MS ?? (env.NODE_ENV === 'production' ? PRODUCTION_DEBOUNCE_MS : 0);
 }
@@ -12,6 +15,20 @@ export function turnDebounceMs(env: { NODE_ENV: string; TURN_DEBOUNCE_MS?: numbe
  * number of turns at once overall, and a short debounce so that messages sent
  * in a burst are answered as one turn.
  */
+/**
+ * The conversation's turn lease in the database (PostgreSQL replicas): a turn
+ * runs only where the lease is held; elsewhere it is asked for again shortly.
+ */
+export interface TurnLease {
+  claim(conversationId: string): Promise<boolean>;
+  renew(conversationId: string): Promise<boolean>;
+  release(conversationId: string): Promise<void>;
+  /** How long a claim lasts; renewed at a third of it while the turn runs. */
+  leaseMs: number;
+  /** When another process holds it: ask again after this. */
+  retryMs: number;
+}
+
 export class TurnScheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -20,9 +37,9 @@ export class TurnScheduler {
   private active = 0;
   private stopped = false;
   private readonly run: (conversationId: string) => Promise<unknown>;
-  private readonly options: { debounceMs: number; concurrency: number; logger: Logger };
+  private readonly options: { debounceMs: number; concurrency: number; logger: Logger; lease?: TurnLease };
 
-  constructor(run: (conversationId: string) => Promise<unknown>, options: { debounceMs: number; concurrency: number; logger: Logger }) {
+  constructor(run: (conversationId: string) => Promise<unknown>, options: { debounceMs: number; concurrency: number; logger: Logger; lease?: TurnLease }) {
     this.run = run;
     this.options = options;
   }
@@ -49,7 +66,21 @@ export class TurnScheduler {
   private start(conversationId: string): void {
     const task = (async () => {
       await this.slot();
+      const lease = this.options.lease;
+      let held = false;
+      let renewal: NodeJS.Timeout | null = null;
       try {
+        if (lease) {
+          held = await lease.claim(conversationId);
+          if (!held) {
+            // Another process is running this customer's turn: it answers what is stored;
+            // ask again after a moment for anything that arrives after its last look.
+            this.retryLater(conversationId, lease.retryMs);
+            return;
+          }
+          renewal = setInterval(() => void lease.renew(conversationId).catch(() => undefined), Math.max(1_000, Math.floor(lease.leaseMs / 3)));
+          renewal.unref();
+        }
         do {
           this.again.delete(conversationId);
           if (this.stopped) break;
@@ -58,11 +89,21 @@ export class TurnScheduler {
       } catch (error) {
         this.options.logger.error({ err: errorSummary(error), conversationId }, 'turn crashed');
       } finally {
+        if (renewal) clearInterval(renewal);
+        if (held && lease) await lease.release(conversationId).catch((error: unknown) => this.options.logger.warn({ err: errorSummary(error), conversationId }, 'turn lease not released; it expires'));
         this.release();
         this.running.delete(conversationId);
       }
     })();
     this.running.set(conversationId, task);
+  }
+
+  private retryLater(conversationId: string, delayMs: number): void {
+    if (this.stopped || this.timers.has(conversationId)) return;
+    this.timers.set(conversationId, setTimeout(() => {
+      this.timers.delete(conversationId);
+      this.schedule(conversationId);
+    }, delayMs));
   }
 
   private async slot(): Promise<void> {

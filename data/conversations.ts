@@ -113,6 +113,36 @@ export function conversationsRepo(sql: Sql) {
     async setMode(id: string, mode: 'agent' | 'staff', now: string): Promise<void> {
       await sql.run('UPDATE conversations SET mode = ?, state = ?, handoff_reason = CASE WHEN ? = \'agent\' THEN NULL ELSE handoff_reason END, waiting_since = NULL, updated_at = ? WHERE id = ?', mode, mode === 'staff' ? 'with_staff' : 'agent', mode, now, id);
     },
+    /**
+     * One turn at a time per customer, across processes: a lease on the
+     * conversation. True when this owner holds it now (taken, or already ours).
+     */
+    async claimTurn(id: string, owner: string, until: string, now: string): Promise<boolean> {
+      return (await sql.run('UPDATE conversations SET turn_lease_owner = ?, turn_lease_until = ? WHERE id = ? AND (turn_lease_until IS NULL OR turn_lease_until <= ? OR turn_lease_owner = ?)', owner, until, id, now, owner)) === 1;
+    },
+    /** Extends a lease this owner still holds; false when it lost it. */
+    async renewTurn(id: string, owner: string, until: string): Promise<boolean> {
+      return (await sql.run('UPDATE conversations SET turn_lease_until = ? WHERE id = ? AND turn_lease_owner = ?', until, id, owner)) === 1;
+    },
+    /**
+     * Turns nobody is running (replicas): a lease left by a process that died
+     * mid-turn, or customer text that waited since `quietSince` with no turn
+     * (the process that stored it died before starting one).
+     */
+    async orphanedTurns(now: string, quietSince: string): Promise<string[]> {
+      const rows = await sql.all<{ id: string }>(
+        `SELECT id FROM conversations WHERE turn_lease_until IS NOT NULL AND turn_lease_until <= ?
+         UNION
+         SELECT i.conversation_id AS id FROM inbox i JOIN conversations c ON c.id = i.conversation_id
+          WHERE i.kind = 'text' AND i.processed_at IS NULL AND i.received_at <= ? AND c.state = 'agent'
+            AND (c.turn_lease_until IS NULL OR c.turn_lease_until <= ?)`,
+        now, quietSince, now,
+      );
+      return rows.map((r) => r.id);
+    },
+    async releaseTurn(id: string, owner: string): Promise<void> {
+      await sql.run('UPDATE conversations SET turn_lease_owner = NULL, turn_lease_until = NULL WHERE id = ? AND turn_lease_owner = ?', id, owner);
+    },
     async touch(id: string, now: string): Promise<void> {
       await sql.run('UPDATE conversations SET updated_at = ? WHERE id = ?', now, id);
     },

@@ -55,9 +55,18 @@ export function guardLogRepo(sql: Sql) {
     async all(): Promise<GuardDecisionRow[]> {
       return await sql.all('SELECT * FROM guard_decisions ORDER BY id') as GuardDecisionRow[];
     },
-    async openApproval(row: ApprovalRow): Promise<void> {
-      await sql.run(`INSERT INTO approvals (id, conversation_id, order_number, amount_cents, reason, proposal_hash, guard_reason, status, requested_at, expires_at)
-         VALUES (@id, @conversation_id, @order_number, @amount_cents, @reason, @proposal_hash, @guard_reason, @status, @requested_at, @expires_at)`, row);
+    /**
+     * Opens the one pending approval of a proposal (unique per proposal hash, by an
+     * index): returns the id of the pending one, ours or one opened concurrently.
+     * A pending one past its expiry is expired first, so it never blocks a new one.
+     */
+    async openApproval(row: ApprovalRow): Promise<string> {
+      await sql.run("UPDATE approvals SET status = 'expired' WHERE proposal_hash = ? AND status = 'pending' AND expires_at <= ?", row.proposal_hash, row.requested_at);
+      const inserted = await sql.one<{ id: string }>(`INSERT INTO approvals (id, conversation_id, order_number, amount_cents, reason, proposal_hash, guard_reason, status, requested_at, expires_at)
+         VALUES (@id, @conversation_id, @order_number, @amount_cents, @reason, @proposal_hash, @guard_reason, @status, @requested_at, @expires_at)
+         ON CONFLICT (proposal_hash) WHERE status = 'pending' DO NOTHING RETURNING id`, row);
+      if (inserted) return inserted.id;
+      return (await sql.one<{ id: string }>("SELECT id FROM approvals WHERE proposal_hash = ? AND status = 'pending'", row.proposal_hash))!.id;
     },
     /** A pending approval for exactly this proposal, so a repeated proposal does not open a second one. */
     async pendingApprovalFor(proposalHash: string, now: string): Promise<ApprovalRow | undefined> {

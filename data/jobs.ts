@@ -1,11 +1,12 @@
 import type { Sql } from './sql.ts';
+import { checked, JOB, type JobStatus } from './states.ts';
 
 export interface JobRow {
   id: number;
   kind: string;
   key: string;
   payload: string;
-  status: 'pending' | 'done' | 'dead';
+  status: JobStatus;
   attempts: number;
   run_at: string;
   last_error: string | null;
@@ -27,11 +28,29 @@ export function jobsRepo(sql: Sql) {
     async nextRunAt(): Promise<string | null> {
       return (await sql.one("SELECT MIN(run_at) AS at FROM jobs WHERE status = 'pending'") as { at: string | null }).at;
     },
-    async done(id: number, now: string): Promise<void> {
-      await sql.run("UPDATE jobs SET status = 'done', attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?", now, id);
+    /**
+     * Claims due jobs for this process with a lease: nothing is done twice while
+     * its owner lives, and nothing waits on a dead process longer than its lease.
+     * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas never wait on each other.
+     */
+    async claimDue(now: string, lease: { owner: string; until: string }, limit = 20): Promise<JobRow[]> {
+      const rows = await sql.all<JobRow>(
+        `UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN (
+           SELECT id FROM jobs WHERE status = 'pending' AND run_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+           ORDER BY run_at, id LIMIT ?${sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''})
+         RETURNING *`,
+        lease.owner, lease.until, now, now, limit,
+      );
+      return rows.map((r) => checked(JOB, r)).sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
     },
-    async retry(id: number, error: string, runAt: string | null, now: string): Promise<void> {
-      await sql.run('UPDATE jobs SET status = ?, attempts = attempts + 1, last_error = ?, run_at = COALESCE(?, run_at), updated_at = ? WHERE id = ?', runAt === null ? 'dead' : 'pending', error, runAt, now, id);
+    /** pending → done; false when the job was not pending any more (finished elsewhere after our lease ran out). */
+    async done(id: number, now: string): Promise<boolean> {
+      return (await sql.run("UPDATE jobs SET status = 'done', attempts = attempts + 1, last_error = NULL, lease_until = NULL, lease_owner = NULL, updated_at = ? WHERE id = ? AND status = 'pending'", now, id)) === 1;
+    },
+    /** pending → pending (again at `runAt`) or dead (`runAt` null: no attempt left). */
+    async retry(id: number, error: string, runAt: string | null, now: string): Promise<boolean> {
+      return (await sql.run("UPDATE jobs SET status = ?, attempts = attempts + 1, last_error = ?, run_at = COALESCE(?, run_at), lease_until = NULL, lease_owner = NULL, updated_at = ? WHERE id = ? AND status = 'pending'",
+        runAt === null ? 'dead' : 'pending', error, runAt, now, id)) === 1;
     },
     /** Jobs given up after their last attempt, newest first: staff must look at each. */
     async dead(limit = 100): Promise<JobRow[]> {

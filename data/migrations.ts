@@ -590,6 +590,11 @@ ALTER TABLE outbox ADD COLUMN lease_until TEXT;
 ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
 ALTER TABLE conversations ADD COLUMN turn_lease_until TEXT;
 ALTER TABLE conversations ADD COLUMN turn_lease_owner TEXT;
+
+-- One pending approval per proposal, by an index (replicas proposing the same refund at once).
+UPDATE approvals SET status = 'expired'
+ WHERE status = 'pending' AND id NOT IN (SELECT MIN(id) FROM approvals WHERE status = 'pending' GROUP BY proposal_hash);
+CREATE UNIQUE INDEX approvals_one_pending_per_proposal ON approvals (proposal_hash) WHERE status = 'pending';
 `,
   },
 ];

@@ -1,4 +1,5 @@
 import type { Sql } from './sql.ts';
+import { checked, OUTBOX, type OutboxStatus } from './states.ts';
 
 export interface OutboxRow {
   id: number;
@@ -9,7 +10,7 @@ export interface OutboxRow {
   template: string | null;
   case_id: string | null;
   dedupe_key: string | null;
-  status: 'pending' | 'sent' | 'dead';
+  status: OutboxStatus;
   attempts: number;
   next_attempt_at: string;
   last_error: string | null;
@@ -33,11 +34,30 @@ export function outboxRepo(sql: Sql) {
       const row = await sql.one("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'") as { at: string | null };
       return row.at;
     },
-    async markSent(id: number, providerMessageId: string, now: string): Promise<void> {
-      await sql.run("UPDATE outbox SET status = 'sent', attempts = attempts + 1, provider_message_id = ?, sent_at = ?, last_error = NULL WHERE id = ?", providerMessageId, now, id);
+    /**
+     * Claims due messages for this process (a lease: another process takes them
+     * only once it ran out), skipping any conversation with a message another
+     * process is sending now, so a chat's messages keep their order. PostgreSQL:
+     * `FOR UPDATE SKIP LOCKED`, so replicas claiming at once never wait on each other.
+     */
+    async claimDue(now: string, lease: { owner: string; until: string }, limit = 50): Promise<OutboxRow[]> {
+      const rows = await sql.all<OutboxRow>(
+        `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (
+           SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
+             AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.conversation_id = o.conversation_id AND b.status = 'pending' AND b.lease_until > ? AND b.lease_owner <> ?)
+           ORDER BY o.id LIMIT ?${sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''})
+         RETURNING *`,
+        lease.owner, lease.until, now, now, now, lease.owner, limit,
+      );
+      return rows.map((r) => checked(OUTBOX, r)).sort((a, b) => a.id - b.id);
     },
-    async markFailed(id: number, error: string, nextAttemptAt: string | null): Promise<void> {
-      await sql.run('UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = ?, next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?', error, nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt, id);
+    /** pending → sent. False when the row was no longer ours to send (already sent by another process). */
+    async markSent(id: number, providerMessageId: string, now: string): Promise<boolean> {
+      return (await sql.run("UPDATE outbox SET status = 'sent', attempts = attempts + 1, provider_message_id = ?, sent_at = ?, last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id = ? AND status = 'pending'", providerMessageId, now, id)) === 1;
+    },
+    /** pending → pending (retry later) or dead (no retry left). */
+    async markFailed(id: number, error: string, nextAttemptAt: string | null): Promise<boolean> {
+      return (await sql.run("UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = ?, next_attempt_at = COALESCE(?, next_attempt_at), lease_until = NULL, lease_owner = NULL WHERE id = ? AND status = 'pending'", error, nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt, id)) === 1;
     },
     async get(id: number): Promise<OutboxRow | undefined> {
       return await sql.one('SELECT * FROM outbox WHERE id = ?', id) as OutboxRow | undefined;

@@ -24,6 +24,14 @@ export type CaseRecordKind =
 
 /** Appends a record; must run inside the caller's transaction when it belongs with other writes. */
 export async function appendCaseRecord(store: Store, caseId: string, kind: CaseRecordKind, data: unknown, at: string): Promise<string> {
+  // The chain is appended under a lock on the case (replicas): two appends never read the same head.
+  return await store.tx(async () => {
+    await store.lock(`case:${caseId}`);
+    return await appendAfterHead(store, caseId, kind, data, at);
+  });
+}
+
+async function appendAfterHead(store: Store, caseId: string, kind: CaseRecordKind, data: unknown, at: string): Promise<string> {
   const head = await store.cases.head(caseId);
   const seq = head ? head.seq + 1 : 1;
   const prev_hash = head ? head.hash : GENESIS_HASH;

@@ -137,6 +137,11 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     const m = mandate.mandate;
     const mandateRef = { mandateId: m.id, mandateVersion: m.version };
 
+    // Replicas (PostgreSQL): the payment's refundable amount and the agent's window are
+    // read and reserved under locks, so two proposals on two processes cannot both fit
+    // what is left. SQLite's BEGIN IMMEDIATE already serialises every writer.
+    await store.lock(`payment:${payment.id}`);
+    await store.lock(`mandate-agent:${m.agent_id}`);
     const refundable = await refundableCents(services, payment);
     if (proposal.amountCents > refundable) {
       return await refuse('exceeds_refundable', `asked ${proposal.amountCents} cents; ${refundable} cents left to refund on order ${order.orderNumber}`, mandateRef);
@@ -168,9 +173,9 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       if (actor.approvalId) return await refuse(capReason, capDetail, mandateRef);
       const hash = proposalHash(actor.conversation.id, proposal);
       const existing = await store.guardLog.pendingApprovalFor(hash, nowIso);
-      const approvalId = existing?.id ?? newId('apr');
+      let approvalId = existing?.id ?? newId('apr');
       if (!existing) {
-        await store.guardLog.openApproval({
+        approvalId = await store.guardLog.openApproval({
           id: approvalId,
           conversation_id: actor.conversation.id,
           order_number: order.orderNumber,

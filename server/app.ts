@@ -12,7 +12,7 @@ import { DB_FILE, openStore, type Store } from '../data/store.ts';
 import { Agent, modelCallBudget } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
-import { TurnScheduler, turnDebounceMs } from '../agent/scheduler.ts';
+import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
 import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate, SUPPORT_AGENT_ID } from '../refunds/mandate.ts';
 import { configureBusinessHours, parseBusinessHours } from '../conversations/state.ts';
 import { readiness } from './readyz.ts';
@@ -178,7 +178,17 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   });
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
   agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
-  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: turnDebounceMs(env), concurrency: env.TURN_CONCURRENCY, logger });
+  // On PostgreSQL several replicas share the conversations: a turn runs where its lease is held.
+  const turnLease: TurnLease | undefined = store.dialect === 'postgres'
+    ? {
+        leaseMs: TURN_LEASE_MS,
+        retryMs: 1_000,
+        claim: (id) => store.conversations.claimTurn(id, store.owner, new Date(now().getTime() + TURN_LEASE_MS).toISOString(), now().toISOString()),
+        renew: (id) => store.conversations.renewTurn(id, store.owner, new Date(now().getTime() + TURN_LEASE_MS).toISOString()),
+        release: (id) => store.conversations.releaseTurn(id, store.owner),
+      }
+    : undefined;
+  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: turnDebounceMs(env), concurrency: env.TURN_CONCURRENCY, logger, ...(turnLease ? { lease: turnLease } : {}) });
   workers = new Workers(services, (id) => scheduler.schedule(id), { reviewUnknownAfterMs: env.UNKNOWN_REFUND_REVIEW_AFTER_MS });
 
   let accepting = true;

@@ -15,6 +15,15 @@ import { issueCreditNote, JOB_CLAIM_CHECK, JOB_CREDIT_NOTE, JOB_RECONCILE, recon
 export const MAX_JOB_ATTEMPTS = 12;
 /** How often a worker looks for rail calls whose owner died. */
 const LEASE_SWEEP_MS = 5_000;
+/**
+ * How long a claimed job or message is this process's alone. Longer than one
+ * attempt takes (provider calls time out in seconds); a replica that dies
+ * holding work delays it by at most this.
+ */
+export const JOB_LEASE_MS = 60_000;
+/** Customer text with no turn for this long, on no process, is picked up by any replica. */
+const ORPHAN_TEXT_AFTER_MS = 20_000;
+export const OUTBOX_LEASE_MS = 30_000;
 
 export class Workers {
   private timer: NodeJS.Timeout | null = null;
@@ -99,6 +108,10 @@ export class Workers {
     for (const r of await this.services.store.payments.expiredSubmissions(now.toISOString())) {
       await scheduleReconcile(this.services, r.id, { delayMs: 0, tag: `lease-${r.lease_until ?? ''}`, continuesSeries: true });
     }
+    // Replicas: turns whose process died (lease over), or text no process started a turn for.
+    if (this.services.store.dialect === 'postgres') {
+      for (const id of await this.services.store.conversations.orphanedTurns(now.toISOString(), new Date(now.getTime() - ORPHAN_TEXT_AFTER_MS).toISOString())) this.resumeTurn(id);
+    }
   }
 
   private async afterLease(refundId: string): Promise<void> {
@@ -111,7 +124,8 @@ export class Workers {
   private async pass(): Promise<void> {
     const { store } = this.services;
     await this.reclaimExpiredSubmissions();
-    for (const job of await store.jobs.due(this.services.now().toISOString())) {
+    const now = this.services.now();
+    for (const job of await store.jobs.claimDue(now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + JOB_LEASE_MS).toISOString() })) {
       if (this.stopped) return;
       const payload = JSON.parse(job.payload) as Record<string, string>;
       try {
@@ -206,7 +220,8 @@ export class Workers {
 
   private async sendOutbox(): Promise<void> {
     const { store } = this.services;
-    for (const row of await store.outbox.due(this.services.now().toISOString())) {
+    const now = this.services.now();
+    for (const row of await store.outbox.claimDue(now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + OUTBOX_LEASE_MS).toISOString() })) {
       if (this.stopped) return;
       try {
         const sent = await this.services.whatsapp.sendText(row.chat_id, row.text);

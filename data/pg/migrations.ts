@@ -557,6 +557,11 @@ CREATE INDEX refunds_open ON refunds (status) WHERE status IN ('reserved', 'subm
 ALTER TABLE jobs ADD COLUMN lease_until timestamptz, ADD COLUMN lease_owner text;
 ALTER TABLE outbox ADD COLUMN lease_until timestamptz, ADD COLUMN lease_owner text;
 ALTER TABLE conversations ADD COLUMN turn_lease_until timestamptz, ADD COLUMN turn_lease_owner text;
+
+-- One pending approval per proposal, by an index (replicas proposing the same refund at once).
+UPDATE approvals SET status = 'expired'
+ WHERE status = 'pending' AND id NOT IN (SELECT MIN(id) FROM approvals WHERE status = 'pending' GROUP BY proposal_hash);
+CREATE UNIQUE INDEX approvals_one_pending_per_proposal ON approvals (proposal_hash) WHERE status = 'pending';
 `,
   },
 ];

@@ -54,7 +54,11 @@ describe('provider faults', () => {
     expect(await e.pixRefunds()).toEqual([]);
     expect(await e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'unknown', review_requested_at: null });
     const moves = await e.services.store.database.all('SELECT from_status, to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id', refund.id);
-    expect(moves).toEqual(expect.arrayContaining([{ from_status: 'reserved', to_status: 'unknown', source: 'rail_response' }]));
+    expect(moves).toEqual([
+      { from_status: null, to_status: 'reserved', source: 'guard' },
+      { from_status: 'reserved', to_status: 'submitting', source: 'submit' },
+      { from_status: 'submitting', to_status: 'unknown', source: 'rail_response' },
+    ]);
     expect(doc8421).toBeTruthy();
   });
 
