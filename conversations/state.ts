@@ -1,3 +1,4 @@
+import { CONVERSATION } from '../data/states.ts';
 import type { Conversation, ConversationState, HandoffReason } from '../data/conversations.ts';
 import type { Services } from '../services/context.ts';
 
@@ -9,12 +10,8 @@ import type { Services } from '../services/context.ts';
  * Moves are compare-and-set; an illegal one raises.
  */
 
-export const LEGAL_MOVES: { readonly [S in ConversationState]: readonly ConversationState[] } = {
-  agent: ['waiting_for_staff', 'with_staff', 'closed'],
-  waiting_for_staff: ['with_staff', 'agent', 'closed'],
-  with_staff: ['agent', 'closed'],
-  closed: ['agent', 'waiting_for_staff', 'with_staff'],
-};
+/** The conversation's legal moves: one table, in data/states.ts. */
+export const LEGAL_MOVES = CONVERSATION.moves;
 
 export const HANDOFF_REASONS: readonly HandoffReason[] = [
   'card_payment', 'outside_window', 'mandate_inactive', 'model_unavailable', 'not_understood', 'customer_asked', 'media_needs_person', 'job_failed', 'payment_unverified',

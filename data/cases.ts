@@ -1,10 +1,11 @@
 import type { Sql } from './sql.ts';
+import { assertMove, CASE, checked, type CaseStatus } from './states.ts';
 
 export interface CaseRow {
   id: string;
   conversation_id: string;
   order_number: string;
-  status: 'open' | 'sealed' | 'failed';
+  status: CaseStatus;
   created_at: string;
 }
 
@@ -43,16 +44,18 @@ export function casesRepo(sql: Sql) {
       await sql.run('INSERT INTO cases (id, conversation_id, order_number, status, created_at) VALUES (@id, @conversation_id, @order_number, @status, @created_at)', row);
     },
     async get(id: string): Promise<CaseRow | undefined> {
-      return await sql.one('SELECT * FROM cases WHERE id = ?', id) as CaseRow | undefined;
+      return checked(CASE, await sql.one<CaseRow>('SELECT * FROM cases WHERE id = ?', id));
     },
     async ids(): Promise<string[]> {
       return (await sql.all('SELECT id FROM cases ORDER BY created_at') as Array<{ id: string }>).map((r) => r.id);
     },
     async forConversation(conversationId: string): Promise<CaseRow[]> {
-      return await sql.all('SELECT * FROM cases WHERE conversation_id = ? ORDER BY created_at', conversationId) as CaseRow[];
+      return (await sql.all<CaseRow>('SELECT * FROM cases WHERE conversation_id = ? ORDER BY created_at', conversationId)).map((r) => checked(CASE, r));
     },
-    async setStatus(id: string, status: CaseRow['status']): Promise<void> {
-      await sql.run("UPDATE cases SET status = ? WHERE id = ? AND status = 'open'", status, id);
+    /** open → sealed | failed (compare-and-set): false when the case was no longer open. */
+    async setStatus(id: string, status: CaseRow['status']): Promise<boolean> {
+      assertMove(CASE, 'open', status, id);
+      return (await sql.run("UPDATE cases SET status = ? WHERE id = ? AND status = 'open'", status, id)) === 1;
     },
     /** Sealed or failed cases that have no seal yet (e.g. after a crash). */
     async unsealed(): Promise<CaseRow[]> {

@@ -1,8 +1,10 @@
 import type { Sql } from './sql.ts';
+import { assertMove, CONVERSATION, stateOf } from './states.ts';
 import { newId } from '../core/ids.ts';
 
 /** Where a conversation is in its life (agent/conversation-state.ts holds the legal moves). */
-export type ConversationState = 'agent' | 'waiting_for_staff' | 'with_staff' | 'closed';
+export type { ConversationState } from './states.ts';
+import type { ConversationState } from './states.ts';
 
 /** Why a conversation was handed to staff. */
 export type HandoffReason =
@@ -96,16 +98,17 @@ export function conversationsRepo(sql: Sql) {
       return row.id;
     },
     async get(id: string): Promise<Conversation | undefined> {
-      return await sql.one(byId, id) as Conversation | undefined;
+      return checkedState(await sql.one<Conversation>(byId, id));
     },
     async byChat(chatId: string): Promise<Conversation | undefined> {
-      return await sql.one(byChat, chatId) as Conversation | undefined;
+      return checkedState(await sql.one<Conversation>(byChat, chatId));
     },
     async bindCustomer(id: string, customerCode: number, now: string): Promise<void> {
       await sql.run('UPDATE conversations SET customer_code = ?, updated_at = ? WHERE id = ?', customerCode, now, id);
     },
     /** Compare-and-set of the state (and its mode shadow); false when the state was not `from`. */
     async moveState(id: string, from: ConversationState, to: ConversationState, reason: HandoffReason | null, waitingSince: string | null, now: string): Promise<boolean> {
+      assertMove(CONVERSATION, from, to, id);
       const mode = to === 'waiting_for_staff' || to === 'with_staff' ? 'staff' : 'agent';
       return (await sql.run(move, { id, from, to, mode, reason, since: waitingSince, now })) === 1;
     },
@@ -156,4 +159,10 @@ export function conversationsRepo(sql: Sql) {
       return await sql.all('SELECT * FROM conversation_notes WHERE conversation_id = ? ORDER BY id', conversationId) as NoteRow[];
     },
   };
+}
+
+/** A conversation read back with a state its machine does not know raises (data/states.ts). */
+function checkedState(row: Conversation | undefined): Conversation | undefined {
+  if (row) stateOf(CONVERSATION, row.state, row.id);
+  return row;
 }

@@ -1,4 +1,5 @@
 import type { Sql } from './sql.ts';
+import { APPROVAL, assertMove, checked, type ApprovalStatus } from './states.ts';
 
 /** The guard's decisions and the approval requests it opens. */
 
@@ -27,7 +28,7 @@ export interface ApprovalRow {
   reason: string;
   proposal_hash: string;
   guard_reason: string;
-  status: 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
+  status: ApprovalStatus;
   requested_at: string;
   expires_at: string;
   decided_by: string | null;
@@ -73,16 +74,17 @@ export function guardLogRepo(sql: Sql) {
       return await sql.one("SELECT * FROM approvals WHERE proposal_hash = ? AND status = 'pending' AND expires_at > ?", proposalHash, now) as ApprovalRow | undefined;
     },
     async approval(id: string): Promise<ApprovalRow | undefined> {
-      return await sql.one('SELECT * FROM approvals WHERE id = ?', id) as ApprovalRow | undefined;
+      return checked(APPROVAL, await sql.one<ApprovalRow>('SELECT * FROM approvals WHERE id = ?', id));
     },
     async approvals(status?: ApprovalRow['status']): Promise<ApprovalRow[]> {
-      return (
-        status
-          ? await sql.all('SELECT * FROM approvals WHERE status = ? ORDER BY requested_at', status)
-          : await sql.all('SELECT * FROM approvals ORDER BY requested_at DESC')
-      ) as ApprovalRow[];
+      const rows = status
+        ? await sql.all<ApprovalRow>('SELECT * FROM approvals WHERE status = ? ORDER BY requested_at', status)
+        : await sql.all<ApprovalRow>('SELECT * FROM approvals ORDER BY requested_at DESC');
+      return rows.map((r) => checked(APPROVAL, r));
     },
+    /** pending → `to` (compare-and-set): false when it was no longer pending. */
     async decideApproval(id: string, from: 'pending', to: ApprovalRow['status'], by: string, reason: string, now: string): Promise<boolean> {
+      assertMove(APPROVAL, from, to, id);
       return (
         (await sql.run('UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND status = ?', to, by, now, reason, id, from)) === 1
       );

@@ -97,9 +97,9 @@ export const OPEN_REFUND_STATUSES: readonly RefundStatus[] = ['reserved', 'submi
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
 
-/** approved → pending: claimed by a process that died before reserving its refund (released at start). */
+/** pending → failed: approved by staff but refused by the guard when executed. approved → pending: claimed by a process that died before reserving its refund (released at start). */
 export const APPROVAL = machine<ApprovalStatus>('approval', {
-  pending: ['approved', 'rejected', 'expired'],
+  pending: ['approved', 'rejected', 'expired', 'failed'],
   approved: ['pending', 'failed'],
   rejected: [],
   expired: [],
