@@ -17,8 +17,14 @@ export interface PaymentRow {
 
 export type RefundStatus = 'reserved' | 'pending' | 'unknown' | 'settled' | 'failed';
 
-/** Statuses that hold money against the payment and the mandate (all but failed). */
+/**
+ * Statuses that hold money against the payment and the mandate (all but failed): the one
+ * definition of an "open" refund. Code asks `isHolding`; SQL uses `HOLDING_SQL_LIST`.
+ */
 export const HOLDING_STATUSES: readonly RefundStatus[] = ['reserved', 'pending', 'unknown', 'settled'];
+export const isHolding = (status: RefundStatus): boolean => HOLDING_STATUSES.includes(status);
+/** `'reserved', 'pending', …` for `status IN (…)`, derived from HOLDING_STATUSES. */
+export const HOLDING_SQL_LIST = HOLDING_STATUSES.map((s) => `'${s}'`).join(', ');
 
 export interface RefundRow {
   id: string;
@@ -62,7 +68,7 @@ export const REFUND_TRANSITIONS: Record<RefundStatus, readonly RefundStatus[]> =
 };
 
 export function paymentsRepo(sql: Sql) {
-  const holdingList = HOLDING_STATUSES.map((s) => `'${s}'`).join(', ');
+  const holdingList = HOLDING_SQL_LIST;
   return {
     /**
      * Records a verified payment. The amount, e2e and owner never change once
