@@ -73,7 +73,8 @@ export function guardLogRepo(sql: Sql) {
           : await sql.all('SELECT * FROM approvals ORDER BY requested_at DESC')
       ) as ApprovalRow[];
     },
-    async decideApproval(id: string, from: 'pending', to: ApprovalRow['status'], by: string, reason: string, now: string): Promise<boolean> {
+    /** Compare-and-set of an approval's status (the staff decision itself is refunds/approvals.ts `decideApproval`). */
+    async transitionApproval(id: string, from: 'pending', to: ApprovalRow['status'], by: string, reason: string, now: string): Promise<boolean> {
       return (
         (await sql.run('UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND status = ?', to, by, now, reason, id, from)) === 1
       );
