@@ -1,6 +1,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { cpfDigits, isValidCpf } from '../core/phone.ts';
 import type { Logger } from '../core/logger.ts';
+import { outboxKeys } from '../core/keys.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { InboxRow } from '../data/inbox.ts';
 import { templates } from '../prompts/templates.ts';
@@ -62,13 +63,13 @@ export async function identifyChat(
     }
     const after = await store.tx(async () => await store.identity.wrongCode(challenge.id, IDENTITY_LIMITS.wrongCodesPerChallenge));
     if (after.status === 'locked') return locked;
-    say(templates.identity_code_wrong(), `identify_code:${lastId}`);
+    say(templates.identity_code_wrong(), outboxKeys.identityCodeWrong(lastId));
     return { bound: false };
   }
 
   const cpf = text.match(/\d{3}\.?\d{3}\.?\d{3}-?\d{2}/g)?.map(cpfDigits).find(isValidCpf);
   if (!cpf) {
-    say(challenge ? templates.identity_code_sent() : templates.ask_cpf(), `identify:${lastId}`);
+    say(challenge ? templates.identity_code_sent() : templates.ask_cpf(), outboxKeys.identityPrompt(lastId));
     return { bound: false };
   }
   // Counted before the lookup: a flood of CPFs costs one ERP call each only up to the limit.
@@ -88,12 +89,12 @@ export async function identifyChat(
         expires_at: new Date(now.getTime() + IDENTITY_LIMITS.codeTtlMs).toISOString(),
       });
       const onFile = await store.conversations.ensure(phone, phone, nowIso);
-      await store.outbox.enqueue({ conversation_id: onFile.id, chat_id: onFile.chat_id, text: templates.identity_code({ code: secret }), source: 'system', dedupe_key: `identity_code:${conversation.id}:${lastId}`, now: nowIso });
+      await store.outbox.enqueue({ conversation_id: onFile.id, chat_id: onFile.chat_id, text: templates.identity_code({ code: secret }), source: 'system', dedupe_key: outboxKeys.identityCode(conversation.id, lastId), now: nowIso });
     });
     log.info({ customerCode: customer.code }, 'identification code sent to the number on file');
   }
   // The same answer whether the CPF exists or not: a chat cannot test CPFs against our customers.
-  say(templates.identity_code_sent(), `identify:${lastId}`);
+  say(templates.identity_code_sent(), outboxKeys.identityPrompt(lastId));
   return { bound: false };
 }
 

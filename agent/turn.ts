@@ -4,6 +4,7 @@ import { APIError } from '@anthropic-ai/sdk';
 import { newId } from '../core/ids.ts';
 import { crashPoint } from '../core/crash.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
+import { jobKeys, JobKinds, outboxKeys, scheduleJob } from '../core/keys.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { HistoryRow } from '../data/turns.ts';
 import { templates } from '../prompts/templates.ts';
@@ -256,7 +257,7 @@ export class Agent {
         // unless a person took the conversation over while the model was writing.
         if (response.stop_reason === 'tool_use' && !heldByStaff(await store.conversations.get(conversation.id))) {
           const said = response.content.filter((b): b is Anthropic.TextBlock => b.type === 'text').map((b) => b.text).join('\n').trim();
-          if (said) for (const [i, part] of splitMessage(said).entries()) await this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${response.id}:${i}`);
+          if (said) for (const [i, part] of splitMessage(said).entries()) await this.enqueueText(conversation, part, 'agent', outboxKeys.agentReply(turnId, i, response.id));
         }
       });
       if (response.stop_reason === 'tool_use') crashPoint('after_tool_use_stored');
@@ -300,7 +301,7 @@ export class Agent {
     const silenced = await store.tx(async () => {
       // Re-read before sending: text written while a person took the chat is never sent.
       const held = heldByStaff(await store.conversations.get(conversation.id));
-      if (text && !held) for (const [i, part] of splitMessage(text).entries()) await this.enqueueText(conversation, part, 'agent', `reply:${turnId}:${i}`);
+      if (text && !held) for (const [i, part] of splitMessage(text).entries()) await this.enqueueText(conversation, part, 'agent', outboxKeys.agentReply(turnId, i));
       await store.turns.finish(turnId, 'done', calls, held ? 'taken_over' : null, this.nowIso());
       await store.conversations.touch(conversation.id, this.nowIso());
       return held;
@@ -341,11 +342,11 @@ export class Agent {
       // Told once per outage (one holding message per turn, however often it is retried), never while a person holds the chat.
       if (!limited && !heldByStaff(await store.conversations.get(conversation.id))) {
         const holding = await customerLang(store, conversation.id) === 'en' ? templates.unavailable_en() : templates.unavailable();
-        await this.enqueueText(conversation, holding, 'system', `holding:${turnId}`);
+        await this.enqueueText(conversation, holding, 'system', outboxKeys.holding(turnId));
       }
       await store.turns.finish(turnId, 'parked', 0, message, this.nowIso());
       const now = this.services.now();
-      await store.jobs.schedule('resume_turn', `resume_turn:${turnId}:${now.getTime()}`, { conversationId: conversation.id, turnId }, new Date(now.getTime() + retryInMs).toISOString(), now.toISOString());
+      await scheduleJob(store, { kind: JobKinds.resumeTurn, payload: { conversationId: conversation.id, turnId } }, { key: jobKeys.resumeTurn(turnId, now.getTime()), runAt: new Date(now.getTime() + retryInMs).toISOString(), now: now.toISOString() });
     });
     this.services.wake();
     log.warn({ turnId, error: message, retryInMs }, 'turn parked');

@@ -1,6 +1,7 @@
 import { CONVERSATION } from '../data/states.ts';
 import type { Conversation, ConversationState, HandoffReason } from '../data/conversations.ts';
 import type { Services } from '../services/context.ts';
+import { outboxKeys } from '../core/keys.ts';
 
 /**
  * The conversation's life as a closed state machine (STYLE "Typed
@@ -160,7 +161,7 @@ export async function handOff(services: Services, conversationId: string, reason
       text: `${prefix ? `${prefix} ` : ''}${handoffMessage(reason, await customerLang(store, c.id), at)}`,
       source: 'template',
       template: 'handoff',
-      dedupe_key: `handoff:${c.id}:${now}`,
+      dedupe_key: outboxKeys.handoff(c.id, now),
       now,
     });
     return true;

@@ -2,6 +2,7 @@ import type { Sql } from './sql.ts';
 import type { ApprovalRow } from './guard-log.ts';
 import type { ConversationState } from './conversations.ts';
 import { searchKey } from './console-work.ts';
+import { HOLDING_SQL_LIST } from './payments.ts';
 
 /** Where a page of the inbox starts: the bucket (0 = waiting for a person), its sort key and the last id seen. */
 export interface InboxCursor {
@@ -185,7 +186,7 @@ export function consoleQueries(sql: Sql) {
            WHERE r.conversation_id = @conversation OR r.payment_id IN (SELECT id FROM payments WHERE customer_code = @code)
            ORDER BY r.created_at DESC LIMIT 20`, { conversation: a.conversation_id, code: payment?.customer_code ?? null }) as Array<{ id: string; order_number: string; amount_cents: number; status: string; reason: string; authorized_by: string; created_at: string }>;
       const held = payment
-        ? (await sql.one("SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE payment_id = ? AND status != 'failed'", payment.id) as { n: number }).n
+        ? (await sql.one(`SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE payment_id = ? AND status IN (${HOLDING_SQL_LIST})`, payment.id) as { n: number }).n
         : 0;
       // The last messages before the request, both ways, oldest first.
       const excerpt = (
@@ -205,7 +206,7 @@ export function consoleQueries(sql: Sql) {
     /** Refunds since `sinceIso` grouped by the stated reason (trimmed, lowercase), largest first. */
     async refundsByReason(sinceIso: string) {
       return await sql.all(`SELECT lower(trim(reason)) AS reason, COUNT(*) AS refunds, SUM(amount_cents) AS amount_cents FROM refunds
-           WHERE created_at >= ? AND status != 'failed' GROUP BY lower(trim(reason)) ORDER BY refunds DESC, amount_cents DESC`, sinceIso) as Array<{ reason: string; refunds: number; amount_cents: number }>;
+           WHERE created_at >= ? AND status IN (${HOLDING_SQL_LIST}) GROUP BY lower(trim(reason)) ORDER BY refunds DESC, amount_cents DESC`, sinceIso) as Array<{ reason: string; refunds: number; amount_cents: number }>;
     },
     /** A conversation's approvals, oldest first (the transcript shows who decided what, and why). */
     async approvalsForConversation(conversationId: string) {

@@ -82,8 +82,8 @@ export function guardLogRepo(sql: Sql) {
         : await sql.all<ApprovalRow>('SELECT * FROM approvals ORDER BY requested_at DESC');
       return rows.map((r) => checked(APPROVAL, r));
     },
-    /** pending → `to` (compare-and-set): false when it was no longer pending. */
-    async decideApproval(id: string, from: 'pending', to: ApprovalRow['status'], by: string, reason: string, now: string): Promise<boolean> {
+    /** pending → `to`, compare-and-set (the staff decision itself is refunds/approvals.ts `decideApproval`): false when it was no longer pending. */
+    async transitionApproval(id: string, from: 'pending', to: ApprovalRow['status'], by: string, reason: string, now: string): Promise<boolean> {
       assertMove(APPROVAL, from, to, id);
       return (
         (await sql.run('UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND status = ?', to, by, now, reason, id, from)) === 1

@@ -19,8 +19,14 @@ export interface PaymentRow {
 }
 
 
-/** Statuses that hold money against the payment and the mandate (all but failed). */
+/**
+ * Statuses that hold money against the payment and the mandate (all but failed): the one
+ * definition of an "open" refund (data/states.ts). Code asks `isHolding`; SQL uses `HOLDING_SQL_LIST`.
+ */
 export const HOLDING_STATUSES: readonly RefundStatus[] = HOLDING_REFUND_STATUSES;
+export const isHolding = (status: RefundStatus): boolean => HOLDING_STATUSES.includes(status);
+/** `'reserved', 'submitting', …` for `status IN (…)`, derived from HOLDING_STATUSES. */
+export const HOLDING_SQL_LIST = sqlList(HOLDING_STATUSES).slice(1, -1);
 
 export interface RefundRow {
   id: string;
@@ -56,7 +62,7 @@ export interface RefundRow {
 export const REFUND_TRANSITIONS = REFUND.moves;
 
 export function paymentsRepo(sql: Sql) {
-  const holdingList = sqlList(HOLDING_STATUSES).slice(1, -1);
+  const holdingList = HOLDING_SQL_LIST;
   const refundRow = (row: RefundRow | undefined) => checked(REFUND, row);
   const refundRows = (rows: RefundRow[]) => rows.map((r) => checked(REFUND, r));
   return {

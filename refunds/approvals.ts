@@ -3,6 +3,7 @@ import { handOff, queueForPersonInTx } from '../conversations/state.ts';
 import type { Services } from '../services/context.ts';
 import { proposeRefund, type RefusalReason } from './guard.ts';
 import { executeRefund } from './refund-flow.ts';
+import { outboxKeys } from '../core/keys.ts';
 
 /**
  * Staff decisions on refunds the guard sent for approval (DESIGN invariant 5).
@@ -36,15 +37,15 @@ export async function decideApproval(
   if (approval.status !== 'pending') return { ok: false, error: 'not_pending' };
   const conversation = await store.conversations.get(approval.conversation_id);
   if (!conversation) return { ok: false, error: 'not_found' };
-  const tell = async (text: string, key: string) => {
-    await store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source: 'system', dedupe_key: `${key}:${approvalId}`, now: services.now().toISOString() });
+  const tell = async (text: string, outcome: 'approved' | 'rejected' | 'failed') => {
+    await store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source: 'system', dedupe_key: outboxKeys.approvalDecision(outcome, approvalId), now: services.now().toISOString() });
     services.wake();
   };
   if (decision === 'reject') {
     // Claim it first: two staff clicking at once cannot both decide it.
-    if (!await store.guardLog.decideApproval(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
+    if (!await store.guardLog.transitionApproval(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
-    await tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'approval_rejected');
+    await tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'rejected');
     return { ok: true, status: 'rejected' };
   }
   // Approving claims the approval inside the guard's reservation transaction: a
@@ -58,8 +59,8 @@ export async function decideApproval(
     if (decisionResult.reason === 'approval_not_pending') return { ok: false, error: 'not_pending' };
     // The guard refused the approved proposal: the approval fails, and the customer hears it from us, not silence.
     const failedAt = services.now().toISOString();
-    if (await store.guardLog.decideApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
-      await tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_failed');
+    if (await store.guardLog.transitionApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
+      await tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'failed');
       // The message promises a person: the conversation waits for one (unless a person already holds it).
       await store.tx(async () => {
         await queueForPersonInTx(store, conversation.id, 'job_failed', failedAt);
@@ -69,7 +70,7 @@ export async function decideApproval(
     return { ok: false, error: 'refused', reason: decisionResult.reason, detail: decisionResult.detail };
   }
   services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
-  await tell(templates.approval_approved({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approval_approved');
+  await tell(templates.approval_approved({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'approved');
   // A failure before the rail call leaves the refund reserved: its reconcile job sends it shortly.
   const refundStatus = await executeRefund(services, decisionResult.refund.id).then((o) => o.status, () => 'processing');
   return { ok: true, status: 'approved', refundId: decisionResult.refund.id, refundStatus };

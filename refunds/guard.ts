@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../core/canonical.ts';
 import { isCents } from '../core/money.ts';
 import { newId, newIdempotencyKey } from '../core/ids.ts';
-import { appendCaseRecord } from './cases.ts';
+import { caseOpened } from './cases.ts';
+import { outboxKeys } from '../core/keys.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { RefundRow } from '../data/payments.ts';
 import { checkMandate, mandateAgentOf } from './mandate.ts';
-import { refundableCents, refundWindowEnds, verifyOrder, type Verification } from './verify-order.ts';
+import { refundableCents, refundWindowEnds, verifyOrder } from './verify-order.ts';
 import type { Services } from '../services/context.ts';
 import { scheduleClaimCheck } from './refund-flow.ts';
 import { templates } from '../prompts/templates.ts';
@@ -246,7 +246,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       approval_id: actor.approvalId ?? null,
       created_at: nowIso,
     });
-    await openCase(services, caseId, actor, verification, {
+    await caseOpened(store, { caseId, conversationId: actor.conversation.id, verification, decision: {
       mandate_id: m.id,
       mandate_version: m.version,
       mandate_signature: mandate.signature,
@@ -264,7 +264,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       approval_id: actor.approvalId ?? null,
       refund_id: refundId,
       idempotency_key: refund.idempotency_key,
-    }, nowIso);
+    } }, nowIso);
     await noticeToNumberOnFile(services, actor.conversation, refund, nowIso);
     services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'allowed', refundId });
     return { ok: true, refund, caseId };
@@ -287,29 +287,11 @@ async function noticeToNumberOnFile(services: Services, conversation: Conversati
     chat_id: onFile.chat_id,
     text: templates.refund_requested_elsewhere({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
     source: 'system',
-    dedupe_key: `refund_requested_elsewhere:${refund.id}`,
+    dedupe_key: outboxKeys.refundRequestedElsewhere(refund.id),
     now: nowIso,
   });
 }
 
 export function isCapRefusal(reason: RefusalReason): boolean {
   return CAP_REASONS.includes(reason);
-}
-
-/** Opens the case and writes its first records: complaint, verification, guard decision. */
-async function openCase(services: Services, caseId: string, actor: Actor, verification: Verification & { found: true }, decision: Record<string, unknown>, at: string): Promise<void> {
-  const { store } = services;
-  await store.cases.open({ id: caseId, conversation_id: actor.conversation.id, order_number: verification.order.orderNumber, status: 'open', created_at: at });
-  const complaint = (await store.inbox.forConversation(actor.conversation.id)).filter((r) => r.kind === 'text');
-  await appendCaseRecord(store, caseId, 'complaint', {
-    conversation_id: actor.conversation.id,
-    message_ids: complaint.map((r) => r.message_id),
-    text_sha256: createHash('sha256').update(complaint.map((r) => r.text ?? '').join('\n')).digest('hex'),
-  }, at);
-  await appendCaseRecord(store, caseId, 'verification', {
-    order: verification.order,
-    payment: verification.railPayment,
-    match: verification.match ?? null,
-  }, at);
-  await appendCaseRecord(store, caseId, 'guard_decision', { decision: 'allowed', ...decision }, at);
 }

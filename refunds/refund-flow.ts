@@ -1,7 +1,8 @@
 import { canMove, REFUND } from '../data/states.ts';
 import { ProviderError } from '../core/errors.ts';
 import { crashPoint } from '../core/crash.ts';
-import { appendCaseRecord, sealCase } from './cases.ts';
+import { CASE_CLOSING_TEMPLATE, CASE_FAILED_TEMPLATE, caseFailed, creditNoteIssued, refundRequested, refundSettled, stepFailed } from './cases.ts';
+import { jobKeys, JobKinds, outboxKeys, scheduleJob } from '../core/keys.ts';
 import type { PaymentRow, RefundRow } from '../data/payments.ts';
 import type { CreditNoteRow } from '../data/fiscal.ts';
 import { railPaymentOf } from './verify-order.ts';
@@ -21,9 +22,6 @@ export type ExecuteOutcome =
   | { status: 'pending' | 'settled'; refund: RefundRow }
   | { status: 'unknown'; refund: RefundRow; detail: string }
   | { status: 'failed'; refund: RefundRow; detail: string };
-
-export const JOB_RECONCILE = 'reconcile_refund';
-export const JOB_CREDIT_NOTE = 'credit_note';
 
 /** Calls the rail for a reserved refund; never twice for the same key (the caller reconciles `unknown`). */
 export async function executeRefund(services: Services, refundId: string): Promise<ExecuteOutcome> {
@@ -186,20 +184,14 @@ export async function applyRailRefund(services: Services, refundId: string, rail
     if (refund.status === to || !canMove(REFUND, refund.status, to)) return;
     if (!await store.payments.transition(refund.id, to, source, { rail_refund_id: rail.railRefundId ?? null, end_to_end_id: rail.endToEndId ?? null, detail: rail }, nowIso)) return;
     if (refund.case_id) {
-      await appendCaseRecord(store, refund.case_id, to === 'settled' ? 'refund_status' : 'refund_requested', {
-        refund_id: refund.id,
-        status: to,
-        rail: refund.rail,
-        rail_refund_id: rail.railRefundId ?? refund.rail_refund_id,
-        end_to_end_id: rail.endToEndId ?? null,
-        amount_cents: refund.amount_cents,
-        source,
-      }, nowIso);
+      const record = { refund_id: refund.id, rail: refund.rail, rail_refund_id: rail.railRefundId ?? refund.rail_refund_id, end_to_end_id: rail.endToEndId ?? null, amount_cents: refund.amount_cents, source };
+      if (to === 'settled') await refundSettled(store, refund.case_id, { ...record, status: to }, nowIso);
+      else await refundRequested(store, refund.case_id, { ...record, status: to }, nowIso);
     }
     // Invariant 7: every settled refund gets its credit note, in the same flow. It is
     // issued as soon as the rail accepted the refund (pending), not after the
     // settlement: see issueCreditNote. One job per refund (its key), whichever comes first.
-    if (await store.jobs.schedule(JOB_CREDIT_NOTE, `${JOB_CREDIT_NOTE}:${refund.id}`, { refundId: refund.id }, nowIso, nowIso)) wakeWorkers = true;
+    if (await scheduleJob(store, { kind: JobKinds.creditNote, payload: { refundId: refund.id } }, { key: jobKeys.creditNote(refund.id), runAt: nowIso, now: nowIso })) wakeWorkers = true;
     if (to === 'settled') {
       wakeWorkers = true;
       // SEFAZ already decided the note while the refund was pending: it reaches the case and the customer now.
@@ -245,8 +237,7 @@ async function failRefundInTx(services: Services, refund: RefundRow, reason: str
   const note = await store.creditNotes.forRefund(refund.id);
   if (note) services.logger.error({ refundId: refund.id, ref: note.ref, status: note.status }, 'refund failed after its credit note was requested; staff must cancel the note');
   if (refund.case_id) {
-    await appendCaseRecord(store, refund.case_id, 'failure', { refund_id: refund.id, reason: reason.slice(0, 300), source, ...(note ? { credit_note_to_cancel: { ref: note.ref, status: note.status, number: note.number } } : {}) }, nowIso);
-    await sealCase(store, services.keys.receipt, refund.case_id, 'failed', nowIso);
+    await caseFailed(store, services.keys.receipt, refund.case_id, { refund_id: refund.id, reason: reason.slice(0, 300), source, ...(note ? { credit_note_to_cancel: { ref: note.ref, status: note.status, number: note.number } } : {}) }, nowIso);
   }
   const conversation = refund.conversation_id ? await store.conversations.get(refund.conversation_id) : undefined;
   if (conversation) {
@@ -255,9 +246,9 @@ async function failRefundInTx(services: Services, refund: RefundRow, reason: str
       chat_id: conversation.chat_id,
       text: templates.refund_failed({ amountCents: refund.amount_cents, orderNumber: refund.order_number }),
       source: 'system',
-      template: 'refund_failed',
+      template: CASE_FAILED_TEMPLATE,
       case_id: refund.case_id,
-      dedupe_key: `refund_failed:${refund.id}`,
+      dedupe_key: outboxKeys.refundFailed(refund.id),
       now: nowIso,
     });
   }
@@ -275,17 +266,15 @@ export async function scheduleReconcile(
   o: { delayMs: number; attempt?: number; tag: string; continuesSeries?: boolean },
 ): Promise<void> {
   const now = services.now();
-  const prefix = `${JOB_RECONCILE}:${refundId}:`;
-  if (!o.continuesSeries && await services.store.jobs.pendingWithPrefix(prefix) > 0) return;
-  await services.store.jobs.schedule(JOB_RECONCILE, `${prefix}${o.tag}`, { refundId, attempt: o.attempt ?? 0 }, new Date(now.getTime() + o.delayMs).toISOString(), now.toISOString());
+  if (!o.continuesSeries && await services.store.jobs.pendingWithPrefix(jobKeys.reconcileSeries(refundId)) > 0) return;
+  await scheduleJob(services.store, { kind: JobKinds.reconcileRefund, payload: { refundId, attempt: o.attempt ?? 0 } }, { key: jobKeys.reconcile(refundId, o.tag), runAt: new Date(now.getTime() + o.delayMs).toISOString(), now: now.toISOString() });
 }
 
 /** A safety net, scheduled in the reservation's own transaction: whatever reserved a refund and never claimed it. */
-export const JOB_CLAIM_CHECK = 'refund_claim_check';
 const CLAIM_GRACE_MS = 60_000;
 
 export async function scheduleClaimCheck(services: Services, refundId: string, nowIso: string): Promise<void> {
-  await services.store.jobs.schedule(JOB_CLAIM_CHECK, `${JOB_CLAIM_CHECK}:${refundId}`, { refundId }, new Date(Date.parse(nowIso) + CLAIM_GRACE_MS).toISOString(), nowIso);
+  await scheduleJob(services.store, { kind: JobKinds.claimCheck, payload: { refundId } }, { key: jobKeys.claimCheck(refundId), runAt: new Date(Date.parse(nowIso) + CLAIM_GRACE_MS).toISOString(), now: nowIso });
 }
 
 /** Sends a refund still reserved and never claimed (an error between the guard and the rail call); anything else is left alone — no rail call. */
@@ -374,7 +363,7 @@ async function concludeCreditNoteInTx(services: Services, refund: RefundRow, not
   const { store } = services;
   const conversation = refund.conversation_id ? await store.conversations.get(refund.conversation_id) : undefined;
   if (note.status === 'rejected' || note.status === 'denied') {
-    if (refund.case_id) await appendCaseRecord(store, refund.case_id, 'failure', { stage: 'credit_note', refund_id: refund.id, ref: note.ref, status: note.status, message: note.message ?? null, source: 'fiscal' }, at);
+    if (refund.case_id) await stepFailed(store, refund.case_id, { stage: 'credit_note', refund_id: refund.id, ref: note.ref, status: note.status, message: note.message ?? null, source: 'fiscal' }, at);
     if (conversation) {
       // The message below says a person is on it: the conversation waits for one.
       await queueForPersonInTx(store, conversation.id, 'job_failed', at);
@@ -385,14 +374,14 @@ async function concludeCreditNoteInTx(services: Services, refund: RefundRow, not
         source: 'system',
         template: 'credit_note_failed',
         case_id: refund.case_id,
-        dedupe_key: `credit_note_failed:${refund.id}`,
+        dedupe_key: outboxKeys.creditNoteFailed(refund.id),
         now: at,
       });
     }
     return;
   }
   if (!refund.case_id) return;
-  await appendCaseRecord(store, refund.case_id, 'credit_note', {
+  await creditNoteIssued(store, refund.case_id, {
     refund_id: refund.id,
     ref: note.ref,
     number: note.number ?? null,
@@ -405,9 +394,10 @@ async function concludeCreditNoteInTx(services: Services, refund: RefundRow, not
       chat_id: conversation.chat_id,
       text: templates.refund_done({ amountCents: refund.amount_cents, orderNumber: refund.order_number, receiptId: refund.case_id, publicBaseUrl: services.publicBaseUrl, creditNoteNumber: note.number ?? null, creditNoteSeries: note.series ?? null, creditNoteAccessKey: note.access_key ?? null }),
       source: 'template',
-      template: 'refund_done',
+      // The case's last message: its delivery is the "customer told" step that seals the case.
+      template: CASE_CLOSING_TEMPLATE,
       case_id: refund.case_id,
-      dedupe_key: `refund_done:${refund.id}`,
+      dedupe_key: outboxKeys.refundDone(refund.id),
       now: at,
     });
   }

@@ -1,6 +1,6 @@
 import { samePhone } from '../core/phone.ts';
 import type { Conversation } from '../data/conversations.ts';
-import type { PaymentRow } from '../data/payments.ts';
+import { isHolding, type PaymentRow } from '../data/payments.ts';
 import type { ErpOrder, PixPayment } from '../providers/types.ts';
 import type { Services } from '../services/context.ts';
 
@@ -145,7 +145,7 @@ async function record(services: Services, order: ErpOrder, railPayment: PixPayme
   const ours = new Set(
     (await services.store.payments
       .refundsForPayment(paymentId(services.pix.name, railPayment.documentId)))
-      .filter((r) => r.status !== 'failed')
+      .filter((r) => isHolding(r.status))
       .flatMap((r) => [r.rail_refund_id, r.idempotency_key]),
   );
   const external = railPayment.refunds

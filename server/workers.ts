@@ -1,9 +1,11 @@
 import { ProviderError } from '../core/errors.ts';
 import { errorSummary } from '../core/logger.ts';
-import { appendCaseRecord, sealCase } from '../refunds/cases.ts';
+import { caseStepOfSentMessage, customerTold, stepFailed } from '../refunds/cases.ts';
 import { handOff } from '../conversations/state.ts';
 import type { Services } from '../services/context.ts';
-import { issueCreditNote, JOB_CLAIM_CHECK, JOB_CREDIT_NOTE, JOB_RECONCILE, reconcileRefund, scheduleReconcile, sendIfUnclaimed } from '../refunds/refund-flow.ts';
+import { issueCreditNote, reconcileRefund, scheduleReconcile, sendIfUnclaimed } from '../refunds/refund-flow.ts';
+import { jobKeys, JobKinds, parseJob, scheduleJob, type Job } from '../core/keys.ts';
+import type { JobRow } from '../data/jobs.ts';
 
 /**
  * Background work that must survive restarts: durable jobs (reconciliation,
@@ -127,9 +129,11 @@ export class Workers {
     const now = this.services.now();
     for (const job of await store.jobs.claimDue(now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + JOB_LEASE_MS).toISOString() })) {
       if (this.stopped) return;
-      const payload = JSON.parse(job.payload) as Record<string, string>;
+      let parsed: Job | null = null;
       try {
-        await this.runJob(job.kind, payload, job.key);
+        // An unknown kind or a payload its kind does not carry fails like any job: retried, then dead.
+        parsed = parseJob(job.kind, job.payload);
+        await this.runJob(parsed, job);
         await store.jobs.done(job.id, this.services.now().toISOString());
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -140,7 +144,7 @@ export class Workers {
         await store.jobs.retry(job.id, message.slice(0, 500), last ? null : new Date(this.services.now().getTime() + delay).toISOString(), this.services.now().toISOString());
         if (last) {
           this.services.logger.error({ job: job.kind, key: job.key, attempts: job.attempts + 1 }, 'job given up after its last attempt; staff must finish it');
-          await this.giveUp(job.kind, payload, message);
+          if (parsed) await this.giveUp(parsed, message);
           this.services.publish({ type: 'job_dead', kind: job.kind, key: job.key });
         } else {
           this.services.logger.warn({ job: job.kind, key: job.key, attempts: job.attempts + 1, retryInMs: delay }, 'job failed; will retry');
@@ -154,47 +158,51 @@ export class Workers {
    * A dead job of the money path puts its conversation in front of staff and
    * says so in the case: the refund or its credit note is theirs to finish.
    */
-  private async giveUp(kind: string, payload: Record<string, string>, error: string): Promise<void> {
-    if (kind !== JOB_CREDIT_NOTE && kind !== JOB_RECONCILE) return;
+  private async giveUp(job: Job, error: string): Promise<void> {
+    if (job.kind !== JobKinds.creditNote && job.kind !== JobKinds.reconcileRefund) return;
     const { store } = this.services;
-    const refund = payload.refundId ? await store.payments.refund(payload.refundId) : undefined;
+    const refund = await store.payments.refund(job.payload.refundId);
     if (!refund) return;
     await store.tx(async () => {
       const at = this.services.now().toISOString();
-      if (refund.case_id) await appendCaseRecord(store, refund.case_id, 'failure', { stage: kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
+      if (refund.case_id) await stepFailed(store, refund.case_id, { stage: job.kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
     });
     // Queued for a person with its reason, and the customer is told what happens next.
     if (refund.conversation_id) await handOff(this.services, refund.conversation_id, 'job_failed');
   }
 
-  private async runJob(kind: string, payload: Record<string, string>, key: string): Promise<void> {
-    switch (kind) {
-      case JOB_RECONCILE: {
-        const refundId = payload.refundId as string;
+  /** One job, by its kind; the payload is the one that kind carries (core/keys.ts). */
+  private async runJob(job: Job, row: JobRow): Promise<void> {
+    switch (job.kind) {
+      case JobKinds.reconcileRefund: {
+        const { refundId, attempt } = job.payload;
         const result = await reconcileRefund(this.services, refundId);
         this.services.logger.info({ refundId, result }, 'refund reconciled');
-        if (result === 'unresolved') await this.awaitRail(refundId, Number(payload.attempt ?? 0), key);
+        if (result === 'unresolved') await this.awaitRail(refundId, attempt, row.key);
         // Another process owns the rail call: ask again once its lease is over.
         if (result === 'leased') await this.afterLease(refundId);
         return;
       }
-      case JOB_CLAIM_CHECK: {
-        const result = await sendIfUnclaimed(this.services, payload.refundId as string);
-        if (result !== 'unchanged') this.services.logger.warn({ refundId: payload.refundId, result }, 'a reserved refund was never claimed: sent by its claim check');
+      case JobKinds.claimCheck: {
+        const result = await sendIfUnclaimed(this.services, job.payload.refundId);
+        if (result !== 'unchanged') this.services.logger.warn({ refundId: job.payload.refundId, result }, 'a reserved refund was never claimed: sent by its claim check');
         return;
       }
-      case JOB_CREDIT_NOTE: {
+      case JobKinds.creditNote: {
         // Still with SEFAZ: come back later. Authorised, rejected or denied: this job is over
         // (a rejected or denied note is in front of staff, and the customer was told).
-        const status = await issueCreditNote(this.services, payload.refundId as string);
+        const status = await issueCreditNote(this.services, job.payload.refundId);
         if (status === 'processing') throw new Error('credit note still processing at SEFAZ');
         return;
       }
-      case 'resume_turn':
-        this.resumeTurn(payload.conversationId as string);
+      case JobKinds.resumeTurn:
+        this.resumeTurn(job.payload.conversationId);
         return;
-      default:
-        throw new Error(`unknown job kind ${kind}`);
+      default: {
+        // Every kind is handled above: a new kind fails to compile here until it is.
+        const unhandled: never = job;
+        throw new Error(`unknown job kind ${(unhandled as Job).kind}`);
+      }
     }
   }
 
@@ -209,7 +217,7 @@ export class Workers {
     const refund = await store.payments.refund(refundId);
     if (!refund || refund.status !== 'unknown') return;
     // Another series already asks about this refund (the running job itself does not count).
-    if (await store.jobs.pendingWithPrefix(`${JOB_RECONCILE}:${refundId}:`, currentKey) > 0) return;
+    if (await store.jobs.pendingWithPrefix(jobKeys.reconcileSeries(refundId), currentKey) > 0) return;
     const since = Date.parse(refund.submitted_at ?? refund.created_at);
     if (now.getTime() - since >= this.reviewUnknownAfterMs && await store.tx(async () => await store.payments.requestReview(refundId, now.toISOString()))) {
       this.services.logger.warn({ refundId }, 'refund outcome still unknown: staff must check the rail');
@@ -225,18 +233,18 @@ export class Workers {
       if (this.stopped) return;
       try {
         const sent = await this.services.whatsapp.sendText(row.chat_id, row.text);
+        const step = caseStepOfSentMessage(row);
         await store.tx(async () => {
           const at = this.services.now().toISOString();
           await store.outbox.markSent(row.id, sent.messageId, at);
-          if (row.template === 'refund_done' && row.case_id) {
-            // The last step of a case: the customer was told. Record it and seal.
-            await appendCaseRecord(store, row.case_id, 'notification', { template: row.template, outbox_id: row.id, message_id: sent.messageId, zaap_id: sent.zaapId }, at);
-            await sealCase(store, this.services.keys.receipt, row.case_id, 'settled', at);
+          // The case's last message went out: the customer was told, and the case is sealed.
+          if (step?.step === 'customer_told') {
+            await customerTold(store, this.services.keys.receipt, step.caseId, { template: row.template, outbox_id: row.id, message_id: sent.messageId, zaap_id: sent.zaapId }, at);
           }
         });
         this.services.publish({ type: 'message_out', conversationId: row.conversation_id });
         // A refund that failed needs a person: queue one (and say so) once the customer was told.
-        if (row.template === 'refund_failed') await handOff(this.services, row.conversation_id, 'job_failed');
+        if (step?.step === 'customer_told_of_failure') await handOff(this.services, row.conversation_id, 'job_failed');
       } catch (error) {
         const permanent = error instanceof ProviderError && !error.retryable;
         const delay = backoffMs(row.attempts, 1_000);
@@ -273,12 +281,12 @@ export async function recoverMoneyPath(services: Services): Promise<void> {
   // Settled refunds, and refunds the rail accepted (their note is issued while they settle), whose
   // note SEFAZ has not decided (a rejected or denied note is with a person: re-sending would not help).
   for (const refund of await store.payments.refundsAwaitingCreditNote()) {
-    const key = `${JOB_CREDIT_NOTE}:${refund.id}`;
-    const job = await store.jobs.byKey(key);
-    if (!job) await store.jobs.schedule(JOB_CREDIT_NOTE, key, { refundId: refund.id }, now.toISOString(), now.toISOString());
+    const creditNote: Job = { kind: JobKinds.creditNote, payload: { refundId: refund.id } };
+    const job = await store.jobs.byKey(jobKeys.creditNote(refund.id));
+    if (!job) await scheduleJob(store, creditNote, { key: jobKeys.creditNote(refund.id), runAt: now.toISOString(), now: now.toISOString() });
     // A job that died during a long fiscal outage gets a new life at each start: every settled refund has its note (invariant 7).
-    else if (job.status !== 'pending' && await store.jobs.pendingWithPrefix(`${key}:`) === 0) {
-      await store.jobs.schedule(JOB_CREDIT_NOTE, `${key}:restart-${now.getTime()}`, { refundId: refund.id }, now.toISOString(), now.toISOString());
+    else if (job.status !== 'pending' && await store.jobs.pendingWithPrefix(jobKeys.creditNoteRestarts(refund.id)) === 0) {
+      await scheduleJob(store, creditNote, { key: jobKeys.creditNoteRestart(refund.id, now.getTime()), runAt: now.toISOString(), now: now.toISOString() });
     }
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool, ok, refused } from './tool.ts';
 import { TEMPLATE_NAMES, templates } from '../prompts/templates.ts';
+import { templateKey } from '../core/keys.ts';
 import { handOff, inferHandoffReason } from '../conversations/state.ts';
 
 /** `notify_customer {template, refund_id?}`: a templated WhatsApp message to this conversation's customer. */
@@ -16,6 +17,7 @@ export const notifyCustomer = defineTool({
     const conversation = ctx.conversation;
     let text: string;
     let caseId: string | null = null;
+    let dedupeKey: string | null = null;
     if (input.template === 'handoff') {
       // A handoff queues the conversation for a person (with its reason); the customer is told by the state machine, once.
       const reason = await inferHandoffReason(store, conversation.id, ctx.turnId);
@@ -25,6 +27,9 @@ export const notifyCustomer = defineTool({
       const refund = input.refund_id ? await store.payments.refund(input.refund_id) : undefined;
       if (!refund || refund.conversation_id !== conversation.id) return refused('refund_not_found', 'This template needs a refund_id of this conversation.');
       caseId = refund.case_id;
+      // The same template for the same refund goes out once, however often the model asks
+      // (and "refund_done" shares its key with the message the flow queues itself).
+      dedupeKey = templateKey(input.template, refund.id);
       if (input.template === 'refund_done') {
         const note = await store.creditNotes.forRefund(refund.id);
         if (refund.status !== 'settled' || note?.status !== 'authorized' || !refund.case_id) {
@@ -43,8 +48,7 @@ export const notifyCustomer = defineTool({
         source: 'template',
         template: input.template,
         case_id: caseId,
-        // The same template for the same refund goes out once, however often the model asks.
-        dedupe_key: input.refund_id ? `${input.template}:${input.refund_id}` : null,
+        dedupe_key: dedupeKey,
         now,
       });
     });

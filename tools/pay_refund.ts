@@ -2,15 +2,17 @@ import { z } from 'zod';
 import { defineTool, ok, refused } from './tool.ts';
 import { proposeRefund, type RefusalReason } from '../refunds/guard.ts';
 import { executeRefund } from '../refunds/refund-flow.ts';
+import { SUPPORT_AGENT_ID } from '../refunds/mandate.ts';
 
-const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
+/** What the model is told for each refusal; the Pix window is the configured one (PIX_REFUND_WINDOW_DAYS). */
+const refusalMessages = (windowDays: number): Record<RefusalReason, string> => ({
   invalid_input: 'The proposal is malformed: amount_cents must be a positive integer and order_id digits.',
   order_not_found: 'No such order for this customer.',
   order_cancelled: 'The order is cancelled.',
   unsupported_rail: 'The order was not paid by Pix; only Pix refunds are automated. Hand the customer off to staff.',
   payment_not_confirmed: 'The original Pix payment could not be confirmed on the rail. Hand off to staff.',
   payment_ambiguous: 'Several Pix payments on the rail could be the one of this order; staff must pick it. Hand off to staff.',
-  outside_refund_window: 'The Pix refund window (90 days after payment) has passed. Hand off to staff.',
+  outside_refund_window: `The Pix refund window (${windowDays} days after payment) has passed. Hand off to staff.`,
   exceeds_refundable: 'The amount is more than what is left to refund on this order.',
   mandate_missing: 'No spend mandate is configured for the agent; nothing can be refunded automatically.',
   mandate_unreadable: "The agent's spend mandate cannot be read; refunds are stopped.",
@@ -21,7 +23,7 @@ const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   approval_not_pending: 'That approval was already decided.',
   conversation_with_staff: 'A person from the team holds this conversation; the agent may not refund. Say nothing more.',
   mandate_agent_mismatch: "The spend mandate is not issued to this agent; refunds are stopped. Hand off to staff.",
-};
+});
 
 /** `pay_refund {order_id, amount_cents, reason}`: a refund on the original rail, to the original payer, through the guard. */
 export const payRefund = defineTool({
@@ -48,12 +50,14 @@ export const payRefund = defineTool({
     }
     const decision = await proposeRefund(
       ctx.services,
-      { id: 'support-agent', mandateId: await ctx.services.agentMandateId(), conversation: ctx.conversation, toolUseId: ctx.toolUseId },
+      { id: SUPPORT_AGENT_ID, mandateId: await ctx.services.agentMandateId(), conversation: ctx.conversation, toolUseId: ctx.toolUseId },
       { orderNumber: input.order_id.replace(/^#/, ''), amountCents: input.amount_cents, reason: input.reason },
     );
     if (!decision.ok) {
-      return refused(decision.reason, `${REFUSAL_MESSAGES[decision.reason]} (${decision.detail})`,
-        decision.approvalId ? { approval: { approval_id: decision.approvalId, status: 'pending' } } : undefined);
+      const windowDays = ctx.services.pixRefundWindowDays;
+      return refused(decision.reason, `${refusalMessages(windowDays)[decision.reason]} (${decision.detail})`,
+        decision.approvalId ? { approval: { approval_id: decision.approvalId, status: 'pending' } }
+          : decision.reason === 'outside_refund_window' ? { refund_window_days: windowDays } : undefined);
     }
     let outcome: Awaited<ReturnType<typeof executeRefund>>;
     try {

@@ -306,7 +306,8 @@ function afterTool(done: { name: string; input: Json; result: Json; isError: boo
         exceeds_refundable: 'o valor é maior do que o que ainda pode ser estornado neste pedido.',
         order_not_found: 'não encontrei esse pedido vinculado a este número.',
         unsupported_rail: 'esse pedido não foi pago via Pix; uma pessoa da equipe vai te ajudar.',
-        outside_refund_window: 'o prazo de 90 dias do Pix para devolução já passou.',
+        // The window is the configured one (pay_refund says it), never a number written here.
+        outside_refund_window: Number(r.refund_window_days) > 0 ? `o prazo de ${Number(r.refund_window_days)} dias do Pix para devolução já passou.` : 'o prazo do Pix para devolução já passou.',
         provider_unavailable: 'nossos sistemas estão instáveis agora. Tentaremos novamente em instantes.',
       };
       return text(`Não consegui fazer o estorno: ${reasons[String(r.reason)] ?? 'no momento não é possível fazê-lo automaticamente. Uma pessoa da equipe vai acompanhar o seu caso.'}`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { MARINA, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../../sandbox/seed.ts';
-import { JOB_CREDIT_NOTE } from '../../refunds/refund-flow.ts';
+import { jobKeys } from '../../core/keys.ts';
 
 /** The emulators reject what the providers reject, and keep the providers' timing (issue 12 §8). */
 describe('the rebuilt emulators', () => {
@@ -72,8 +72,8 @@ describe('a slow SEFAZ (authorisation after several seconds)', () => {
     const done = await waitFor('the final message', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('Nota fiscal de devolução')), 30_000);
     expect(done.message).toContain('R$ 186,00');
     const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
-    expect(await e.services.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${refund.id}`)).toMatchObject({ status: 'done', attempts: expect.any(Number) });
-    expect(await (await e.services.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${refund.id}`))!.attempts).toBeGreaterThan(1);
+    expect(await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id))).toMatchObject({ status: 'done', attempts: expect.any(Number) });
+    expect(await (await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id)))!.attempts).toBeGreaterThan(1);
     expect(await e.fiscalNotes()).toHaveLength(1);
     expect((await e.services.store.cases.get(refund.case_id!))?.status).toBe('sealed');
   });

@@ -42,7 +42,7 @@ describe('state machines (data/states.ts)', () => {
     const t = await testServices();
     const conversation = await t.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     await expect(t.store.conversations.moveState(conversation.id, 'with_staff', 'waiting_for_staff', null, null, new Date().toISOString())).rejects.toThrow(IllegalTransition);
-    await expect(t.store.guardLog.decideApproval('apr_x', 'pending', 'pending', 'x', 'x', new Date().toISOString())).rejects.toThrow(IllegalTransition);
+    await expect(t.store.guardLog.transitionApproval('apr_x', 'pending', 'pending', 'x', 'x', new Date().toISOString())).rejects.toThrow(IllegalTransition);
     await expect(t.store.cases.setStatus('rcp_x', 'open')).rejects.toThrow(IllegalTransition);
     await t.store.close();
   });

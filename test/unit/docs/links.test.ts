@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** The README and docs/ link only what a clone has: files in the repository and headings that exist. */
-const FILES = ['README.md', 'docs/contract.md', 'docs/design.md', 'docs/providers.md'];
+const FILES = ['README.md', 'docs/contract.md', 'docs/design.md', 'docs/providers.md', 'docs/money-path.md'];
 
 /** GitHub's heading anchor: lowercase, punctuation dropped, spaces to hyphens. */
 const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, '').replace(/\s/g, '-');

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MARINA } from '../../../sandbox/seed.ts';
 import { Workers } from '../../../server/workers.ts';
 import { proposeRefund } from '../../../refunds/guard.ts';
-import { applyRailRefund, executeRefund, JOB_CREDIT_NOTE } from '../../../refunds/refund-flow.ts';
+import { applyRailRefund, executeRefund } from '../../../refunds/refund-flow.ts';
+import { jobKeys } from '../../../core/keys.ts';
 import { loadReceipt, verifyReceipt } from '../../../refunds/verify-receipt.ts';
 import type { CreditNote } from '../../../providers/types.ts';
 import { testServices } from '../../helpers/services.ts';
@@ -79,7 +80,7 @@ describe('credit note while the refund settles', () => {
     expect((await t.outbox()).map((m) => m.template)).toEqual(['refund_failed', 'handoff']);
     const failure = (await t.store.cases.records(t.caseId)).map((r) => JSON.parse(r.body) as { kind: string; data: Record<string, unknown> }).find((r) => r.kind === 'failure');
     expect(failure?.data).toMatchObject({ credit_note_to_cancel: { status: 'authorized', number: '7' } });
-    expect((await t.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${t.refundId}`))?.status).toBe('done');
+    expect((await t.store.jobs.byKey(jobKeys.creditNote(t.refundId)))?.status).toBe('done');
     expect(verifyReceipt((await loadReceipt(t.store, t.caseId))!, t.services.keys.receipt.publicKey)).toMatchObject({ valid: true, outcome: 'failed' });
     await t.workers.stop();
   });

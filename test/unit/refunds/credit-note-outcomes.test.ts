@@ -3,7 +3,8 @@ import { ProviderError } from '../../../core/errors.ts';
 import { MARINA } from '../../../sandbox/seed.ts';
 import { Workers } from '../../../server/workers.ts';
 import { proposeRefund } from '../../../refunds/guard.ts';
-import { applyRailRefund, executeRefund, JOB_CREDIT_NOTE } from '../../../refunds/refund-flow.ts';
+import { applyRailRefund, executeRefund } from '../../../refunds/refund-flow.ts';
+import { jobKeys, JobKinds } from '../../../core/keys.ts';
 import type { CreditNote } from '../../../providers/types.ts';
 import { testServices } from '../../helpers/services.ts';
 
@@ -33,7 +34,7 @@ describe('credit note outcomes', () => {
   it('erro_autorizacao ends the job, puts the case before staff and tells the customer honestly', async () => {
     const t = await settledRefund(async () => ({ ref: 'x', status: 'rejected', message: 'Rejeição 327: CFOP inválido' }));
     await t.run();
-    expect(await t.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${t.refundId}`)).toMatchObject({ status: 'done' });
+    expect(await t.store.jobs.byKey(jobKeys.creditNote(t.refundId))).toMatchObject({ status: 'done' });
     expect(await t.store.creditNotes.forRefund(t.refundId)).toMatchObject({ status: 'rejected', message: 'Rejeição 327: CFOP inválido' });
     expect((await t.store.conversations.get(t.conversation.id))?.mode).toBe('staff');
     const failure = (await t.store.cases.records(t.caseId)).map((r) => JSON.parse(r.body)).find((r) => r.kind === 'failure');
@@ -52,7 +53,7 @@ describe('credit note outcomes', () => {
       throw new ProviderError('fiscal', 'rejected', 'Erro na validação do Schema XML', { status: 422, code: 'erro_validacao_schema' });
     });
     await invalid.run();
-    expect((await invalid.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${invalid.refundId}`))?.status).toBe('done');
+    expect((await invalid.store.jobs.byKey(jobKeys.creditNote(invalid.refundId)))?.status).toBe('done');
     expect(await invalid.store.creditNotes.forRefund(invalid.refundId)).toMatchObject({ status: 'rejected', message: expect.stringContaining('erro_validacao_schema') });
   });
 
@@ -60,18 +61,18 @@ describe('credit note outcomes', () => {
     let calls = 0;
     const t = await settledRefund(async () => (calls++, { ref: 'x', status: 'processing' }), { maxAttempts: 3 });
     await t.run();
-    expect(await t.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${t.refundId}`)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(await t.store.jobs.byKey(jobKeys.creditNote(t.refundId))).toMatchObject({ status: 'pending', attempts: 1 });
     for (let i = 0; i < 5; i++) {
       t.advance(10 * 60_000);
       await t.run();
     }
     expect(calls).toBe(3);
-    expect(await t.store.jobs.byKey(`${JOB_CREDIT_NOTE}:${t.refundId}`)).toMatchObject({ status: 'dead', attempts: 3 });
-    expect((await t.store.jobs.dead()).map((j) => j.key)).toContain(`${JOB_CREDIT_NOTE}:${t.refundId}`);
+    expect(await t.store.jobs.byKey(jobKeys.creditNote(t.refundId))).toMatchObject({ status: 'dead', attempts: 3 });
+    expect((await t.store.jobs.dead()).map((j) => j.key)).toContain(jobKeys.creditNote(t.refundId));
     // Staff now hold the conversation, and the case says why.
     expect((await t.store.conversations.get(t.conversation.id))?.mode).toBe('staff');
     const failure = (await t.store.cases.records(t.caseId)).map((r) => JSON.parse(r.body)).find((r) => r.kind === 'failure');
-    expect(failure?.data).toMatchObject({ stage: JOB_CREDIT_NOTE, reason: 'given up after the last attempt' });
+    expect(failure?.data).toMatchObject({ stage: JobKinds.creditNote, reason: 'given up after the last attempt' });
     await t.workers.stop();
   });
 });
