@@ -48,9 +48,9 @@ export async function consoleApi(estorno: Estorno, options: ConsoleApiOptions = 
   router.use(sessionRoutes(services));
 
   const names = new CustomerNames(services, (conversationId) => services.publish({ type: 'customer', conversationId }));
-  router.use(await conversationRoutes(estorno, names));
-  router.use(cannedRoutes(estorno));
-  router.use(approvalRoutes(estorno));
+  router.use(await conversationRoutes(services, estorno.scheduler, names));
+  router.use(cannedRoutes(services));
+  router.use(approvalRoutes(services));
   router.use(refundReviewRoutes(services));
   router.use(alertRoutes(services));
   router.use(userRoutes(services));
