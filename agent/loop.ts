@@ -40,12 +40,13 @@ export function stepLimits(settings: AgentSettings): StepLimits {
   return { maxIterations: settings.maxIterations, retryDelayMs: settings.retryDelayMs, modelOutageHandoffMs: settings.modelOutageHandoffMs ?? 120_000 };
 }
 
-export async function runLoop(deps: LoopDeps, conversation: Conversation, turnId: string, prefix: Prefix, log: Logger): Promise<TurnResult> {
+/** Runs the loop of a started turn; `first` is what the turn's start already reported (media that needs a person). */
+export async function runLoop(deps: LoopDeps, conversation: Conversation, turnId: string, prefix: Prefix, log: Logger, first: StepOutcome | null = null): Promise<TurnResult> {
   const { services, settings } = deps;
   const { store } = services;
   const limits = stepLimits(settings);
   let calls = 0;
-  let outcome: StepOutcome | null = null;
+  let outcome: StepOutcome | null = first;
   for (;;) {
     let history: HistoryRow[] = [];
     let view: TurnView;

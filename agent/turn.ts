@@ -10,7 +10,8 @@ import type { AgentSettings, TurnResult } from './settings.ts';
 import { PrefixCache } from './prefix.ts';
 import { absorbInTx, prepareMedia } from './absorb.ts';
 import { customerContext, needsContext } from './context.ts';
-import { endSilently, stopTurnsForStaff } from './stop.ts';
+import { stopTurnsForStaff } from './stop.ts';
+import type { StepOutcome } from './next-step.ts';
 import { runLoop } from './loop.ts';
 
 /**
@@ -22,12 +23,11 @@ import { runLoop } from './loop.ts';
  * resumes where it stopped and no tool call runs twice.
  */
 
+// The agent's public surface, for callers that need no more than this file.
 export type { AgentSettings, TurnResult } from './settings.ts';
-export { buildPrefix } from './prefix.ts';
 export { modelCallBudget } from './budget.ts';
-export { boundHistory, HISTORY_LIMITS, NO_TEXT_MARKER, toMessages } from './history.ts';
-export { absorbHandledByStaff, CLOSED_BY_STAFF_MARKER, STAFF_PREAMBLE } from './absorb.ts';
-export { CONTEXT_PREAMBLE } from './context.ts';
+export { boundHistory, NO_TEXT_MARKER, toMessages } from './history.ts';
+export { absorbHandledByStaff } from './absorb.ts';
 export { stopTurnsForStaff } from './stop.ts';
 
 export class Agent {
@@ -69,6 +69,7 @@ export class Agent {
     if (!resumable && pending.length === 0) return { status: 'idle' };
 
     let turnId: string;
+    let first: StepOutcome | null = null;
     if (resumable) {
       turnId = resumable;
       await store.turns.reopen(turnId);
@@ -83,14 +84,10 @@ export class Agent {
         await store.turns.start(turnId, conversationId, this.nowIso());
         await absorbInTx(this.services, conversation, turnId, await store.inbox.pending(conversationId), context, media.blocks);
       });
-      if (media.needsPerson) {
-        // Media the agent cannot read (a voice note with no transcriber, a document…): acknowledged, and a person looks.
-        await endSilently(this.services, conversation.id, turnId, 'media needs a person');
-        await handOff(this.services, conversation.id, 'media_needs_person', media.needsPerson);
-        return { status: 'done', turnId, modelCalls: 0 };
-      }
+      // Media the agent cannot read (a voice note with no transcriber, a document…): the loop's first step hands off.
+      if (media.needsPerson) first = { kind: 'media_needs_person', prefix: media.needsPerson };
     }
-    return this.loop(await store.conversations.get(conversationId) as Conversation, turnId, log);
+    return this.loop(await store.conversations.get(conversationId) as Conversation, turnId, log, first);
   }
 
   /** The newest turn of a conversation that did not finish (running after a crash, or parked). */
@@ -125,9 +122,9 @@ export class Agent {
     return this.loop(await store.conversations.get(conversation.id) as Conversation, turnId, log);
   }
 
-  private async loop(conversation: Conversation, turnId: string, log: Logger): Promise<TurnResult> {
+  private async loop(conversation: Conversation, turnId: string, log: Logger, first: StepOutcome | null = null): Promise<TurnResult> {
     const prefix = this.prefixes.get(await this.settings.systemPrompt());
-    return runLoop({ services: this.services, model: this.model, settings: this.settings, rateLimiter: () => this.rateLimiter }, conversation, turnId, prefix, log);
+    return runLoop({ services: this.services, model: this.model, settings: this.settings, rateLimiter: () => this.rateLimiter }, conversation, turnId, prefix, log, first);
   }
 
   private nowIso(): string {

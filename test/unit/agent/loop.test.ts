@@ -135,6 +135,17 @@ describe('the agent loop with a scripted model', () => {
     expect((await t.sent()).filter((m) => m.template === 'handoff')).toHaveLength(1);
   });
 
+  it('hand_off: media the agent cannot read goes to a person before any model call, and the customer is told', async () => {
+    const t = await setup([]);
+    await t.store.inbox.insert({ message_id: `m-${++messages}`, conversation_id: t.conversation.id, kind: 'text', ignore_reason: null, text: null, payload: '{}', received_at: new Date().toISOString(), media: JSON.stringify({ kind: 'document', fileName: 'nota.pdf', mimeType: 'application/pdf' }) });
+    const result = await t.agent.runTurn(t.conversation.id);
+    expect(result).toMatchObject({ status: 'done', modelCalls: 0 });
+    expect(t.model.requests).toHaveLength(0);
+    expect(await t.store.conversations.get(t.conversation.id)).toMatchObject({ state: 'waiting_for_staff', handoff_reason: 'media_needs_person' });
+    expect((await t.sent()).map((m) => m.template)).toEqual(['handoff']);
+    expect(await t.store.turns.unfinished(t.conversation.id)).toBeUndefined();
+  });
+
   it('done: a person takes the chat while the model writes a tool call; the tool never runs and nothing the model wrote is sent', async () => {
     let t: Awaited<ReturnType<typeof setup>>;
     t = await setup([{ before: async () => void await handOff(t.services, t.conversation.id, 'customer_asked'), content: [{ type: 'text', text: 'Vou estornar.', citations: null }, toolUse('ledger_lookup', { order_id: '8421' }, 'toolu_held')] } as ScriptedResponse]);
