@@ -1,39 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
+import { mkdirSync } from 'node:fs';
 import express from 'express';
 import helmet from 'helmet';
 import type { Config } from '../core/config.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
-import { loadSigningKey } from '../core/signing.ts';
-import { DB_FILE, openStore, type Store } from '../data/store.ts';
-import { Agent, modelCallBudget } from '../agent/turn.ts';
-import { createModelClient } from '../agent/model.ts';
-import { currentSystemPrompt } from '../agent/prompt.ts';
-import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
-import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate, SUPPORT_AGENT_ID } from '../refunds/mandate.ts';
-import { configureBusinessHours, parseBusinessHours } from '../conversations/state.ts';
-import { readiness } from './readyz.ts';
+import type { Agent } from '../agent/turn.ts';
+import type { TurnScheduler } from '../agent/scheduler.ts';
 import type { Services } from '../services/context.ts';
-import { createOmieClient } from '../providers/omie.ts';
-import { createTrioRail } from '../providers/trio.ts';
-import { bcbPixOptions, createBcbPixRail } from '../providers/bcb-pix.ts';
-import { createFocusNfeClient, focusExtras } from '../providers/focus-nfe.ts';
-import { createZapiClient } from '../providers/zapi.ts';
 import { IngestBatcher, zapiWebhook } from '../webhooks/zapi.ts';
 import { pixWebhook } from '../webhooks/pix.ts';
-import { createSandbox, type Sandbox } from '../sandbox/emulators/index.ts';
-import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
-import { buildSeed, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../sandbox/seed.ts';
-import { recoverMoneyPath, Workers } from './workers.ts';
-import { expireApprovals } from '../refunds/approvals.ts';
+import type { Sandbox, SandboxOptions } from '../sandbox/emulators/index.ts';
+import { mountSandbox, seedSandboxMandates, startEmulators } from '../sandbox/wiring.ts';
+import type { Workers } from './workers.ts';
 import { LiveEvents } from './events.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { readiness } from './readyz.ts';
 import { receiptPages } from './receipt-page.ts';
 import { favicon } from './favicon.ts';
-import { sandboxIndex } from '../sandbox/index-page.ts';
+import * as wiring from './wiring.ts';
+import * as lifecycle from './lifecycle.ts';
 
 /**
  * The running service: one express app (webhooks, health, sandbox, console),
@@ -64,7 +48,7 @@ export interface StartOptions {
   /** Extra routes (the console) mounted after the core ones. */
   extend?: (app: express.Express, estorno: Estorno) => void | Promise<void>;
   /** Emulator latencies for benchmarks. */
-  sandboxLatency?: Parameters<typeof createSandbox>[0]['latency'];
+  sandboxLatency?: SandboxOptions['latency'];
   pixWebhookDelaysMs?: { created: number; settled: number };
   now?: () => Date;
   /** Store messages but run no turns (the ingest benchmark measures the webhook alone). */
@@ -84,174 +68,67 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   // Security headers for what browsers load (console, API); webhooks answer machines and skip them.
   const securityHeaders = helmet({ contentSecurityPolicy: { useDefaults: true, directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"] } } });
   app.use((req, res, next) => (req.path.startsWith('/webhooks/') ? next() : securityHeaders(req, res, next)));
-  // Slow or idle clients cannot hold the service: a request must arrive whole in
-  // HTTP_REQUEST_TIMEOUT_MS, and no more than HTTP_MAX_CONNECTIONS sockets are
-  // open at once (the README puts a reverse proxy in front for the rest).
-  const server = http.createServer({ requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS, headersTimeout: Math.min(env.HTTP_REQUEST_TIMEOUT_MS, 10_000), keepAliveTimeout: 5_000, connectionsCheckingInterval: Math.min(1_000, env.HTTP_REQUEST_TIMEOUT_MS) }, app);
-  server.maxConnections = env.HTTP_MAX_CONNECTIONS;
+  let listening: Awaited<ReturnType<typeof lifecycle.listen>>;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(env.PORT, env.HOST, () => resolve());
-    });
+    listening = await lifecycle.listen(app, env);
   } catch (error) {
     dataDirLock.release();
     throw error;
   }
-  const port = (server.address() as AddressInfo).port;
-  const base = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
-  // The emulators of whatever is not real. In sandbox mode they are public under
-  // /sandbox (CONTRACT); next to real providers they live under a path nobody
-  // is told (a capability), with no control routes mounted at /sandbox.
-  const anyEmulated = Object.values(config.emulated).some(Boolean);
-  const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${sandboxSecret(config.dataDir, 'emulator-path-token')}`;
-  const sandboxBase = `${base}${emulatorPath}`;
-  const publicBaseUrl = env.PUBLIC_BASE_URL ?? base;
-  const timeoutMs = env.PROVIDER_TIMEOUT_MS;
+  const { server, port } = listening;
 
-  let store: Store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
-  const keys = {
-    mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', env.MANDATE_SIGNING_KEY),
-    receipt: loadSigningKey(config.dataDir, 'receipt-ed25519', env.RECEIPT_SIGNING_KEY),
-  };
-  const webhookToken = env.ZAPI_WEBHOOK_TOKEN ?? sandboxSecret(config.dataDir, 'zapi-webhook-token');
-  const creds = SANDBOX_CREDENTIALS;
-  // Rail webhooks are received only for the configured rail, with its own
-  // secrets; the published sandbox secrets open only the emulated rail's receiver.
-  const pixReceiver: { path: string; secret: string; signingKey: string } | null = config.emulated.pix
-    ? { path: config.sandbox ? '/webhooks/pix' : `${emulatorPath}/webhooks/pix`, secret: creds.trio.webhookSecret, signingKey: creds.trio.webhookSigningKey }
-    : env.PIX_RAIL === 'trio'
-      ? { path: '/webhooks/pix', secret: env.TRIO_WEBHOOK_SECRET as string, signingKey: env.TRIO_WEBHOOK_SIGNING_KEY as string }
-      : null;
-
+  // Production wiring (server/wiring.ts): store, keys, providers, services, agent, workers.
+  const at = wiring.addresses(config, env.HOST, port);
+  const holder = new wiring.StoreHolder(await wiring.openServiceStore(config), config);
+  const keys = wiring.signingKeys(config);
+  const webhookToken = wiring.webhookToken(config);
+  const pixReceiver = wiring.pixReceiver(config, at);
   const events = new LiveEvents();
   let workers: Workers | null = null;
-  const services: Services = {
-    get store() {
-      return store;
-    },
-    logger,
-    erp: config.emulated.omie
-      ? createOmieClient({ baseUrl: `${sandboxBase}/omie`, appKey: creds.omie.appKey, appSecret: creds.omie.appSecret, timeoutMs })
-      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs, ...(env.OMIE_PIX_ID_FIELD ? { paymentReferenceField: env.OMIE_PIX_ID_FIELD } : {}) }),
-    pix: config.emulated.pix
-      ? createTrioRail({ baseUrl: `${sandboxBase}/trio`, clientId: creds.trio.clientId, clientSecret: creds.trio.clientSecret, virtualAccountId: TRIO_VIRTUAL_ACCOUNT_ID, timeoutMs })
-      : env.PIX_RAIL === 'bcb'
-        ? createBcbPixRail(bcbPixOptions(env, timeoutMs))
-        : createTrioRail({ baseUrl: env.TRIO_BASE_URL, clientId: env.TRIO_CLIENT_ID as string, clientSecret: env.TRIO_CLIENT_SECRET as string, virtualAccountId: env.TRIO_VIRTUAL_ACCOUNT_ID as string, timeoutMs }),
-    fiscal: config.emulated.fiscal
-      ? createFocusNfeClient({ baseUrl: `${sandboxBase}/focus`, token: creds.focus.token, cnpj: MERCHANT_CNPJ, timeoutMs, pollIntervalMs: 50 })
-      : createFocusNfeClient({ baseUrl: env.FOCUS_BASE_URL, token: env.FOCUS_TOKEN as string, cnpj: env.MERCHANT_CNPJ as string, timeoutMs, ...focusExtras(env) }),
-    whatsapp: config.emulated.zapi
-      ? createZapiClient({ baseUrl: `${sandboxBase}/zapi`, instanceId: creds.zapi.instanceId, instanceToken: creds.zapi.instanceToken, clientToken: creds.zapi.clientToken, timeoutMs })
-      : createZapiClient({ baseUrl: env.ZAPI_BASE_URL, instanceId: env.ZAPI_INSTANCE_ID as string, instanceToken: env.ZAPI_INSTANCE_TOKEN as string, clientToken: env.ZAPI_CLIENT_TOKEN as string, timeoutMs }),
-    keys,
-    // The newest active mandate issued to the agent's id, read at each proposal (revoke + issue restores refunds).
-    async agentMandateId() {
-      return await activeMandateFor(store, keys.mandate, SUPPORT_AGENT_ID, now()) ?? DEFAULT_MANDATE.id;
-    },
-    approverMandateId: APPROVER_MANDATE.id,
-    pixRefundWindowDays: env.PIX_REFUND_WINDOW_DAYS,
-    publicBaseUrl,
-    now,
-    wake: () => workers?.wake(),
-    publish: (event) => events.publish(event),
-  };
-
-  const seedMandates = async () => {
-    if (!config.sandbox) return;
-    for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) {
-      if (!await store.mandates.latest(m.id)) await issueMandate(store, keys.mandate, m, now());
-    }
-  };
+  const services = wiring.services({ config, logger, now, holder, keys, providers: wiring.providers(config, at.emulated), publicBaseUrl: at.publicBaseUrl, events, wake: () => workers?.wake() });
+  const seedMandates = () => seedSandboxMandates(config, holder.store, keys.mandate, now());
   await seedMandates();
+  const built = wiring.agentAndWorkers(config, services, at.emulated);
+  const { agent, scheduler } = built;
+  workers = built.workers;
 
-  const model = createModelClient(config, `${sandboxBase}/anthropic`, creds.anthropic.apiKey);
-  const agent = new Agent(services, model, {
-    model: env.ANTHROPIC_MODEL,
-    maxTokens: env.AGENT_MAX_TOKENS,
-    maxIterations: env.AGENT_MAX_ITERATIONS,
-    retryDelayMs: env.TURN_RETRY_DELAY_MS,
-    prefetchOrders: env.AGENT_PREFETCH_ORDERS,
-    systemPrompt: () => currentSystemPrompt(store),
-    modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
-  });
-  configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
-  agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
-  // On PostgreSQL several replicas share the conversations: a turn runs where its lease is held.
-  const turnLease: TurnLease | undefined = store.dialect === 'postgres'
-    ? {
-        leaseMs: TURN_LEASE_MS,
-        retryMs: 1_000,
-        claim: (id) => store.conversations.claimTurn(id, store.owner, new Date(now().getTime() + TURN_LEASE_MS).toISOString(), now().toISOString()),
-        renew: (id) => store.conversations.renewTurn(id, store.owner, new Date(now().getTime() + TURN_LEASE_MS).toISOString()),
-        release: (id) => store.conversations.releaseTurn(id, store.owner),
-      }
-    : undefined;
-  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: turnDebounceMs(env), concurrency: env.TURN_CONCURRENCY, logger, ...(turnLease ? { lease: turnLease } : {}) });
-  workers = new Workers(services, (id) => scheduler.schedule(id), { reviewUnknownAfterMs: env.UNKNOWN_REFUND_REVIEW_AFTER_MS });
-
-  let accepting = true;
-  app.use((req, res, next) => {
-    if (!accepting && req.path.startsWith('/webhooks/')) {
-      res.status(503).set('retry-after', '5').json({ error: 'shutting_down', message: 'the service is restarting; retry shortly' });
-      return;
-    }
-    next();
-  });
+  // Routes: the shutdown gate, health, webhooks.
+  const gate = new lifecycle.Gate();
+  app.use(gate.middleware());
   app.get('/healthz', async (_req, res) => {
     try {
-      res.status((await store.ping()) ? 200 : 503).json({ ok: true });
+      res.status((await holder.store.ping()) ? 200 : 503).json({ ok: true });
     } catch {
       res.status(503).json({ ok: false });
     }
   });
-  app.use(readiness(services, () => store));
-  app.use(zapiWebhook({ store: () => store, batcher: new IngestBatcher(() => store), logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => {
+  app.use(readiness(services, () => holder.store));
+  app.use(zapiWebhook({ store: () => holder.store, batcher: new IngestBatcher(() => holder.store), logger, webhookToken, ...(env.ZAPI_INSTANCE_ID ? { instanceId: env.ZAPI_INSTANCE_ID } : {}), now, onMessage: (id) => {
     // The console shows customer messages live even while staff hold the conversation (no turn runs then).
     events.publish({ type: 'message_in', conversationId: id });
     if (!options.ingestOnly) scheduler.schedule(id);
   } }));
   if (pixReceiver) app.use(pixWebhook({ services, logger, path: pixReceiver.path, secret: pixReceiver.secret, signingKey: pixReceiver.signingKey }));
 
-  let sandbox: Sandbox | null = null;
-  if (anyEmulated) {
-    sandbox = createSandbox({
-      seed: buildSeed(now(), env.SANDBOX_EXTRA_CUSTOMERS),
-      extraCustomers: env.SANDBOX_EXTRA_CUSTOMERS,
-      stateFile: path.join(config.dataDir, 'sandbox-state.json'),
-      pixWebhookUrl: () => `${base}${pixReceiver?.path ?? '/webhooks/pix'}`,
-      ...(options.sandboxLatency ? { latency: options.sandboxLatency } : {}),
-      ...(options.pixWebhookDelaysMs ? { pixWebhookDelaysMs: options.pixWebhookDelaysMs } : {}),
-      logger,
-    });
-  }
-  if (sandbox && config.sandbox) {
-    app.post('/sandbox/reset', async (_req, res) => {
-      await scheduler.idle();
-      sandbox?.reset();
-      services.erp.forget?.();
-      // Back to a clean world: the old database is archived, never edited (audit rows stay).
-      await store.close();
-      const file = path.join(config.dataDir, DB_FILE);
-      const archive = path.join(config.dataDir, 'archive');
-      mkdirSync(archive, { recursive: true });
-      for (const suffix of ['', '-wal', '-shm']) {
-        if (existsSync(file + suffix)) renameSync(file + suffix, path.join(archive, `${DB_FILE}.${Date.now()}${suffix}`));
-      }
-      store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
-      await seedMandates();
-      res.json({ ok: true });
-    });
-    app.get('/sandbox', sandboxIndex());
-  }
-  if (sandbox) app.use(emulatorPath, sandbox.router);
-  app.use('/sandbox', (_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'sandbox mode is off' });
+  // Sandbox wiring (sandbox/wiring.ts): emulators, /sandbox/reset, the sandbox index.
+  const sandbox = startEmulators(config, {
+    now: now(),
+    pixWebhookUrl: () => `${at.base}${pixReceiver?.path ?? '/webhooks/pix'}`,
+    logger,
+    ...(options.sandboxLatency ? { latency: options.sandboxLatency } : {}),
+    ...(options.pixWebhookDelaysMs ? { pixWebhookDelaysMs: options.pixWebhookDelaysMs } : {}),
+  });
+  mountSandbox(app, config, sandbox, at.emulatorPath, {
+    quiesce: () => scheduler.idle(),
+    forgetErp: () => services.erp.forget?.(),
+    resetStore: () => holder.resetToEmpty(),
+    seedMandates,
   });
 
+  let sweeper: NodeJS.Timeout | null = null;
+  const running = { gate, sweeper: () => sweeper, scheduler, workers, sandbox, server, store: () => holder.store, dataDirLock };
   const estorno: Estorno = {
-    url: base,
+    url: at.base,
     port,
     services,
     agent,
@@ -261,27 +138,10 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     webhookToken,
     events,
     modelKind: config.emulated.model ? 'scripted' : 'claude',
-    async idle() {
-      for (let i = 0; i < 200; i++) {
-        await scheduler.idle();
-        await sandbox?.idle();
-        await workers?.idle();
-        if (scheduler.size === 0 && (await store.jobs.due(now().toISOString(), 1)).length === 0 && (await store.outbox.due(now().toISOString(), 1)).length === 0) return;
-      }
-    },
-    async close() {
-      accepting = false;
-      clearInterval(sweeper);
-      await scheduler.stop();
-      await workers?.stop();
-      sandbox?.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await store.close();
-      dataDirLock.release();
-    },
+    idle: () => lifecycle.idle({ scheduler, workers: running.workers, sandbox, store: () => holder.store, now }),
+    close: () => lifecycle.close(running),
   };
-  app.use(receiptPages({ store: () => store, key: keys.receipt, publicBaseUrl }));
+  app.use(receiptPages({ store: () => holder.store, key: keys.receipt, publicBaseUrl: at.publicBaseUrl }));
   app.get('/favicon.ico', favicon());
   await options.extend?.(app, estorno);
   app.use((_req, res) => {
@@ -298,27 +158,11 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
   });
 
-  // Pick up what a previous run left: unprocessed messages, unfinished turns, open refunds.
-  await recoverMoneyPath(services);
-  for (const id of new Set([...await store.inbox.conversationsWithPending(), ...await store.turns.conversationsWithUnfinishedTurns()])) scheduler.schedule(id);
-  workers.start();
-  const sweeper = setInterval(() => {
-    void (async () => {
-      await workers?.sweepPending(env.RECONCILE_PENDING_AFTER_MS);
-      await expireApprovals(services);
-    })().catch((error: unknown) => logger.warn({ err: errorSummary(error) }, 'sweep failed; the next one tries again'));
-  }, Math.min(env.RECONCILE_PENDING_AFTER_MS, 60_000));
-  sweeper.unref();
+  await lifecycle.recoverAtStart(services, scheduler, workers);
+  sweeper = lifecycle.startSweeper(services, workers, env, logger);
   return estorno;
 }
 
 function isDatabaseBusy(err: unknown): boolean {
   return typeof err === 'object' && err !== null && /^SQLITE_BUSY/.test(String((err as { code?: unknown }).code ?? ''));
-}
-
-/** A secret generated on first start in sandbox mode and kept under DATA_DIR (mode 0600). */
-function sandboxSecret(dataDir: string, name: string): string {
-  const file = path.join(dataDir, name);
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
-  return readFileSync(file, 'utf8').trim();
 }

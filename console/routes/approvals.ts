@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Estorno } from '../../server/app.ts';
+import type { Services } from '../../services/context.ts';
 import { decideApproval, expireApprovals } from '../../refunds/approvals.ts';
 import type { ErpOrder } from '../../providers/types.ts';
 import { TtlCache } from '../customer-names.ts';
@@ -13,9 +13,8 @@ import { maskPhoneForStaff, parseBody } from '../http.ts';
  * showing another amount than the one stored is refused (409), so money moves
  * only for what staff saw.
  */
-export function approvalRoutes(estorno: Estorno): express.Router {
+export function approvalRoutes(services: Services): express.Router {
   const router = express.Router();
-  const services = estorno.services;
   const store = () => services.store;
   const orders = new TtlCache<ErpOrder | null>(5 * 60_000);
 

@@ -1,6 +1,6 @@
 import express from 'express';
 import { z } from 'zod';
-import type { Estorno } from '../../server/app.ts';
+import type { Services } from '../../services/context.ts';
 import { requireAdmin } from '../auth.ts';
 import { parseBody } from '../http.ts';
 
@@ -35,11 +35,11 @@ const fields = {
   }),
 };
 
-export function cannedRoutes(estorno: Estorno): express.Router {
+export function cannedRoutes(services: Pick<Services, 'store' | 'now' | 'publish'>): express.Router {
   const router = express.Router();
-  const store = () => estorno.services.store;
-  const now = () => estorno.services.now().toISOString();
-  const changed = (by: string) => estorno.services.publish({ type: 'canned', by });
+  const store = () => services.store;
+  const now = () => services.now().toISOString();
+  const changed = (by: string) => services.publish({ type: 'canned', by });
 
   router.get('/canned-replies', async (req, res) => {
     res.json({ variables: CANNED_VARIABLES, items: await store().consoleWork.cannedReplies(req.query.archived === '1') });

@@ -3,10 +3,12 @@ import { z } from 'zod';
 import { loadReceipt, verifyReceipt } from '../../refunds/verify-receipt.ts';
 import { IllegalTransition, transition } from '../../conversations/state.ts';
 import { mediaOf } from '../../agent/media.ts';
-import { absorbHandledByStaff, stopTurnsForStaff } from '../../agent/turn.ts';
+import { absorbHandledByStaff } from '../../agent/absorb.ts';
+import { stopTurnsForStaff } from '../../agent/stop.ts';
+import type { TurnScheduler } from '../../agent/scheduler.ts';
 import type { ConversationState } from '../../data/conversations.ts';
 import type { InboxCursor } from '../../data/console-queries.ts';
-import type { Estorno } from '../../server/app.ts';
+import type { Services } from '../../services/context.ts';
 import type { ErpCustomer, ErpOrder } from '../../providers/types.ts';
 import { CustomerNames, TtlCache } from '../customer-names.ts';
 import { maskPhoneForStaff, parseBody } from '../http.ts';
@@ -48,9 +50,8 @@ const json = (text: string | null) => (text ? (JSON.parse(text) as Last) : null)
 const dayStart = (date: string) => new Date(`${date}T00:00:00.000-03:00`).toISOString();
 const dayAfter = (date: string) => new Date(Date.parse(dayStart(date)) + 86_400_000).toISOString();
 
-export async function conversationRoutes(estorno: Estorno, names: CustomerNames): Promise<express.Router> {
+export async function conversationRoutes(services: Services, scheduler: Pick<TurnScheduler, 'schedule'>, names: CustomerNames): Promise<express.Router> {
   const router = express.Router();
-  const services = estorno.services;
   const store = () => services.store;
   const now = () => services.now();
   const erpCustomers = new TtlCache<{ customer: ErpCustomer | null; orders: ErpOrder[] }>(5 * 60_000);
@@ -153,7 +154,7 @@ export async function conversationRoutes(estorno: Estorno, names: CustomerNames)
     const after = (await s.conversations.get(conversation.id))!;
     services.publish({ type: 'mode', conversationId: conversation.id, mode: after.mode, status: after.state, by: req.user!.email });
     // Handed back: what the customer wrote meanwhile is answered now.
-    if (to === 'agent') estorno.scheduler.schedule(conversation.id);
+    if (to === 'agent') scheduler.schedule(conversation.id);
     res.json({ id: conversation.id, mode: after.mode, state: after.state });
   };
   router.post('/conversations/:id/takeover', await move('with_staff'));

@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { boundHistory, modelCallBudget } from '../../../agent/turn.ts';
+import { boundHistory } from '../../../agent/history.ts';
 
 describe('a model call stays bounded however long the chat grew', () => {
   it('an 11 MB history is cut to the limit, starting at a customer message, never at an orphan tool_result', () => {
@@ -24,18 +24,5 @@ describe('a model call stays bounded however long the chat grew', () => {
   it('a short history passes unchanged', () => {
     const messages: Anthropic.MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: 'oi' }] }];
     expect(boundHistory(messages)).toEqual(messages);
-  });
-});
-
-describe('model-call budgets', () => {
-  it('bounds calls per customer and for all customers together', () => {
-    let t = 0;
-    const budget = modelCallBudget(2, 60_000, () => t, 3);
-    expect([budget('a'), budget('a'), budget('a')].map((w) => w > 0)).toEqual([false, false, true]);
-    expect(budget('b')).toBe(0);
-    // 10,000 strangers: the fourth call of the minute waits, whoever makes it.
-    expect(budget('c')).toBeGreaterThan(0);
-    t += 60_001;
-    expect(budget('c')).toBe(0);
   });
 });

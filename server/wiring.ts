@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { loadSigningKey } from '../core/signing.ts';
+import { DB_FILE, openStore, type Store } from '../data/store.ts';
+import { Agent, modelCallBudget } from '../agent/turn.ts';
+import { createModelClient } from '../agent/model.ts';
+import { currentSystemPrompt } from '../agent/prompt.ts';
+import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
+import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, SUPPORT_AGENT_ID } from '../refunds/mandate.ts';
+import { configureBusinessHours, parseBusinessHours } from '../conversations/state.ts';
+import type { Services } from '../services/context.ts';
+import { createOmieClient } from '../providers/omie.ts';
+import { createTrioRail } from '../providers/trio.ts';
+import { bcbPixOptions, createBcbPixRail } from '../providers/bcb-pix.ts';
+import { createFocusNfeClient, focusExtras } from '../providers/focus-nfe.ts';
+import { createZapiClient } from '../providers/zapi.ts';
+import { emulatedEndpoints } from '../sandbox/wiring.ts';
+import { Workers } from './workers.ts';
+import type { LiveEvents } from './events.ts';
+
+/**
+ * Production wiring: the store, the signing keys, the providers chosen from
+ * config, the services bag, the agent with its scheduler, and the workers.
+ * Emulated providers are reached through `emulatedEndpoints` (sandbox/wiring.ts),
+ * the one sandbox function this file uses.
+ */
+
+export type EmulatedEndpoints = ReturnType<typeof emulatedEndpoints>;
+
+/** Where the service and its emulators answer. */
+export interface Addresses {
+  /** The server's own URL. */
+  base: string;
+  /** Where the emulators are mounted: public `/sandbox` in sandbox mode, else a path nobody is told (a capability). */
+  emulatorPath: string;
+  publicBaseUrl: string;
+  emulated: EmulatedEndpoints;
+}
+
+export function addresses(config: Config, host: string, port: number): Addresses {
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // The emulators of whatever is not real. In sandbox mode they are public under
+  // /sandbox (CONTRACT); next to real providers they live under a path nobody
+  // is told (a capability), with no control routes mounted at /sandbox.
+  const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${dataDirSecret(config.dataDir, 'emulator-path-token')}`;
+  return { base, emulatorPath, publicBaseUrl: config.env.PUBLIC_BASE_URL ?? base, emulated: emulatedEndpoints(`${base}${emulatorPath}`) };
+}
+
+/** The one place the service opens its database (at start, and again after a sandbox reset). */
+export async function openServiceStore(config: Config): Promise<Store> {
+  return openStore(config.dataDir, { busyTimeoutMs: config.env.SQLITE_BUSY_TIMEOUT_MS });
+}
+
+/** The service's current store: replaced, never edited, by a sandbox reset. */
+export class StoreHolder {
+  private current: Store;
+  private readonly config: Config;
+
+  constructor(store: Store, config: Config) {
+    this.current = store;
+    this.config = config;
+  }
+
+  get store(): Store {
+    return this.current;
+  }
+
+  /** Back to a clean world: the old database is archived, never edited (audit rows stay), and an empty one opened. */
+  async resetToEmpty(): Promise<void> {
+    await this.current.close();
+    const file = path.join(this.config.dataDir, DB_FILE);
+    const archive = path.join(this.config.dataDir, 'archive');
+    mkdirSync(archive, { recursive: true });
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (existsSync(file + suffix)) renameSync(file + suffix, path.join(archive, `${DB_FILE}.${Date.now()}${suffix}`));
+    }
+    this.current = await openServiceStore(this.config);
+  }
+}
+
+export function signingKeys(config: Config): Services['keys'] {
+  return {
+    mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', config.env.MANDATE_SIGNING_KEY),
+    receipt: loadSigningKey(config.dataDir, 'receipt-ed25519', config.env.RECEIPT_SIGNING_KEY),
+  };
+}
+
+/** The token Z-API webhooks must carry: configured, or generated on first start under DATA_DIR. */
+export function webhookToken(config: Config): string {
+  return config.env.ZAPI_WEBHOOK_TOKEN ?? dataDirSecret(config.dataDir, 'zapi-webhook-token');
+}
+
+/**
+ * Rail webhooks are received only for the configured rail, with its own
+ * secrets; the published sandbox secrets open only the emulated rail's receiver.
+ */
+export function pixReceiver(config: Config, at: Pick<Addresses, 'emulatorPath' | 'emulated'>): { path: string; secret: string; signingKey: string } | null {
+  const env = config.env;
+  if (config.emulated.pix) return { path: config.sandbox ? '/webhooks/pix' : `${at.emulatorPath}/webhooks/pix`, ...at.emulated.pixWebhook };
+  if (env.PIX_RAIL === 'trio') return { path: '/webhooks/pix', secret: env.TRIO_WEBHOOK_SECRET as string, signingKey: env.TRIO_WEBHOOK_SIGNING_KEY as string };
+  return null;
+}
+
+/** The provider clients: each real one from its settings, or its emulator. */
+export function providers(config: Config, emulated: EmulatedEndpoints): Pick<Services, 'erp' | 'pix' | 'fiscal' | 'whatsapp'> {
+  const env = config.env;
+  const timeoutMs = env.PROVIDER_TIMEOUT_MS;
+  return {
+    erp: config.emulated.omie
+      ? createOmieClient({ ...emulated.omie, timeoutMs })
+      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs, ...(env.OMIE_PIX_ID_FIELD ? { paymentReferenceField: env.OMIE_PIX_ID_FIELD } : {}) }),
+    pix: config.emulated.pix
+      ? createTrioRail({ ...emulated.trio, timeoutMs })
+      : env.PIX_RAIL === 'bcb'
+        ? createBcbPixRail(bcbPixOptions(env, timeoutMs))
+        : createTrioRail({ baseUrl: env.TRIO_BASE_URL, clientId: env.TRIO_CLIENT_ID as string, clientSecret: env.TRIO_CLIENT_SECRET as string, virtualAccountId: env.TRIO_VIRTUAL_ACCOUNT_ID as string, timeoutMs }),
+    fiscal: config.emulated.fiscal
+      ? createFocusNfeClient({ ...emulated.focus, timeoutMs })
+      : createFocusNfeClient({ baseUrl: env.FOCUS_BASE_URL, token: env.FOCUS_TOKEN as string, cnpj: env.MERCHANT_CNPJ as string, timeoutMs, ...focusExtras(env) }),
+    whatsapp: config.emulated.zapi
+      ? createZapiClient({ ...emulated.zapi, timeoutMs })
+      : createZapiClient({ baseUrl: env.ZAPI_BASE_URL, instanceId: env.ZAPI_INSTANCE_ID as string, instanceToken: env.ZAPI_INSTANCE_TOKEN as string, clientToken: env.ZAPI_CLIENT_TOKEN as string, timeoutMs }),
+  };
+}
+
+/** The services bag every part of the money path receives. */
+export function services(options: {
+  config: Config;
+  logger: Logger;
+  now: () => Date;
+  holder: StoreHolder;
+  keys: Services['keys'];
+  providers: Pick<Services, 'erp' | 'pix' | 'fiscal' | 'whatsapp'>;
+  publicBaseUrl: string;
+  events: LiveEvents;
+  wake: () => void;
+}): Services {
+  const { holder, keys, now, events } = options;
+  return {
+    get store() {
+      return holder.store;
+    },
+    logger: options.logger,
+    ...options.providers,
+    keys,
+    // The newest active mandate issued to the agent's id, read at each proposal (revoke + issue restores refunds).
+    async agentMandateId() {
+      return await activeMandateFor(holder.store, keys.mandate, SUPPORT_AGENT_ID, now()) ?? DEFAULT_MANDATE.id;
+    },
+    approverMandateId: APPROVER_MANDATE.id,
+    pixRefundWindowDays: options.config.env.PIX_REFUND_WINDOW_DAYS,
+    publicBaseUrl: options.publicBaseUrl,
+    now,
+    wake: options.wake,
+    publish: (event) => events.publish(event),
+  };
+}
+
+/** The agent (Claude or the sandbox's scripted model), its per-customer scheduler, and the background workers. */
+export function agentAndWorkers(config: Config, services: Services, emulated: EmulatedEndpoints): { agent: Agent; scheduler: TurnScheduler; workers: Workers } {
+  const env = config.env;
+  const model = createModelClient(config, emulated.anthropic.baseUrl, emulated.anthropic.apiKey);
+  const agent = new Agent(services, model, {
+    model: env.ANTHROPIC_MODEL,
+    maxTokens: env.AGENT_MAX_TOKENS,
+    maxIterations: env.AGENT_MAX_ITERATIONS,
+    retryDelayMs: env.TURN_RETRY_DELAY_MS,
+    prefetchOrders: env.AGENT_PREFETCH_ORDERS,
+    systemPrompt: () => currentSystemPrompt(services.store),
+    modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
+  });
+  configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
+  agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
+  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: turnDebounceMs(env), concurrency: env.TURN_CONCURRENCY, logger: services.logger, ...turnLease(services) });
+  const workers = new Workers(services, (id) => scheduler.schedule(id), { reviewUnknownAfterMs: env.UNKNOWN_REFUND_REVIEW_AFTER_MS });
+  return { agent, scheduler, workers };
+}
+
+/** A secret generated on first start and kept under DATA_DIR (mode 0600). */
+function dataDirSecret(dataDir: string, name: string): string {
+  const file = path.join(dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * On PostgreSQL several replicas share the conversations: a turn runs only where
+ * the conversation's lease is held (agent/scheduler.ts). One process on SQLite
+ * needs none (the data-dir lock keeps it alone).
+ */
+function turnLease(services: Services): { lease?: TurnLease } {
+  const store = () => services.store;
+  if (store().dialect !== 'postgres') return {};
+  const until = () => new Date(services.now().getTime() + TURN_LEASE_MS).toISOString();
+  return {
+    lease: {
+      leaseMs: TURN_LEASE_MS,
+      retryMs: 1_000,
+      claim: (id) => store().conversations.claimTurn(id, store().owner, until(), services.now().toISOString()),
+      renew: (id) => store().conversations.renewTurn(id, store().owner, until()),
+      release: (id) => store().conversations.releaseTurn(id, store().owner),
+    },
+  };
+}
