@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { openDb, type Db } from './db.ts';
@@ -19,6 +19,7 @@ import { consoleQueries } from './console-queries.ts';
 import { identityRepo } from './identity.ts';
 import { consoleWorkRepo } from './console-work.ts';
 import { evalsRepo } from './evals.ts';
+import { leasesRepo } from './leases.ts';
 
 /** Every aggregate's repository over one database: the only place SQL lives. */
 export function repositories(sql: Sql) {
@@ -40,6 +41,7 @@ export function repositories(sql: Sql) {
     identity: identityRepo(sql),
     consoleWork: consoleWorkRepo(sql),
     evals: evalsRepo(sql),
+    leases: leasesRepo(sql),
   };
 }
 
@@ -65,12 +67,17 @@ export interface Store extends Repositories {
   close(): Promise<void>;
 }
 
-export function createStore(database: Database): Store {
+/**
+ * `owner` names this process in leases. A server passes one stable per DATA_DIR
+ * (`ownerFor`), so that after a crash it recognises and gives back what it held;
+ * anything else gets a name of its own.
+ */
+export function createStore(database: Database, options: { owner?: string } = {}): Store {
   const repos = repositories(database);
   return {
     ...repos,
     database,
-    owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     dialect: database.dialect,
     sqlite: 'db' in database ? (database as { db: Db }).db : null,
     tx: (fn) => database.tx(() => fn(repos)),
@@ -83,5 +90,10 @@ export function createStore(database: Database): Store {
 export const DB_FILE = 'estorno.db';
 
 export function openStore(dataDir: string, options: { busyTimeoutMs?: number } = {}): Store {
-  return createStore(sqliteDatabase(openDb(path.join(dataDir, DB_FILE), options)));
+  return createStore(sqliteDatabase(openDb(path.join(dataDir, DB_FILE), options)), { owner: ownerFor(dataDir) });
+}
+
+/** A server's lease owner: this machine and its DATA_DIR (one process per DATA_DIR, by the data-dir lock). */
+export function ownerFor(dataDir: string): string {
+  return `${hostname()}:${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12)}`;
 }

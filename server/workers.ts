@@ -269,6 +269,9 @@ export function backoffMs(attempts: number, baseMs: number): number {
 export async function recoverMoneyPath(services: Services): Promise<void> {
   const { store } = services;
   const now = services.now();
+  // What this process's previous life held is free now (SQLite: one process, so every lease).
+  const given = await store.leases.releaseHeldBy(store.dialect === 'sqlite' ? null : store.owner, now.toISOString());
+  if (given.jobs + given.outbox + given.turns + given.refunds > 0) services.logger.warn(given, 'leases of a previous run given back');
   const released = await store.guardLog.releaseOrphanApprovals();
   if (released > 0) services.logger.warn({ released }, 'approvals claimed without a refund went back to pending');
   // Reserved refunds never claimed, unknown ones, and submissions whose lease is over (a live

@@ -105,4 +105,20 @@ describe('leases (replicas)', () => {
     expect(await s.conversations.claimTurn(c.id, 'C', '2026-11-23T10:01:05.000Z', '2026-11-23T10:00:35.000Z')).toBe(true);
     await s.close();
   });
+
+  it('a process restarting gives back what its previous life held, and only that', async () => {
+    const t = await testServices();
+    const s = t.store;
+    const at = '2026-11-23T10:00:00.000Z';
+    for (let i = 0; i < 4; i++) await s.jobs.schedule('resume_turn', `resume_turn:give-back-${i}`, { conversationId: `cv_${i}`, turnId: `turn_${i}` }, at, at);
+    const now = '2026-11-23T10:00:01.000Z';
+    const a = await s.jobs.claimDue(now, { owner: 'A', until: '2026-11-23T10:01:00.000Z' }, 2);
+    await s.jobs.claimDue(now, { owner: 'B', until: '2026-11-23T10:01:00.000Z' }, 2);
+    const given = await s.leases.releaseHeldBy('A', now);
+    expect(given.jobs).toBe(2);
+    // A's jobs are free at once (not after its lease); B's stay B's.
+    expect((await s.jobs.claimDue(now, { owner: 'C', until: '2026-11-23T10:01:00.000Z' })).map((j) => j.id).sort()).toEqual(a.map((j) => j.id).sort());
+    expect((await s.leases.releaseHeldBy(null, now)).jobs).toBe(4);
+    await s.close();
+  });
 });
