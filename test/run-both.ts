@@ -40,7 +40,7 @@ interface Pass {
 }
 
 function banner(text: string): void {
-  const line = '='.repeat(Math.max(60, text.length + 8));
+  const line = '='.repeat(Math.min(100, Math.max(60, text.length + 4)));
   process.stdout.write(`\n${line}\n=== ${text}\n${line}\n\n`);
 }
 
@@ -104,7 +104,7 @@ else {
       banner(`npm test, pass 2 of 2: PostgreSQL — FAILED: no PostgreSQL answers at ${where} (${why})`);
       process.stdout.write('ESTORNO_TEST_PG=required (CI): start PostgreSQL there, or point DATABASE_URL at one.\n');
       passes.push({ name: 'pass 2 of 2: PostgreSQL', code: 1, seconds: 0, tests: `unreachable: ${why}` });
-    } else skipped = `no PostgreSQL answers at ${where} (${why}); set DATABASE_URL to run it`;
+    } else skipped = `no PostgreSQL answers at ${where} (${why}); start one there or point DATABASE_URL at one (ESTORNO_TEST_PG=skip: do not try)`;
   }
 }
 if (skipped) banner(`npm test, pass 2 of 2: PostgreSQL — SKIPPED: ${skipped}`);
