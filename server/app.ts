@@ -79,7 +79,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
 
   // Production wiring (server/wiring.ts): store, keys, providers, services, agent, workers.
   const at = wiring.addresses(config, env.HOST, port);
-  const holder = new wiring.StoreHolder(await wiring.openServiceStore(config), config);
+  const holder = new wiring.StoreHolder(await wiring.openServiceStore(config, logger), config);
   const keys = wiring.signingKeys(config);
   const webhookToken = wiring.webhookToken(config);
   const pixReceiver = wiring.pixReceiver(config, at);

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
-import type { Logger } from '../core/logger.ts';
+import { errorSummary, type Logger } from '../core/logger.ts';
 import { loadSigningKey } from '../core/signing.ts';
-import { DB_FILE, openStore, type Store } from '../data/store.ts';
+import { DB_FILE, type Store } from '../data/store.ts';
+import { openDatabaseStore, recreatePostgresStore } from '../data/open.ts';
 import { Agent, modelCallBudget } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
@@ -49,9 +50,12 @@ export function addresses(config: Config, host: string, port: number): Addresses
   return { base, emulatorPath, publicBaseUrl: config.env.PUBLIC_BASE_URL ?? base, emulated: emulatedEndpoints(`${base}${emulatorPath}`) };
 }
 
-/** The one place the service opens its database (at start, and again after a sandbox reset). */
-export async function openServiceStore(config: Config): Promise<Store> {
-  return openStore(config.dataDir, { busyTimeoutMs: config.env.SQLITE_BUSY_TIMEOUT_MS });
+/**
+ * The one place the service opens its database (at start, and again after a
+ * sandbox reset): PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR.
+ */
+export async function openServiceStore(config: Config, logger?: Logger): Promise<Store> {
+  return openDatabaseStore(config, logger ? { onError: (error) => logger.warn({ err: errorSummary(error) }, 'idle database connection failed') } : {});
 }
 
 /** The service's current store: replaced, never edited, by a sandbox reset. */
@@ -68,8 +72,16 @@ export class StoreHolder {
     return this.current;
   }
 
-  /** Back to a clean world: the old database is archived, never edited (audit rows stay), and an empty one opened. */
+  /**
+   * Back to a clean world. SQLite: the old database is archived, never edited
+   * (audit rows stay), and an empty one opened. PostgreSQL: the sandbox's schema
+   * is dropped and made again (it holds nothing else).
+   */
   async resetToEmpty(): Promise<void> {
+    if (this.current.dialect === 'postgres') {
+      this.current = await recreatePostgresStore(this.current, this.config);
+      return;
+    }
     await this.current.close();
     const file = path.join(this.config.dataDir, DB_FILE);
     const archive = path.join(this.config.dataDir, 'archive');
