@@ -106,7 +106,9 @@ export function guardLogRepo(sql: Sql) {
     async expireDue(now: string): Promise<ApprovalRow[]> {
       const due = await sql.all("SELECT * FROM approvals WHERE status = 'pending' AND expires_at <= ?", now) as ApprovalRow[];
       const move = "UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'";
-      return due.filter(async (a) => (await sql.run(move, a.id)) === 1);
+      const moved: ApprovalRow[] = [];
+      for (const a of due) if ((await sql.run(move, a.id)) === 1) moved.push(a);
+      return moved;
     },
     async expireApprovals(now: string): Promise<number> {
       return (await sql.run("UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?", now));

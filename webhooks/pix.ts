@@ -104,6 +104,20 @@ async function handle(options: PixWebhookOptions, body: Buffer, res: Response): 
   const mismatch = refund ? await contradiction(services, event, refund) : null;
   // A refused event is kept under its own key: the genuine event for this refund must still count.
   const recordKey = mismatch ? `${eventKey}:mismatch:${createHash('sha256').update(body).digest('hex').slice(0, 16)}` : eventKey;
+  if (refund && !mismatch) {
+    // Applied first, recorded after: a crash between the two leaves the event unrecorded, so the
+    // rail's retry applies it again (a no-op for a move already made) instead of being taken as a
+    // replay of something that never happened.
+    if (await store.webhookEvents.seen(recordKey)) {
+      res.status(200).json({ received: true, duplicate: true });
+      return;
+    }
+    await applyEvent(services, event, refund, railRefundId);
+    await store.webhookEvents.record('pix', recordKey, body.toString('utf8'), 'applied', now);
+    logger.info({ refundId: refund.id, type: event.type }, 'Pix refund event applied');
+    res.status(200).json({ received: true });
+    return;
+  }
   if (!await store.webhookEvents.record('pix', recordKey, body.toString('utf8'), !refund ? 'unknown_refund' : mismatch ? 'mismatch' : 'applied', now)) {
     res.status(200).json({ received: true, duplicate: true });
     return;
@@ -118,6 +132,9 @@ async function handle(options: PixWebhookOptions, body: Buffer, res: Response): 
     res.status(422).json({ error: 'event_mismatch', message: `event ${mismatch.field} does not match the refund` });
     return;
   }
+}
+
+async function applyEvent(services: Services, event: TrioWebhookEvent, refund: RefundRow, railRefundId: string): Promise<void> {
   const status = event.type as (typeof REFUND_TYPES)[number];
   await applyRailRefund(
     services,
@@ -131,8 +148,6 @@ async function handle(options: PixWebhookOptions, body: Buffer, res: Response): 
     },
     'webhook',
   );
-  logger.info({ refundId: refund.id, type: event.type }, 'Pix refund event applied');
-  res.status(200).json({ received: true });
 }
 
 /** What in the event contradicts our refund: its amount, its collecting document, or a settlement dated before we asked. */
