@@ -123,6 +123,12 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
 
   // Invariants 3 and 4: check and reserve in one BEGIN IMMEDIATE transaction.
   return await store.tx(async (): Promise<GuardDecision> => {
+    // Replicas (PostgreSQL): everything read below is read under locks, taken first and
+    // always in this order (payment, approval, agent), so two proposals on two processes
+    // cannot both fit what is left and never wait on each other in a cycle. SQLite's
+    // BEGIN IMMEDIATE already serialises every writer.
+    await store.lock(`payment:${payment.id}`);
+    if (actor.approvalId) await store.lock(`approval:${actor.approvalId}`);
     const at = services.now();
     const nowIso = at.toISOString();
     // Again inside the transaction: a takeover that committed while the order was being verified wins.
@@ -137,10 +143,6 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     const m = mandate.mandate;
     const mandateRef = { mandateId: m.id, mandateVersion: m.version };
 
-    // Replicas (PostgreSQL): the payment's refundable amount and the agent's window are
-    // read and reserved under locks, so two proposals on two processes cannot both fit
-    // what is left. SQLite's BEGIN IMMEDIATE already serialises every writer.
-    await store.lock(`payment:${payment.id}`);
     await store.lock(`mandate-agent:${m.agent_id}`);
     const refundable = await refundableCents(services, payment);
     if (proposal.amountCents > refundable) {
