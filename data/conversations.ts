@@ -132,14 +132,18 @@ export function conversationsRepo(sql: Sql) {
      * mid-turn, or customer text that waited since `quietSince` with no turn
      * (the process that stored it died before starting one).
      */
-    async orphanedTurns(now: string, quietSince: string): Promise<string[]> {
+    async orphanedTurns(now: string, quietSince: string, options: { horizon?: string; limit?: number } = {}): Promise<string[]> {
+      // Text older than the horizon is left to a restart's recovery: the sweep stays cheap, and
+      // a backlog imported by hand is not answered at once by every replica.
+      const horizon = options.horizon ?? new Date(Date.parse(now) - 24 * 3_600_000).toISOString();
       const rows = await sql.all<{ id: string }>(
         `SELECT id FROM conversations WHERE turn_lease_until IS NOT NULL AND turn_lease_until <= ?
          UNION
          SELECT i.conversation_id AS id FROM inbox i JOIN conversations c ON c.id = i.conversation_id
-          WHERE i.kind = 'text' AND i.processed_at IS NULL AND i.received_at <= ? AND c.state = 'agent'
-            AND (c.turn_lease_until IS NULL OR c.turn_lease_until <= ?)`,
-        now, quietSince, now,
+          WHERE i.kind = 'text' AND i.processed_at IS NULL AND i.received_at <= ? AND i.received_at > ? AND c.state = 'agent'
+            AND (c.turn_lease_until IS NULL OR c.turn_lease_until <= ?)
+         LIMIT ?`,
+        now, quietSince, horizon, now, options.limit ?? 100,
       );
       return rows.map((r) => r.id);
     },

@@ -56,7 +56,8 @@ export async function decideApproval(
     { orderNumber: approval.order_number, amountCents: approval.amount_cents, reason: approval.reason },
   );
   if (!decisionResult.ok) {
-    if (decisionResult.reason === 'approval_not_pending') return { ok: false, error: 'not_pending' };
+    // Decided meanwhile by someone else (two staff approving at once): theirs stands.
+    if (decisionResult.reason === 'approval_not_pending' || (await store.guardLog.approval(approvalId))?.status !== 'pending') return { ok: false, error: 'not_pending' };
     // The guard refused the approved proposal: the approval fails, and the customer hears it from us, not silence.
     const failedAt = services.now().toISOString();
     if (await store.guardLog.transitionApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
