@@ -75,6 +75,7 @@ describe('a slow SEFAZ (authorisation after several seconds)', () => {
     expect(await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id))).toMatchObject({ status: 'done', attempts: expect.any(Number) });
     expect(await (await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id)))!.attempts).toBeGreaterThan(1);
     expect(await e.fiscalNotes()).toHaveLength(1);
-    expect((await e.services.store.cases.get(refund.case_id!))?.status).toBe('sealed');
+    // Sealed once the sent message is recorded, a moment after the emulator shows it.
+    await waitFor('the sealed receipt', async () => (await e.services.store.cases.get(refund.case_id!))?.status === 'sealed' || undefined, 10_000);
   });
 });
