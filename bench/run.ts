@@ -1,6 +1,6 @@
 import { sqliteDatabase } from '../data/sql.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,8 @@ import autocannon from 'autocannon';
 import pino from 'pino';
 import { parseConfig } from '../core/config.ts';
 import { loadSigningKey } from '../core/signing.ts';
-import { openStore, createStore } from '../data/store.ts';
+import { createStore } from '../data/store.ts';
+import { openDatabaseStore } from '../data/open.ts';
 import { openDb } from '../data/db.ts';
 import { appendCaseRecord, sealCase } from '../refunds/cases.ts';
 import { loadReceipt, verifyReceipt } from '../refunds/verify-receipt.ts';
@@ -26,6 +27,21 @@ import { extraCustomer } from '../sandbox/seed.ts';
  * command behind each figure. A progress line goes to stderr as each runs.
  */
 const quick = process.argv.includes('--quick');
+/**
+ * `--store=postgres`: the ingest, agent overhead and 500-conversation sections
+ * on PostgreSQL (DATABASE_URL, else 127.0.0.1:5432 database test), each server
+ * on a fresh schema, dropped after; the figures go to RESULTS.md's PostgreSQL part.
+ */
+const onPostgres = process.argv.includes('--store=postgres');
+const PG_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const schemas: string[] = [];
+function storeEnv(): Record<string, string> {
+  if (!onPostgres) return {};
+  const schema = `estorno_bench_${randomBytes(6).toString('hex')}`;
+  schemas.push(schema);
+  return { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema };
+}
+const storeName = onPostgres ? 'PostgreSQL' : 'SQLite';
 const out: string[] = [];
 const progress = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), `estorno-bench-${p}-`));
@@ -90,20 +106,20 @@ async function ingest(): Promise<void> {
   await stop(baseline.child);
   progress('1/6 webhook ingest — Estorno');
   const port = basePort + 200;
-  const ours = await spawnServer(['bench/ingest-server.ts'], { PORT: String(port), DATA_DIR: tmp('ingest'), LOG_LEVEL: 'info' });
+  const ours = await spawnServer(['bench/ingest-server.ts'], { PORT: String(port), DATA_DIR: tmp('ingest'), LOG_LEVEL: 'info', ...storeEnv() });
   const token = ours.line.split(' ')[1] as string;
   const e = await load(`http://127.0.0.1:${port}/webhooks/zapi`, { 'x-webhook-token': token });
   await stop(ours.child);
   const ratio = e.requests.average / b.requests.average;
   out.push(
-    '## 1. Webhook ingest',
+    `## 1. Webhook ingest (${storeName})`,
     '',
     'Command: `npm run bench` (autocannon, 50 connections, ' + (quick ? 5 : 15) + ' s each, a unique ~600-byte ReceivedCallback per request; both servers are child processes; Estorno runs with turn processing off and logs at info).',
     '',
     '| server | req/s | p50 | p99 | non-2xx |',
     '|---|---|---|---|---|',
     `| baseline: express.json() + one SQLite insert | ${b.requests.average.toFixed(0)} | ${b.latency.p50} ms | ${b.latency.p99} ms | ${b.non2xx} |`,
-    `| Estorno POST /webhooks/zapi (auth, zod, dedupe, conversation + inbox insert) | ${e.requests.average.toFixed(0)} | ${e.latency.p50} ms | ${e.latency.p99} ms | ${e.non2xx} |`,
+    `| Estorno POST /webhooks/zapi on ${storeName} (auth, zod, dedupe, conversation + inbox insert) | ${e.requests.average.toFixed(0)} | ${e.latency.p50} ms | ${e.latency.p99} ms | ${e.non2xx} |`,
     '',
     `ingest ratio (Estorno / baseline): ${ratio.toFixed(2)} (goal ≥ 0.70)`,
     '',
@@ -135,7 +151,7 @@ function externalClock() {
 }
 
 async function inProcess(env: Record<string, string>, options: { latency?: Record<string, number>; hooks?: { created: number; settled: number } } = {}): Promise<Estorno> {
-  const config = parseConfig({ PORT: '0', DATA_DIR: tmp('proc'), LOG_LEVEL: 'silent', ...env });
+  const config = parseConfig({ PORT: '0', DATA_DIR: tmp('proc'), LOG_LEVEL: 'silent', ...storeEnv(), ...env });
   return startEstorno({ config, logger: pino({ level: 'silent' }), ...(options.latency ? { sandboxLatency: options.latency } : {}), ...(options.hooks ? { pixWebhookDelaysMs: options.hooks } : {}) });
 }
 
@@ -192,9 +208,9 @@ async function overhead(): Promise<void> {
   await e.close();
   const turns = overheads.filter((x) => x > 0);
   out.push(
-    '## 2. Agent overhead per turn',
+    `## 2. Agent overhead per turn (${storeName})`,
     '',
-    `Command: \`npm run bench\` — ${turns.length} turns after ${warmup} warm-up conversations (a complaint turn with the recent-orders context, then a confirmation turn with the guard, the reservation and the rail call), in process, emulators at zero latency. Overhead = the turn's wall time minus the time during which a model or provider call was in flight (so it includes SQLite, the guard, zod, JSON and our own code).`,
+    `Command: \`npm run bench\` — ${turns.length} turns after ${warmup} warm-up conversations (a complaint turn with the recent-orders context, then a confirmation turn with the guard, the reservation and the rail call), in process, emulators at zero latency. Overhead = the turn's wall time minus the time during which a model or provider call was in flight (so it includes the database, the guard, zod, JSON and our own code).`,
     '',
     `agent overhead per turn: p50 ${ms(pct(turns, 50))}, p99 ${ms(pct(turns, 99))} (goal p99 < 5 ms)`,
     '',
@@ -284,10 +300,13 @@ async function concurrency(): Promise<void> {
   const port = 5100 + Math.floor(Math.random() * 300);
   // Exactly what `npm start` runs: its node flags (a 4 MB young generation, see RESULTS.md) come from package.json.
   const startScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/).slice(1);
-  const server = await spawnServer(startScript, { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_EXTRA_CUSTOMERS: String(n), SANDBOX_LATENCY: 'model=1000', MODEL_CALLS_PER_MINUTE: '100000' });
-  const admin = openStore(dataDir);
-  await changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 100_000_000 }, 'bench', new Date());
-  const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
+  // The mandate key is given (not generated) so that this process can sign the raised cap on either store.
+  const mandatePem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const serverEnv = { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_EXTRA_CUSTOMERS: String(n), SANDBOX_LATENCY: 'model=1000', MODEL_CALLS_PER_MINUTE: '100000', MANDATE_SIGNING_KEY: mandatePem, ...storeEnv() };
+  const server = await spawnServer(startScript, serverEnv);
+  const admin = await openDatabaseStore(parseConfig(serverEnv));
+  await changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519', mandatePem), 'cm_support', { window_cap_cents: 100_000_000 }, 'bench', new Date());
+  const token = (JSON.parse(readFileSync(path.join(dataDir, 'server.json'), 'utf8')) as { webhook_token: string }).webhook_token;
   const base = `http://127.0.0.1:${port}`;
   const post = (phone: string, text: string) =>
     fetch(`${base}/webhooks/zapi/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: receivedCallback(`C${randomBytes(8).toString('hex')}`, phone).replace(/"message":"[^"]*"/, `"message":${JSON.stringify(text)}`) });
@@ -311,11 +330,11 @@ async function concurrency(): Promise<void> {
   const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
   const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
   const sealed = (await admin.database.one("SELECT COUNT(*) AS n FROM cases WHERE status = 'sealed'") as { n: number }).n;
-  const inbox = await admin.database.one("SELECT COUNT(*) AS total, SUM(processed_at IS NOT NULL) AS processed FROM inbox WHERE kind = 'text'") as { total: number; processed: number };
+  const inbox = await admin.database.one("SELECT COUNT(*) AS total, SUM(CASE WHEN processed_at IS NOT NULL THEN 1 ELSE 0 END) AS processed FROM inbox WHERE kind = 'text'") as { total: number; processed: number };
   await admin.close();
   await stop(server.child);
   out.push(
-    `## 4. ${n} conversations at once`,
+    `## 4. ${n} conversations at once (${storeName})`,
     '',
     `Command: \`npm run bench\` — the server as a child process (\`npm start\`, i.e. \`node ${startScript.join(' ')}\`, with SANDBOX_LATENCY=model=1000, ${n} extra seeded customers, default TURN_CONCURRENCY, and MODEL_CALLS_PER_MINUTE=100000 so that the service's own global model budget — 600 calls a minute by default — does not pace the run), every customer complaining at the same moment and confirming as soon as asked. Peak RSS is the server's VmHWM.`,
     '',
@@ -392,7 +411,7 @@ function prefix(): void {
 
 const started = Date.now();
 // `--only=overhead,receipts` runs some sections (development); the file is still written.
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? (onPostgres ? ['ingest', 'overhead', 'concurrency'] : null);
 const sections: Array<[string, () => unknown]> = [['ingest', ingest], ['overhead', overhead], ['refund', complaintToRefund], ['concurrency', concurrency], ['receipts', receipts], ['prefix', prefix], ['cost', cost]];
 for (const [name, run] of sections) if (!only || only.includes(name)) await run();
 const header = [
@@ -403,7 +422,26 @@ const header = [
   'Reproduce with `npm run bench` (add `-- --quick` for a shorter run). Each section names what it measures.',
   '',
 ];
-writeFileSync(path.resolve('bench/RESULTS.md'), [...header, ...out].join('\n'));
+if (onPostgres) {
+  // The PostgreSQL figures live in their own part of RESULTS.md; the SQLite run's part is kept.
+  const file = path.resolve('bench/RESULTS.md');
+  const current = readFileSync(file, 'utf8');
+  const begin = '<!-- postgres: npm run bench -- --store=postgres -->';
+  const end = '<!-- /postgres -->';
+  const kept = current.includes(begin) ? current.slice(0, current.indexOf(begin)) + current.slice(current.indexOf(end) + end.length) : current;
+  writeFileSync(file, `${kept.trimEnd()}\n\n${begin}\n# On PostgreSQL\n\n${header.slice(2).join('\n')}\n${out.join('\n')}\n${end}\n`);
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
+  await client.end();
+} else {
+  // The PostgreSQL part of an earlier `--store=postgres` run is kept.
+  const file = path.resolve('bench/RESULTS.md');
+  const previous = readFileSync(file, 'utf8');
+  const begin = previous.indexOf('<!-- postgres: npm run bench -- --store=postgres -->');
+  writeFileSync(file, [...header, ...out].join('\n') + (begin >= 0 ? `\n\n${previous.slice(begin)}` : ''));
+}
 progress('wrote bench/RESULTS.md');
 process.stdout.write([...header, ...out].join('\n'));
 process.exit(0);
