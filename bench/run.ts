@@ -358,11 +358,11 @@ async function receipts(): Promise<void> {
   const pem = key.publicKeyPem;
   // After: one streaming query + verifyReceiptFast, in this thread, then on every core (worker start-up included).
   t = performance.now();
-  const single = (await verifyAllReceipts(dbFile, pem, { workers: 1 })).filter((v) => v.verdict.valid).length;
+  const single = (await verifyAllReceipts({ dbFile }, pem, { workers: 1 })).filter((v) => v.verdict.valid).length;
   const singleSeconds = (performance.now() - t) / 1000;
   const workers = availableParallelism();
   t = performance.now();
-  const parallel = (await verifyAllReceipts(dbFile, pem, { workers })).filter((v) => v.verdict.valid).length;
+  const parallel = (await verifyAllReceipts({ dbFile }, pem, { workers })).filter((v) => v.verdict.valid).length;
   const parallelSeconds = (performance.now() - t) / 1000;
   out.push(
     '## 5. Receipts',

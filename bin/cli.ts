@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../core/errors.ts';
+import { openDatabaseStore, type StoreConfig } from '../data/open.ts';
+import type { Store } from '../data/store.ts';
 
 /**
  * What the commands in bin/ share: `--help`/`-h` prints the usage (exit 0), an
@@ -35,6 +37,16 @@ export function fail(message: string, code = 2): never {
 export function orFail<T>(load: () => T): T {
   try {
     return load();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
+/** The store the configuration names (SQLite in DATA_DIR, or PostgreSQL with DATABASE_URL); a database that cannot be opened is a message, not a stack trace. */
+export async function openConfiguredStore(config: StoreConfig): Promise<Store> {
+  try {
+    return await openDatabaseStore(config);
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;

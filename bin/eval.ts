@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
-import { DB_FILE, openStore } from '../data/store.ts';
+import { DB_FILE } from '../data/store.ts';
+import { openConfiguredStore } from './cli.ts';
 import { currentSystemPrompt, DEFAULT_SYSTEM_PROMPT } from '../agent/prompt.ts';
 import { promptSha256 } from '../data/evals.ts';
 import { loadScenarios, runScenarioFresh } from '../test/scenarios/runner.ts';
@@ -32,8 +33,8 @@ if (!Number.isSafeInteger(k) || k < 1 || k > 50) {
 // The prompt under evaluation: a draft file, or the newest version admins published, or the shipped default.
 let prompt: { text: string; version: string } = { text: DEFAULT_SYSTEM_PROMPT, version: 'default' };
 if (values['prompt-file']) prompt = { text: readFileSync(values['prompt-file'], 'utf8').trim(), version: `draft ${path.basename(values['prompt-file'])}` };
-else if (existsSync(path.join(config.dataDir, DB_FILE))) {
-  const store = openStore(config.dataDir);
+else if (config.env.DATABASE_URL || existsSync(path.join(config.dataDir, DB_FILE))) {
+  const store = await openConfiguredStore(config);
   prompt = await currentSystemPrompt(store);
   await store.close();
 }
@@ -70,7 +71,7 @@ const summary = { model, prompt_version: prompt.version, k, scenarios: rows.leng
 mkdirSync(path.join(config.dataDir, 'evals'), { recursive: true });
 writeFileSync(path.join(config.dataDir, 'evals', 'last.json'), JSON.stringify(summary, null, 2));
 // Filed under the prompt's text, so the console shows it beside that version and warns before publishing a worse one.
-const results = openStore(config.dataDir);
+const results = await openConfiguredStore(config);
 await results.evals.record({
   prompt_sha256: promptSha256(prompt.text), prompt_label: prompt.version, model, k, scenarios: rows.length,
   passed_all: rows.filter((r) => r.passes === k).length, pass_k: passK, pass_1: pass1, created_at: new Date().toISOString(),

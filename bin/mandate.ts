@@ -3,10 +3,9 @@ import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { formatBRL } from '../core/money.ts';
 import { loadSigningKey } from '../core/signing.ts';
-import { openStore } from '../data/store.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../refunds/mandate.ts';
 import { DB_FILE } from '../data/store.ts';
-import { fail, orFail, parseCli } from './cli.ts';
+import { fail, openConfiguredStore, orFail, parseCli } from './cli.ts';
 import { missingDatabaseMessage, newDatabaseNote } from './server-file.ts';
 
 /**
@@ -72,8 +71,8 @@ if (command === 'export-public-key') {
   process.stdout.write(key.publicKeyPem);
   process.exit(0);
 }
-if (!existsSync(path.join(config.dataDir, DB_FILE))) process.stderr.write(`${newDatabaseNote(config.dataDir)}\n`);
-const store = openStore(config.dataDir);
+if (!config.env.DATABASE_URL && !existsSync(path.join(config.dataDir, DB_FILE))) process.stderr.write(`${newDatabaseNote(config.dataDir)}\n`);
+const store = await openConfiguredStore(config);
 try {
   switch (command) {
     case 'list':

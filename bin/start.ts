@@ -2,6 +2,7 @@ import { ConfigError } from '../core/errors.ts';
 import { loadDotEnv, parseConfig, parsePairs } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { startEstorno } from '../server/app.ts';
+import { describeDatabase } from '../data/open.ts';
 import { mountConsole } from '../console/routes.ts';
 import { parseCli } from './cli.ts';
 import { locateServer, removeServerFile, serverFilePath, writeServerFile } from './server-file.ts';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     `  receipts        ${publicBaseUrl}/r/<receipt id>  (public key: ${publicBaseUrl}/r/public-key.pem)`,
     `  health          ${estorno.url}/healthz`,
     `  data            ${config.dataDir}  (this server: ${serverFilePath(config.dataDir)})`,
+    `  database        ${describeDatabase(config)}`,
     'Providers:',
     `  model   ${e.model ? 'emulated (scripted model)' : `real (Anthropic, ${config.env.ANTHROPIC_MODEL})`}`,
     `  zapi    ${mode(e.zapi)}`,

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
-import { DB_FILE, openStore } from '../data/store.ts';
+import { DB_FILE } from '../data/store.ts';
 import { generatePassword, hashPassword } from '../console/auth.ts';
-import { fail, orFail, parseCli } from './cli.ts';
+import { fail, openConfiguredStore, orFail, parseCli } from './cli.ts';
 import { newDatabaseNote } from './server-file.ts';
 
 /**
@@ -31,8 +31,8 @@ const command = positionals[0];
 if (!command) fail(USAGE.trim());
 if (!['add', 'list', 'disable'].includes(command)) fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
 const config = orFail(() => parseConfig());
-if (!existsSync(path.join(config.dataDir, DB_FILE))) process.stderr.write(`${newDatabaseNote(config.dataDir)}\n`);
-const store = openStore(config.dataDir);
+if (!config.env.DATABASE_URL && !existsSync(path.join(config.dataDir, DB_FILE))) process.stderr.write(`${newDatabaseNote(config.dataDir)}\n`);
+const store = await openConfiguredStore(config);
 try {
   switch (command) {
     case 'add': {

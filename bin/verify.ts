@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { loadSigningKey } from '../core/signing.ts';
-import { openStore, DB_FILE } from '../data/store.ts';
+import { DB_FILE } from '../data/store.ts';
 import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../refunds/verify-receipt.ts';
 import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
-import { fail, orFail, parseCli } from './cli.ts';
+import { fail, openConfiguredStore, orFail, parseCli } from './cli.ts';
 import { missingDatabaseMessage } from './server-file.ts';
 
 /**
@@ -18,9 +18,10 @@ const USAGE = `
 usage: npm run verify -- <receipt id>... | --all [--public-key <file.pem>]
        npm run verify -- --export-public-key > receipt-public-key.pem
 
-Verifies receipts in DATA_DIR's database (default var/; safe while the server
-runs): each record's hash, the chain, and the Ed25519 seal. Exit 0 when all are
-valid, 1 when one is not (naming the step that breaks), 2 on a usage error.
+Verifies receipts in DATA_DIR's database (default var/), or in PostgreSQL when
+DATABASE_URL is set (safe while the server runs): each record's hash, the chain,
+and the Ed25519 seal. Exit 0 when all are valid, 1 when one is not (naming the
+step that breaks), 2 on a usage error.
 `;
 
 loadDotEnv();
@@ -38,8 +39,8 @@ if (values['export-public-key']) {
   process.stdout.write(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   process.exit(0);
 }
-if (!existsSync(dbFile)) fail(missingDatabaseMessage(config.dataDir, `no database at ${dbFile}`));
-const store = openStore(config.dataDir);
+if (!config.env.DATABASE_URL && !existsSync(dbFile)) fail(missingDatabaseMessage(config.dataDir, `no database at ${dbFile}`));
+const store = await openConfiguredStore(config);
 const ids = values.all ? await store.cases.ids() : positionals;
 if (ids.length === 0) fail(USAGE.trim());
 let failures = 0;
@@ -56,7 +57,9 @@ const report = (id: string, verdict: Verdict) => {
 if (values.all) {
   // One streaming read, verified on every core (refunds/verify-all-receipts.ts); a few receipts stay in this thread.
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const verdicts = await verifyAllReceipts(dbFile, pem, ids.length < 200 ? { workers: 1 } : {});
+  // PostgreSQL: every worker thread opens a small pool of its own.
+  const source = config.env.DATABASE_URL ? { url: config.env.DATABASE_URL, schema: config.env.DATABASE_SCHEMA } : { dbFile };
+  const verdicts = await verifyAllReceipts(source, pem, ids.length < 200 ? { workers: 1 } : {});
   total = verdicts.length;
   for (const { id, verdict } of verdicts) report(id, verdict);
 } else {

@@ -26,6 +26,13 @@ const schema = z.object({
   /** Open sockets at most; more are closed at once. */
   HTTP_MAX_CONNECTIONS: int(2_048, 1, 100_000),
   DATA_DIR: z.string().min(1).default('var'),
+  /** PostgreSQL instead of SQLite in DATA_DIR: postgres://user:password@host:5432/database. Replicas share one. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a PostgreSQL URL, postgres://user:password@host:5432/database (unset: SQLite in DATA_DIR)')
+    .optional(),
+  /** The PostgreSQL schema Estorno's tables live in (created if missing). */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _, at most 63').default('public'),
   /** Where customers reach this server (receipt links in WhatsApp); defaults to the server's own URL. */
   PUBLIC_BASE_URL: url.transform((v) => v.replace(/\/+$/, '')).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -50,7 +50,7 @@ const BUCKET = "(CASE WHEN c.state = 'waiting_for_staff' THEN 0 ELSE 1 END)";
 const SORT_KEY = "(CASE WHEN c.state = 'waiting_for_staff' THEN COALESCE(c.waiting_since, c.activity_at) ELSE c.activity_at END)";
 
 /** The WHERE clause of a search: what the text looks like decides where to look. */
-function searchClause(q: string, params: Record<string, unknown>): string | null {
+function searchClause(q: string, params: Record<string, unknown>, dialect: Sql['dialect']): string | null {
   const text = q.trim();
   if (!text) return null;
   if (/^rcp_[a-z0-9_]+$/i.test(text)) {
@@ -61,13 +61,14 @@ function searchClause(q: string, params: Record<string, unknown>): string | null
     const digits = text.replace(/\D/g, '').slice(0, 20);
     if (!digits) return null;
     params.digits = digits;
-    params.fts = `"${digits}"`;
+    // Full-text search has no common form: FTS5 on SQLite, the GIN index on search_vector(text) on PostgreSQL.
+    params.fts = dialect === 'postgres' ? digits : `"${digits}"`;
     const clauses = [
       `c.id IN (SELECT conversation_id FROM refunds WHERE order_number = @digits
         UNION SELECT conversation_id FROM approvals WHERE order_number = @digits
         UNION SELECT conversation_id FROM cases WHERE order_number = @digits
-        UNION SELECT conversation_id FROM tool_calls WHERE json_extract(input, '$.order_id') IN (@digits, CAST(@digits AS INTEGER))
-        UNION SELECT i.conversation_id FROM inbox_text_fts f JOIN inbox i ON i.id = f.rowid WHERE inbox_text_fts MATCH @fts)`,
+        UNION SELECT conversation_id FROM tool_calls WHERE CAST(input ->> 'order_id' AS TEXT) = @digits
+        UNION ${textMatches(dialect, '@fts')})`,
     ];
     // A phone is searched by its end, as staff read it off a masked number.
     if (digits.length >= 4) clauses.push("c.phone LIKE '%' || @digits");
@@ -76,9 +77,27 @@ function searchClause(q: string, params: Record<string, unknown>): string | null
   const words = searchKey(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 6);
   if (words.length === 0) return null;
   params.name = `%${words.join('%')}%`;
-  params.words = words.map((w) => `"${w}"*`).join(' ');
-  return `(c.customer_name_key LIKE @name OR c.id IN (SELECT i.conversation_id FROM inbox_text_fts f JOIN inbox i ON i.id = f.rowid WHERE inbox_text_fts MATCH @words))`;
+  // Prefix queries; words are letters and digits only (searchKey + split), safe in both query languages.
+  params.words = dialect === 'postgres' ? words.map((w) => `${w}:*`).join(' & ') : words.map((w) => `"${w}"*`).join(' ');
+  return `(c.customer_name_key LIKE @name OR c.id IN (${textMatches(dialect, '@words')}))`;
 }
+
+/** The conversations whose customer messages match a full-text query (`param` holds it in the dialect's query language). */
+function textMatches(dialect: Sql['dialect'], param: string): string {
+  return dialect === 'postgres'
+    ? `SELECT i.conversation_id FROM inbox i WHERE i.kind = 'text' AND search_vector(i.text) @@ to_tsquery('simple', ${param})`
+    : `SELECT i.conversation_id FROM inbox_text_fts f JOIN inbox i ON i.id = f.rowid WHERE inbox_text_fts MATCH ${param}`;
+}
+
+type FlatInboxRow = Omit<InboxRow, 'last_in' | 'last_out'> & {
+  last_in_text: string | null;
+  last_in_at: string | null;
+  last_in_media: string | null;
+  last_out_text: string | null;
+  last_out_at: string | null;
+  last_out_source: string | null;
+  last_out_sent_by: string | null;
+};
 
 /** Read models for the console: lists, a transcript's rows, and the numbers behind the charts. */
 export function consoleQueries(sql: Sql) {
@@ -109,7 +128,7 @@ export function consoleQueries(sql: Sql) {
         params.to = filter.to;
         where.push('c.activity_at < @to');
       }
-      const search = filter.q ? searchClause(filter.q, params) : null;
+      const search = filter.q ? searchClause(filter.q, params, sql.dialect) : null;
       if (search) where.push(search);
       if (filter.cursor) {
         params.ck = filter.cursor.k;
@@ -120,22 +139,28 @@ export function consoleQueries(sql: Sql) {
             : `(${BUCKET} = 1 AND (${SORT_KEY} < @ck OR (${SORT_KEY} = @ck AND c.id < @cid)))`,
         );
       }
-      const rows = await sql.all(`WITH page AS (
+      const flat = await sql.all(`WITH page AS (
              SELECT c.id, ${BUCKET} AS bucket, ${SORT_KEY} AS sort_key FROM conversations c
              ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
              ORDER BY bucket, CASE WHEN ${BUCKET} = 0 THEN ${SORT_KEY} END, CASE WHEN ${BUCKET} = 0 THEN c.id END, sort_key DESC, c.id DESC
              LIMIT @limit)
            SELECT p.bucket, p.sort_key, c.id, c.phone, c.state, c.handoff_reason, c.waiting_since, c.assignee_id, u.name AS assignee_name,
              c.customer_name, c.customer_code, c.activity_at, c.created_at,
-             (SELECT json_object('text', i.text, 'at', i.received_at, 'media', json_extract(i.media, '$.kind'))
-                FROM inbox i WHERE i.conversation_id = c.id AND i.kind = 'text' ORDER BY i.id DESC LIMIT 1) AS last_in,
-             (SELECT json_object('text', o.text, 'at', o.created_at, 'source', o.source, 'sent_by', o.sent_by)
-                FROM outbox o WHERE o.conversation_id = c.id ORDER BY o.id DESC LIMIT 1) AS last_out,
+             li.text AS last_in_text, li.received_at AS last_in_at, li.media ->> 'kind' AS last_in_media,
+             lo.text AS last_out_text, lo.created_at AS last_out_at, lo.source AS last_out_source, lo.sent_by AS last_out_sent_by,
              (SELECT COUNT(*) FROM inbox i WHERE i.conversation_id = c.id AND i.kind = 'text'
                 AND i.id > COALESCE((SELECT r.last_inbox_id FROM conversation_reads r WHERE r.conversation_id = c.id AND r.user_id = @me), 0)) AS unread,
              (SELECT COUNT(*) FROM approvals a WHERE a.conversation_id = c.id AND a.status = 'pending') AS pending_approvals
            FROM page p JOIN conversations c ON c.id = p.id LEFT JOIN users u ON u.id = c.assignee_id
-           ORDER BY p.bucket, CASE WHEN p.bucket = 0 THEN p.sort_key END, CASE WHEN p.bucket = 0 THEN p.id END, p.sort_key DESC, p.id DESC`, params) as InboxRow[];
+             LEFT JOIN inbox li ON li.id = (SELECT MAX(i.id) FROM inbox i WHERE i.conversation_id = c.id AND i.kind = 'text')
+             LEFT JOIN outbox lo ON lo.id = (SELECT MAX(o.id) FROM outbox o WHERE o.conversation_id = c.id)
+           ORDER BY p.bucket, CASE WHEN p.bucket = 0 THEN p.sort_key END, CASE WHEN p.bucket = 0 THEN p.id END, p.sort_key DESC, p.id DESC`, params) as FlatInboxRow[];
+      // The last messages are built here, not with JSON functions in SQL (they differ between the dialects).
+      const rows: InboxRow[] = flat.map(({ last_in_text, last_in_at, last_in_media, last_out_text, last_out_at, last_out_source, last_out_sent_by, ...row }) => ({
+        ...row,
+        last_in: last_in_at === null ? null : JSON.stringify({ text: last_in_text, at: last_in_at, media: last_in_media }),
+        last_out: last_out_at === null ? null : JSON.stringify({ text: last_out_text, at: last_out_at, source: last_out_source, sent_by: last_out_sent_by }),
+      }));
       const more = rows.length > filter.limit;
       const page = more ? rows.slice(0, filter.limit) : rows;
       const last = page.at(-1);
@@ -150,8 +175,8 @@ export function consoleQueries(sql: Sql) {
       const row = await sql.one(`SELECT o FROM (
              SELECT order_number AS o, created_at AS at FROM refunds WHERE conversation_id = @id
              UNION ALL SELECT order_number, requested_at FROM approvals WHERE conversation_id = @id
-             UNION ALL SELECT CAST(json_extract(input, '$.order_id') AS TEXT), created_at FROM tool_calls WHERE conversation_id = @id AND json_extract(input, '$.order_id') IS NOT NULL
-           ) ORDER BY at DESC LIMIT 1`, { id: conversationId }) as { o: string } | undefined;
+             UNION ALL SELECT CAST(input ->> 'order_id' AS TEXT), created_at FROM tool_calls WHERE conversation_id = @id AND input ->> 'order_id' IS NOT NULL
+           ) AS x ORDER BY at DESC LIMIT 1`, { id: conversationId }) as { o: string } | undefined;
       return row?.o ?? null;
     },
     /** The customer panel, from our own database: payments seen, refunds, receipts and the customer's other conversations. */
@@ -160,12 +185,12 @@ export function consoleQueries(sql: Sql) {
       if (!c) return undefined;
       const params = { id: c.id, code: c.customer_code, phone: c.phone };
       // The customer's conversations: this one, and any other chat bound to the same ERP customer or number.
-      const mine = `(SELECT id FROM conversations WHERE id = @id OR (@code IS NOT NULL AND customer_code = @code) OR (@phone IS NOT NULL AND phone = @phone))`;
+      const mine = `(SELECT id FROM conversations WHERE id = @id OR (CAST(@code AS BIGINT) IS NOT NULL AND customer_code = @code) OR (CAST(@phone AS TEXT) IS NOT NULL AND phone = @phone))`;
       const payments = await sql.all(`SELECT id, rail, order_number, amount_cents, external_refunded_cents, paid_at, verified_at FROM payments
-           WHERE (@code IS NOT NULL AND customer_code = @code) OR id IN (SELECT payment_id FROM refunds WHERE conversation_id IN ${mine})
+           WHERE (CAST(@code AS BIGINT) IS NOT NULL AND customer_code = @code) OR id IN (SELECT payment_id FROM refunds WHERE conversation_id IN ${mine})
            ORDER BY paid_at DESC LIMIT 50`, params) as Array<{ id: string; rail: string; order_number: string; amount_cents: number; external_refunded_cents: number; paid_at: string; verified_at: string }>;
       const refunds = await sql.all(`SELECT id, order_number, amount_cents, status, reason, authorized_by, case_id, created_at, settled_at, conversation_id FROM refunds
-           WHERE conversation_id IN ${mine} OR payment_id IN (SELECT id FROM payments WHERE @code IS NOT NULL AND customer_code = @code)
+           WHERE conversation_id IN ${mine} OR payment_id IN (SELECT id FROM payments WHERE CAST(@code AS BIGINT) IS NOT NULL AND customer_code = @code)
            ORDER BY created_at DESC LIMIT 50`, params) as Array<Record<string, unknown>>;
       const receipts = await sql.all(`SELECT id, order_number, status, created_at, conversation_id FROM cases WHERE conversation_id IN ${mine} ORDER BY created_at DESC LIMIT 50`, params) as Array<Record<string, unknown>>;
       const conversations = await sql.all(`SELECT id, state, activity_at, created_at FROM conversations WHERE id IN ${mine} AND id != @id ORDER BY activity_at DESC LIMIT 20`, params) as Array<Record<string, unknown>>;
@@ -192,7 +217,7 @@ export function consoleQueries(sql: Sql) {
         await sql.all(`SELECT * FROM (
                SELECT 'customer' AS who, text, received_at AS at, NULL AS sent_by FROM inbox WHERE conversation_id = @c AND kind = 'text' AND received_at <= @until
                UNION ALL SELECT source, text, created_at, sent_by FROM outbox WHERE conversation_id = @c AND created_at <= @until
-             ) ORDER BY at DESC LIMIT 8`, { c: a.conversation_id, until: a.requested_at }) as Array<{ who: string; text: string | null; at: string; sent_by: string | null }>
+             ) AS x ORDER BY at DESC LIMIT 8`, { c: a.conversation_id, until: a.requested_at }) as Array<{ who: string; text: string | null; at: string; sent_by: string | null }>
       ).reverse();
       const customer = await sql.one('SELECT customer_name, phone FROM conversations WHERE id = ?', a.conversation_id) as { customer_name: string | null; phone: string | null } | undefined;
       return { approval: a, payment: payment ? { ...payment, refunded_cents: held + payment.external_refunded_cents } : null, refund_history: history, excerpt, customer };
@@ -214,7 +239,7 @@ export function consoleQueries(sql: Sql) {
     /** Refunds per day (UTC date) for the last `days` days. */
     async refundsPerDay(days: number, now: Date) {
       const since = new Date(now.getTime() - days * 86_400_000).toISOString();
-      return await sql.all(`SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS refunds, SUM(CASE WHEN status = 'settled' THEN amount_cents ELSE 0 END) AS settled_cents
+      return await sql.all(`SELECT substr(CAST(created_at AS TEXT), 1, 10) AS day, COUNT(*) AS refunds, SUM(CASE WHEN status = 'settled' THEN amount_cents ELSE 0 END) AS settled_cents
            FROM refunds WHERE created_at >= ? GROUP BY day ORDER BY day`, since) as Array<{ day: string; refunds: number; settled_cents: number }>;
     },
     /**
@@ -224,15 +249,16 @@ export function consoleQueries(sql: Sql) {
      * of all): a second complaint in the same chat is not timed from the first.
      */
     async complaintToRefundSeconds(limit = 1000) {
-      return (
-        await sql.all(`SELECT (julianday(r.settled_at) - julianday((
+      // The first message after the previous refund: none made since it. The subtraction is done here (no julianday on PostgreSQL).
+      const rows = await sql.all<{ settled_at: string; started_at: string | null }>(`SELECT r.settled_at, (
                 SELECT MIN(i.received_at) FROM inbox i
                 WHERE i.conversation_id = r.conversation_id AND i.kind = 'text'
-                  AND i.received_at > COALESCE((SELECT MAX(p.created_at) FROM refunds p WHERE p.conversation_id = r.conversation_id AND p.created_at < r.created_at), '')
-              ))) * 86400.0 AS seconds
-             FROM refunds r WHERE r.status = 'settled' AND r.settled_at IS NOT NULL ORDER BY r.settled_at DESC LIMIT ?`, limit) as Array<{ seconds: number | null }>
-      )
-        .map((r) => r.seconds)
+                  AND NOT EXISTS (SELECT 1 FROM refunds p WHERE p.conversation_id = r.conversation_id
+                                    AND p.created_at < r.created_at AND p.created_at >= i.received_at)
+              ) AS started_at
+             FROM refunds r WHERE r.status = 'settled' AND r.settled_at IS NOT NULL ORDER BY r.settled_at DESC LIMIT ?`, limit);
+      return rows
+        .map((r) => (r.started_at === null ? null : (Date.parse(r.settled_at) - Date.parse(r.started_at)) / 1000))
         .filter((s): s is number => s !== null && s >= 0);
     },
   };

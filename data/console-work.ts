@@ -36,8 +36,8 @@ export function consoleWorkRepo(sql: Sql) {
     /** Conversations whose customer's name is unknown and was not looked up since `staleBefore`, among `ids`. */
     async namesToLookUp(ids: string[], staleBefore: string): Promise<Array<{ id: string; phone: string | null; customer_code: number | null }>> {
       if (ids.length === 0) return [];
-      return await sql.all(`SELECT id, phone, customer_code FROM conversations WHERE id IN (SELECT value FROM json_each(?))
-           AND customer_name IS NULL AND (customer_name_checked_at IS NULL OR customer_name_checked_at < ?)`, JSON.stringify(ids), staleBefore) as Array<{ id: string; phone: string | null; customer_code: number | null }>;
+      return await sql.all(`SELECT id, phone, customer_code FROM conversations WHERE id IN (${ids.map(() => '?').join(', ')})
+           AND customer_name IS NULL AND (customer_name_checked_at IS NULL OR customer_name_checked_at < ?)`, ...ids, staleBefore) as Array<{ id: string; phone: string | null; customer_code: number | null }>;
     },
     /** Caches the ERP's name for the customer (and binds the customer code when the conversation had none). */
     async setCustomerName(conversationId: string, name: string | null, customerCode: number | null, now: string): Promise<void> {
@@ -49,7 +49,7 @@ export function consoleWorkRepo(sql: Sql) {
       await sql.run("UPDATE outbox SET sent_by = ? WHERE id = ? AND source = 'staff'", sentBy, outboxId);
     },
     async cannedReplies(includeArchived = false): Promise<CannedReplyRow[]> {
-      return await sql.all(`SELECT * FROM canned_replies ${includeArchived ? '' : 'WHERE archived = 0'} ORDER BY title COLLATE NOCASE, id`) as CannedReplyRow[];
+      return await sql.all(`SELECT * FROM canned_replies ${includeArchived ? '' : 'WHERE archived = 0'} ORDER BY lower(title), id`) as CannedReplyRow[];
     },
     async cannedReply(id: number): Promise<CannedReplyRow | undefined> {
       return await sql.one('SELECT * FROM canned_replies WHERE id = ?', id) as CannedReplyRow | undefined;

@@ -533,6 +533,14 @@ INSERT INTO canned_replies (title, body, created_by, created_at, updated_at) VAL
 `,
   },
   {
+    version: 60,
+    name: 'tool_calls_by_order_portable',
+    // The console's order search now reads `CAST(input ->> 'order_id' AS TEXT)`, the form PostgreSQL speaks
+    // too; SQLite uses an index only on that exact expression. Same name as before (and as on PostgreSQL).
+    sql: `DROP INDEX tool_calls_by_order;
+CREATE INDEX tool_calls_by_order ON tool_calls (CAST(input ->> 'order_id' AS TEXT));`,
+  },
+  {
     version: 70,
     name: 'refund_submitting_and_leases',
     foreignKeysOff: true,

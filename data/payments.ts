@@ -65,12 +65,14 @@ export function paymentsRepo(sql: Sql) {
      * seen; refunds made outside Estorno only ever raise `external_refunded_cents`.
      */
     async upsert(row: PaymentRow): Promise<PaymentRow> {
-      await sql.run(`INSERT INTO payments (id, rail, document_id, end_to_end_id, order_number, customer_code, amount_cents, external_refunded_cents, paid_at, verified_at)
+      // CASE, not SQLite's scalar MAX nor PostgreSQL's GREATEST: both dialects speak it.
+      return (await sql.one<PaymentRow>(`INSERT INTO payments (id, rail, document_id, end_to_end_id, order_number, customer_code, amount_cents, external_refunded_cents, paid_at, verified_at)
          VALUES (@id, @rail, @document_id, @end_to_end_id, @order_number, @customer_code, @amount_cents, @external_refunded_cents, @paid_at, @verified_at)
          ON CONFLICT (id) DO UPDATE SET
-           external_refunded_cents = MAX(external_refunded_cents, excluded.external_refunded_cents),
-           verified_at = excluded.verified_at`, row);
-      return await sql.one('SELECT * FROM payments WHERE id = ?', row.id) as PaymentRow;
+           external_refunded_cents = CASE WHEN excluded.external_refunded_cents > payments.external_refunded_cents
+                                          THEN excluded.external_refunded_cents ELSE payments.external_refunded_cents END,
+           verified_at = excluded.verified_at
+         RETURNING *`, row))!;
     },
     async get(id: string): Promise<PaymentRow | undefined> {
       return await sql.one('SELECT * FROM payments WHERE id = ?', id) as PaymentRow | undefined;

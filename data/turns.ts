@@ -72,12 +72,12 @@ export function turnsRepo(sql: Sql) {
       const statuses = includeRunning ? "('running', 'parked')" : "('parked')";
       const ids = (await sql.all(`SELECT id FROM turns WHERE conversation_id = ? AND status IN ${statuses}`, conversationId) as Array<{ id: string }>).map((r) => r.id);
       await sql.run(`UPDATE turns SET status = 'failed', error = 'taken_over', ended_at = ? WHERE conversation_id = ? AND status IN ${statuses}`, now, conversationId);
-      await sql.run("UPDATE jobs SET status = 'done', last_error = 'cancelled: taken over', updated_at = ? WHERE kind = 'resume_turn' AND status = 'pending' AND json_extract(payload, '$.conversationId') = ?", now, conversationId);
+      await sql.run("UPDATE jobs SET status = 'done', last_error = 'cancelled: taken over', updated_at = ? WHERE kind = 'resume_turn' AND status = 'pending' AND payload ->> 'conversationId' = ?", now, conversationId);
       return ids;
     },
     /** Pending resume_turn jobs of a conversation (tests and the console). */
     async pendingResumeJobs(conversationId: string): Promise<number> {
-      return (await sql.one("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'resume_turn' AND status = 'pending' AND json_extract(payload, '$.conversationId') = ?", conversationId) as { n: number }).n;
+      return (await sql.one("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'resume_turn' AND status = 'pending' AND payload ->> 'conversationId' = ?", conversationId) as { n: number }).n;
     },
     async reopen(id: string): Promise<void> {
       await sql.run("UPDATE turns SET status = 'running', ended_at = NULL WHERE id = ? AND status = 'parked'", id);

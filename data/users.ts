@@ -28,7 +28,7 @@ export function usersRepo(sql: Sql) {
       return (await sql.one<UserRow>('INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *', row.email, row.name, row.role, row.password_hash, row.now, row.now))!;
     },
     async byEmail(email: string): Promise<UserRow | undefined> {
-      return await sql.one('SELECT * FROM users WHERE email = ?', email) as UserRow | undefined;
+      return await sql.one('SELECT * FROM users WHERE lower(email) = lower(?)', email) as UserRow | undefined;
     },
     async byId(id: number): Promise<UserRow | undefined> {
       return await sql.one('SELECT * FROM users WHERE id = ?', id) as UserRow | undefined;

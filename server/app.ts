@@ -8,7 +8,8 @@ import helmet from 'helmet';
 import type { Config } from '../core/config.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
 import { loadSigningKey } from '../core/signing.ts';
-import { DB_FILE, openStore, type Store } from '../data/store.ts';
+import { DB_FILE, type Store } from '../data/store.ts';
+import { openDatabaseStore, recreatePostgresStore } from '../data/open.ts';
 import { Agent, modelCallBudget } from '../agent/turn.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
@@ -76,7 +77,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const env = config.env;
   const now = options.now ?? (() => new Date());
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const dataDirLock = lockDataDir(config.dataDir);
+  // SQLite: one server per DATA_DIR. PostgreSQL: replicas share the database (each with a DATA_DIR of its own).
+  const dataDirLock = env.DATABASE_URL ? { release() {} } : lockDataDir(config.dataDir);
 
   const app = express();
   app.disable('x-powered-by');
@@ -109,7 +111,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const publicBaseUrl = env.PUBLIC_BASE_URL ?? base;
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
 
-  let store: Store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
+  let store: Store = await openDatabaseStore(config, { onError: (error) => logger.warn({ err: errorSummary(error) }, 'idle database connection failed') });
   const keys = {
     mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', env.MANDATE_SIGNING_KEY),
     receipt: loadSigningKey(config.dataDir, 'receipt-ed25519', env.RECEIPT_SIGNING_KEY),
@@ -231,6 +233,13 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       await scheduler.idle();
       sandbox?.reset();
       services.erp.forget?.();
+      if (store.dialect === 'postgres') {
+        // PostgreSQL: the schema is dropped and made again (a sandbox's schema holds nothing else).
+        store = await recreatePostgresStore(store, config);
+        await seedMandates();
+        res.json({ ok: true });
+        return;
+      }
       // Back to a clean world: the old database is archived, never edited (audit rows stay).
       await store.close();
       const file = path.join(config.dataDir, DB_FILE);
@@ -239,7 +248,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       for (const suffix of ['', '-wal', '-shm']) {
         if (existsSync(file + suffix)) renameSync(file + suffix, path.join(archive, `${DB_FILE}.${Date.now()}${suffix}`));
       }
-      store = openStore(config.dataDir, { busyTimeoutMs: env.SQLITE_BUSY_TIMEOUT_MS });
+      store = await openDatabaseStore(config);
       await seedMandates();
       res.json({ ok: true });
     });

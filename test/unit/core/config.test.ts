@@ -27,6 +27,17 @@ describe('configuration', () => {
     expect(() => parseConfig({ OMIE_APP_KEY: 'k' })).toThrow(/OMIE_APP_SECRET: required when OMIE_APP_KEY is set/);
   });
 
+  it('takes PostgreSQL from DATABASE_URL (schema public unless DATABASE_SCHEMA), and refuses any other URL without echoing it', () => {
+    expect(parseConfig({}).env.DATABASE_URL).toBeUndefined();
+    const pg = parseConfig({ DATABASE_URL: 'postgresql://u:secret@db:5432/estorno' });
+    expect(pg.env.DATABASE_URL).toBe('postgresql://u:secret@db:5432/estorno');
+    expect(pg.env.DATABASE_SCHEMA).toBe('public');
+    expect(parseConfig({ DATABASE_URL: 'postgres://db/x', DATABASE_SCHEMA: 'tenant_1' }).env.DATABASE_SCHEMA).toBe('tenant_1');
+    expect(() => parseConfig({ DATABASE_URL: 'mysql://u:secret@db/x' })).toThrow(/DATABASE_URL: must be a PostgreSQL URL/);
+    expect(() => parseConfig({ DATABASE_URL: 'mysql://u:secret@db/x' })).not.toThrow(/secret/);
+    expect(() => parseConfig({ DATABASE_URL: 'postgres://db/x', DATABASE_SCHEMA: 'Bad-Name' })).toThrow(/DATABASE_SCHEMA/);
+  });
+
   it('refuses the BCB rail without its credentials (it has no emulator)', () => {
     expect(() => parseConfig({ PIX_RAIL: 'bcb' })).toThrow(/PIX_RAIL/);
   });

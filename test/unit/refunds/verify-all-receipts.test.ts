@@ -89,8 +89,8 @@ describe('bulk receipt verification', () => {
     for (const id of [...ids].sort()) reference.push({ id, verdict: verifyReceipt((await loadReceipt(store, id))!, key.publicKey) });
     expect(reference.filter((r) => !r.verdict.valid).map((r) => r.id)).toEqual([ids[3], ids[7], ids[11], ids[13]].sort());
     await store.close();
-    expect(await verifyAllReceipts(file, key.publicKeyPem, { workers: 1 })).toEqual(reference);
-    expect(await verifyAllReceipts(file, key.publicKeyPem, { workers: 2 })).toEqual(reference);
-    expect(await verifyAllReceipts(file, key.publicKeyPem, { workers: 3 })).toEqual(reference);
+    expect(await verifyAllReceipts({ dbFile: file }, key.publicKeyPem, { workers: 1 })).toEqual(reference);
+    expect(await verifyAllReceipts({ dbFile: file }, key.publicKeyPem, { workers: 2 })).toEqual(reference);
+    expect(await verifyAllReceipts({ dbFile: file }, key.publicKeyPem, { workers: 3 })).toEqual(reference);
   });
 });
