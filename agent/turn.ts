@@ -112,7 +112,7 @@ export const CONTEXT_PREAMBLE =
 
 export class Agent {
   /** Set to limit model calls per customer (see modelCallBudget). */
-  rateLimiter: ((conversationId: string) => number) | null = null;
+  rateLimiter: ((conversationId: string) => number | Promise<number>) | null = null;
   private prefixCache: { version: string; prefix: Awaited<ReturnType<typeof buildPrefix>> } | null = null;
   private readonly services: Services;
   private readonly model: ModelClient;
@@ -217,7 +217,7 @@ export class Agent {
         if (stop) return stop;
         continue;
       }
-      const wait = this.rateLimiter?.(conversation.id) ?? 0;
+      const wait = (await this.rateLimiter?.(conversation.id)) ?? 0;
       if (wait > 0) return await this.park(conversation, turnId, new RateLimited(wait), 0, prefix.hash, log, wait);
       const started = Date.now();
       let response: Anthropic.Message;

@@ -50,8 +50,8 @@ async function main(): Promise<void> {
     port: estorno.port,
     url: estorno.url,
     public_base_url: publicBaseUrl,
-    // A real ZAPI_WEBHOOK_TOKEN stays out of the file: `npm run chat` only talks to the sandbox.
-    webhook_token: config.env.ZAPI_WEBHOOK_TOKEN ? null : estorno.webhookToken,
+    // A real Z-API's webhook token stays out of the file: `npm run chat` only talks to the emulator.
+    webhook_token: config.emulated.zapi ? estorno.webhookToken : null,
     data_dir: config.dataDir,
     sandbox: config.sandbox,
     started_at: new Date().toISOString(),

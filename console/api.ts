@@ -50,7 +50,7 @@ export async function consoleApi(estorno: Estorno, options: ConsoleApiOptions = 
   const services = estorno.services;
   const store = () => services.store;
   const now = () => services.now();
-  const throttle = new LoginThrottle();
+  const throttle = new LoginThrottle(store);
   const json = express.json({ limit: '256kb' });
   // A body that is not JSON is the caller's mistake: 400, and nothing of it reaches the logs.
   router.use((req, res, next) => json(req, res, (err?: unknown) => (err ? sendBodyError(res, err, '256 KB') : next())));
@@ -65,7 +65,7 @@ export async function consoleApi(estorno: Estorno, options: ConsoleApiOptions = 
     if (!body) return;
     const key = `${body.email.toLowerCase()}|${req.ip}`;
     // Counted before the password is hashed: parallel guesses cannot all slip past the limit.
-    if (!throttle.attempt(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
+    if (!(await throttle.attempt(key))) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
     await options.beforeLogin?.();
     const user = await store().users.byEmail(body.email);
     // An unknown or disabled user costs the same scrypt run: the answer time does not tell which emails exist.
@@ -73,7 +73,7 @@ export async function consoleApi(estorno: Estorno, options: ConsoleApiOptions = 
     if (!user || user.active !== 1 || !matches) {
       return void res.status(401).json({ error: 'bad_credentials', message: 'wrong email or password' });
     }
-    throttle.clear(key);
+    await throttle.clear(key);
     const { csrf } = await startSession(store(), res, req, user, now());
     res.json({ id: user.id, email: user.email, name: user.name, role: user.role, csrf });
   });

@@ -605,4 +605,27 @@ UPDATE approvals SET status = 'expired'
 CREATE UNIQUE INDEX approvals_one_pending_per_proposal ON approvals (proposal_hash) WHERE status = 'pending';
 `,
   },
+  {
+    version: 80,
+    name: 'sandbox_secrets_and_rate_events',
+    // Replicas (issue 16): the sandbox's generated secrets (webhook token, console
+    // passwords, signing keys) are read by every process from the database (used on
+    // PostgreSQL); the login throttle and the model-call budget count in rate_events,
+    // so every process sees every attempt and every call.
+    sql: `
+CREATE TABLE sandbox_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE rate_events (
+  id INTEGER PRIMARY KEY,
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE INDEX rate_events_by_key ON rate_events (scope, key, at_ms);
+CREATE INDEX rate_events_by_age ON rate_events (scope, at_ms);
+`,
+  },
 ];

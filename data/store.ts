@@ -19,6 +19,7 @@ import { consoleQueries } from './console-queries.ts';
 import { identityRepo } from './identity.ts';
 import { consoleWorkRepo } from './console-work.ts';
 import { evalsRepo } from './evals.ts';
+import { ratesRepo, sandboxSecretsRepo } from './rates.ts';
 
 /** Every aggregate's repository over one database: the only place SQL lives. */
 export function repositories(sql: Sql) {
@@ -40,6 +41,8 @@ export function repositories(sql: Sql) {
     identity: identityRepo(sql),
     consoleWork: consoleWorkRepo(sql),
     evals: evalsRepo(sql),
+    rates: ratesRepo(sql),
+    sandboxSecrets: sandboxSecretsRepo(sql),
   };
 }
 

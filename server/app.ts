@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -7,10 +6,10 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Config } from '../core/config.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
-import { loadSigningKey } from '../core/signing.ts';
 import { DB_FILE, type Store } from '../data/store.ts';
 import { openDatabaseStore, recreatePostgresStore } from '../data/open.ts';
-import { Agent, modelCallBudget } from '../agent/turn.ts';
+import { Agent } from '../agent/turn.ts';
+import { storedModelCallBudget } from '../agent/budget.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
@@ -31,6 +30,7 @@ import { buildSeed, MERCHANT_CNPJ, TRIO_VIRTUAL_ACCOUNT_ID } from '../sandbox/se
 import { recoverMoneyPath, Workers } from './workers.ts';
 import { expireApprovals } from '../refunds/approvals.ts';
 import { LiveEvents } from './events.ts';
+import { fileSecret, secretsFor, type Secrets } from './secrets.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { receiptPages } from './receipt-page.ts';
 import { favicon } from './favicon.ts';
@@ -50,6 +50,8 @@ export interface Estorno {
   workers: Workers;
   sandbox: Sandbox | null;
   webhookToken: string;
+  /** Generated secrets (sandbox console passwords): DATA_DIR, or the database shared by replicas. */
+  secrets: Secrets;
   events: LiveEvents;
   /** Which model answers: the sandbox's scripted policy or Claude. */
   modelKind: 'scripted' | 'claude';
@@ -106,17 +108,21 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   // /sandbox (CONTRACT); next to real providers they live under a path nobody
   // is told (a capability), with no control routes mounted at /sandbox.
   const anyEmulated = Object.values(config.emulated).some(Boolean);
-  const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${sandboxSecret(config.dataDir, 'emulator-path-token')}`;
-  const sandboxBase = `${base}${emulatorPath}`;
+  const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${fileSecret(config.dataDir, 'emulator-path-token')}`;
+  // Replicas: one hosts the sandbox; the others (SANDBOX_HOST) use its emulators and run none (README "Replicas").
+  const sandboxHost = config.sandbox ? env.SANDBOX_HOST : undefined;
+  const sandboxBase = sandboxHost ? `${sandboxHost}/sandbox` : `${base}${emulatorPath}`;
   const publicBaseUrl = env.PUBLIC_BASE_URL ?? base;
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
 
   let store: Store = await openDatabaseStore(config, { onError: (error) => logger.warn({ err: errorSummary(error) }, 'idle database connection failed') });
+  // Generated secrets: DATA_DIR files, or the database in sandbox mode on PostgreSQL (every replica the same).
+  const secrets = secretsFor(config, () => store);
   const keys = {
-    mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', env.MANDATE_SIGNING_KEY),
-    receipt: loadSigningKey(config.dataDir, 'receipt-ed25519', env.RECEIPT_SIGNING_KEY),
+    mandate: await secrets.signingKey('mandate-ed25519', env.MANDATE_SIGNING_KEY),
+    receipt: await secrets.signingKey('receipt-ed25519', env.RECEIPT_SIGNING_KEY),
   };
-  const webhookToken = env.ZAPI_WEBHOOK_TOKEN ?? sandboxSecret(config.dataDir, 'zapi-webhook-token');
+  const webhookToken = env.ZAPI_WEBHOOK_TOKEN ?? (await secrets.get('zapi-webhook-token'));
   const creds = SANDBOX_CREDENTIALS;
   // Rail webhooks are received only for the configured rail, with its own
   // secrets; the published sandbox secrets open only the emulated rail's receiver.
@@ -127,6 +133,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       : null;
 
   const events = new LiveEvents();
+  // PostgreSQL: every replica's console sees every replica's events (NOTIFY/LISTEN).
+  if (store.dialect === 'postgres' && env.DATABASE_URL) await events.listenAcross({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, logger });
   let workers: Workers | null = null;
   const services: Services = {
     get store() {
@@ -179,7 +187,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
   });
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
-  agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
+  // Counted in the database: every replica's calls share one budget.
+  agent.rateLimiter = storedModelCallBudget(() => store, env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
   // On PostgreSQL several replicas share the conversations: a turn runs where its lease is held.
   const turnLease: TurnLease | undefined = store.dialect === 'postgres'
     ? {
@@ -217,7 +226,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   if (pixReceiver) app.use(pixWebhook({ services, logger, path: pixReceiver.path, secret: pixReceiver.secret, signingKey: pixReceiver.signingKey }));
 
   let sandbox: Sandbox | null = null;
-  if (anyEmulated) {
+  if (anyEmulated && !sandboxHost) {
     sandbox = createSandbox({
       seed: buildSeed(now(), env.SANDBOX_EXTRA_CUSTOMERS),
       extraCustomers: env.SANDBOX_EXTRA_CUSTOMERS,
@@ -236,6 +245,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       if (store.dialect === 'postgres') {
         // PostgreSQL: the schema is dropped and made again (a sandbox's schema holds nothing else).
         store = await recreatePostgresStore(store, config);
+        await secrets.restore(store);
         await seedMandates();
         res.json({ ok: true });
         return;
@@ -256,7 +266,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   }
   if (sandbox) app.use(emulatorPath, sandbox.router);
   app.use('/sandbox', (_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'sandbox mode is off' });
+    res.status(404).json({ error: 'not_found', message: sandboxHost ? `this replica uses the sandbox at ${sandboxHost}/sandbox` : 'sandbox mode is off' });
   });
 
   const estorno: Estorno = {
@@ -268,6 +278,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     workers,
     sandbox,
     webhookToken,
+    secrets,
     events,
     modelKind: config.emulated.model ? 'scripted' : 'claude',
     async idle() {
@@ -284,6 +295,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       await scheduler.stop();
       await workers?.stop();
       sandbox?.close();
+      await events.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await store.close();
@@ -323,11 +335,4 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
 
 function isDatabaseBusy(err: unknown): boolean {
   return typeof err === 'object' && err !== null && /^SQLITE_BUSY/.test(String((err as { code?: unknown }).code ?? ''));
-}
-
-/** A secret generated on first start in sandbox mode and kept under DATA_DIR (mode 0600). */
-function sandboxSecret(dataDir: string, name: string): string {
-  const file = path.join(dataDir, name);
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
-  return readFileSync(file, 'utf8').trim();
 }
