@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     `  Pix webhook     ${estorno.url}/webhooks/pix`,
     `  console         ${estorno.url}/console`,
     ...consoleLines.map((l) => `                  ${l}`),
-    ...(config.sandbox ? [`  sandbox         ${estorno.url}/sandbox  (outbox: ${estorno.url}/sandbox/zapi/outbox)`] : []),
+    ...(config.sandbox ? [`  sandbox         ${config.env.SANDBOX_HOST ?? estorno.url}/sandbox  (outbox: ${config.env.SANDBOX_HOST ?? estorno.url}/sandbox/zapi/outbox)${config.env.SANDBOX_HOST ? '  (hosted by another replica)' : ''}`] : []),
     `  receipts        ${publicBaseUrl}/r/<receipt id>  (public key: ${publicBaseUrl}/r/public-key.pem)`,
     `  health          ${estorno.url}/healthz`,
     `  data            ${config.dataDir}  (this server: ${serverFilePath(config.dataDir)})`,

@@ -19,7 +19,7 @@ import { consoleQueries } from './console-queries.ts';
 import { identityRepo } from './identity.ts';
 import { consoleWorkRepo } from './console-work.ts';
 import { evalsRepo } from './evals.ts';
-import { ratesRepo, sandboxSecretsRepo } from './rates.ts';
+import { providerCacheRepo, ratesRepo, sandboxSecretsRepo } from './rates.ts';
 
 /** Every aggregate's repository over one database: the only place SQL lives. */
 export function repositories(sql: Sql) {
@@ -43,6 +43,7 @@ export function repositories(sql: Sql) {
     evals: evalsRepo(sql),
     rates: ratesRepo(sql),
     sandboxSecrets: sandboxSecretsRepo(sql),
+    providerCache: providerCacheRepo(sql),
   };
 }
 

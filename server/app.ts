@@ -17,7 +17,7 @@ import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate, SUPP
 import { configureBusinessHours, parseBusinessHours } from '../conversations/state.ts';
 import { readiness } from './readyz.ts';
 import type { Services } from '../services/context.ts';
-import { createOmieClient } from '../providers/omie.ts';
+import { createOmieClient, type SharedCache } from '../providers/omie.ts';
 import { createTrioRail } from '../providers/trio.ts';
 import { bcbPixOptions, createBcbPixRail } from '../providers/bcb-pix.ts';
 import { createFocusNfeClient, focusExtras } from '../providers/focus-nfe.ts';
@@ -132,6 +132,10 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
       ? { path: '/webhooks/pix', secret: env.TRIO_WEBHOOK_SECRET as string, signingKey: env.TRIO_WEBHOOK_SIGNING_KEY as string }
       : null;
 
+  // Replicas on PostgreSQL share Omie's answers: Omie refuses an id any of them asked within 60 s.
+  const omieShared: SharedCache | undefined = store.dialect === 'postgres'
+    ? { get: (key, newerThanMs) => store.providerCache.get(key, newerThanMs), put: (key, json, atMs) => store.providerCache.put(key, json, atMs, atMs - 10 * 60_000) }
+    : undefined;
   const events = new LiveEvents();
   // PostgreSQL: every replica's console sees every replica's events (NOTIFY/LISTEN).
   if (store.dialect === 'postgres' && env.DATABASE_URL) await events.listenAcross({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, logger });
@@ -142,8 +146,8 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     },
     logger,
     erp: config.emulated.omie
-      ? createOmieClient({ baseUrl: `${sandboxBase}/omie`, appKey: creds.omie.appKey, appSecret: creds.omie.appSecret, timeoutMs })
-      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs, ...(env.OMIE_PIX_ID_FIELD ? { paymentReferenceField: env.OMIE_PIX_ID_FIELD } : {}) }),
+      ? createOmieClient({ baseUrl: `${sandboxBase}/omie`, appKey: creds.omie.appKey, appSecret: creds.omie.appSecret, timeoutMs, ...(omieShared ? { shared: omieShared } : {}) })
+      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs, ...(env.OMIE_PIX_ID_FIELD ? { paymentReferenceField: env.OMIE_PIX_ID_FIELD } : {}), ...(omieShared ? { shared: omieShared } : {}) }),
     pix: config.emulated.pix
       ? createTrioRail({ baseUrl: `${sandboxBase}/trio`, clientId: creds.trio.clientId, clientSecret: creds.trio.clientSecret, virtualAccountId: TRIO_VIRTUAL_ACCOUNT_ID, timeoutMs })
       : env.PIX_RAIL === 'bcb'
