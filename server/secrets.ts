@@ -78,3 +78,19 @@ export function fileSecret(dataDir: string, name: string, generate: () => string
   if (!existsSync(file)) writeFileSync(file, generate(), { mode: 0o600, flag: 'wx' });
   return readFileSync(file, 'utf8').trim();
 }
+
+/** Whether generated secrets live in the database (sandbox mode on PostgreSQL): what the CLIs ask before reading a key. */
+export function secretsInDatabase(config: Pick<Config, 'sandbox'> & { env: Pick<Config['env'], 'DATABASE_URL'> }): boolean {
+  return config.sandbox && Boolean(config.env.DATABASE_URL);
+}
+
+/**
+ * A signing key as an admin CLI finds it, never minted (a wrong DATA_DIR or
+ * schema would print a key nothing was signed with): the PEM from the
+ * environment, else the database's (sandbox mode on PostgreSQL), else null.
+ */
+export async function storedSigningKey(store: Store, name: 'mandate-ed25519' | 'receipt-ed25519', pem: string | undefined): Promise<SigningKey | null> {
+  if (pem) return loadSigningKey('', name, pem);
+  const stored = await store.sandboxSecrets.get(name);
+  return stored ? loadSigningKey('', name, stored) : null;
+}
