@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     webhook_token: config.emulated.zapi ? estorno.webhookToken : null,
     data_dir: config.dataDir,
     sandbox: config.sandbox,
+    sandbox_url: config.sandbox ? `${config.env.SANDBOX_HOST ?? estorno.url}/sandbox` : null,
     started_at: new Date().toISOString(),
   });
   const e = config.emulated;

@@ -26,9 +26,18 @@ export async function mountConsole(app: express.Express, estorno: Estorno, confi
   // Also run before each login: POST /sandbox/reset starts a fresh database, and the banner's logins must keep working.
   const ensureSandboxUsers = async () => {
     const store = estorno.services.store;
-    for (const u of sandboxUsers) {
-      if (!await store.users.byEmail(u.email)) await store.users.create({ email: u.email, name: u.name, role: u.role, password_hash: hashPasswordSync(u.password), now: new Date().toISOString() });
-    }
+    if (sandboxUsers.length === 0) return;
+    const missing = [];
+    for (const u of sandboxUsers) if (!await store.users.byEmail(u.email)) missing.push(u);
+    if (missing.length === 0) return;
+    // Hashed outside the transaction; created under a lock, so replicas starting together make each user once.
+    const hashed = missing.map((u) => ({ ...u, hash: hashPasswordSync(u.password) }));
+    await store.tx(async () => {
+      await store.lock('sandbox-console-users');
+      for (const u of hashed) {
+        if (!await store.users.byEmail(u.email)) await store.users.create({ email: u.email, name: u.name, role: u.role, password_hash: u.hash, now: new Date().toISOString() });
+      }
+    });
   };
   await ensureSandboxUsers();
 

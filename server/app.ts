@@ -174,9 +174,13 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
 
   const seedMandates = async () => {
     if (!config.sandbox) return;
-    for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) {
-      if (!await store.mandates.latest(m.id)) await issueMandate(store, keys.mandate, m, now());
-    }
+    // Replicas starting together: one issues them, the others (waiting on the lock) find them.
+    await store.tx(async () => {
+      await store.lock('sandbox-seed-mandates');
+      for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) {
+        if (!await store.mandates.latest(m.id)) await issueMandate(store, keys.mandate, m, now());
+      }
+    });
   };
   await seedMandates();
 

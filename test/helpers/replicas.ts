@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -170,19 +171,16 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
     },
   };
   try {
+    const ports = await freePorts(count);
     for (let i = 0; i < count; i++) {
       const dataDir = mkdtempSync(path.join(tmpdir(), `estorno-replica-${String.fromCharCode(97 + i)}-`));
       dirs.push(dataDir);
-      envs.push({ ...clean, ...common, PORT: '0', DATA_DIR: dataDir });
+      envs.push({ ...clean, ...common, PORT: String(ports[i]), DATA_DIR: dataDir });
     }
-    // The first hosts the sandbox; the others start together, pointed at it.
-    replicas.push(await launch(0, envs[0]!));
-    set.host = replicas[0]!.url;
-    // The same PORT on a restart (a load balancer keeps its list).
-    envs[0]!.PORT = String(replicas[0]!.port);
+    // The first hosts the sandbox, the others point at it; all start at once, as the README's block does.
+    set.host = `http://127.0.0.1:${ports[0]}`;
     for (let i = 1; i < count; i++) envs[i]!.SANDBOX_HOST = set.host;
-    replicas.push(...(await Promise.all(envs.slice(1).map((env, i) => launch(i + 1, env)))));
-    replicas.forEach((r, i) => (envs[i]!.PORT = String(r.port)));
+    replicas.push(...(await Promise.all(envs.map((env, i) => launch(i, env)))));
     const tokens = replicas.map((r) => (JSON.parse(readFileSync(path.join(r.dataDir, 'server.json'), 'utf8')) as { webhook_token: string }).webhook_token);
     if (new Set(tokens).size !== 1) throw new Error(`replicas accept different webhook tokens: ${tokens.join(', ')}`);
     set.webhookToken = tokens[0]!;
@@ -191,6 +189,24 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
     throw error;
   }
   return set;
+}
+
+/** `n` distinct ports free right now (bound to 0, read, released). */
+async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) {
+    ports.add(
+      await new Promise<number>((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as net.AddressInfo;
+          server.close(() => resolve(port));
+        });
+      }),
+    );
+  }
+  return [...ports];
 }
 
 /** Polls `check` until it returns a value (not undefined/false) or `timeoutMs` passes. */
