@@ -9,5 +9,7 @@ export default defineConfig({
     // Tests that start servers and SQLite files stay isolated per file.
     isolate: true,
     env: { LOG_LEVEL: 'silent' },
+    // The PostgreSQL pass (ESTORNO_TEST_STORE=postgres, see test/run-both.ts) drops each file's schemas after it.
+    setupFiles: ['test/helpers/pg-setup.ts'],
   },
 });

@@ -147,6 +147,9 @@ export function rewriteParams(sql: string): Rewritten {
 function toValue(p: Param | undefined): unknown {
   if (typeof p === 'boolean') return p ? 1 : 0; // flags are integer columns, as on SQLite
   if (typeof p === 'bigint') return p.toString();
+  // PostgreSQL text cannot hold U+0000 (22021; SQLite can): a NUL from outside (a fuzzed webhook) is
+  // stored as U+FFFD, the replacement character, instead of failing the statement.
+  if (typeof p === 'string' && p.includes('\u0000')) return p.replaceAll('\u0000', '\uFFFD');
   return p;
 }
 

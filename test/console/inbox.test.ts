@@ -254,6 +254,10 @@ describe('the inbox with 10,000 conversations', () => {
     if (store.sqlite) {
       const plan = store.sqlite.prepare("EXPLAIN QUERY PLAN SELECT id FROM conversations c WHERE c.state = 'waiting_for_staff' ORDER BY c.waiting_since, c.id LIMIT 50").all() as Array<{ detail: string }>;
       expect(plan.map((p) => p.detail).join(' ')).toContain('conversations_queue');
+    } else {
+      await store.database.run('ANALYZE conversations');
+      const plan = await store.database.all("EXPLAIN (FORMAT JSON) SELECT id FROM conversations c WHERE c.state = 'waiting_for_staff' ORDER BY c.waiting_since, c.id LIMIT 50");
+      expect(JSON.stringify(plan)).toContain('conversations_queue');
     }
     await e.stop();
   }, 60_000);

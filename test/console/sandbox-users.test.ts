@@ -4,7 +4,7 @@ import path from 'node:path';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../core/config.ts';
-import { openStore } from '../../data/store.ts';
+import { testStore } from '../helpers/test-store.ts';
 import type { Estorno } from '../../server/app.ts';
 import { mountConsole } from '../../console/routes.ts';
 import { startTestEstorno } from '../helpers/estorno.ts';
@@ -45,7 +45,7 @@ describe('the console in sandbox mode', () => {
 
   it('creates no user and prints no password outside sandbox mode', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-console-'));
-    const store = openStore(dataDir);
+    const store = await testStore(dataDir);
     const config = { ...parseConfig({ DATA_DIR: dataDir }), sandbox: false };
     const { bannerLines } = await mountConsole(express(), { services: { store } } as unknown as Estorno, config);
     expect(bannerLines).toEqual([]);

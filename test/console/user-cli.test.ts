@@ -5,11 +5,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../console/auth.ts';
-import { openStore } from '../../data/store.ts';
+import { testStore, withTestStore } from '../helpers/test-store.ts';
 
 const run = promisify(execFile);
 const user = (dataDir: string, ...args: string[]) =>
-  run(process.execPath, [path.resolve('bin/user.ts'), ...args], { env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' } }).then(
+  run(process.execPath, [path.resolve('bin/user.ts'), ...args], { env: withTestStore({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }) }).then(
     (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
   );
@@ -27,7 +27,7 @@ describe('npm run user', () => {
     expect((await user(dir, 'add', '--email', 'd@loja.test', '--name', 'D', '--password', 'curta')).err).toContain('at least 10 characters');
     expect((await user(dir, 'disable', '--email', 'bia@loja.test')).out).toBe('disabled bia@loja.test\n');
     expect((await user(dir, 'list')).out).toBe('1\tana@loja.test\tadmin\tactive\n2\tbia@loja.test\tstaff\tdisabled\n');
-    const store = openStore(dir);
+    const store = await testStore(dir);
     expect(await verifyPassword(password!, await (await store.users.byEmail('ana@loja.test'))!.password_hash)).toBe(true);
     expect(await verifyPassword('uma-senha-longa', await (await store.users.byEmail('bia@loja.test'))!.password_hash)).toBe(true);
     await store.close();

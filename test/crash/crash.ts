@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openStore } from '../../data/store.ts';
+import { dropTestSchemas, TEST_STORE, testStore, withTestStore } from '../helpers/test-store.ts';
 import { loadSigningKey } from '../../core/signing.ts';
 import { changeCaps } from '../../refunds/mandate.ts';
 import { extraCustomer } from '../../sandbox/seed.ts';
@@ -24,7 +24,8 @@ const DEADLINE_MS = Number(process.env.CRASH_DEADLINE_MS ?? 240_000);
 const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-crash-'));
 const port = 3300 + Math.floor(Math.random() * 600);
 const base = `http://127.0.0.1:${port}`;
-const env = {
+// The store of this run: SQLite, or PostgreSQL with ESTORNO_TEST_STORE=postgres (a schema of its own, dropped at the end).
+const env = withTestStore({
   ...process.env,
   PORT: String(port),
   DATA_DIR: dataDir,
@@ -38,7 +39,7 @@ const env = {
   // A kill between claiming a refund's rail call and the rail storing it leaves an outcome
   // nobody knows: after this long staff are asked (the "staff" loop below answers).
   UNKNOWN_REFUND_REVIEW_AFTER_MS: '8000',
-};
+});
 
 let child: ChildProcess | null = null;
 let starts = 0;
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   while (!(await up())) await new Promise((r) => setTimeout(r, 100));
   const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
   // 50 refunds of ~R$ 50 exceed the default R$ 2.000/24 h: raise the window cap as an admin would (re-signed).
-  const admin = openStore(dataDir);
+  const admin = await testStore(dataDir);
   const raised = await changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 10_000_000 }, 'crash-test', new Date());
   await admin.close();
   if (!raised.ok) throw new Error(raised.error);
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
         const review = (await (await fetch(`${base}/api/refunds/review`, { headers: { cookie }, signal: AbortSignal.timeout(3_000) })).json()) as Array<{ id: string }>;
         if (review.length === 0) continue;
         const atRail = (await (await fetch(`${base}/sandbox/pix/refunds`, { signal: AbortSignal.timeout(3_000) })).json()) as Array<{ collecting_document_id: string }>;
-        const db = openStore(dataDir);
+        const db = await testStore(dataDir);
         const documents = await Promise.all(review.map(async (r) => (await db.payments.get((await db.payments.refund(r.id))?.payment_id ?? ''))?.document_id));
         await db.close();
         for (const [i, r] of review.entries()) {
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
   }
 
   // --- Verdict, from the database and the emulated rail ---
-  const store = openStore(dataDir);
+  const store = await testStore(dataDir);
   const failures: string[] = [];
   const inbox = await store.database.all("SELECT message_id, processed_at, turn_id FROM inbox WHERE kind = 'text'") as Array<{ message_id: string; processed_at: string | null; turn_id: string | null }>;
   if (inbox.length !== sent.length) failures.push(`inbox holds ${inbox.length} messages, ${sent.length} were sent`);
@@ -218,8 +219,9 @@ async function main(): Promise<void> {
   if (settled + failed < CONVERSATIONS) failures.push(`${settled + failed} refunds ended for ${CONVERSATIONS} conversations`);
   if (state.focusNotes.length !== settled) failures.push(`${state.focusNotes.length} credit notes for ${settled} settled refunds`);
   await store.close();
+  await dropTestSchemas();
 
-  log(`conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills}, self-kills at crash points ${selfKills}`);
+  log(`store ${TEST_STORE}, conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills}, self-kills at crash points ${selfKills}`);
   log(`refunds settled ${settled}, failed ${failed} (released by staff after an unknown outcome: ${released}), rail refunds ${[...railByDoc.values()].reduce((a, b) => a + b, 0)}, credit notes ${state.focusNotes.length}, wall ${Math.round((Date.now() - started) / 1000)} s`);
   if (failures.length) {
     for (const f of failures) log(`FAIL ${f}`);

@@ -9,6 +9,7 @@ import { parseConfig } from '../../core/config.ts';
 import { startEstorno, type Estorno, type StartOptions } from '../../server/app.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { mountConsole } from '../../console/routes.ts';
+import { testStoreEnv } from './test-store.ts';
 
 /**
  * The real service on a random port in sandbox mode, with its own data
@@ -36,7 +37,7 @@ export async function startTestEstorno(
   options: Partial<Omit<StartOptions, 'config' | 'logger'>> & { dataDir?: string; keepDataDir?: boolean; logTo?: pino.DestinationStream } = {},
 ): Promise<TestEstorno> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'estorno-test-'));
-  const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PROVIDER_TIMEOUT_MS: '2000', MODEL_MAX_RETRIES: '0', ...env });
+  const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PROVIDER_TIMEOUT_MS: '2000', MODEL_MAX_RETRIES: '0', ...testStoreEnv(dataDir), ...env });
   // The service's own logger (with its redaction) when a test reads the logs.
   const logger = options.logTo ? createLogger({ level: env.LOG_LEVEL ?? 'trace', format: 'json', destination: options.logTo }) : pino({ level: env.LOG_LEVEL ?? 'silent' });
   const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, extend: async (app, e) => void await mountConsole(app, e, config), ...options });

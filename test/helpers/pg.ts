@@ -3,7 +3,7 @@ import net from 'node:net';
 import { postgresDatabase, type PostgresDatabase } from '../../data/pg/database.ts';
 
 /** The server the PostgreSQL tests use: DATABASE_URL, or the local one these machines run. */
-export const PG_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL = process.env.ESTORNO_TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Whether something answers at PG_URL's host and port (a TCP connect, at most `timeoutMs`). */
 export async function pgAnswers(url = PG_URL, timeoutMs = 1_000): Promise<boolean> {

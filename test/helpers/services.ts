@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { loadSigningKey } from '../../core/signing.ts';
-import { openStore } from '../../data/store.ts';
+import { testStore } from './test-store.ts';
 import { buildSeed } from '../../sandbox/seed.ts';
 import { APPROVER_MANDATE, DEFAULT_MANDATE, issueMandate } from '../../refunds/mandate.ts';
 import type { Services } from '../../services/context.ts';
 import { memoryRails } from './memory-rails.ts';
 
-/** The money path's services over a real SQLite file, with in-process providers. */
+/** The money path's services over the store of this pass (a SQLite file, or a PostgreSQL schema), with in-process providers. */
 export async function testServices(options: { dataDir?: string; seedMandates?: boolean; now?: () => Date } = {}) {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'estorno-svc-'));
-  const store = openStore(dataDir);
+  const store = await testStore(dataDir);
   const rails = memoryRails(buildSeed());
   const keys = { mandate: loadSigningKey(dataDir, 'mandate-ed25519'), receipt: loadSigningKey(dataDir, 'receipt-ed25519') };
   const now = options.now ?? (() => new Date());

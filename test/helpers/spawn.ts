@@ -1,5 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { withTestStore } from './test-store.ts';
+
+/** A child's environment: this process's, quiet, on the store of this pass for its DATA_DIR unless `extra` names a database itself. */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = withTestStore({ ...process.env, LOG_LEVEL: 'silent', ...extra });
+  if (extra.DATABASE_URL !== undefined) Object.assign(env, { DATABASE_URL: extra.DATABASE_URL, DATABASE_SCHEMA: extra.DATABASE_SCHEMA ?? '' });
+  return env;
+}
 
 /** Runs `node bin/<script>.ts …` to completion, with `input` piped to its stdin. */
 export function runCli(
@@ -9,7 +17,7 @@ export function runCli(
 ): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.resolve(`bin/${script}.ts`), ...args], {
-      env: { ...process.env, LOG_LEVEL: 'silent', ...options.env },
+      env: childEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -31,7 +39,7 @@ export function runCli(
 
 /** `npm start` as a child process; `output()` is what it printed so far. */
 export function startServer(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [path.resolve('bin/start.ts')], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.resolve('bin/start.ts')], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (text += d.toString()));

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../data/store.ts';
+import { testStore } from '../helpers/test-store.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { decideApproval } from '../../refunds/approvals.ts';
 import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
@@ -36,7 +36,7 @@ describe('the agent loop', () => {
 
   it('picks up messages stored before a crash when it starts again', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-restart-'));
-    const store = openStore(dataDir);
+    const store = await testStore(dataDir);
     const now = new Date().toISOString();
     const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
     await store.inbox.insert({ message_id: 'BEFORE-CRASH', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });
@@ -138,7 +138,7 @@ describe('the agent loop', () => {
 describe('resuming a turn cut between a tool_use and its result', () => {
   it('runs the owed tool first, then answers the message that came meanwhile', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-resume-'));
-    const store = openStore(dataDir);
+    const store = await testStore(dataDir);
     const now = new Date().toISOString();
     const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, now);
     await store.inbox.insert({ message_id: 'R-1', conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'o pedido 8421 veio errado', payload: '{}', received_at: now });

@@ -5,13 +5,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadSigningKey } from '../../core/signing.ts';
-import { openStore } from '../../data/store.ts';
+import { onPostgres, testStore, withTestStore } from '../helpers/test-store.ts';
 import { checkMandate } from '../../refunds/mandate.ts';
 import { runCli } from '../helpers/spawn.ts';
 
 const run = promisify(execFile);
 const cli = (dataDir: string, script: string, ...args: string[]) =>
-  run(process.execPath, [path.resolve(`bin/${script}.ts`), ...args], { env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' } }).then(
+  run(process.execPath, [path.resolve(`bin/${script}.ts`), ...args], { env: withTestStore({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }) }).then(
     (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
   );
@@ -29,7 +29,7 @@ describe('npm run mandate', () => {
     expect((await cli(dir, 'mandate', 'revoke', 'cm_night', '--reason', 'leak')).out).toContain('revoked');
     expect((await cli(dir, 'mandate', 'resume', 'cm_night', '--reason', 'x')).code).toBe(2);
     expect((await cli(dir, 'mandate', 'issue', '--id', 'cm_bad', '--agent', 'a', '--per-refund-cents', '1.5', '--window-cap-cents', '1')).err).toContain('--per-refund-cents must be a non-negative integer');
-    const store = openStore(dir);
+    const store = await testStore(dir);
     expect((await store.mandates.versions('cm_night')).map((v) => v.version)).toEqual([1, 2]);
     expect(await checkMandate(store, loadSigningKey(dir, 'mandate-ed25519'), 'cm_night', new Date())).toMatchObject({ ok: false, reason: 'mandate_inactive' });
     await store.close();
@@ -42,7 +42,7 @@ describe('npm run mandate', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(new RegExp(`^Nothing has run with DATA_DIR=${dir}: .*npm start`));
     expect(existsSync(path.join(dir, 'keys'))).toBe(false);
-    await openStore(dir).close();
+    await (await testStore(dir)).close();
     loadSigningKey(dir, 'receipt-ed25519');
     const r = await cli(dir, 'verify', 'rcp_x');
     expect(r.code).toBe(1);
@@ -88,10 +88,23 @@ describe('every command', () => {
     expect(existsSync(path.join(dir, 'keys'))).toBe(false);
   });
 
-  it('user and mandate say so when they create a database, as a mistaken DATA_DIR would', async () => {
+  // SQLite only: the note is about a new database file in DATA_DIR; on PostgreSQL the database is the server's.
+  it.skipIf(onPostgres)('user and mandate say so when they create a database, as a mistaken DATA_DIR would', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
     expect((await cli(dir, 'user', 'list')).err).toContain(`note: no database in ${dir} yet`);
     expect((await cli(dir, 'user', 'list')).err).toBe('');
+  });
+});
+
+describe('the admin commands on PostgreSQL', () => {
+  it('say in one line, exit 2, when the server at DATABASE_URL does not answer (no password, no stack trace)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'estorno-cli-'));
+    for (const args of [['user', 'list'], ['mandate', 'list']]) {
+      const r = await runCli(args[0]!, args.slice(1), { env: { DATA_DIR: dir, DATABASE_URL: 'postgres://estorno:s3cret@127.0.0.1:1/estorno', DATABASE_SCHEMA: 'estorno_cli' } });
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^cannot open the PostgreSQL database at postgresql:\/\/127\.0\.0\.1:1\/estorno \(schema estorno_cli\): .+\n$/);
+      expect(r.err).not.toContain('s3cret');
+    }
   });
 });
 

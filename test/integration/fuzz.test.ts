@@ -112,7 +112,7 @@ describe('fuzzing the webhooks', () => {
     expect([...statuses.keys()].filter((c) => c >= 500)).toEqual([]);
     expect(statuses.get(401)).toBeGreaterThan(100);
     expect((statuses.get(400) ?? 0) + (statuses.get(422) ?? 0) + (statuses.get(200) ?? 0)).toBeGreaterThan(100);
-    expect(e.services.store.sqlite!.pragma('integrity_check', { simple: true })).toBe('ok');
+    if (e.services.store.sqlite) expect(e.services.store.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(await e.services.store.database.one("SELECT COUNT(*) AS n FROM refunds WHERE status = 'settled'")).toEqual({ n: 0 });
     // eslint-disable-next-line no-console
     console.info(`pix fuzz: ${bodies.length} payloads, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../../data/store.ts';
+import { testStore, withTestStore } from '../helpers/test-store.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { waitFor } from '../helpers/estorno.ts';
@@ -13,7 +13,7 @@ describe('graceful shutdown', () => {
   it('finishes the turn in flight, refuses new webhooks meanwhile, and exits cleanly', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-term-'));
     const port = 4100 + Math.floor(Math.random() * 500);
-    const env = { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_LATENCY: 'model=700' };
+    const env = withTestStore({ ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SANDBOX_LATENCY: 'model=700' });
     const base = `http://127.0.0.1:${port}`;
     const startServer = () => spawn(process.execPath, ['bin/start.ts'], { env, stdio: 'ignore' });
     const health = async () => fetch(`${base}/healthz`).then((r) => r.ok, () => false);
@@ -32,7 +32,7 @@ describe('graceful shutdown', () => {
     expect([503, 'closed']).toContain(during);
     expect(await exited).toBe(0);
 
-    const store = openStore(dataDir);
+    const store = await testStore(dataDir);
     expect((await store.inbox.byMessageId('TERM-1'))?.processed_at).not.toBeNull();
     expect(await store.database.all("SELECT status FROM turns")).toEqual([{ status: 'done' }]);
     expect(await store.inbox.byMessageId('TERM-2')).toBeUndefined();

@@ -128,7 +128,7 @@ async function checkInvariants(store: Awaited<ReturnType<typeof testServices>>['
   // Per payment: refunds pending plus settled never exceed what was paid (minus refunds made elsewhere).
   const over = await store.database.all(`SELECT p.id, p.amount_cents, p.external_refunded_cents, COALESCE(SUM(r.amount_cents), 0) AS held
        FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id AND r.status IN (${holding})
-       GROUP BY p.id HAVING held + p.external_refunded_cents > p.amount_cents`);
+       GROUP BY p.id, p.amount_cents, p.external_refunded_cents HAVING COALESCE(SUM(r.amount_cents), 0) + p.external_refunded_cents > p.amount_cents`);
   expect(over).toEqual([]);
   // Per mandate: the rolling-window total stays within the cap, and no single refund is over the per-refund cap.
   const since = new Date(clock - MANDATE.window_seconds * 1000).toISOString();
@@ -139,10 +139,13 @@ async function checkInvariants(store: Awaited<ReturnType<typeof testServices>>['
   // Splitting never beats the per-refund cap: within the window, one order and one conversation
   // get at most the per-refund cap from the agent's mandate, however many refunds make it up.
   for (const scope of ['order_number', 'conversation_id']) {
-    const split = await store.database.all(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND approval_id IS NULL AND created_at >= ? AND status IN (${holding}) GROUP BY ${scope} HAVING t > ?`, MANDATE.id, since, MANDATE.per_refund_cap_cents);
+    const split = await store.database.all(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND approval_id IS NULL AND created_at >= ? AND status IN (${holding}) GROUP BY ${scope} HAVING SUM(amount_cents) > ?`, MANDATE.id, since, MANDATE.per_refund_cap_cents);
     expect(split, `split refunds per ${scope}`).toEqual([]);
   }
   // Money is integer cents everywhere.
-  const fractional = await store.database.all("SELECT id FROM refunds WHERE typeof(amount_cents) != 'integer' OR amount_cents <= 0");
+  // (SQLite stores whatever it is given, so its check asks the stored type; PostgreSQL's column is bigint and cannot hold a fraction.)
+  const fractional = await store.database.all(store.dialect === 'sqlite'
+    ? "SELECT id FROM refunds WHERE typeof(amount_cents) != 'integer' OR amount_cents <= 0"
+    : 'SELECT id FROM refunds WHERE amount_cents <= 0');
   expect(fractional).toEqual([]);
 }

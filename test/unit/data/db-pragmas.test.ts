@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../../data/db.ts';
+import { onPostgres } from '../../helpers/test-store.ts';
 
 /** Issue 15: no work at turn time that can be done once, and no checkpoint inside a commit. */
-describe('the database handle', () => {
+// SQLite only: the better-sqlite3 handle's statement cache and WAL checkpoints (PostgreSQL has neither to configure).
+describe.skipIf(onPostgres)('the database handle', () => {
   it('compiles each SQL text once and hands back the same statement', () => {
     const db = openDb(':memory:');
     const sql = 'SELECT COUNT(*) AS n FROM cases WHERE status = ?';

@@ -90,6 +90,14 @@ describe.skipIf(!available)('postgresDatabase against the server', () => {
     expect(await db.one('SELECT COUNT(*) AS n FROM v WHERE at = ?', '2026-11-23T16:20:01.234Z')).toEqual({ n: 2 });
   });
 
+  it('stores a NUL in text (which PostgreSQL text cannot hold) as U+FFFD instead of failing the statement', async () => {
+    const db = fresh();
+    await db.run('CREATE TABLE t (s text)');
+    await db.run('INSERT INTO t VALUES (?)', 'a\u0000b');
+    await db.run('INSERT INTO t VALUES (@s)', { s: '\u0000' });
+    expect(await db.all('SELECT s FROM t')).toEqual([{ s: 'a\uFFFDb' }, { s: '\uFFFD' }]);
+  });
+
   it('commits a transaction, and rolls it back when fn throws', async () => {
     const db = fresh();
     await db.run('CREATE TABLE k (v int)');

@@ -1,11 +1,10 @@
-import { sqliteDatabase } from '../../../data/sql.ts';
 import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { createStore, type Store } from '../../../data/store.ts';
-import { openDb } from '../../../data/db.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../../data/store.ts';
+import { testStore } from '../../helpers/test-store.ts';
 import { loadSigningKey, type SigningKey } from '../../../core/signing.ts';
 import { appendCaseRecord, sealCase } from '../../../refunds/cases.ts';
 import { loadReceipt, verifyReceipt, type Receipt } from '../../../refunds/verify-receipt.ts';
@@ -29,9 +28,12 @@ describe('sealed receipts', () => {
   let key: SigningKey;
   let receipt: Receipt;
   beforeEach(async () => {
-    store = createStore(sqliteDatabase(openDb(':memory:')));
+    store = await testStore();
     key = loadSigningKey(mkdtempSync(path.join(tmpdir(), 'estorno-keys-')), 'receipt-ed25519');
     receipt = await loadReceipt(store, await buildCase(store, key)) as Receipt;
+  });
+  afterEach(async () => {
+    await store.close();
   });
 
   const clone = (): Receipt => structuredClone(receipt);

@@ -1,4 +1,3 @@
-import { sqliteDatabase } from '../../../data/sql.ts';
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,8 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, isCanonicalText } from '../../../core/canonical.ts';
 import { loadSigningKey } from '../../../core/signing.ts';
-import { openDb } from '../../../data/db.ts';
-import { createStore, type Store } from '../../../data/store.ts';
+import { DB_FILE, type Store } from '../../../data/store.ts';
+import { onPostgres, schemaFor, TEST_PG_URL, testStore } from '../../helpers/test-store.ts';
 import { appendCaseRecord, sealCase } from '../../../refunds/cases.ts';
 import { loadReceipt, verifyReceipt, verifyReceiptFast, type Receipt } from '../../../refunds/verify-receipt.ts';
 import { verifyAllReceipts } from '../../../refunds/verify-all-receipts.ts';
@@ -55,7 +54,7 @@ describe('bulk receipt verification', () => {
   });
 
   it('verifyReceiptFast gives verifyReceipt\'s verdict on valid and tampered receipts', async () => {
-    const store = createStore(sqliteDatabase(openDb(':memory:')));
+    const store = await testStore();
     const key = loadSigningKey(mkdtempSync(path.join(tmpdir(), 'estorno-keys-')), 'receipt-ed25519');
     const receipt = await loadReceipt(store, await buildCase(store, key, 1)) as Receipt;
     const open = await loadReceipt(store, await buildCase(store, key, 2, false)) as Receipt;
@@ -68,19 +67,20 @@ describe('bulk receipt verification', () => {
       expect(reference.valid, name).toBe(false);
       expect(verifyReceiptFast(copy, key.publicKey), name).toEqual(reference);
     }
+    await store.close();
   });
 
   it('verifies a whole database, in this thread and on worker threads, with the reference verdicts in case-id order', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'estorno-bulk-'));
-    const file = path.join(dir, 'r.db');
-    const store = createStore(sqliteDatabase(openDb(file)));
+    const store = await testStore(dir);
     const key = loadSigningKey(dir, 'receipt-ed25519');
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push(await buildCase(store, key, i, i % 5 !== 0));
     await store.cases.open({ id: 'rcp_bulkempty', conversation_id: 'cv_1', order_number: '1', status: 'open', created_at: '2026-11-23T00:01:00.000Z' });
     ids.push('rcp_bulkempty');
-    // Tamper with the stored rows (the triggers forbid it: an attacker with the file drops them first).
-    store.sqlite!.exec('DROP TRIGGER case_records_no_update; DROP TRIGGER case_records_no_delete; DROP TRIGGER case_seals_no_update');
+    // Tamper with the stored rows (the triggers forbid it: an attacker with the file, or the database owner, removes them first).
+    if (store.sqlite) store.sqlite.exec('DROP TRIGGER case_records_no_update; DROP TRIGGER case_records_no_delete; DROP TRIGGER case_seals_no_update');
+    else await store.database.run('ALTER TABLE case_records DISABLE TRIGGER USER; ALTER TABLE case_seals DISABLE TRIGGER USER');
     await store.database.run("UPDATE case_records SET body = replace(body, '18603', '18604') WHERE case_id = ? AND seq = 2", ids[3]!);
     await store.database.run('DELETE FROM case_records WHERE case_id = ? AND seq = 3', ids[7]!);
     await store.database.run("UPDATE case_seals SET signature = ? WHERE case_id = ?", Buffer.alloc(64, 1).toString('base64'), ids[11]!);
@@ -89,8 +89,10 @@ describe('bulk receipt verification', () => {
     for (const id of [...ids].sort()) reference.push({ id, verdict: verifyReceipt((await loadReceipt(store, id))!, key.publicKey) });
     expect(reference.filter((r) => !r.verdict.valid).map((r) => r.id)).toEqual([ids[3], ids[7], ids[11], ids[13]].sort());
     await store.close();
-    expect(await verifyAllReceipts({ dbFile: file }, key.publicKeyPem, { workers: 1 })).toEqual(reference);
-    expect(await verifyAllReceipts({ dbFile: file }, key.publicKeyPem, { workers: 2 })).toEqual(reference);
-    expect(await verifyAllReceipts({ dbFile: file }, key.publicKeyPem, { workers: 3 })).toEqual(reference);
+    // PostgreSQL: each worker thread opens a pool of its own on the schema.
+    const source = onPostgres ? { url: TEST_PG_URL, schema: schemaFor(dir) } : { dbFile: path.join(dir, DB_FILE) };
+    expect(await verifyAllReceipts(source, key.publicKeyPem, { workers: 1 })).toEqual(reference);
+    expect(await verifyAllReceipts(source, key.publicKeyPem, { workers: 2 })).toEqual(reference);
+    expect(await verifyAllReceipts(source, key.publicKeyPem, { workers: 3 })).toEqual(reference);
   });
 });

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+
+/**
+ * `npm test`: the whole suite on SQLite, then again on PostgreSQL (issue 16).
+ *
+ * The PostgreSQL pass uses DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test
+ * (trust auth, database `test`, as on these machines). It is skipped, saying
+ * so, when that server does not answer; ESTORNO_TEST_PG=skip skips it without
+ * asking, ESTORNO_TEST_PG=required (.ci/run) fails the run instead of skipping.
+ * Arguments go to vitest (`npm test -- test/unit` runs those files twice).
+ * Each DATA_DIR a test uses gets a schema of its own, `estorno_t_<run>_…`
+ * (test/helpers/test-store.ts); whatever this run leaves is dropped at the end.
+ */
+const args = process.argv.slice(2);
+const mode = process.env.ESTORNO_TEST_PG ?? 'auto';
+if (!['auto', 'skip', 'required'].includes(mode)) {
+  process.stderr.write(`ESTORNO_TEST_PG must be auto, skip or required, not "${mode}"\n`);
+  process.exit(2);
+}
+const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const where = (() => {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL (not a URL)';
+  }
+})();
+const run = randomBytes(4).toString('hex');
+const vitest = path.resolve('node_modules/vitest/vitest.mjs');
+
+interface Pass {
+  name: string;
+  code: number | null;
+  seconds: number;
+  tests: string;
+}
+
+function banner(text: string): void {
+  const line = '='.repeat(Math.min(100, Math.max(60, text.length + 4)));
+  process.stdout.write(`\n${line}\n=== ${text}\n${line}\n\n`);
+}
+
+async function runPass(name: string, env: Record<string, string>): Promise<Pass> {
+  banner(`npm test, ${name}`);
+  const started = Date.now();
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, ESTORNO_TEST_DATABASE_URL: url };
+  // A DATABASE_URL of the caller names the server; the servers under test get theirs from the helpers.
+  delete childEnv.DATABASE_URL;
+  delete childEnv.DATABASE_SCHEMA;
+  const child = spawn(process.execPath, [vitest, 'run', ...args], { env: childEnv, stdio: ['inherit', 'pipe', 'inherit'] });
+  let tail = '';
+  child.stdout.on('data', (d: Buffer) => {
+    process.stdout.write(d);
+    tail = (tail + d.toString()).slice(-4_000);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  // eslint-disable-next-line no-control-regex
+  const plain = tail.replace(/\x1b\[[0-9;]*m/g, '');
+  const tests = /Tests\s+(.+?)\s*\(\d+\)/.exec(plain)?.[1] ?? 'see above';
+  return { name, code, seconds: Math.round((Date.now() - started) / 1000), tests };
+}
+
+/** Whether PostgreSQL answers a query at `url` within a few seconds (the reason when not). */
+async function postgresAnswers(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (error) {
+    return (error as Error).message || String(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Drops the schemas this run's tests left behind (a test killed midway, a schema still in use at its file's end). */
+async function sweep(): Promise<number> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`estorno\\_t\\_${run}\\_%`]);
+    for (const r of rows) await client.query(`DROP SCHEMA IF EXISTS "${r.nspname}" CASCADE`);
+    return rows.length;
+  } catch {
+    return 0;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const passes: Pass[] = [];
+passes.push(await runPass('pass 1 of 2: SQLite', { ESTORNO_TEST_STORE: 'sqlite' }));
+let skipped: string | null = null;
+if (mode === 'skip') skipped = 'ESTORNO_TEST_PG=skip';
+else {
+  const why = await postgresAnswers();
+  if (why) {
+    if (mode === 'required') {
+      banner(`npm test, pass 2 of 2: PostgreSQL — FAILED: no PostgreSQL answers at ${where} (${why})`);
+      process.stdout.write('ESTORNO_TEST_PG=required (CI): start PostgreSQL there, or point DATABASE_URL at one.\n');
+      passes.push({ name: 'pass 2 of 2: PostgreSQL', code: 1, seconds: 0, tests: `unreachable: ${why}` });
+    } else skipped = `no PostgreSQL answers at ${where} (${why}); start one there or point DATABASE_URL at one (ESTORNO_TEST_PG=skip: do not try)`;
+  }
+}
+if (skipped) banner(`npm test, pass 2 of 2: PostgreSQL — SKIPPED: ${skipped}`);
+else if (passes.length === 1) {
+  passes.push(await runPass(`pass 2 of 2: PostgreSQL (${where})`, { ESTORNO_TEST_STORE: 'postgres', ESTORNO_TEST_RUN: run }));
+  const left = await sweep();
+  if (left) process.stdout.write(`dropped ${left} schema(s) left by this run\n`);
+}
+
+banner('npm test, summary');
+for (const p of passes) process.stdout.write(`${p.code === 0 ? 'PASS' : 'FAIL'}  ${p.name}: ${p.tests}, ${p.seconds} s\n`);
+if (skipped) process.stdout.write(`SKIP  pass 2 of 2: PostgreSQL: ${skipped}\n`);
+process.exit(passes.every((p) => p.code === 0) ? 0 : 1);
