@@ -33,7 +33,7 @@ const keyFile = values['public-key'];
 const ownKey = path.join(config.dataDir, 'keys', 'receipt-ed25519.pem');
 const envKey = config.env.RECEIPT_SIGNING_KEY;
 // Sandbox mode on PostgreSQL: the replicas' key lives in the database (server/secrets.ts).
-const keyInDatabase = !keyFile && !envKey && secretsInDatabase(config);
+const keyInDatabase = !keyFile && !envKey && !existsSync(ownKey) && secretsInDatabase(config);
 // Never mint a key here: a wrong DATA_DIR would print a public key no receipt was signed with.
 if (!keyFile && !envKey && !keyInDatabase && !existsSync(ownKey)) fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}`));
 if (keyFile && !existsSync(keyFile)) fail(`--public-key: no file ${path.resolve(keyFile)}`);
@@ -47,7 +47,7 @@ async function databaseKey() {
   const keyStore = await openConfiguredStore(config);
   const key = await storedSigningKey(keyStore, 'receipt-ed25519', undefined);
   await keyStore.close();
-  return key?.publicKey ?? fail(`no receipt key in the database (schema ${config.env.DATABASE_SCHEMA}): no server has started on it yet`);
+  return key?.publicKey ?? fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}, nor in the database (schema ${config.env.DATABASE_SCHEMA})`));
 }
 if (values['export-public-key']) {
   process.stdout.write(publicKey.export({ type: 'spki', format: 'pem' }).toString());

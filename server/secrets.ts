@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { loadSigningKey, type SigningKey } from '../core/signing.ts';
@@ -29,7 +29,7 @@ export interface Secrets {
 export const randomToken = (): string => randomBytes(24).toString('base64url');
 
 export function secretsFor(config: Config, store: () => Store): Secrets {
-  if (store().dialect === 'postgres' && config.sandbox) return databaseSecrets(store, () => new Date());
+  if (store().dialect === 'postgres' && config.sandbox) return databaseSecrets(store, () => new Date(), config.dataDir);
   return {
     where: 'data_dir',
     async get(name, generate = randomToken) {
@@ -42,7 +42,7 @@ export function secretsFor(config: Config, store: () => Store): Secrets {
   };
 }
 
-function databaseSecrets(store: () => Store, now: () => Date): Secrets {
+function databaseSecrets(store: () => Store, now: () => Date, dataDir: string): Secrets {
   const known = new Map<string, string>();
   const get = async (name: string, generate: () => string = randomToken): Promise<string> => {
     const cached = known.get(name);
@@ -56,6 +56,7 @@ function databaseSecrets(store: () => Store, now: () => Date): Secrets {
         return (await t.sandboxSecrets.get(name)) ?? (await t.sandboxSecrets.putIfAbsent(name, generate(), now().toISOString()));
       }));
     known.set(name, value);
+    mirror(dataDir, name, value);
     return value;
   };
   return {
@@ -70,6 +71,24 @@ function databaseSecrets(store: () => Store, now: () => Date): Secrets {
       for (const [name, value] of known) await s.sandboxSecrets.putIfAbsent(name, value, now().toISOString());
     },
   };
+}
+
+/**
+ * The database's value copied under DATA_DIR (mode 0600) where a single server
+ * keeps it (`keys/<name>.pem` for keys), so the tools that read DATA_DIR (npm run
+ * chat, verify, mandate, a person) keep working on each replica. The database
+ * stays the source: a copy that differs is overwritten.
+ */
+function mirror(dataDir: string, name: string, value: string): void {
+  const file = name.endsWith('-ed25519') ? path.join(dataDir, 'keys', `${name}.pem`) : path.join(dataDir, name);
+  try {
+    if (existsSync(file) && readFileSync(file, 'utf8').trim() === value.trim()) return;
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, value, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  } catch {
+    // A read-only DATA_DIR: the database still has it.
+  }
 }
 
 /** A secret generated on first use and kept under DATA_DIR (mode 0600). */

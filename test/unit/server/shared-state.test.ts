@@ -163,9 +163,12 @@ describe.skipIf(!available)('sandbox secrets on PostgreSQL', () => {
     );
     expect(new Set(all.map((s) => JSON.stringify(s))).size).toBe(1);
     expect(all[0]!.mandate).not.toBe(all[0]!.receipt);
-    // Nothing went to the replicas' DATA_DIRs.
-    const { readdirSync } = await import('node:fs');
-    for (const d of dirs) expect(readdirSync(d)).toEqual([]);
+    // Each replica's DATA_DIR holds a copy (0600) of what the database holds, for the local tools.
+    const { readFileSync, statSync } = await import('node:fs');
+    for (const d of dirs) {
+      expect(readFileSync(path.join(d, 'zapi-webhook-token'), 'utf8')).toBe(all[0]!.token);
+      expect(statSync(path.join(d, 'keys', 'receipt-ed25519.pem')).mode & 0o777).toBe(0o600);
+    }
   });
 
   it('on SQLite the secrets stay files under DATA_DIR', () => {
