@@ -31,7 +31,7 @@ export interface LoopDeps {
   model: ModelClient;
   settings: AgentSettings;
   /** Model calls per customer (see agent/budget.ts); read at each call, null for no limit. */
-  rateLimiter: () => ((conversationId: string) => number) | null;
+  rateLimiter: () => ((conversationId: string) => number | Promise<number>) | null;
 }
 
 /** The model answered with text promising a person (pt-BR or English). */
@@ -127,7 +127,7 @@ async function callModel(deps: LoopDeps, conversation: Conversation, turnId: str
   const { services, settings } = deps;
   const { store } = services;
   const nowIso = () => services.now().toISOString();
-  const wait = deps.rateLimiter()?.(conversation.id) ?? 0;
+  const wait = (await deps.rateLimiter()?.(conversation.id)) ?? 0;
   if (wait > 0) return { kind: 'rate_limited', waitMs: wait };
   const started = Date.now();
   let response: Anthropic.Message;

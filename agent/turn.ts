@@ -32,7 +32,7 @@ export { stopTurnsForStaff } from './stop.ts';
 
 export class Agent {
   /** Set to limit model calls per customer (see modelCallBudget). */
-  rateLimiter: ((conversationId: string) => number) | null = null;
+  rateLimiter: ((conversationId: string) => number | Promise<number>) | null = null;
   private readonly prefixes = new PrefixCache();
   private readonly services: Services;
   private readonly model: ModelClient;

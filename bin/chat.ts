@@ -39,9 +39,12 @@ const name = values.name ?? 'Cliente';
 if (!/^\d{8,15}(@lid)?$/.test(phone)) fail(`--phone must be digits only, like ${MARINA.whatsapp} (or a WhatsApp id like 65998849469@lid)`);
 
 let base: string;
+/** The sandbox this server uses: its own, or the replica's that hosts it (SANDBOX_HOST). */
+let sandboxBase: string;
 let token: string | undefined = values.token ?? process.env.ZAPI_WEBHOOK_TOKEN;
 if (values.url) {
   base = values.url.replace(/\/$/, '');
+  sandboxBase = `${base}/sandbox`;
   if (!token) fail('--url needs --token (the Z-API webhook token from that server\'s startup banner)');
 } else {
   const dataDir = orFail(() => parseConfig()).dataDir;
@@ -49,6 +52,7 @@ if (values.url) {
   if (!found.ok) fail(noServerMessage(found, ', or pass --url and --token'), 1);
   if (!found.info.sandbox) fail(`The server at ${found.info.url} is not in sandbox mode: npm run chat talks to the Z-API emulator only.`, 1);
   base = found.info.url;
+  sandboxBase = found.info.sandbox_url ?? `${base}/sandbox`;
   token ??= found.info.webhook_token ?? undefined;
   if (!token) fail(`The server at ${base} uses a configured ZAPI_WEBHOOK_TOKEN: pass it with --token.`);
 }
@@ -56,7 +60,7 @@ if (values.url) {
 type Sent = { phone: string; message: string; messageId: string; at: string };
 const seen = new Set<string>();
 async function outbox(): Promise<Sent[]> {
-  const res = await fetch(`${base}/sandbox/zapi/outbox?phone=${encodeURIComponent(phone)}`);
+  const res = await fetch(`${sandboxBase}/zapi/outbox?phone=${encodeURIComponent(phone)}`);
   if (!res.ok) throw new Error(`the outbox answered ${res.status}`);
   return (await res.json()) as Sent[];
 }

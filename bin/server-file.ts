@@ -21,6 +21,8 @@ export interface ServerInfo {
   webhook_token: string | null;
   data_dir: string;
   sandbox: boolean;
+  /** The sandbox's base URL (`…/sandbox`): this server's, or the replica's that hosts it (SANDBOX_HOST). */
+  sandbox_url?: string | null;
   started_at: string;
 }
 

@@ -50,10 +50,11 @@ async function main(): Promise<void> {
     port: estorno.port,
     url: estorno.url,
     public_base_url: publicBaseUrl,
-    // A real ZAPI_WEBHOOK_TOKEN stays out of the file: `npm run chat` only talks to the sandbox.
-    webhook_token: config.env.ZAPI_WEBHOOK_TOKEN ? null : estorno.webhookToken,
+    // A real Z-API's webhook token stays out of the file: `npm run chat` only talks to the emulator.
+    webhook_token: config.emulated.zapi ? estorno.webhookToken : null,
     data_dir: config.dataDir,
     sandbox: config.sandbox,
+    sandbox_url: config.sandbox ? `${config.env.SANDBOX_HOST ?? estorno.url}/sandbox` : null,
     started_at: new Date().toISOString(),
   });
   const e = config.emulated;
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     `  Pix webhook     ${estorno.url}/webhooks/pix`,
     `  console         ${estorno.url}/console`,
     ...consoleLines.map((l) => `                  ${l}`),
-    ...(config.sandbox ? [`  sandbox         ${estorno.url}/sandbox  (outbox: ${estorno.url}/sandbox/zapi/outbox)`] : []),
+    ...(config.sandbox ? [`  sandbox         ${config.env.SANDBOX_HOST ?? estorno.url}/sandbox  (outbox: ${config.env.SANDBOX_HOST ?? estorno.url}/sandbox/zapi/outbox)${config.env.SANDBOX_HOST ? '  (hosted by another replica)' : ''}`] : []),
     `  receipts        ${publicBaseUrl}/r/<receipt id>  (public key: ${publicBaseUrl}/r/public-key.pem)`,
     `  health          ${estorno.url}/healthz`,
     `  data            ${config.dataDir}  (this server: ${serverFilePath(config.dataDir)})`,

@@ -7,6 +7,7 @@ import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../r
 import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
 import { fail, openConfiguredStore, orFail, parseCli } from './cli.ts';
 import { missingDatabaseMessage } from './server-file.ts';
+import { secretsInDatabase, storedSigningKey } from '../server/secrets.ts';
 
 /**
  * `npm run verify -- <receipt id>`: exit 0 when the receipt verifies, 1 when it
@@ -31,10 +32,23 @@ const dbFile = path.join(config.dataDir, DB_FILE);
 const keyFile = values['public-key'];
 const ownKey = path.join(config.dataDir, 'keys', 'receipt-ed25519.pem');
 const envKey = config.env.RECEIPT_SIGNING_KEY;
+// Sandbox mode on PostgreSQL: the replicas' key lives in the database (server/secrets.ts).
+const keyInDatabase = !keyFile && !envKey && !existsSync(ownKey) && secretsInDatabase(config);
 // Never mint a key here: a wrong DATA_DIR would print a public key no receipt was signed with.
-if (!keyFile && !envKey && !existsSync(ownKey)) fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}`));
+if (!keyFile && !envKey && !keyInDatabase && !existsSync(ownKey)) fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}`));
 if (keyFile && !existsSync(keyFile)) fail(`--public-key: no file ${path.resolve(keyFile)}`);
-const publicKey = keyFile ? publicKeyFromPem(readFileSync(keyFile, 'utf8')) : loadSigningKey(config.dataDir, 'receipt-ed25519', envKey).publicKey;
+const publicKey = keyFile
+  ? publicKeyFromPem(readFileSync(keyFile, 'utf8'))
+  : keyInDatabase
+    ? await databaseKey()
+    : loadSigningKey(config.dataDir, 'receipt-ed25519', envKey).publicKey;
+
+async function databaseKey() {
+  const keyStore = await openConfiguredStore(config);
+  const key = await storedSigningKey(keyStore, 'receipt-ed25519', undefined);
+  await keyStore.close();
+  return key?.publicKey ?? fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}, nor in the database (schema ${config.env.DATABASE_SCHEMA})`));
+}
 if (values['export-public-key']) {
   process.stdout.write(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   process.exit(0);

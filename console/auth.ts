@@ -120,28 +120,37 @@ export function requireAdmin(req: Request, res: Response, next: NextFunction): v
   next();
 }
 
-/** Failed logins per email + address: 10 per 15 minutes. */
+/**
+ * Failed logins per email + address: 10 per 15 minutes, counted in the database
+ * (rate_events) so every replica sees every attempt.
+ */
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-  blocked(key: string, now = Date.now()): boolean {
-    const recent = (this.failures.get(key) ?? []).filter((t) => now - t < 15 * 60_000);
-    this.failures.set(key, recent);
-    return recent.length >= 10;
+  static readonly MAX = 10;
+  static readonly WINDOW_MS = 15 * 60_000;
+  private readonly store: () => Store;
+
+  constructor(store: () => Store) {
+    this.store = store;
   }
-  fail(key: string, now = Date.now()): void {
-    this.failures.set(key, [...(this.failures.get(key) ?? []), now]);
-  }
+
   /**
    * Counts an attempt before the password is hashed (a failure until it
-   * succeeds): parallel guesses cannot all slip past the limit while scrypt runs.
-   * False when the key is blocked.
+   * succeeds): parallel guesses, on one replica or several, cannot all slip
+   * past the limit while scrypt runs. False when the key is blocked.
    */
-  attempt(key: string, now = Date.now()): boolean {
-    if (this.blocked(key, now)) return false;
-    this.fail(key, now);
-    return true;
+  async attempt(key: string, now = Date.now()): Promise<boolean> {
+    const s = this.store();
+    return s.tx(async (t) => {
+      await s.lock(`rate:login:${key}`);
+      const since = now - LoginThrottle.WINDOW_MS;
+      if ((await t.rates.window('login', key, since)).count >= LoginThrottle.MAX) return false;
+      await t.rates.prune('login', since);
+      await t.rates.record('login', key, now);
+      return true;
+    });
   }
-  clear(key: string): void {
-    this.failures.delete(key);
+
+  async clear(key: string): Promise<void> {
+    await this.store().rates.clear('login', key);
   }
 }

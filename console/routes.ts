@@ -1,5 +1,3 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Config } from '../core/config.ts';
@@ -19,17 +17,27 @@ const SANDBOX_USERS = [
  * Mounts the console: the JSON API under /api and the page under /console
  * (plain ES modules and CSS, no build step). In sandbox mode, and only there,
  * an admin and a staff user exist from the first start: their passwords live
- * under DATA_DIR (mode 0600) and are printed in the banner. Outside sandbox
+ * under DATA_DIR (mode 0600), or in the database on PostgreSQL, and are printed in the banner. Outside sandbox
  * mode the first admin comes from `npm run user -- add … --role admin`.
  */
 export async function mountConsole(app: express.Express, estorno: Estorno, config: Config): Promise<{ bannerLines: string[] }> {
-  const sandboxUsers = config.sandbox ? SANDBOX_USERS.map((u) => ({ ...u, password: sandboxPassword(config.dataDir, u.role) })) : [];
+  // Their passwords: DATA_DIR files, or the database on PostgreSQL (every replica logs in the same users).
+  const sandboxUsers = config.sandbox ? await Promise.all(SANDBOX_USERS.map(async (u) => ({ ...u, password: await estorno.secrets.get(`console-${u.role}-password`, generatePassword) }))) : [];
   // Also run before each login: POST /sandbox/reset starts a fresh database, and the banner's logins must keep working.
   const ensureSandboxUsers = async () => {
     const store = estorno.services.store;
-    for (const u of sandboxUsers) {
-      if (!await store.users.byEmail(u.email)) await store.users.create({ email: u.email, name: u.name, role: u.role, password_hash: hashPasswordSync(u.password), now: new Date().toISOString() });
-    }
+    if (sandboxUsers.length === 0) return;
+    const missing = [];
+    for (const u of sandboxUsers) if (!await store.users.byEmail(u.email)) missing.push(u);
+    if (missing.length === 0) return;
+    // Hashed outside the transaction; created under a lock, so replicas starting together make each user once.
+    const hashed = missing.map((u) => ({ ...u, hash: hashPasswordSync(u.password) }));
+    await store.tx(async () => {
+      await store.lock('sandbox-console-users');
+      for (const u of hashed) {
+        if (!await store.users.byEmail(u.email)) await store.users.create({ email: u.email, name: u.name, role: u.role, password_hash: u.hash, now: new Date().toISOString() });
+      }
+    });
   };
   await ensureSandboxUsers();
 
@@ -37,11 +45,4 @@ export async function mountConsole(app: express.Express, estorno: Estorno, confi
   app.use('/console', express.static(PUBLIC, { index: 'index.html', maxAge: 0 }));
   app.get('/', (_req, res) => res.redirect(302, '/console/'));
   return { bannerLines: sandboxUsers.map((u) => `${u.role.padEnd(5)} login: ${u.email} / ${u.password}`) };
-}
-
-/** A password generated on first start and kept under DATA_DIR (mode 0600), like the sandbox's other secrets. */
-function sandboxPassword(dataDir: string, role: string): string {
-  const file = path.join(dataDir, `console-${role}-password`);
-  if (!existsSync(file)) writeFileSync(file, generatePassword(), { mode: 0o600, flag: 'wx' });
-  return readFileSync(file, 'utf8').trim();
 }

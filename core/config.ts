@@ -123,6 +123,13 @@ const schema = z.object({
   /** Sandbox only: when the emulated rail posts its refund webhooks, e.g. "created=20,settled=2000". */
   SANDBOX_PIX_WEBHOOKS: z.string().regex(/^created=\d{1,6},settled=\d{1,6}$/, 'like "created=20,settled=2000"').optional(),
   SANDBOX_EXTRA_CUSTOMERS: int(0, 0, 20_000),
+  /**
+   * Replicas in sandbox mode: the base URL of the replica that hosts the sandbox
+   * (e.g. http://127.0.0.1:3000). This replica then runs no emulators and no
+   * /sandbox routes of its own; its providers and the scripted model are that
+   * replica's /sandbox/... (README "Replicas"). Needs DATABASE_URL.
+   */
+  SANDBOX_HOST: url.transform((v) => v.replace(/\/+$/, '')).optional(),
 });
 
 /** "model=1500,omie=300" → {model: 1500, omie: 300}. */
@@ -170,7 +177,9 @@ export function parseConfig(source: Record<string, string | undefined> = process
     }
     return set.length === names.length;
   };
-  const zapiReal = bothOrNeither(['ZAPI_INSTANCE_ID', 'ZAPI_INSTANCE_TOKEN', 'ZAPI_CLIENT_TOKEN', 'ZAPI_WEBHOOK_TOKEN']);
+  // ZAPI_WEBHOOK_TOKEN alone keeps Z-API emulated: it only fixes the token every replica accepts.
+  const zapiReal = bothOrNeither(['ZAPI_INSTANCE_ID', 'ZAPI_INSTANCE_TOKEN', 'ZAPI_CLIENT_TOKEN']);
+  if (zapiReal) bothOrNeither(['ZAPI_INSTANCE_ID', 'ZAPI_WEBHOOK_TOKEN']);
   const omieReal = bothOrNeither(['OMIE_APP_KEY', 'OMIE_APP_SECRET']);
   const pixReal =
     env.PIX_RAIL === 'trio'
@@ -204,6 +213,15 @@ export function parseConfig(source: Record<string, string | undefined> = process
   if (env.SANDBOX === '0') {
     const fake = (Object.keys(emulated) as Array<keyof typeof emulated>).filter((k) => emulated[k]);
     if (fake.length > 0) throw new ConfigError(`invalid configuration:\n  SANDBOX: "0" needs every provider real; emulated: ${fake.join(', ')}`);
+  }
+  if (env.SANDBOX_HOST !== undefined) {
+    if (!sandbox) throw new ConfigError('invalid configuration:\n  SANDBOX_HOST: only in sandbox mode (every provider emulated); remove it next to real credentials');
+    if (env.DATABASE_URL === undefined) throw new ConfigError('invalid configuration:\n  SANDBOX_HOST: replicas share one PostgreSQL; set DATABASE_URL too');
+  }
+  if (env.DATABASE_URL !== undefined && !sandbox) {
+    // Every replica must accept the same webhooks and sign with the same keys: never generated per machine.
+    const missing = (['MANDATE_SIGNING_KEY', 'RECEIPT_SIGNING_KEY', 'ZAPI_WEBHOOK_TOKEN'] as const).filter((n) => env[n] === undefined);
+    if (missing.length > 0) throw new ConfigError(`invalid configuration:\n  ${missing.join(', ')}: required with DATABASE_URL outside sandbox mode (every replica shares them; they are never generated per machine)`);
   }
   return {
     env,

@@ -605,4 +605,34 @@ UPDATE approvals SET status = 'expired'
 CREATE UNIQUE INDEX approvals_one_pending_per_proposal ON approvals (proposal_hash) WHERE status = 'pending';
 `,
   },
+  {
+    version: 80,
+    name: 'sandbox_secrets_rate_events_provider_cache',
+    // Replicas (issue 16): the sandbox's generated secrets (webhook token, console
+    // passwords, signing keys) are read by every process from the database (used on
+    // PostgreSQL); the login throttle and the model-call budget count in rate_events,
+    // so every process sees every attempt and every call; provider_cache shares Omie's
+    // answers (Omie refuses an id asked again by anyone within 60 s).
+    sql: `
+CREATE TABLE sandbox_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE rate_events (
+  id INTEGER PRIMARY KEY,
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE INDEX rate_events_by_key ON rate_events (scope, key, at_ms);
+CREATE INDEX rate_events_by_age ON rate_events (scope, at_ms);
+CREATE TABLE provider_cache (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  fetched_at_ms INTEGER NOT NULL
+);
+CREATE INDEX provider_cache_by_age ON provider_cache (fetched_at_ms);
+`,
+  },
 ];

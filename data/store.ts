@@ -20,6 +20,7 @@ import { identityRepo } from './identity.ts';
 import { consoleWorkRepo } from './console-work.ts';
 import { evalsRepo } from './evals.ts';
 import { leasesRepo } from './leases.ts';
+import { providerCacheRepo, ratesRepo, sandboxSecretsRepo } from './rates.ts';
 
 /** Every aggregate's repository over one database: the only place SQL lives. */
 export function repositories(sql: Sql) {
@@ -42,6 +43,9 @@ export function repositories(sql: Sql) {
     consoleWork: consoleWorkRepo(sql),
     evals: evalsRepo(sql),
     leases: leasesRepo(sql),
+    rates: ratesRepo(sql),
+    sandboxSecrets: sandboxSecretsRepo(sql),
+    providerCache: providerCacheRepo(sql),
   };
 }
 

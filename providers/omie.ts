@@ -27,6 +27,18 @@ export interface OmieOptions {
    * `informacoes_adicionais.numero_pedido_cliente`). Omie has no field of its own.
    */
   paymentReferenceField?: string;
+  /**
+   * Answers shared with other processes (replicas on one database): a lookup
+   * another replica made within `cacheMs` is reused, since Omie refuses the
+   * same id asked again by anyone within 60 s ("consumo redundante").
+   */
+  shared?: SharedCache;
+}
+
+/** A cache of JSON answers several processes share (a database table behind it). */
+export interface SharedCache {
+  get(key: string, newerThanMs: number): Promise<string | undefined>;
+  put(key: string, json: string, atMs: number): Promise<void>;
 }
 
 /** NF-e `tPag` codes as Omie stores them in `parcela.meio_pagamento`. */
@@ -45,9 +57,9 @@ const MAX_PAGES = 1000;
 export function createOmieClient(options: OmieOptions): ErpClient {
   const http = createHttp('omie', { baseURL: options.baseUrl.replace(/\/+$/, ''), timeoutMs: options.timeoutMs });
   const cacheMs = options.cacheMs ?? 60_000;
-  const orders = ttlCache<ErpOrder>(cacheMs);
-  const invoices = ttlCache<ErpInvoice>(cacheMs);
-  const customers = ttlCache<ErpCustomer>(cacheMs);
+  const orders = ttlCache<ErpOrder>(cacheMs, sharedAs('omie:order:', cacheMs, options.shared));
+  const invoices = ttlCache<ErpInvoice>(cacheMs, sharedAs('omie:nf:', cacheMs, options.shared));
+  const customers = ttlCache<ErpCustomer>(cacheMs, sharedAs('omie:customer:', cacheMs, options.shared));
   const phoneIndex = ttlCache<ErpCustomer[]>(PHONE_INDEX_MS);
 
   /** One call; null when the fault code is one of `emptyCodes` (Omie's "not found" spellings). */
@@ -306,14 +318,14 @@ function brazilTime(iso: string): Date {
  * 60 s with a "redundant" fault, so a "not found" is kept too (asking again
  * would not tell us more); only a failure is forgotten at once.
  */
-function ttlCache<T>(ttlMs: number) {
+function ttlCache<T>(ttlMs: number, shared?: (key: string, load: () => Promise<T | null>) => Promise<T | null>) {
   const entries = new Map<string, { at: number; value: Promise<T | null> }>();
   const get = (key: string, load: () => Promise<T | null>): Promise<T | null> => {
     const now = Date.now();
     const hit = entries.get(key);
     if (hit && now - hit.at < ttlMs) return hit.value;
     for (const [k, e] of entries) if (now - e.at >= ttlMs) entries.delete(k);
-    const entry = { at: now, value: load() };
+    const entry = { at: now, value: shared ? shared(key, load) : load() };
     entries.set(key, entry);
     const forget = () => {
       if (entries.get(key) === entry) entries.delete(key);
@@ -324,6 +336,22 @@ function ttlCache<T>(ttlMs: number) {
   get.put = (key: string, value: T) => void entries.set(key, { at: Date.now(), value: Promise.resolve(value) });
   get.clear = () => entries.clear();
   return get;
+}
+
+/**
+ * The second level of `ttlCache`: another process's answer from the shared
+ * cache when it is fresh, else `load` and share what it gave. The shared
+ * cache failing never fails a lookup (it only costs a call to Omie).
+ */
+function sharedAs<T>(prefix: string, ttlMs: number, shared: SharedCache | undefined): ((key: string, load: () => Promise<T | null>) => Promise<T | null>) | undefined {
+  if (!shared) return undefined;
+  return async (key, load) => {
+    const stored = await shared.get(prefix + key, Date.now() - ttlMs).catch(() => undefined);
+    if (stored !== undefined) return JSON.parse(stored) as T | null;
+    const value = await load();
+    await shared.put(prefix + key, JSON.stringify(value), Date.now()).catch(() => undefined);
+    return value;
+  };
 }
 
 function reais(value: unknown): number {

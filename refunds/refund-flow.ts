@@ -167,6 +167,9 @@ export async function applyRailRefund(services: Services, refundId: string, rail
   let paidAfterFailure = false;
   let concluded = null as { status: FinalNoteStatus } | null;
   await store.tx(async () => {
+    // Replicas: the settlement and the note's decision may commit at once on two processes; one
+    // waits for the other, so the second sees the first and concludes (PostgreSQL reads committed rows).
+    await store.lock(`refund:${refundId}`);
     const refund = await mustRefund(services, refundId);
     if (rail.railRefundId) await store.payments.setRailRefundId(refund.id, rail.railRefundId, nowIso);
     if (refund.status === 'failed' && rail.status !== 'failed') {
@@ -328,6 +331,7 @@ export async function issueCreditNote(services: Services, refundId: string): Pro
   }
   const status = note.status;
   const outcome = await store.tx(async () => {
+    await store.lock(`refund:${refund.id}`); // see applyRailRefund
     const at = services.now().toISOString();
     await store.creditNotes.update(refund.id, { status, number: note.number ?? null, series: note.series ?? null, access_key: note.accessKey ?? null, message: note.message ?? null }, at);
     if (status === 'processing') return 'waiting';

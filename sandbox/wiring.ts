@@ -34,9 +34,13 @@ export function emulatedEndpoints(sandboxBase: string) {
 /** In sandbox mode the agent and the approver have mandates from the first start (and after each reset). */
 export async function seedSandboxMandates(config: Pick<Config, 'sandbox'>, store: Store, key: SigningKey, now: Date): Promise<void> {
   if (!config.sandbox) return;
-  for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) {
-    if (!await store.mandates.latest(m.id)) await issueMandate(store, key, m, now);
-  }
+  // Replicas starting together: one issues them, the others (waiting on the lock) find them.
+  await store.tx(async () => {
+    await store.lock('sandbox-seed-mandates');
+    for (const m of [DEFAULT_MANDATE, APPROVER_MANDATE]) {
+      if (!await store.mandates.latest(m.id)) await issueMandate(store, key, m, now);
+    }
+  });
 }
 
 /** The emulators of whatever provider is not real (null when all are real). */
@@ -44,7 +48,8 @@ export function startEmulators(
   config: Config,
   options: { now: Date; pixWebhookUrl: () => string; logger: Logger; latency?: SandboxOptions['latency']; pixWebhookDelaysMs?: SandboxOptions['pixWebhookDelaysMs'] },
 ): Sandbox | null {
-  if (!Object.values(config.emulated).some(Boolean)) return null;
+  // A replica pointed at another's sandbox (SANDBOX_HOST) runs no emulators of its own.
+  if (!Object.values(config.emulated).some(Boolean) || (config.sandbox && config.env.SANDBOX_HOST)) return null;
   return createSandbox({
     seed: buildSeed(options.now, config.env.SANDBOX_EXTRA_CUSTOMERS),
     extraCustomers: config.env.SANDBOX_EXTRA_CUSTOMERS,
@@ -71,7 +76,8 @@ export interface SandboxRouteDeps {
  * Mounts the emulators at `emulatorPath` and, in sandbox mode, `/sandbox/reset`
  * and the `/sandbox` index; any other `/sandbox` path answers 404 when sandbox mode is off.
  */
-export function mountSandbox(app: express.Express, config: Pick<Config, 'sandbox'>, sandbox: Sandbox | null, emulatorPath: string, deps: SandboxRouteDeps): void {
+export function mountSandbox(app: express.Express, config: Pick<Config, 'sandbox'> & { env: Pick<Config['env'], 'SANDBOX_HOST'> }, sandbox: Sandbox | null, emulatorPath: string, deps: SandboxRouteDeps): void {
+  const sandboxHost = config.sandbox ? config.env.SANDBOX_HOST : undefined;
   if (sandbox && config.sandbox) {
     app.post('/sandbox/reset', async (_req, res) => {
       await deps.quiesce();
@@ -86,6 +92,6 @@ export function mountSandbox(app: express.Express, config: Pick<Config, 'sandbox
   }
   if (sandbox) app.use(emulatorPath, sandbox.router);
   app.use('/sandbox', (_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'sandbox mode is off' });
+    res.status(404).json({ error: 'not_found', message: sandboxHost ? `this replica uses the sandbox at ${sandboxHost}/sandbox` : 'sandbox mode is off' });
   });
 }

@@ -12,6 +12,7 @@ import type { Sandbox, SandboxOptions } from '../sandbox/emulators/index.ts';
 import { mountSandbox, seedSandboxMandates, startEmulators } from '../sandbox/wiring.ts';
 import type { Workers } from './workers.ts';
 import { LiveEvents } from './events.ts';
+import { secretsFor, type Secrets } from './secrets.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { readiness } from './readyz.ts';
 import { receiptPages } from './receipt-page.ts';
@@ -33,6 +34,8 @@ export interface Estorno {
   workers: Workers;
   sandbox: Sandbox | null;
   webhookToken: string;
+  /** Generated secrets (sandbox console passwords): DATA_DIR, or the database shared by replicas. */
+  secrets: Secrets;
   events: LiveEvents;
   /** Which model answers: the sandbox's scripted policy or Claude. */
   modelKind: 'scripted' | 'claude';
@@ -80,12 +83,17 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   // Production wiring (server/wiring.ts): store, keys, providers, services, agent, workers.
   const at = wiring.addresses(config, env.HOST, port);
   const holder = new wiring.StoreHolder(await wiring.openServiceStore(config, logger), config);
-  const keys = wiring.signingKeys(config);
-  const webhookToken = wiring.webhookToken(config);
+  // Generated secrets: DATA_DIR files, or the database in sandbox mode on PostgreSQL (every replica the same).
+  const secrets = secretsFor(config, () => holder.store);
+  holder.secrets = secrets;
+  const keys = await wiring.signingKeys(config, secrets);
+  const webhookToken = await wiring.webhookToken(config, secrets);
   const pixReceiver = wiring.pixReceiver(config, at);
   const events = new LiveEvents();
+  // PostgreSQL: every replica's console sees every replica's events (NOTIFY/LISTEN).
+  if (holder.store.dialect === 'postgres' && env.DATABASE_URL) await events.listenAcross({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, logger });
   let workers: Workers | null = null;
-  const services = wiring.services({ config, logger, now, holder, keys, providers: wiring.providers(config, at.emulated), publicBaseUrl: at.publicBaseUrl, events, wake: () => workers?.wake() });
+  const services = wiring.services({ config, logger, now, holder, keys, providers: wiring.providers(config, at.emulated, () => holder.store), publicBaseUrl: at.publicBaseUrl, events, wake: () => workers?.wake() });
   const seedMandates = () => seedSandboxMandates(config, holder.store, keys.mandate, now());
   await seedMandates();
   const built = wiring.agentAndWorkers(config, services, at.emulated);
@@ -136,10 +144,14 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     workers,
     sandbox,
     webhookToken,
+    secrets,
     events,
     modelKind: config.emulated.model ? 'scripted' : 'claude',
     idle: () => lifecycle.idle({ scheduler, workers: running.workers, sandbox, store: () => holder.store, now }),
-    close: () => lifecycle.close(running),
+    close: async () => {
+      await lifecycle.close(running);
+      await events.close();
+    },
   };
   app.use(receiptPages({ store: () => holder.store, key: keys.receipt, publicBaseUrl: at.publicBaseUrl }));
   app.get('/favicon.ico', favicon());

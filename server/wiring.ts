@@ -1,19 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
-import { loadSigningKey } from '../core/signing.ts';
 import { DB_FILE, type Store } from '../data/store.ts';
 import { openDatabaseStore, recreatePostgresStore } from '../data/open.ts';
-import { Agent, modelCallBudget } from '../agent/turn.ts';
+import { Agent } from '../agent/turn.ts';
+import { storedModelCallBudget } from '../agent/budget.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
 import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, SUPPORT_AGENT_ID } from '../refunds/mandate.ts';
 import { configureBusinessHours, parseBusinessHours } from '../conversations/state.ts';
 import type { Services } from '../services/context.ts';
-import { createOmieClient } from '../providers/omie.ts';
+import { createOmieClient, type SharedCache } from '../providers/omie.ts';
+import { fileSecret, type Secrets } from './secrets.ts';
 import { createTrioRail } from '../providers/trio.ts';
 import { bcbPixOptions, createBcbPixRail } from '../providers/bcb-pix.ts';
 import { createFocusNfeClient, focusExtras } from '../providers/focus-nfe.ts';
@@ -39,6 +39,8 @@ export interface Addresses {
   emulatorPath: string;
   publicBaseUrl: string;
   emulated: EmulatedEndpoints;
+  /** The replica hosting the sandbox, when this one only uses it. */
+  sandboxHost: string | undefined;
 }
 
 export function addresses(config: Config, host: string, port: number): Addresses {
@@ -46,8 +48,11 @@ export function addresses(config: Config, host: string, port: number): Addresses
   // The emulators of whatever is not real. In sandbox mode they are public under
   // /sandbox (CONTRACT); next to real providers they live under a path nobody
   // is told (a capability), with no control routes mounted at /sandbox.
-  const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${dataDirSecret(config.dataDir, 'emulator-path-token')}`;
-  return { base, emulatorPath, publicBaseUrl: config.env.PUBLIC_BASE_URL ?? base, emulated: emulatedEndpoints(`${base}${emulatorPath}`) };
+  const emulatorPath = config.sandbox ? '/sandbox' : `/emulated-${fileSecret(config.dataDir, 'emulator-path-token')}`;
+  // Replicas: one hosts the sandbox; the others (SANDBOX_HOST) use its emulators and run none (README "Replicas").
+  const sandboxHost = config.sandbox ? config.env.SANDBOX_HOST : undefined;
+  const emulatorBase = sandboxHost ? `${sandboxHost}/sandbox` : `${base}${emulatorPath}`;
+  return { base, emulatorPath, publicBaseUrl: config.env.PUBLIC_BASE_URL ?? base, emulated: emulatedEndpoints(emulatorBase), sandboxHost };
 }
 
 /**
@@ -62,6 +67,8 @@ export async function openServiceStore(config: Config, logger?: Logger): Promise
 export class StoreHolder {
   private current: Store;
   private readonly config: Config;
+  /** Set once the secrets are read from this store (sandbox on PostgreSQL keeps them there). */
+  secrets: Secrets | null = null;
 
   constructor(store: Store, config: Config) {
     this.current = store;
@@ -80,6 +87,8 @@ export class StoreHolder {
   async resetToEmpty(): Promise<void> {
     if (this.current.dialect === 'postgres') {
       this.current = await recreatePostgresStore(this.current, this.config);
+      // The secrets this process uses (webhook token, keys, console passwords) are written back.
+      await this.secrets?.restore(this.current);
       return;
     }
     await this.current.close();
@@ -93,16 +102,17 @@ export class StoreHolder {
   }
 }
 
-export function signingKeys(config: Config): Services['keys'] {
+/** The signing keys: from the environment, else generated once (DATA_DIR, or the database shared by replicas). */
+export async function signingKeys(config: Config, secrets: Secrets): Promise<Services['keys']> {
   return {
-    mandate: loadSigningKey(config.dataDir, 'mandate-ed25519', config.env.MANDATE_SIGNING_KEY),
-    receipt: loadSigningKey(config.dataDir, 'receipt-ed25519', config.env.RECEIPT_SIGNING_KEY),
+    mandate: await secrets.signingKey('mandate-ed25519', config.env.MANDATE_SIGNING_KEY),
+    receipt: await secrets.signingKey('receipt-ed25519', config.env.RECEIPT_SIGNING_KEY),
   };
 }
 
-/** The token Z-API webhooks must carry: configured, or generated on first start under DATA_DIR. */
-export function webhookToken(config: Config): string {
-  return config.env.ZAPI_WEBHOOK_TOKEN ?? dataDirSecret(config.dataDir, 'zapi-webhook-token');
+/** The token Z-API webhooks must carry: configured, or generated once (every replica the same). */
+export async function webhookToken(config: Config, secrets: Secrets): Promise<string> {
+  return config.env.ZAPI_WEBHOOK_TOKEN ?? (await secrets.get('zapi-webhook-token'));
 }
 
 /**
@@ -117,13 +127,17 @@ export function pixReceiver(config: Config, at: Pick<Addresses, 'emulatorPath' |
 }
 
 /** The provider clients: each real one from its settings, or its emulator. */
-export function providers(config: Config, emulated: EmulatedEndpoints): Pick<Services, 'erp' | 'pix' | 'fiscal' | 'whatsapp'> {
+export function providers(config: Config, emulated: EmulatedEndpoints, store: () => Store): Pick<Services, 'erp' | 'pix' | 'fiscal' | 'whatsapp'> {
   const env = config.env;
   const timeoutMs = env.PROVIDER_TIMEOUT_MS;
+  // Replicas on PostgreSQL share Omie's answers: Omie refuses an id any of them asked within 60 s.
+  const omieShared: SharedCache | undefined = store().dialect === 'postgres'
+    ? { get: (key, newerThanMs) => store().providerCache.get(key, newerThanMs), put: (key, json, atMs) => store().providerCache.put(key, json, atMs, atMs - 10 * 60_000) }
+    : undefined;
   return {
     erp: config.emulated.omie
-      ? createOmieClient({ ...emulated.omie, timeoutMs })
-      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs, ...(env.OMIE_PIX_ID_FIELD ? { paymentReferenceField: env.OMIE_PIX_ID_FIELD } : {}) }),
+      ? createOmieClient({ ...emulated.omie, timeoutMs, ...(omieShared ? { shared: omieShared } : {}) })
+      : createOmieClient({ baseUrl: env.OMIE_BASE_URL, appKey: env.OMIE_APP_KEY as string, appSecret: env.OMIE_APP_SECRET as string, timeoutMs, ...(env.OMIE_PIX_ID_FIELD ? { paymentReferenceField: env.OMIE_PIX_ID_FIELD } : {}), ...(omieShared ? { shared: omieShared } : {}) }),
     pix: config.emulated.pix
       ? createTrioRail({ ...emulated.trio, timeoutMs })
       : env.PIX_RAIL === 'bcb'
@@ -185,18 +199,13 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
     modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
   });
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
-  agent.rateLimiter = modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
+  // Counted in the database, so every replica shares one budget (agent/budget.ts).
+  agent.rateLimiter = storedModelCallBudget(() => services.store, env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
   const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: turnDebounceMs(env), concurrency: env.TURN_CONCURRENCY, logger: services.logger, ...turnLease(services) });
   const workers = new Workers(services, (id) => scheduler.schedule(id), { reviewUnknownAfterMs: env.UNKNOWN_REFUND_REVIEW_AFTER_MS });
   return { agent, scheduler, workers };
 }
 
-/** A secret generated on first start and kept under DATA_DIR (mode 0600). */
-function dataDirSecret(dataDir: string, name: string): string {
-  const file = path.join(dataDir, name);
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
-  return readFileSync(file, 'utf8').trim();
-}
 
 /**
  * On PostgreSQL several replicas share the conversations: a turn runs only where

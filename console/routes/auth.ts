@@ -18,13 +18,14 @@ export interface LoginOptions {
 export function loginRoutes(services: Pick<Services, 'store' | 'now'>, options: LoginOptions = {}): express.Router {
   const router = express.Router();
   const store = () => services.store;
-  const throttle = new LoginThrottle();
+  // Counted in the database: every replica sees every attempt.
+  const throttle = new LoginThrottle(store);
   router.post('/login', async (req, res) => {
     const body = parseBody(z.object({ email: z.string().email().max(200), password: z.string().min(1).max(200) }).strict(), req, res);
     if (!body) return;
     const key = `${body.email.toLowerCase()}|${req.ip}`;
     // Counted before the password is hashed: parallel guesses cannot all slip past the limit.
-    if (!throttle.attempt(key)) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
+    if (!(await throttle.attempt(key))) return void res.status(429).json({ error: 'too_many_attempts', message: 'too many failed logins; wait 15 minutes' });
     await options.beforeLogin?.();
     const user = await store().users.byEmail(body.email);
     // An unknown or disabled user costs the same scrypt run: the answer time does not tell which emails exist.
@@ -32,7 +33,7 @@ export function loginRoutes(services: Pick<Services, 'store' | 'now'>, options: 
     if (!user || user.active !== 1 || !matches) {
       return void res.status(401).json({ error: 'bad_credentials', message: 'wrong email or password' });
     }
-    throttle.clear(key);
+    await throttle.clear(key);
     const { csrf } = await startSession(store(), res, req, user, services.now());
     res.json({ id: user.id, email: user.email, name: user.name, role: user.role, csrf });
   });

@@ -564,4 +564,29 @@ UPDATE approvals SET status = 'expired'
 CREATE UNIQUE INDEX approvals_one_pending_per_proposal ON approvals (proposal_hash) WHERE status = 'pending';
 `,
   },
+  {
+    version: 8,
+    name: 'sandbox_secrets_rate_events_provider_cache',
+    sql: `
+CREATE TABLE sandbox_secrets (
+  name text PRIMARY KEY,
+  value text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE rate_events (
+  id bigserial PRIMARY KEY,
+  scope text NOT NULL,
+  key text NOT NULL,
+  at_ms bigint NOT NULL
+);
+CREATE INDEX rate_events_by_key ON rate_events (scope, key, at_ms);
+CREATE INDEX rate_events_by_age ON rate_events (scope, at_ms);
+CREATE TABLE provider_cache (
+  key text PRIMARY KEY,
+  value text NOT NULL,
+  fetched_at_ms bigint NOT NULL
+);
+CREATE INDEX provider_cache_by_age ON provider_cache (fetched_at_ms);
+`,
+  },
 ];

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -40,10 +41,13 @@ const REAL_BUT_FISCAL = {
   TRIO_VIRTUAL_ACCOUNT_ID: 'va',
   TRIO_WEBHOOK_SECRET: 'merchant-trio-webhook-secret',
   TRIO_WEBHOOK_SIGNING_KEY: 'merchant-trio-signing-key',
+  // Outside sandbox mode on PostgreSQL the keys must come from the environment (never generated per machine).
+  MANDATE_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  RECEIPT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
 };
 
 /** Real money (Omie, Trio, Focus) with the WhatsApp side emulated: an allowed mix, not sandbox mode. */
-const { ZAPI_INSTANCE_ID: _i, ZAPI_INSTANCE_TOKEN: _t, ZAPI_CLIENT_TOKEN: _c, ZAPI_WEBHOOK_TOKEN: _w, ...MONEY_REAL_BUT_WHATSAPP } = { ...REAL_BUT_FISCAL, FOCUS_TOKEN: 't', MERCHANT_CNPJ: '12345678000195' };
+const { ZAPI_INSTANCE_ID: _i, ZAPI_INSTANCE_TOKEN: _t, ZAPI_CLIENT_TOKEN: _c, ...MONEY_REAL_BUT_WHATSAPP } = { ...REAL_BUT_FISCAL, FOCUS_TOKEN: 't', MERCHANT_CNPJ: '12345678000195' };
 
 /** A Trio refund event signed with the keys published in sandbox/credentials.ts. */
 function sandboxSignedTrioEvent(type: 'settled' | 'failed'): { body: string; headers: Record<string, string> } {
