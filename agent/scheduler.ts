@@ -93,6 +93,9 @@ export class TurnScheduler {
         if (held && lease) await lease.release(conversationId).catch((error: unknown) => this.options.logger.warn({ err: errorSummary(error), conversationId }, 'turn lease not released; it expires'));
         this.release();
         this.running.delete(conversationId);
+        // A message that arrived while the lease was being given back found the turn still
+        // "running" and only marked it: its turn starts now.
+        if (this.again.delete(conversationId) && !this.stopped) this.schedule(conversationId);
       }
     })();
     this.running.set(conversationId, task);
