@@ -43,6 +43,13 @@ export function jobsRepo(sql: Sql) {
       );
       return rows.map((r) => checked(JOB, r)).sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
     },
+    /**
+     * Keeps a claimed job this process's before starting it (a batch is run one by one and may
+     * outlast its lease): false when another process took it meanwhile, so it is skipped here.
+     */
+    async holdLease(id: number, owner: string, until: string): Promise<boolean> {
+      return (await sql.run("UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?", until, id, owner)) === 1;
+    },
     /** pending → done; false when the job was not pending any more (finished elsewhere after our lease ran out). */
     async done(id: number, now: string): Promise<boolean> {
       return (await sql.run("UPDATE jobs SET status = 'done', attempts = attempts + 1, last_error = NULL, lease_until = NULL, lease_owner = NULL, updated_at = ? WHERE id = ? AND status = 'pending'", now, id)) === 1;

@@ -37,7 +37,7 @@ export async function openDatabaseStore(config: StoreConfig, options: OpenOption
     throw new ConfigError(`cannot open the PostgreSQL database at ${describeDatabase(config)}: ${(error as Error).message}`);
   }
   // Leases name this process by its machine and DATA_DIR: after a crash it gives back what it held.
-  return createStore(db, { owner: ownerFor(config.dataDir) });
+  return createStore(db, { ownerPrefix: ownerFor(config.dataDir) });
 }
 
 /**

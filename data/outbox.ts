@@ -44,12 +44,20 @@ export function outboxRepo(sql: Sql) {
       const rows = await sql.all<OutboxRow>(
         `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (
            SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
-             AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.conversation_id = o.conversation_id AND b.status = 'pending' AND b.lease_until > ? AND b.lease_owner <> ?)
+             AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.conversation_id = o.conversation_id AND b.status = 'pending' AND b.lease_until > ? AND b.lease_owner <> ?)${
+               // PostgreSQL: a claim running at the same moment on another replica holds the chat's
+               // lock, so its messages are never split between two senders (the NOT EXISTS above
+               // only sees claims already committed).
+               sql.dialect === 'postgres' ? " AND pg_try_advisory_xact_lock(hashtextextended('outbox-chat:' || o.conversation_id, 0))" : ''}
            ORDER BY o.id LIMIT ?${sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''})
          RETURNING *`,
         lease.owner, lease.until, now, now, now, lease.owner, limit,
       );
       return rows.map((r) => checked(OUTBOX, r)).sort((a, b) => a.id - b.id);
+    },
+    /** Keeps a claimed message this process's before sending it; false when another process took it meanwhile. */
+    async holdLease(id: number, owner: string, until: string): Promise<boolean> {
+      return (await sql.run("UPDATE outbox SET lease_until = ? WHERE id = ? AND status = 'pending' AND lease_owner = ?", until, id, owner)) === 1;
     },
     /** pending → sent. False when the row was no longer ours to send (already sent by another process). */
     async markSent(id: number, providerMessageId: string, now: string): Promise<boolean> {

@@ -60,6 +60,8 @@ export interface Store extends Repositories {
   readonly database: Database;
   /** This process's name in leases (a refund's rail call, a job, a message, a turn). */
   readonly owner: string;
+  /** The stable part of `owner` (machine + DATA_DIR for a server): what a restart gives back. */
+  readonly ownerPrefix: string;
   readonly dialect: Database['dialect'];
   /** The better-sqlite3 handle on SQLite (pragmas, file-level checks); null on PostgreSQL. */
   readonly sqlite: Db | null;
@@ -72,16 +74,18 @@ export interface Store extends Repositories {
 }
 
 /**
- * `owner` names this process in leases. A server passes one stable per DATA_DIR
- * (`ownerFor`), so that after a crash it recognises and gives back what it held;
- * anything else gets a name of its own.
+ * `owner` names this process in leases: a stable prefix (a server passes its machine
+ * and DATA_DIR, `ownerFor`, so that after a crash it recognises what its previous life
+ * held) and a per-process nonce (two hosts with the same name and path never share one).
  */
-export function createStore(database: Database, options: { owner?: string } = {}): Store {
+export function createStore(database: Database, options: { ownerPrefix?: string } = {}): Store {
+  const ownerPrefix = options.ownerPrefix ?? `${hostname()}:${process.pid}`;
   const repos = repositories(database);
   return {
     ...repos,
     database,
-    owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    owner: `${ownerPrefix}:${randomBytes(4).toString('hex')}`,
+    ownerPrefix,
     dialect: database.dialect,
     sqlite: 'db' in database ? (database as { db: Db }).db : null,
     tx: (fn) => database.tx(() => fn(repos)),
@@ -94,10 +98,10 @@ export function createStore(database: Database, options: { owner?: string } = {}
 export const DB_FILE = 'estorno.db';
 
 export function openStore(dataDir: string, options: { busyTimeoutMs?: number } = {}): Store {
-  return createStore(sqliteDatabase(openDb(path.join(dataDir, DB_FILE), options)), { owner: ownerFor(dataDir) });
+  return createStore(sqliteDatabase(openDb(path.join(dataDir, DB_FILE), options)), { ownerPrefix: ownerFor(dataDir) });
 }
 
-/** A server's lease owner: this machine and its DATA_DIR (one process per DATA_DIR, by the data-dir lock). */
+/** The stable part of a server's lease owner: this machine and its DATA_DIR (one process per DATA_DIR, by the data-dir lock). */
 export function ownerFor(dataDir: string): string {
   return `${hostname()}:${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12)}`;
 }

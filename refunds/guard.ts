@@ -144,7 +144,8 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     const mandateRef = { mandateId: m.id, mandateVersion: m.version };
 
     await store.lock(`mandate-agent:${m.agent_id}`);
-    const refundable = await refundableCents(services, payment);
+    // The payment as it is now, under its lock (what was refunded outside us may have grown since verification).
+    const refundable = await refundableCents(services, (await store.payments.get(payment.id)) ?? payment);
     if (proposal.amountCents > refundable) {
       return await refuse('exceeds_refundable', `asked ${proposal.amountCents} cents; ${refundable} cents left to refund on order ${order.orderNumber}`, mandateRef);
     }

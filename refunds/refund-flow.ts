@@ -39,18 +39,11 @@ export async function executeRefund(services: Services, refundId: string): Promi
   return await outcomeOf(services, refund.id);
 }
 
-/**
- * How long a process owns a refund's rail call once claimed: longer than any
- * rail call takes (provider timeouts are seconds), short enough that a refund
- * whose process died is asked about within about a minute.
- */
-export const RAIL_CALL_LEASE_MS = 45_000;
-
 /** reserved → submitting, committed before the call (invariant 6). False: another process has it. */
 async function claimRailCall(services: Services, refundId: string): Promise<boolean> {
   const { store } = services;
   const now = services.now();
-  return await store.tx(async () => await store.payments.markSubmitted(refundId, now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + RAIL_CALL_LEASE_MS).toISOString() }));
+  return await store.tx(async () => await store.payments.markSubmitted(refundId, now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + services.railCallLeaseMs).toISOString() }));
 }
 
 /** The rail call of a refund this process claimed, and what its answer (or silence) means. */

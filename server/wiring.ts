@@ -10,7 +10,7 @@ import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
 import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, SUPPORT_AGENT_ID } from '../refunds/mandate.ts';
-import { configureBusinessHours, parseBusinessHours } from '../conversations/state.ts';
+import { configureBusinessHours, handOff, parseBusinessHours } from '../conversations/state.ts';
 import type { Services } from '../services/context.ts';
 import { createOmieClient, type SharedCache } from '../providers/omie.ts';
 import { fileSecret, type Secrets } from './secrets.ts';
@@ -178,6 +178,8 @@ export function services(options: {
     },
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: options.config.env.PIX_REFUND_WINDOW_DAYS,
+    // A rail call may chain a token request, the call and one retry, each up to PROVIDER_TIMEOUT_MS.
+    railCallLeaseMs: Math.max(45_000, 4 * options.config.env.PROVIDER_TIMEOUT_MS + 5_000),
     publicBaseUrl: options.publicBaseUrl,
     now,
     wake: options.wake,
@@ -201,7 +203,14 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
   // Counted in the database, so every replica shares one budget (agent/budget.ts).
   agent.rateLimiter = storedModelCallBudget(() => services.store, env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
-  const scheduler = new TurnScheduler((id) => agent.runTurn(id), { debounceMs: turnDebounceMs(env), concurrency: env.TURN_CONCURRENCY, logger: services.logger, ...turnLease(services) });
+  const scheduler = new TurnScheduler((id) => agent.runTurn(id), {
+    debounceMs: turnDebounceMs(env),
+    concurrency: env.TURN_CONCURRENCY,
+    logger: services.logger,
+    ...turnLease(services),
+    // A turn that keeps crashing never leaves the customer in silence: a person is queued and the customer told.
+    onRepeatedCrash: (id) => handOff(services, id, 'job_failed'),
+  });
   const workers = new Workers(services, (id) => scheduler.schedule(id), { reviewUnknownAfterMs: env.UNKNOWN_REFUND_REVIEW_AFTER_MS });
   return { agent, scheduler, workers };
 }

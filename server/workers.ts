@@ -116,19 +116,14 @@ export class Workers {
     }
   }
 
-  private async afterLease(refundId: string): Promise<void> {
-    const refund = await this.services.store.payments.refund(refundId);
-    if (refund?.status !== 'submitting' || !refund.lease_until) return;
-    const delayMs = Math.max(0, Date.parse(refund.lease_until) - this.services.now().getTime()) + 1_000;
-    await scheduleReconcile(this.services, refundId, { delayMs, tag: `lease-${refund.lease_until}`, continuesSeries: true });
-  }
-
   private async pass(): Promise<void> {
     const { store } = this.services;
     await this.reclaimExpiredSubmissions();
     const now = this.services.now();
     for (const job of await store.jobs.claimDue(now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + JOB_LEASE_MS).toISOString() })) {
       if (this.stopped) return;
+      // The batch runs one job at a time: each starts only while still ours, with a fresh lease.
+      if (!await store.jobs.holdLease(job.id, store.owner, new Date(this.services.now().getTime() + JOB_LEASE_MS).toISOString())) continue;
       let parsed: Job | null = null;
       try {
         // An unknown kind or a payload its kind does not carry fails like any job: retried, then dead.
@@ -179,8 +174,7 @@ export class Workers {
         const result = await reconcileRefund(this.services, refundId);
         this.services.logger.info({ refundId, result }, 'refund reconciled');
         if (result === 'unresolved') await this.awaitRail(refundId, attempt, row.key);
-        // Another process owns the rail call: ask again once its lease is over.
-        if (result === 'leased') await this.afterLease(refundId);
+        // 'leased': another process owns the rail call; the lease sweep asks again once it is over.
         return;
       }
       case JobKinds.claimCheck: {
@@ -231,6 +225,8 @@ export class Workers {
     const now = this.services.now();
     for (const row of await store.outbox.claimDue(now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + OUTBOX_LEASE_MS).toISOString() })) {
       if (this.stopped) return;
+      // Sent one at a time: each only while still ours, with a fresh lease (never sent by two processes).
+      if (!await store.outbox.holdLease(row.id, store.owner, new Date(this.services.now().getTime() + OUTBOX_LEASE_MS).toISOString())) continue;
       try {
         const sent = await this.services.whatsapp.sendText(row.chat_id, row.text);
         const step = caseStepOfSentMessage(row);
@@ -270,14 +266,13 @@ export async function recoverMoneyPath(services: Services): Promise<void> {
   const { store } = services;
   const now = services.now();
   // What this process's previous life held is free now (SQLite: one process, so every lease).
-  const given = await store.leases.releaseHeldBy(store.dialect === 'sqlite' ? null : store.owner, now.toISOString());
+  const given = await store.leases.releaseHeldBy(store.dialect === 'sqlite' ? null : store.ownerPrefix, now.toISOString());
   if (given.jobs + given.outbox + given.turns + given.refunds > 0) services.logger.warn(given, 'leases of a previous run given back');
   const released = await store.guardLog.releaseOrphanApprovals();
   if (released > 0) services.logger.warn({ released }, 'approvals claimed without a refund went back to pending');
-  // Reserved refunds never claimed, unknown ones, and submissions whose lease is over (a live
-  // lease belongs to another process, still calling the rail: it is left alone).
-  const open = [...await store.payments.openRefunds(['reserved', 'unknown']), ...await store.payments.expiredSubmissions(now.toISOString())];
-  for (const refund of open) {
+  // Reserved refunds never claimed and unknown ones. Submissions whose lease is over (ours from
+  // the previous run, just given back) are the workers' first lease sweep's to reconcile.
+  for (const refund of await store.payments.openRefunds(['reserved', 'unknown'])) {
     // Now, not when a pending job of the previous run comes due (the claim and the rail's list make a repeat harmless).
     await scheduleReconcile(services, refund.id, { delayMs: 0, tag: `start-${now.getTime()}`, continuesSeries: true });
   }

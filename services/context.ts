@@ -18,6 +18,8 @@ export interface Services {
   /** The mandate approvals execute under. */
   approverMandateId: string;
   pixRefundWindowDays: number;
+  /** How long a claimed rail call is this process's (longer than any provider call can take). */
+  railCallLeaseMs: number;
   /** Where customers open their receipts (PUBLIC_BASE_URL or the server's own URL). */
   publicBaseUrl: string;
   now: () => Date;

@@ -102,8 +102,10 @@ async function handle(options: PixWebhookOptions, body: Buffer, res: Response): 
   const refund = byId?.refund ?? (key ? await store.payments.refundByKey(key) : undefined);
   const railRefundId = byId?.id ?? ids[0] ?? event.ref_id;
   const mismatch = refund ? await contradiction(services, event, refund) : null;
-  // A refused event is kept under its own key: the genuine event for this refund must still count.
-  const recordKey = mismatch ? `${eventKey}:mismatch:${createHash('sha256').update(body).digest('hex').slice(0, 16)}` : eventKey;
+  // A refused event, or one for a refund we cannot match yet (its webhook beat our own record of
+  // the rail's answer), is kept under its own key: the rail's retry of the genuine event must still count.
+  const bodyHash = () => createHash('sha256').update(body).digest('hex').slice(0, 16);
+  const recordKey = mismatch ? `${eventKey}:mismatch:${bodyHash()}` : !refund ? `${eventKey}:unknown:${bodyHash()}` : eventKey;
   if (refund && !mismatch) {
     // Applied first, recorded after: a crash between the two leaves the event unrecorded, so the
     // rail's retry applies it again (a no-op for a move already made) instead of being taken as a

@@ -30,6 +30,7 @@ export async function testServices(options: { dataDir?: string; seedMandates?: b
     agentMandateId: async () => DEFAULT_MANDATE.id,
     approverMandateId: APPROVER_MANDATE.id,
     pixRefundWindowDays: 90,
+    railCallLeaseMs: 45_000,
     publicBaseUrl: 'http://127.0.0.1:3000',
     now,
     wake: () => {},

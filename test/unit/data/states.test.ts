@@ -112,8 +112,8 @@ describe('leases (replicas)', () => {
     const at = '2026-11-23T10:00:00.000Z';
     for (let i = 0; i < 4; i++) await s.jobs.schedule('resume_turn', `resume_turn:give-back-${i}`, { conversationId: `cv_${i}`, turnId: `turn_${i}` }, at, at);
     const now = '2026-11-23T10:00:01.000Z';
-    const a = await s.jobs.claimDue(now, { owner: 'A', until: '2026-11-23T10:01:00.000Z' }, 2);
-    await s.jobs.claimDue(now, { owner: 'B', until: '2026-11-23T10:01:00.000Z' }, 2);
+    const a = await s.jobs.claimDue(now, { owner: 'A:1', until: '2026-11-23T10:01:00.000Z' }, 2);
+    await s.jobs.claimDue(now, { owner: 'B:1', until: '2026-11-23T10:01:00.000Z' }, 2);
     const given = await s.leases.releaseHeldBy('A', now);
     expect(given.jobs).toBe(2);
     // A's jobs are free at once (not after its lease); B's stay B's.
