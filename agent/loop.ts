@@ -8,7 +8,7 @@ import type { InboxRow } from '../data/inbox.ts';
 import type { Services } from '../services/context.ts';
 import { executeToolUse, type ToolResultBlock } from '../tools/execute.ts';
 import { splitMessage } from '../providers/zapi.ts';
-import { handOff, handoffReasonFor, heldByStaff, inferHandoffReason } from '../conversations/state.ts';
+import { agentMustStop, handOff, handoffReasonFor, inferHandoffReason } from '../conversations/state.ts';
 import type { ModelClient } from './model.ts';
 import type { AgentSettings, TurnResult } from './settings.ts';
 import type { Prefix } from './prefix.ts';
@@ -55,7 +55,7 @@ export async function runLoop(deps: LoopDeps, conversation: Conversation, turnId
     else {
       history = await store.turns.history(conversation.id);
       const pending = await store.inbox.pending(conversation.id);
-      view = { last: history.at(-1), pending, held: heldByStaff(await store.conversations.get(conversation.id)), calls, outcome: null };
+      view = { last: history.at(-1), pending, held: agentMustStop(await store.conversations.get(conversation.id)), calls, outcome: null };
     }
     const step: NextStep = nextStep(view, limits);
     outcome = null;
@@ -164,7 +164,7 @@ async function callModel(deps: LoopDeps, conversation: Conversation, turnId: str
     await store.turns.appendHistory(conversation.id, turnId, 'assistant', response.content, nowIso());
     // Words the model wrote beside a tool call ("Confirma o estorno?") are for the customer too,
     // unless a person took the conversation over while the model was writing.
-    if (response.stop_reason === 'tool_use' && !heldByStaff(await store.conversations.get(conversation.id))) {
+    if (response.stop_reason === 'tool_use' && !agentMustStop(await store.conversations.get(conversation.id))) {
       const said = textOf(response.content);
       if (said) for (const [i, part] of splitMessage(said).entries()) await enqueueText(services, conversation, part, outboxKeys.agentReply(turnId, i, response.id));
     }
@@ -179,16 +179,15 @@ async function finish(services: Services, conversation: Conversation, turnId: st
   const { store } = services;
   const nowIso = () => services.now().toISOString();
   const text = textOf(blocks);
-  const silenced = await store.tx(async () => {
-    // Re-read before sending: text written while a person took the chat is never sent.
-    const held = heldByStaff(await store.conversations.get(conversation.id));
+  await store.tx(async () => {
+    // Re-read before sending: text written while a person took (or closed) the chat is never sent.
+    const held = agentMustStop(await store.conversations.get(conversation.id));
     if (text && !held) for (const [i, part] of splitMessage(text).entries()) await enqueueText(services, conversation, part, outboxKeys.agentReply(turnId, i));
     await store.turns.finish(turnId, 'done', calls, held ? 'taken_over' : null, nowIso());
     await store.conversations.touch(conversation.id, nowIso());
-    return held;
+    // The model promised a person: make it true in the same transaction (a promise is never left without a queue).
+    if (!held && text && PROMISES_PERSON.test(text)) await handOff(services, conversation.id, await inferHandoffReason(store, conversation.id, turnId));
   });
-  // The model promised a person: make it true (never promise one that is not queued).
-  if (!silenced && text && PROMISES_PERSON.test(text)) await handOff(services, conversation.id, await inferHandoffReason(store, conversation.id, turnId));
   services.wake();
   services.publish({ type: 'turn', conversationId: conversation.id, status: 'done' });
   log.info({ turnId, modelCalls: calls }, 'turn done');
@@ -198,15 +197,17 @@ async function finish(services: Services, conversation: Conversation, turnId: st
 /** Queues the conversation for a person (the customer is told); ends the turn when the step says so, else the loop goes on. */
 async function handOffStep(services: Services, conversation: Conversation, turnId: string, step: Extract<NextStep, { kind: 'hand_off' }>, call: { model: string; prefixHash: string }, log: Logger): Promise<TurnResult | null> {
   if (step.failedCall) await recordFailedModelCall(services, { conversationId: conversation.id, turnId, model: call.model, prefixHash: call.prefixHash, ...step.failedCall });
-  if (step.end) {
-    if (step.end.why === 'iteration cap') log.warn({ turnId, maxIterations: step.end.iterations }, 'turn hit the iteration cap');
-    await endSilently(services, conversation.id, turnId, step.end.why, step.end.iterations);
-  }
-  const reason = step.reason === 'infer' ? await inferHandoffReason(services.store, conversation.id, turnId) : step.reason;
-  await handOff(services, conversation.id, reason, step.prefix);
-  if (!step.end) return null;
+  const end = step.end;
+  if (end?.why === 'iteration cap') log.warn({ turnId, maxIterations: end.iterations }, 'turn hit the iteration cap');
+  // The turn ends and a person is queued in one transaction: never a stopped turn with nobody queued.
+  await services.store.tx(async () => {
+    if (end) await endSilently(services, conversation.id, turnId, end.why, end.iterations);
+    const reason = step.reason === 'infer' ? await inferHandoffReason(services.store, conversation.id, turnId) : step.reason;
+    await handOff(services, conversation.id, reason, step.prefix);
+  });
+  if (!end) return null;
   if (step.failedCall) log.warn({ turnId, error: step.failedCall.message }, 'model unavailable too long; handed to staff');
-  return step.end.result.status === 'failed' ? { status: 'failed', turnId, error: step.end.result.error } : { status: 'done', turnId, modelCalls: 0 };
+  return end.result.status === 'failed' ? { status: 'failed', turnId, error: end.result.error } : { status: 'done', turnId, modelCalls: 0 };
 }
 
 async function enqueueText(services: Pick<Services, 'store' | 'now'>, conversation: Pick<Conversation, 'id' | 'chat_id'>, text: string, dedupeKey: string): Promise<void> {

@@ -29,6 +29,21 @@ export interface TurnLease {
   retryMs: number;
 }
 
+export interface SchedulerOptions {
+  debounceMs: number;
+  concurrency: number;
+  logger: Logger;
+  lease?: TurnLease;
+  /**
+   * A turn that crashed twice in a row (a bug, not a provider: those park the turn):
+   * the conversation must not end in silence, so a person is queued here.
+   */
+  onRepeatedCrash?: (conversationId: string) => Promise<unknown>;
+}
+
+/** A crashed turn is tried once more after this; a second crash queues a person. */
+const CRASH_RETRY_MS = 2_000;
+
 export class TurnScheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -37,9 +52,11 @@ export class TurnScheduler {
   private active = 0;
   private stopped = false;
   private readonly run: (conversationId: string) => Promise<unknown>;
-  private readonly options: { debounceMs: number; concurrency: number; logger: Logger; lease?: TurnLease };
+  private readonly options: SchedulerOptions;
+  /** Turns that crashed in a row, per conversation (reset when one runs through). */
+  private readonly crashes = new Map<string, number>();
 
-  constructor(run: (conversationId: string) => Promise<unknown>, options: { debounceMs: number; concurrency: number; logger: Logger; lease?: TurnLease }) {
+  constructor(run: (conversationId: string) => Promise<unknown>, options: SchedulerOptions) {
     this.run = run;
     this.options = options;
   }
@@ -86,8 +103,16 @@ export class TurnScheduler {
           if (this.stopped) break;
           await this.run(conversationId);
         } while (this.again.has(conversationId));
+        this.crashes.delete(conversationId);
       } catch (error) {
-        this.options.logger.error({ err: errorSummary(error), conversationId }, 'turn crashed');
+        const crashes = (this.crashes.get(conversationId) ?? 0) + 1;
+        this.crashes.set(conversationId, crashes);
+        this.options.logger.error({ err: errorSummary(error), conversationId, crashes }, 'turn crashed');
+        if (crashes === 1) this.retryLater(conversationId, CRASH_RETRY_MS);
+        else {
+          this.crashes.delete(conversationId);
+          await this.options.onRepeatedCrash?.(conversationId).catch((e: unknown) => this.options.logger.error({ err: errorSummary(e), conversationId }, 'could not queue a person after a crashed turn'));
+        }
       } finally {
         if (renewal) clearInterval(renewal);
         if (held && lease) await lease.release(conversationId).catch((error: unknown) => this.options.logger.warn({ err: errorSummary(error), conversationId }, 'turn lease not released; it expires'));

@@ -110,12 +110,11 @@ export class Agent {
     await store.tx(async () => {
       await absorbInTx(this.services, conversation, null, pending);
       for (const r of replies) await store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text: r.text, source: 'system', dedupe_key: r.key, now: this.nowIso() });
+      // Absorbed and queued together: a crash never leaves the messages taken with nobody queued.
+      if (!result.bound && result.handoff) await handOff(this.services, conversation.id, result.handoff.reason, result.handoff.prefix);
     });
     this.services.wake();
-    if (!result.bound) {
-      if (result.handoff) await handOff(this.services, conversation.id, result.handoff.reason, result.handoff.prefix);
-      return { status: 'idle' };
-    }
+    if (!result.bound) return { status: 'idle' };
     // Identified: the complaint that came before the code is already in the history; answer it now.
     const turnId = newId('turn');
     await store.turns.start(turnId, conversation.id, this.nowIso());

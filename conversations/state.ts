@@ -27,6 +27,15 @@ export function heldByStaff(c: Pick<Conversation, 'state'> | undefined): boolean
   return !c || c.state === 'waiting_for_staff' || c.state === 'with_staff';
 }
 
+/**
+ * True when a running turn must stop without a word: a person holds the
+ * conversation, or staff closed it (a closed conversation opens again only
+ * with new words from the customer, at the start of the next turn).
+ */
+export function agentMustStop(c: Pick<Conversation, 'state'> | undefined): boolean {
+  return !c || c.state !== 'agent';
+}
+
 /** Moves a conversation; raises on an illegal move, returns false when someone else moved it first. */
 export async function transition(store: Services['store'], id: string, to: ConversationState, now: string, reason: HandoffReason | null = null): Promise<boolean> {
   const current = await store.conversations.get(id);

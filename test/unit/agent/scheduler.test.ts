@@ -44,6 +44,48 @@ describe('the turn scheduler', () => {
     await scheduler.idle();
     expect(events).toEqual(['start cv_a', 'end cv_a', 'start cv_a', 'end cv_a']);
   });
+
+  it('a turn that crashes is tried once more; a second crash in a row queues a person instead of leaving silence', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const queued: string[] = [];
+    const scheduler = new TurnScheduler(
+      async () => {
+        runs++;
+        throw new Error('a bug in the turn');
+      },
+      { debounceMs: 0, concurrency: 4, logger: pino({ level: 'silent' }), onRepeatedCrash: async (id) => void queued.push(id) },
+    );
+    scheduler.schedule('cv_a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toBe(1);
+    expect(queued).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(runs).toBe(2);
+    expect(queued).toEqual(['cv_a']);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(runs).toBe(2);
+  });
+
+  it('a message marked while a turn gives its lease back still gets its own turn', async () => {
+    const runs: string[] = [];
+    let releaseLease: () => void = () => {};
+    const scheduler = new TurnScheduler(async (id) => void runs.push(id), {
+      debounceMs: 0,
+      concurrency: 4,
+      logger: pino({ level: 'silent' }),
+      lease: { leaseMs: 30_000, retryMs: 1_000, claim: async () => true, renew: async () => true, release: () => new Promise<void>((r) => (releaseLease = r)) },
+    });
+    scheduler.schedule('cv_a');
+    await new Promise((r) => setTimeout(r, 10));
+    // The turn ran and is now giving its lease back: a new message arrives meanwhile.
+    scheduler.schedule('cv_a');
+    releaseLease();
+    await new Promise((r) => setTimeout(r, 10));
+    releaseLease();
+    await scheduler.idle();
+    expect(runs).toEqual(['cv_a', 'cv_a']);
+  });
 });
 
 describe('the debounce default', () => {
