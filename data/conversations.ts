@@ -67,8 +67,12 @@ export function conversationsRepo(sql: Sql) {
       if (cached) return cached;
       await sql.run(insert, newId('cv'), chatId, phone, 'agent', now, now);
       const id = (await sql.one(byChat, chatId) as Conversation).id;
-      if (known.size > 100_000) known.clear();
-      known.set(chatId, id);
+      // Cached only once committed: a rolled-back (or retried) transaction must not leave an id
+      // for a conversation that was never stored.
+      sql.afterCommit(() => {
+        if (known.size > 100_000) known.clear();
+        known.set(chatId, id);
+      });
       return id;
     },
     /**

@@ -24,6 +24,12 @@ export interface Sql {
   all<T>(text: string, ...params: Params): Promise<T[]>;
   /** Runs a statement; resolves to the number of rows it changed. */
   run(text: string, ...params: Params): Promise<number>;
+  /**
+   * Runs `fn` once what was written so far is committed: after the open
+   * transaction commits (never if it rolls back or is retried), or at once
+   * outside one. For in-process caches of rows that must exist.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 /** A database with transactions: what a store is built on. */
@@ -52,16 +58,18 @@ export interface Database extends Sql {
 export function sqliteDatabase(db: Db): Database & { readonly db: Db } {
   // The open transaction the current async context belongs to. A timer started
   // inside a transaction keeps the context after the commit: `open` tells.
-  const inTx = new AsyncLocalStorage<{ open: boolean }>();
-  let held: Promise<void> | null = null;
+  const inTx = new AsyncLocalStorage<{ open: boolean; committed: Array<() => void> }>();
+  // The turn to use the connection: one holder at a time, the others queued in order.
+  let held = false;
+  const queue: Array<() => void> = [];
 
   async function waitTurn(): Promise<() => void> {
-    while (held) await held;
-    let release!: () => void;
-    held = new Promise<void>((resolve) => (release = resolve));
+    if (held) await new Promise<void>((resolve) => queue.push(resolve));
+    held = true;
     return () => {
-      held = null;
-      release();
+      const next = queue.shift();
+      if (next) next(); // handed straight to the next in line: `held` stays true
+      else held = false;
     };
   }
 
@@ -98,22 +106,29 @@ export function sqliteDatabase(db: Db): Database & { readonly db: Db } {
     one: (text, ...params) => outside(() => exec.one(text, params)),
     all: (text, ...params) => outside(() => exec.all(text, params)),
     run: (text, ...params) => outside(() => exec.run(text, params)),
+    afterCommit(fn) {
+      const scope = inTx.getStore();
+      if (scope?.open) scope.committed.push(fn);
+      else fn();
+    },
     async tx(fn) {
       if (inTx.getStore()?.open) return fn(self);
       const release = await waitTurn();
-      const scope = { open: true };
+      const scope = { open: true, committed: [] as Array<() => void> };
       try {
         db.prepare('BEGIN IMMEDIATE').run();
+        let result: Awaited<ReturnType<typeof fn>>;
         try {
-          const result = await inTx.run(scope, () => fn(self));
-          scope.open = false;
-          db.prepare('COMMIT').run();
-          return result;
+          result = await inTx.run(scope, () => fn(self));
         } catch (error) {
-          scope.open = false;
           if (db.inTransaction) db.prepare('ROLLBACK').run();
           throw error;
         }
+        // COMMIT runs in this same tick: nothing else can slip into the transaction first.
+        scope.open = false;
+        db.prepare('COMMIT').run();
+        for (const done of scope.committed) done();
+        return result;
       } finally {
         scope.open = false;
         release();

@@ -264,7 +264,7 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
   // The transaction's connection, for everything `fn` awaits. A timer or an unawaited promise started
   // inside `fn` inherits this context and may run after the transaction ended: `open` is then false
   // and it goes to the pool like any other call (never to a connection handed to someone else).
-  const current = new AsyncLocalStorage<{ client: pg.PoolClient; open: boolean }>();
+  const current = new AsyncLocalStorage<{ client: pg.PoolClient; open: boolean; committed: Array<() => void> }>();
   const inTx = () => {
     const held = current.getStore();
     return held?.open ? held.client : undefined;
@@ -282,7 +282,7 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
   async function attempt<T>(fn: (t: Sql) => Promise<T>): Promise<T> {
     await whenReady();
     const client = await pool.connect();
-    const held = { client, open: true };
+    const held = { client, open: true, committed: [] as Array<() => void> };
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -290,6 +290,7 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
         const result = await current.run(held, () => fn(self));
         held.open = false;
         await client.query('COMMIT');
+        for (const done of held.committed) done();
         return result;
       } catch (error) {
         held.open = false;
@@ -317,6 +318,11 @@ export function postgresDatabase(options: PostgresOptions): PostgresDatabase {
     },
     async run(text, ...params) {
       return (await query(text, params)).rowCount ?? 0;
+    },
+    afterCommit(fn) {
+      const held = current.getStore();
+      if (held?.open) held.committed.push(fn);
+      else fn();
     },
     async tx<T>(fn: (t: Sql) => Promise<T>): Promise<T> {
       if (inTx()) return fn(self);
