@@ -25,10 +25,6 @@ import { runLoop } from './loop.ts';
 
 // The agent's public surface, for callers that need no more than this file.
 export type { AgentSettings, TurnResult } from './settings.ts';
-export { modelCallBudget } from './budget.ts';
-export { boundHistory, NO_TEXT_MARKER, toMessages } from './history.ts';
-export { absorbHandledByStaff } from './absorb.ts';
-export { stopTurnsForStaff } from './stop.ts';
 
 export class Agent {
   /** Set to limit model calls per customer (see modelCallBudget). */

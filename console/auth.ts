@@ -142,11 +142,7 @@ export class LoginThrottle {
     const s = this.store();
     return s.tx(async (t) => {
       await s.lock(`rate:login:${key}`);
-      const since = now - LoginThrottle.WINDOW_MS;
-      if ((await t.rates.window('login', key, since)).count >= LoginThrottle.MAX) return false;
-      await t.rates.prune('login', since);
-      await t.rates.record('login', key, now);
-      return true;
+      return (await t.rates.take('login', [{ key, max: LoginThrottle.MAX }], now, LoginThrottle.WINDOW_MS)) === 0;
     });
   }
 

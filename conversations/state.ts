@@ -14,10 +14,6 @@ import { outboxKeys } from '../core/keys.ts';
 /** The conversation's legal moves: one table, in data/states.ts. */
 export const LEGAL_MOVES = CONVERSATION.moves;
 
-export const HANDOFF_REASONS: readonly HandoffReason[] = [
-  'card_payment', 'outside_window', 'mandate_inactive', 'model_unavailable', 'not_understood', 'customer_asked', 'media_needs_person', 'job_failed', 'payment_unverified',
-];
-
 export class IllegalTransition extends Error {
   override name = 'IllegalTransition';
 }

@@ -1,3 +1,4 @@
+import { paymentsRepo } from './payments.ts';
 import type { Sql } from './sql.ts';
 import type { ApprovalRow } from './guard-log.ts';
 import type { ConversationState } from './conversations.ts';
@@ -210,9 +211,7 @@ export function consoleQueries(sql: Sql) {
       const history = await sql.all(`SELECT r.id, r.order_number, r.amount_cents, r.status, r.reason, r.authorized_by, r.created_at FROM refunds r
            WHERE r.conversation_id = @conversation OR r.payment_id IN (SELECT id FROM payments WHERE customer_code = @code)
            ORDER BY r.created_at DESC LIMIT 20`, { conversation: a.conversation_id, code: payment?.customer_code ?? null }) as Array<{ id: string; order_number: string; amount_cents: number; status: string; reason: string; authorized_by: string; created_at: string }>;
-      const held = payment
-        ? (await sql.one(`SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE payment_id = ? AND status IN (${HOLDING_SQL_LIST})`, payment.id) as { n: number }).n
-        : 0;
+      const held = payment ? await paymentsRepo(sql).heldCents(payment.id) : 0;
       // The last messages before the request, both ways, oldest first.
       const excerpt = (
         await sql.all(`SELECT * FROM (

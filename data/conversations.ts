@@ -89,10 +89,12 @@ export function conversationsRepo(sql: Sql) {
         const row = phone ? (await sql.one(byPhone, phone, phone) as Conversation | undefined) : undefined;
         return row ? row.id : await this.ensureId(phone as string, phone, now);
       }
-      const found = (phone ? (await sql.one(byPhone, phone, phone) as Conversation | undefined) : undefined) ?? (await sql.one(byLid, lid, lid) as Conversation | undefined);
+      const byItsPhone = phone ? (await sql.one(byPhone, phone, phone) as Conversation | undefined) : undefined;
+      // Read once: where the lid sits (found by it, or checked against the phone's conversation).
+      const holder = await sql.one(byLid, lid, lid) as Conversation | undefined;
+      const found = byItsPhone ?? holder;
       if (found) {
         // The lid may already sit on another (older, lid-only) conversation: keep both as they are.
-        const holder = await sql.one(byLid, lid, lid) as Conversation | undefined;
         if (!found.lid && (!holder || holder.id === found.id)) await sql.run(setLid, lid, found.id);
         if (phone && !found.phone) await sql.run(setPhone, phone, found.id);
         return found.id;
@@ -115,10 +117,6 @@ export function conversationsRepo(sql: Sql) {
       assertMove(CONVERSATION, from, to, id);
       const mode = to === 'waiting_for_staff' || to === 'with_staff' ? 'staff' : 'agent';
       return (await sql.run(move, { id, from, to, mode, reason, since: waitingSince, now })) === 1;
-    },
-    /** Older callers' two-valued switch: 'staff' = with staff, 'agent' = back to the agent (no reason kept). */
-    async setMode(id: string, mode: 'agent' | 'staff', now: string): Promise<void> {
-      await sql.run('UPDATE conversations SET mode = ?, state = ?, handoff_reason = CASE WHEN ? = \'agent\' THEN NULL ELSE handoff_reason END, waiting_since = NULL, updated_at = ? WHERE id = ?', mode, mode === 'staff' ? 'with_staff' : 'agent', mode, now, id);
     },
     /**
      * One turn at a time per customer, across processes: a lease on the

@@ -99,19 +99,10 @@ export function guardLogRepo(sql: Sql) {
     async releaseOrphanApprovals(): Promise<number> {
       return (await sql.run("UPDATE approvals SET status = 'pending', decided_by = NULL, decided_at = NULL, decision_reason = NULL WHERE status = 'approved' AND refund_id IS NULL AND NOT EXISTS (SELECT 1 FROM refunds WHERE refunds.approval_id = approvals.id)"));
     },
-    async setApprovalOutcome(id: string, status: 'approved' | 'failed', refundId: string | null): Promise<void> {
-      await sql.run('UPDATE approvals SET status = ?, refund_id = COALESCE(?, refund_id) WHERE id = ?', status, refundId, id);
-    },
     /** Pending approvals past their expiry, moved to expired (compare-and-set); returns the ones this call moved. */
     async expireDue(now: string): Promise<ApprovalRow[]> {
-      const due = await sql.all("SELECT * FROM approvals WHERE status = 'pending' AND expires_at <= ?", now) as ApprovalRow[];
-      const move = "UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'";
-      const moved: ApprovalRow[] = [];
-      for (const a of due) if ((await sql.run(move, a.id)) === 1) moved.push(a);
-      return moved;
-    },
-    async expireApprovals(now: string): Promise<number> {
-      return (await sql.run("UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?", now));
+      // One compare-and-set for all of them: only the rows this very statement moved come back.
+      return (await sql.all<ApprovalRow>("UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ? RETURNING *", now)).map((a) => checked(APPROVAL, a));
     },
   };
 }

@@ -26,13 +26,6 @@ export function identityRepo(sql: Sql) {
         }
       ).n;
     },
-    async attemptsSince(conversationId: string, kind: 'cpf' | 'code', sinceIso: string): Promise<number> {
-      return (
-        await sql.one('SELECT COUNT(*) AS n FROM chat_identity_attempts WHERE conversation_id = ? AND kind = ? AND created_at >= ?', conversationId, kind, sinceIso) as {
-          n: number;
-        }
-      ).n;
-    },
     /** Opens a challenge; earlier open ones of the chat expire (only the newest code works). */
     async open(row: { conversation_id: string; customer_code: number; phone_on_file: string; code_hash: string; created_at: string; expires_at: string }): Promise<number> {
       await sql.run("UPDATE chat_identity_challenges SET status = 'expired' WHERE conversation_id = ? AND status = 'open'", row.conversation_id);

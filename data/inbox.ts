@@ -37,8 +37,9 @@ export function inboxRepo(sql: Sql) {
       ).map((r) => r.id);
     },
     async markProcessed(ids: number[], turnId: string, now: string): Promise<void> {
-      const stmt = 'UPDATE inbox SET processed_at = ?, turn_id = ? WHERE id = ? AND processed_at IS NULL';
-      for (const id of ids) await sql.run(stmt, now, turnId, id);
+      if (ids.length === 0) return;
+      // One statement per turn, not one per message (a turn's hot path).
+      await sql.run(`UPDATE inbox SET processed_at = ?, turn_id = ? WHERE id IN (${ids.map(() => '?').join(', ')}) AND processed_at IS NULL`, now, turnId, ...ids);
     },
     async byMessageId(messageId: string): Promise<InboxRow | undefined> {
       return await sql.one('SELECT * FROM inbox WHERE message_id = ?', messageId) as InboxRow | undefined;

@@ -25,9 +25,6 @@ export function jobsRepo(sql: Sql) {
     async due(now: string, limit = 20): Promise<JobRow[]> {
       return await sql.all("SELECT * FROM jobs WHERE status = 'pending' AND run_at <= ? ORDER BY run_at, id LIMIT ?", now, limit) as JobRow[];
     },
-    async nextRunAt(): Promise<string | null> {
-      return (await sql.one("SELECT MIN(run_at) AS at FROM jobs WHERE status = 'pending'") as { at: string | null }).at;
-    },
     /**
      * Claims due jobs for this process with a lease: nothing is done twice while
      * its owner lives, and nothing waits on a dead process longer than its lease.
@@ -68,10 +65,10 @@ export function jobsRepo(sql: Sql) {
     },
     /** Pending jobs whose key starts with `prefix` (one series of work per subject, not one per restart). */
     async pendingWithPrefix(prefix: string, exceptKey = ''): Promise<number> {
-      return (await sql.one("SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending' AND substr(key, 1, ?) = ? AND key != ?", prefix.length, prefix, exceptKey) as { n: number }).n;
-    },
-    async pendingCount(): Promise<number> {
-      return (await sql.one("SELECT COUNT(*) AS n FROM jobs WHERE status = 'pending'") as { n: number }).n;
+      // A range on the key (its unique index), not substr() over every job ever scheduled
+      // (byte order: SQLite's BINARY, and the C collation README "Replicas" creates PostgreSQL with).
+      const after = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+      return (await sql.one("SELECT COUNT(*) AS n FROM jobs WHERE key >= ? AND key < ? AND status = 'pending' AND key != ?", prefix, after, exceptKey) as { n: number }).n;
     },
   };
 }

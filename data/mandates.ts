@@ -28,10 +28,6 @@ export function mandatesRepo(sql: Sql) {
     async latest(id: string): Promise<MandateRow | undefined> {
       return await sql.one('SELECT * FROM mandates WHERE id = ? ORDER BY version DESC LIMIT 1', id) as MandateRow | undefined;
     },
-    /** The newest version of the newest mandate held by an agent. */
-    async latestForAgent(agentId: string): Promise<MandateRow | undefined> {
-      return await sql.one('SELECT * FROM mandates WHERE agent_id = ? ORDER BY created_at DESC, version DESC LIMIT 1', agentId) as MandateRow | undefined;
-    },
     async versions(id: string): Promise<MandateRow[]> {
       return await sql.all('SELECT * FROM mandates WHERE id = ? ORDER BY version', id) as MandateRow[];
     },

@@ -46,8 +46,7 @@ export async function openDatabaseStore(config: StoreConfig, options: OpenOption
  * file instead (server/app.ts).
  */
 export async function recreatePostgresStore(old: Store, config: StoreConfig, options: OpenOptions = {}): Promise<Store> {
-  const db = old.database as PostgresDatabase;
-  await db.pool.query(`DROP SCHEMA IF EXISTS ${config.env.DATABASE_SCHEMA} CASCADE`);
+  await (old.database as PostgresDatabase).dropSchema();
   await old.close();
   return openDatabaseStore(config, options);
 }

@@ -30,10 +30,6 @@ export function outboxRepo(sql: Sql) {
     async due(now: string, limit = 50): Promise<OutboxRow[]> {
       return await sql.all("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?", now, limit) as OutboxRow[];
     },
-    async nextDueAt(): Promise<string | null> {
-      const row = await sql.one("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'") as { at: string | null };
-      return row.at;
-    },
     /**
      * Claims due messages for this process (a lease: another process takes them
      * only once it ran out), skipping any conversation with a message another

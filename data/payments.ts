@@ -58,9 +58,6 @@ export interface RefundRow {
   lease_owner?: string | null;
 }
 
-/** Legal moves of a refund (data/states.ts): the money path as a closed state machine. */
-export const REFUND_TRANSITIONS = REFUND.moves;
-
 export function paymentsRepo(sql: Sql) {
   const holdingList = HOLDING_SQL_LIST;
   const refundRow = (row: RefundRow | undefined) => checked(REFUND, row);
@@ -230,9 +227,6 @@ export function paymentsRepo(sql: Sql) {
     },
     async setRailRefundId(id: string, railRefundId: string, now: string): Promise<void> {
       await sql.run('UPDATE refunds SET rail_refund_id = ?, updated_at = ? WHERE id = ? AND rail_refund_id IS NULL', railRefundId, now, id);
-    },
-    async setCase(id: string, caseId: string): Promise<void> {
-      await sql.run('UPDATE refunds SET case_id = ? WHERE id = ?', caseId, id);
     },
   };
 }

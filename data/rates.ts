@@ -24,6 +24,22 @@ export function ratesRepo(sql: Sql) {
     async clear(scope: string, key: string): Promise<void> {
       await sql.run('DELETE FROM rate_events WHERE scope = ? AND key = ?', scope, key);
     },
+    /**
+     * A sliding-window budget: when every (key, max) has room in the last `windowMs`,
+     * counts one event for each and answers 0; else answers how long to wait. The
+     * caller runs it in one `tx` under `store.lock` of the scope, so two processes
+     * never both take the last place of a window.
+     */
+    async take(scope: string, limits: ReadonlyArray<{ key: string; max: number }>, atMs: number, windowMs: number): Promise<number> {
+      const since = atMs - windowMs;
+      await this.prune(scope, since);
+      for (const { key, max } of limits) {
+        const w = await this.window(scope, key, since);
+        if (w.count >= max) return windowMs - (atMs - (w.oldestMs ?? atMs)) + 1;
+      }
+      for (const { key } of limits) await this.record(scope, key, atMs);
+      return 0;
+    },
     /** Forgets a scope's events older than `beforeMs` (they no longer count in any window). */
     async prune(scope: string, beforeMs: number): Promise<number> {
       return sql.run('DELETE FROM rate_events WHERE scope = ? AND at_ms <= ?', scope, beforeMs);

@@ -90,8 +90,6 @@ export const REFUND = machine<RefundStatus>('refund', {
 
 /** Statuses that hold money against the payment and the mandate (all but failed). */
 export const HOLDING_REFUND_STATUSES: readonly RefundStatus[] = ['reserved', 'submitting', 'pending', 'unknown', 'settled'];
-/** Refunds whose outcome is not final: what recovery and the console's "open" mean. */
-export const OPEN_REFUND_STATUSES: readonly RefundStatus[] = ['reserved', 'submitting', 'pending', 'unknown'];
 
 // --- Approvals ---
 

@@ -42,18 +42,20 @@ export function usersRepo(sql: Sql) {
     async setActive(id: number, active: boolean, now: string): Promise<boolean> {
       return (await sql.run('UPDATE users SET active = ?, updated_at = ? WHERE id = ?', active ? 1 : 0, now, id)) === 1;
     },
-    async setPassword(id: number, hash: string, now: string): Promise<void> {
-      await sql.run('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?', hash, now, id);
-    },
     async createSession(row: SessionRow): Promise<void> {
       await sql.run('INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (@id_hash, @user_id, @csrf_token, @created_at, @expires_at)', row);
     },
     /** The session and its user, when the session is current and the user active. */
     async session(idHash: string, now: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
-      const session = await sql.one('SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?', idHash, now) as SessionRow | undefined;
-      if (!session) return undefined;
-      const user = await sql.one('SELECT * FROM users WHERE id = ? AND active = 1', session.user_id) as UserRow | undefined;
-      return user ? { session, user } : undefined;
+      // Every console request asks: one round trip for the session and its (active) user.
+      const row = await sql.one<Omit<SessionRow, 'created_at' | 'expires_at'> & UserRow & { s_created_at: string; s_expires_at: string }>(
+        `SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at AS s_created_at, s.expires_at AS s_expires_at, u.*
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ? AND u.active = 1`,
+        idHash, now,
+      );
+      if (!row) return undefined;
+      const { id_hash, user_id, csrf_token, s_created_at, s_expires_at, ...user } = row;
+      return { session: { id_hash, user_id, csrf_token, created_at: s_created_at, expires_at: s_expires_at }, user };
     },
     async deleteSession(idHash: string): Promise<void> {
       await sql.run('DELETE FROM sessions WHERE id_hash = ?', idHash);

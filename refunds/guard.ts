@@ -62,7 +62,6 @@ export type GuardDecision =
   | { ok: false; reason: RefusalReason; detail: string; approvalId?: string };
 
 const APPROVAL_TTL_MS = 24 * 3_600_000;
-const CAP_REASONS: readonly RefusalReason[] = ['over_per_refund_cap', 'over_window_cap'];
 
 /** The hash an approval is bound to: the exact order, amount and reason. */
 export function proposalHash(conversationId: string, p: Proposal): string {
@@ -293,8 +292,4 @@ async function noticeToNumberOnFile(services: Services, conversation: Conversati
     dedupe_key: outboxKeys.refundRequestedElsewhere(refund.id),
     now: nowIso,
   });
-}
-
-export function isCapRefusal(reason: RefusalReason): boolean {
-  return CAP_REASONS.includes(reason);
 }

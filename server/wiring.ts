@@ -5,7 +5,7 @@ import { errorSummary, type Logger } from '../core/logger.ts';
 import { DB_FILE, type Store } from '../data/store.ts';
 import { openDatabaseStore, recreatePostgresStore } from '../data/open.ts';
 import { Agent } from '../agent/turn.ts';
-import { storedModelCallBudget } from '../agent/budget.ts';
+import { modelCallBudget, storedModelCallBudget } from '../agent/budget.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
@@ -201,8 +201,11 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
     modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
   });
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
-  // Counted in the database, so every replica shares one budget (agent/budget.ts).
-  agent.rateLimiter = storedModelCallBudget(() => services.store, env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
+  // PostgreSQL: counted in the database, so every replica shares one budget. SQLite has one
+  // process (the data-dir lock): counting in memory spares every model call a write transaction.
+  agent.rateLimiter = services.store.dialect === 'postgres'
+    ? storedModelCallBudget(() => services.store, env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE)
+    : modelCallBudget(env.MODEL_CALLS_PER_CUSTOMER_PER_MINUTE, 60_000, Date.now, env.MODEL_CALLS_PER_MINUTE);
   const scheduler = new TurnScheduler((id) => agent.runTurn(id), {
     debounceMs: turnDebounceMs(env),
     concurrency: env.TURN_CONCURRENCY,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectLang, handoffMessage, LEGAL_MOVES, parseBusinessHours, transition, withinBusinessHours, IllegalTransition } from '../../../conversations/state.ts';
-import { NO_TEXT_MARKER, toMessages } from '../../../agent/turn.ts';
+import { NO_TEXT_MARKER, toMessages } from '../../../agent/history.ts';
 import type { HistoryRow } from '../../../data/turns.ts';
 import { respond, type Message } from '../../../sandbox/scripted-model/policy.ts';
 import { testServices } from '../../helpers/services.ts';
