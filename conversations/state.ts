@@ -172,9 +172,12 @@ export async function handOff(services: Services, conversationId: string, reason
     return true;
   });
   if (moved) {
-    services.wake();
-    services.publish({ type: 'handoff', conversationId, reason });
-    services.logger.info({ conversationId, reason }, 'conversation handed to staff');
+    // Inside a caller's transaction this waits for its commit: no event, and no worker pass, for a hand-off that may still roll back.
+    store.database.afterCommit(() => {
+      services.wake();
+      services.publish({ type: 'handoff', conversationId, reason });
+      services.logger.info({ conversationId, reason }, 'conversation handed to staff');
+    });
   }
   return moved;
 }

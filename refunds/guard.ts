@@ -86,7 +86,8 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       approval_id: extra.approvalId ?? null,
       created_at: services.now().toISOString(),
     });
-    services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'refused', reason });
+    // After the commit (the console never hears of a decision that rolled back, nor twice of a retried one).
+    store.database.afterCommit(() => services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'refused', reason }));
     return { ok: false, reason, detail, ...(extra.approvalId ? { approvalId: extra.approvalId } : {}) };
   };
 
@@ -193,7 +194,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
           decision_reason: null,
           refund_id: null,
         });
-        services.publish({ type: 'approval_requested', conversationId: actor.conversation.id, approvalId });
+        store.database.afterCommit(() => services.publish({ type: 'approval_requested', conversationId: actor.conversation.id, approvalId }));
       }
       return await refuse(capReason, capDetail, { ...mandateRef, approvalId });
     }
@@ -268,7 +269,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       idempotency_key: refund.idempotency_key,
     } }, nowIso);
     await noticeToNumberOnFile(services, actor.conversation, refund, nowIso);
-    services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'allowed', refundId });
+    store.database.afterCommit(() => services.publish({ type: 'guard_decision', conversationId: actor.conversation.id, decision: 'allowed', refundId }));
     return { ok: true, refund, caseId };
   });
 }

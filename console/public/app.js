@@ -322,7 +322,7 @@ function live() {
       countApprovals();
     }, 150);
   };
-  for (const type of ['message_in', 'message_out', 'turn', 'tool_call', 'guard_decision', 'refund', 'credit_note', 'approval_requested', 'approval_decided', 'handoff', 'mode', 'model_call', 'mandate', 'prompt', 'note', 'assign', 'customer', 'canned']) source.addEventListener(type, refresh);
+  for (const type of ['message_in', 'message_out', 'turn', 'tool_call', 'guard_decision', 'refund', 'credit_note', 'approval_requested', 'approval_decided', 'handoff', 'mode', 'model_call', 'mandate', 'prompt', 'note', 'assign', 'customer', 'canned', 'resync']) source.addEventListener(type, refresh);
   countApprovals();
 }
 async function countApprovals() {
