@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { formatBRL } from '../core/money.ts';
-import { loadSigningKey } from '../core/signing.ts';
+import { loadSigningKey, signingKeyFile } from '../core/signing.ts';
 import { secretsFor, secretsInDatabase, storedSigningKey } from '../server/secrets.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../refunds/mandate.ts';
 import { DB_FILE } from '../data/store.ts';
@@ -55,7 +55,7 @@ const [command, target] = positionals;
 const config = orFail(() => parseConfig());
 if (!command) fail(USAGE.trim());
 if (!['list', 'show', 'issue', 'caps', 'pause', 'resume', 'revoke', 'export-public-key'].includes(command)) fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
-const keyFile = path.join(config.dataDir, 'keys', 'mandate-ed25519.pem');
+const keyFile = signingKeyFile(config.dataDir, 'mandate-ed25519');
 // Sandbox mode on PostgreSQL: the replicas' key lives in the database (server/secrets.ts), never minted here.
 const keyInDatabase = !config.env.MANDATE_SIGNING_KEY && !existsSync(keyFile) && secretsInDatabase(config);
 // Exporting never mints a key: a wrong DATA_DIR would print a key no mandate was signed with.

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
-import { loadSigningKey } from '../core/signing.ts';
+import { loadSigningKey, signingKeyFile } from '../core/signing.ts';
 import { DB_FILE } from '../data/store.ts';
 import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../refunds/verify-receipt.ts';
 import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
@@ -30,7 +30,7 @@ const { values, positionals } = parseCli(USAGE, { all: { type: 'boolean' }, 'pub
 const config = orFail(() => parseConfig());
 const dbFile = path.join(config.dataDir, DB_FILE);
 const keyFile = values['public-key'];
-const ownKey = path.join(config.dataDir, 'keys', 'receipt-ed25519.pem');
+const ownKey = signingKeyFile(config.dataDir, 'receipt-ed25519');
 const envKey = config.env.RECEIPT_SIGNING_KEY;
 // Sandbox mode on PostgreSQL: the replicas' key lives in the database (server/secrets.ts).
 const keyInDatabase = !keyFile && !envKey && !existsSync(ownKey) && secretsInDatabase(config);

@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
-import { loadSigningKey, type SigningKey } from '../core/signing.ts';
+import { loadSigningKey, signingKeyFile, type SigningKey } from '../core/signing.ts';
 import type { Store } from '../data/store.ts';
 
 /**
@@ -29,7 +29,7 @@ export interface Secrets {
 export const randomToken = (): string => randomBytes(24).toString('base64url');
 
 export function secretsFor(config: Config, store: () => Store): Secrets {
-  if (store().dialect === 'postgres' && config.sandbox) return databaseSecrets(store, () => new Date(), config.dataDir);
+  if (secretsInDatabase(config)) return databaseSecrets(store, () => new Date(), config.dataDir);
   return {
     where: 'data_dir',
     async get(name, generate = randomToken) {
@@ -80,7 +80,7 @@ function databaseSecrets(store: () => Store, now: () => Date, dataDir: string): 
  * stays the source: a copy that differs is overwritten.
  */
 function mirror(dataDir: string, name: string, value: string): void {
-  const file = name.endsWith('-ed25519') ? path.join(dataDir, 'keys', `${name}.pem`) : path.join(dataDir, name);
+  const file = name.endsWith('-ed25519') ? signingKeyFile(dataDir, name) : path.join(dataDir, name);
   try {
     if (existsSync(file) && readFileSync(file, 'utf8').trim() === value.trim()) return;
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
