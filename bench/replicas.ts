@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { extraCustomer } from '../sandbox/seed.ts';
 import { pgAnswers } from '../test/helpers/pg.ts';
 import { startReplicas } from '../test/helpers/replicas.ts';
+import { dropTestSchemas } from '../test/helpers/test-store.ts';
 
 /**
  * `npm run bench:replicas`: refunds per second with 1, 2 and 3 replicas on one
@@ -54,6 +55,7 @@ for (const count of [1, 2, 3]) {
     progress(`${count}: ${done.size}/${N} in ${wall.toFixed(1)} s`);
   } finally {
     await set.close();
+    await dropTestSchemas([set.schema]);
   }
 }
 

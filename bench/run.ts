@@ -20,6 +20,8 @@ import { startEstorno, type Estorno } from '../server/app.ts';
 import { changeCaps } from '../refunds/mandate.ts';
 import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
 import { extraCustomer } from '../sandbox/seed.ts';
+import { PG_URL, testSchemaName } from '../test/helpers/pg.ts';
+import { dropTestSchemas } from '../test/helpers/test-store.ts';
 
 /**
  * `npm run bench`: the benchmarks of issue "Benchmarks", written to
@@ -33,11 +35,10 @@ const quick = process.argv.includes('--quick');
  * on a fresh schema, dropped after; the figures go to RESULTS.md's PostgreSQL part.
  */
 const onPostgres = process.argv.includes('--store=postgres');
-const PG_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const schemas: string[] = [];
 function storeEnv(): Record<string, string> {
   if (!onPostgres) return {};
-  const schema = `estorno_bench_${randomBytes(6).toString('hex')}`;
+  const schema = testSchemaName();
   schemas.push(schema);
   return { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema };
 }
@@ -430,11 +431,7 @@ if (onPostgres) {
   const end = '<!-- /postgres -->';
   const kept = current.includes(begin) ? current.slice(0, current.indexOf(begin)) + current.slice(current.indexOf(end) + end.length) : current;
   writeFileSync(file, `${kept.trimEnd()}\n\n${begin}\n# On PostgreSQL\n\n${header.slice(2).join('\n')}\n${out.join('\n')}\n${end}\n`);
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
-  await client.end();
+  await dropTestSchemas(schemas);
 } else {
   // The PostgreSQL part of an earlier `--store=postgres` run is kept.
   const file = path.resolve('bench/RESULTS.md');

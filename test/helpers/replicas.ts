@@ -44,7 +44,7 @@ export interface ReplicaSet {
   send(index: number, phone: string, text: string, messageId?: string): Promise<{ status: number; messageId: string }>;
   /** What the Z-API emulator sent to `phone` (the host's outbox). */
   outbox(phone?: string): Promise<Array<{ phone: string; message: string; messageId: string; at: string }>>;
-  /** SIGTERM all, wait, drop the schema, remove the data directories. */
+  /** SIGTERM all, wait, remove the data directories (the schema is dropped after the test file). */
   close(): Promise<void>;
 }
 
@@ -164,9 +164,6 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
         }),
       );
       for (const s of stores.splice(0)) await s.close().catch(() => undefined);
-      const db = freshPgDatabase({ schema, max: 1 });
-      await db.dropSchema().catch(() => undefined);
-      await db.close();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },
   };
@@ -219,5 +216,3 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await sleep(everyMs);
   }
 }
-
-export { PG_URL };

@@ -5,9 +5,10 @@ import { extraCustomer } from '../../sandbox/seed.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pgAnswers } from '../helpers/pg.ts';
+import { PG_URL } from '../helpers/pg.ts';
 import { runCli } from '../helpers/spawn.ts';
-import { PG_URL, startReplicas, waitFor, type ReplicaSet } from '../helpers/replicas.ts';
+import { startReplicas, waitFor, type ReplicaSet } from '../helpers/replicas.ts';
+import { pgSuite } from '../helpers/test-store.ts';
 
 /**
  * Issue 16: three replicas on one PostgreSQL, started as the README's
@@ -16,12 +17,8 @@ import { PG_URL, startReplicas, waitFor, type ReplicaSet } from '../helpers/repl
  * a confirmation delivered twice at once, the window cap with proposals spread
  * over replicas, and a replica SIGKILLed holding a rail call.
  */
-// Replicas are PostgreSQL-only: `npm test` runs this file in its PostgreSQL pass, not twice.
-const sqlitePass = process.env.ESTORNO_TEST_STORE === 'sqlite';
-const answers = await pgAnswers();
-const available = answers && !sqlitePass;
-if (sqlitePass) console.warn('[replicas.test] skipped in the SQLite pass: replicas need PostgreSQL; it runs in the PostgreSQL pass');
-else if (!answers) console.warn(`[replicas.test] skipped: no PostgreSQL answers at ${PG_URL.replace(/\/\/[^@]*@/, '//')} (set DATABASE_URL, or run one at 127.0.0.1:5432)`);
+// Replicas are PostgreSQL-only: `npm test` runs this file once, in its PostgreSQL pass if it has one.
+const available = await pgSuite('replicas.test');
 
 const COMPLAINT = (order: string) => `o pedido ${order} veio errado, quero meu dinheiro de volta`;
 const DONE = /Comprovante/;

@@ -11,7 +11,8 @@ import { migrate } from '../../../data/pg/migrate.ts';
 import { createStore, openStore, type Store } from '../../../data/store.ts';
 import { LiveEvents, type LiveEvent } from '../../../server/events.ts';
 import { secretsFor } from '../../../server/secrets.ts';
-import { freshPgDatabase, PG_URL, pgAnswers, testSchemaName } from '../../helpers/pg.ts';
+import { freshPgDatabase, PG_URL, testSchemaName } from '../../helpers/pg.ts';
+import { pgSuite } from '../../helpers/test-store.ts';
 
 /**
  * Issue 16: what replicas share through the database — live events
@@ -19,8 +20,7 @@ import { freshPgDatabase, PG_URL, pgAnswers, testSchemaName } from '../../helper
  * and the sandbox's generated secrets. "Two replicas" here are two stores
  * (two pools) on one PostgreSQL schema; the counters also run on SQLite.
  */
-const available = await pgAnswers();
-if (!available) console.warn(`[shared-state.test] PostgreSQL parts skipped: no PostgreSQL answers at ${PG_URL.replace(/\/\/[^@]*@/, '//')} (set DATABASE_URL)`);
+const available = await pgSuite('shared-state.test, PostgreSQL parts');
 
 const logger = createLogger({ level: 'silent', format: 'json' });
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -34,7 +34,6 @@ async function pgReplicas(n = 2): Promise<{ schema: string; stores: Store[] }> {
   const dbs = Array.from({ length: n }, () => freshPgDatabase({ schema }));
   await migrate(dbs[0]!);
   cleanups.push(async () => {
-    await dbs[0]!.dropSchema();
     for (const db of dbs) await db.close();
   });
   return { schema, stores: dbs.map((db) => createStore(db)) };
