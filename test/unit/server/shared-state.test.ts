@@ -11,6 +11,7 @@ import { migrate } from '../../../data/pg/migrate.ts';
 import { createStore, openStore, type Store } from '../../../data/store.ts';
 import { LiveEvents, type LiveEvent } from '../../../server/events.ts';
 import { secretsFor } from '../../../server/secrets.ts';
+import { waitFor } from '../../helpers/estorno.ts';
 import { freshPgDatabase, PG_URL, testSchemaName } from '../../helpers/pg.ts';
 import { pgSuite } from '../../helpers/test-store.ts';
 
@@ -49,14 +50,6 @@ function sqliteStore(): Store {
   return store;
 }
 
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
-
 describe.skipIf(!available)('live console events across replicas (PostgreSQL NOTIFY/LISTEN)', () => {
   function events(_schema: string): LiveEvents {
     const e = new LiveEvents();
@@ -76,14 +69,14 @@ describe.skipIf(!available)('live console events across replicas (PostgreSQL NOT
     b.subscribe((e) => got.b!.push(e));
     c.subscribe((e) => got.c!.push(e));
     a.publish({ type: 'message_in', conversationId: 'cv_1' });
-    await until(() => got.b!.length === 1);
+    await waitFor("b to get a's event", () => got.b!.length === 1, 5_000, 20);
     await sleep(300);
     expect(got.b![0]).toMatchObject({ type: 'message_in', conversationId: 'cv_1' });
     expect(typeof got.b![0]!.at).toBe('string');
     expect(got.a!.map((e) => e.type)).toEqual(['message_in']);
     expect(got.c).toEqual([]);
     b.publish({ type: 'refund', conversationId: 'cv_1', refundId: 'rf_1' });
-    await until(() => got.a!.length === 2);
+    await waitFor("a to get b's event", () => got.a!.length === 2, 5_000, 20);
     expect(got.a![1]).toMatchObject({ type: 'refund', refundId: 'rf_1' });
   });
 
@@ -95,9 +88,9 @@ describe.skipIf(!available)('live console events across replicas (PostgreSQL NOT
     const got: LiveEvent[] = [];
     b.subscribe((e) => got.push(e));
     b.dropListener();
-    await until(() => got.some((e) => e.type === 'resync'));
+    await waitFor('the resync', () => got.some((e) => e.type === 'resync'), 5_000, 20);
     a.publish({ type: 'handoff', conversationId: 'cv_2' });
-    await until(() => got.some((e) => e.type === 'handoff'));
+    await waitFor('the handoff after listening again', () => got.some((e) => e.type === 'handoff'), 5_000, 20);
   });
 });
 
