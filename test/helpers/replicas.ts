@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createStore, type Store } from '../../data/store.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { freshPgDatabase, PG_URL, testSchemaName } from './pg.ts';
+import { startServer } from './spawn.ts';
 
 /**
  * Replicas as the README's "Replicas" section starts them: `node bin/start.ts`
@@ -63,21 +64,7 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-function spawnReplica(name: string, env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [path.resolve('bin/start.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  const keep = (d: Buffer) => {
-    text += d.toString();
-    if (text.length > 400_000) text = text.slice(-200_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  void name;
-  return { child, output: () => text, exited };
-}
-
-async function started(name: string, dataDir: string, proc: ReturnType<typeof spawnReplica>, withinMs: number): Promise<Replica> {
+async function started(name: string, dataDir: string, proc: ReturnType<typeof startServer>, withinMs: number): Promise<Replica> {
   const file = path.join(dataDir, 'server.json');
   const deadline = Date.now() + withinMs;
   let exitCode: number | null | undefined;
@@ -117,7 +104,7 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
   const replicas: Replica[] = [];
   const launch = async (i: number, env: Record<string, string>): Promise<Replica> => {
     const name = String.fromCharCode(65 + i);
-    return started(name, env.DATA_DIR as string, spawnReplica(name, env), withinMs);
+    return started(name, env.DATA_DIR as string, startServer(env), withinMs);
   };
   const stores: Store[] = [];
   const set: ReplicaSet = {
@@ -205,4 +192,3 @@ async function freePorts(n: number): Promise<number[]> {
   }
   return [...ports];
 }
-
