@@ -40,7 +40,7 @@ export async function startTestEstorno(
   const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PROVIDER_TIMEOUT_MS: '2000', MODEL_MAX_RETRIES: '0', ...testStoreEnv(dataDir), ...env });
   // The service's own logger (with its redaction) when a test reads the logs.
   const logger = options.logTo ? createLogger({ level: env.LOG_LEVEL ?? 'trace', format: 'json', destination: options.logTo }) : pino({ level: env.LOG_LEVEL ?? 'silent' });
-  const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, extend: async (app, e) => void await mountConsole(app, e, config), ...options });
+  const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, extend: async (app, e) => { await mountConsole(app, e, config); }, ...options });
   const json = async (url: string, init?: RequestInit) => {
     const res = await fetch(`${estorno.url}${url}`, init);
     const text = await res.text();
