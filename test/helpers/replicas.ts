@@ -17,7 +17,7 @@ import { startServer } from './spawn.ts';
  * SANDBOX_HOST=<first's URL>. Tests talk to them over HTTP only, and read the
  * shared database through `store()` for their verdicts.
  */
-export interface Replica {
+interface Replica {
   name: string;
   url: string;
   port: number;
@@ -49,7 +49,7 @@ export interface ReplicaSet {
   close(): Promise<void>;
 }
 
-export interface ReplicaOptions {
+interface ReplicaOptions {
   /** Extra variables for every replica (e.g. SANDBOX_EXTRA_CUSTOMERS, SANDBOX_LATENCY). */
   env?: Record<string, string>;
   /** How long each may take to answer /healthz (the README promises 120 s). */
