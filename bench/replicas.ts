@@ -1,4 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +5,8 @@ import { cpus, totalmem } from 'node:os';
 import { extraCustomer } from '../sandbox/seed.ts';
 import { pgAnswers } from '../test/helpers/pg.ts';
 import { startReplicas } from '../test/helpers/replicas.ts';
+import { dropTestSchemas } from '../test/helpers/test-store.ts';
+import { replaceSection } from './results-file.ts';
 
 /**
  * `npm run bench:replicas`: refunds per second with 1, 2 and 3 replicas on one
@@ -54,13 +55,11 @@ for (const count of [1, 2, 3]) {
     progress(`${count}: ${done.size}/${N} in ${wall.toFixed(1)} s`);
   } finally {
     await set.close();
+    await dropTestSchemas([set.schema]);
   }
 }
 
-const begin = '<!-- replicas: npm run bench:replicas -->';
-const end = '<!-- /replicas -->';
 const part = [
-  begin,
   '# Replicas on PostgreSQL',
   '',
   `Command: \`npm run bench:replicas\` (${N} customers; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}). Each replica is \`node bin/start.ts\` on one PostgreSQL schema, the first hosting the sandbox (SANDBOX_LATENCY=model=1000), messages round-robin over the replicas; all replicas and the PostgreSQL server share this machine, so more replicas add processes, not cores.`,
@@ -68,11 +67,7 @@ const part = [
   '| replicas | refunds told to the customer | wall | refunds/s |',
   '|---|---|---|---|',
   ...rows,
-  end,
 ].join('\n');
-const file = path.resolve('bench/RESULTS.md');
-const current = readFileSync(file, 'utf8');
-const kept = current.includes(begin) ? current.slice(0, current.indexOf(begin)) + current.slice(current.indexOf(end) + end.length) : current;
-writeFileSync(file, `${kept.trimEnd()}\n\n${part}\n`);
+replaceSection(path.resolve('bench/RESULTS.md'), '<!-- replicas: npm run bench:replicas -->', '<!-- /replicas -->', part);
 process.stdout.write(`${part}\n`);
 process.exit(0);

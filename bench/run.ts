@@ -1,7 +1,7 @@
 import { sqliteDatabase } from '../data/sql.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +20,9 @@ import { startEstorno, type Estorno } from '../server/app.ts';
 import { changeCaps } from '../refunds/mandate.ts';
 import { SANDBOX_CREDENTIALS } from '../sandbox/credentials.ts';
 import { extraCustomer } from '../sandbox/seed.ts';
+import { PG_URL, testSchemaName } from '../test/helpers/pg.ts';
+import { dropTestSchemas } from '../test/helpers/test-store.ts';
+import { replaceSection } from './results-file.ts';
 
 /**
  * `npm run bench`: the benchmarks of issue "Benchmarks", written to
@@ -33,11 +36,10 @@ const quick = process.argv.includes('--quick');
  * on a fresh schema, dropped after; the figures go to RESULTS.md's PostgreSQL part.
  */
 const onPostgres = process.argv.includes('--store=postgres');
-const PG_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const schemas: string[] = [];
 function storeEnv(): Record<string, string> {
   if (!onPostgres) return {};
-  const schema = `estorno_bench_${randomBytes(6).toString('hex')}`;
+  const schema = testSchemaName();
   schemas.push(schema);
   return { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema };
 }
@@ -422,25 +424,13 @@ const header = [
   'Reproduce with `npm run bench` (add `-- --quick` for a shorter run). Each section names what it measures.',
   '',
 ];
+// Each run writes its own part of RESULTS.md; the other parts (SQLite, PostgreSQL, replicas) are kept.
+const results = path.resolve('bench/RESULTS.md');
 if (onPostgres) {
-  // The PostgreSQL figures live in their own part of RESULTS.md; the SQLite run's part is kept.
-  const file = path.resolve('bench/RESULTS.md');
-  const current = readFileSync(file, 'utf8');
-  const begin = '<!-- postgres: npm run bench -- --store=postgres -->';
-  const end = '<!-- /postgres -->';
-  const kept = current.includes(begin) ? current.slice(0, current.indexOf(begin)) + current.slice(current.indexOf(end) + end.length) : current;
-  writeFileSync(file, `${kept.trimEnd()}\n\n${begin}\n# On PostgreSQL\n\n${header.slice(2).join('\n')}\n${out.join('\n')}\n${end}\n`);
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
-  await client.end();
+  replaceSection(results, '<!-- postgres: npm run bench -- --store=postgres -->', '<!-- /postgres -->', `# On PostgreSQL\n\n${header.slice(2).join('\n')}\n${out.join('\n')}`);
+  await dropTestSchemas(schemas);
 } else {
-  // The PostgreSQL part of an earlier `--store=postgres` run is kept.
-  const file = path.resolve('bench/RESULTS.md');
-  const previous = readFileSync(file, 'utf8');
-  const begin = previous.indexOf('<!-- postgres: npm run bench -- --store=postgres -->');
-  writeFileSync(file, [...header, ...out].join('\n') + (begin >= 0 ? `\n\n${previous.slice(begin)}` : ''));
+  replaceSection(results, '<!-- sqlite: npm run bench -->', '<!-- /sqlite -->', [...header, ...out].join('\n'));
 }
 progress('wrote bench/RESULTS.md');
 process.stdout.write([...header, ...out].join('\n'));

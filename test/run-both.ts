@@ -1,18 +1,21 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
+import { PG_URL, pgProblem, pgWhere, TEST_SCHEMA_PREFIX } from './helpers/pg.ts';
 
 /**
  * `npm test`: the whole suite on SQLite, then again on PostgreSQL (issue 16).
  *
- * The PostgreSQL pass uses DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test
- * (trust auth, database `test`, as on these machines). It is skipped, saying
- * so, when that server does not answer; ESTORNO_TEST_PG=skip skips it without
- * asking, ESTORNO_TEST_PG=required (.ci/run) fails the run instead of skipping.
- * Arguments go to vitest (`npm test -- test/unit` runs those files twice).
- * Each DATA_DIR a test uses gets a schema of its own, `estorno_t_<run>_…`
- * (test/helpers/test-store.ts); whatever this run leaves is dropped at the end.
+ * The PostgreSQL pass uses ESTORNO_TEST_DATABASE_URL, else DATABASE_URL, else
+ * postgres://postgres@127.0.0.1:5432/test (trust auth, database `test`, as on
+ * these machines; test/helpers/pg.ts). It runs only with ESTORNO_TEST_PG=auto
+ * (when that server answers, else skipped, saying so) or =required (fails the
+ * run when none answers); the default, =skip, does not run it (neither `npm test`
+ * nor .ci/run sets another value yet). Arguments go to vitest (`npm test -- test/unit`
+ * runs those files twice). PostgreSQL-only files run once: in the PostgreSQL pass,
+ * or in the SQLite pass when none follows (ESTORNO_TEST_PG_PASS tells pass 1;
+ * pgSuite() in test/helpers/test-store.ts). Every schema a test names starts
+ * `estorno_t_<run>_` (both passes share the run); whatever this run leaves is dropped at the end.
  */
 const args = process.argv.slice(2);
 // Default 'skip' for now: the PostgreSQL pass passes 661 of 664 tests here, and three
@@ -24,16 +27,8 @@ if (!['auto', 'skip', 'required'].includes(mode)) {
   process.stderr.write(`ESTORNO_TEST_PG must be auto, skip or required, not "${mode}"\n`);
   process.exit(2);
 }
-const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const where = (() => {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
-  } catch {
-    return 'DATABASE_URL (not a URL)';
-  }
-})();
-const run = randomBytes(4).toString('hex');
+const url = PG_URL;
+const where = pgWhere(url);
 const vitest = path.resolve('node_modules/vitest/vitest.mjs');
 
 interface Pass {
@@ -68,26 +63,12 @@ async function runPass(name: string, env: Record<string, string>): Promise<Pass>
   return { name, code, seconds: Math.round((Date.now() - started) / 1000), tests };
 }
 
-/** Whether PostgreSQL answers a query at `url` within a few seconds (the reason when not). */
-async function postgresAnswers(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (error) {
-    return (error as Error).message || String(error);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /** Drops the schemas this run's tests left behind (a test killed midway, a schema still in use at its file's end). */
 async function sweep(): Promise<number> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
   try {
     await client.connect();
-    const { rows } = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`estorno\\_t\\_${run}\\_%`]);
+    const { rows } = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`${TEST_SCHEMA_PREFIX.replaceAll('_', '\\_')}%`]);
     for (const r of rows) await client.query(`DROP SCHEMA IF EXISTS "${r.nspname}" CASCADE`);
     return rows.length;
   } catch {
@@ -98,25 +79,27 @@ async function sweep(): Promise<number> {
 }
 
 const passes: Pass[] = [];
-passes.push(await runPass('pass 1 of 2: SQLite', { ESTORNO_TEST_STORE: 'sqlite' }));
+// Decided before pass 1, which is told whether pass 2 follows (PostgreSQL-only files then wait for it).
 let skipped: string | null = null;
+let unreachable: string | null = null;
 if (mode === 'skip') skipped = process.env.ESTORNO_TEST_PG ? 'ESTORNO_TEST_PG=skip' : 'not run by default yet (three timing-bound tests are not stable on PostgreSQL); ESTORNO_TEST_PG=auto npm test runs it';
 else {
-  const why = await postgresAnswers();
-  if (why) {
-    if (mode === 'required') {
-      banner(`npm test, pass 2 of 2: PostgreSQL — FAILED: no PostgreSQL answers at ${where} (${why})`);
-      process.stdout.write('ESTORNO_TEST_PG=required (CI): start PostgreSQL there, or point DATABASE_URL at one.\n');
-      passes.push({ name: 'pass 2 of 2: PostgreSQL', code: 1, seconds: 0, tests: `unreachable: ${why}` });
-    } else skipped = `no PostgreSQL answers at ${where} (${why}); start one there or point DATABASE_URL at one (ESTORNO_TEST_PG=skip: do not try)`;
-  }
+  const why = await pgProblem(url);
+  if (why && mode === 'required') unreachable = why;
+  else if (why) skipped = `no PostgreSQL answers at ${where} (${why}); start one there or point DATABASE_URL at one (ESTORNO_TEST_PG=skip: do not try)`;
+}
+const pgPass = !skipped && !unreachable;
+passes.push(await runPass('pass 1 of 2: SQLite', { ESTORNO_TEST_STORE: 'sqlite', ESTORNO_TEST_PG_PASS: pgPass ? '1' : '0' }));
+if (unreachable) {
+  banner(`npm test, pass 2 of 2: PostgreSQL — FAILED: no PostgreSQL answers at ${where} (${unreachable})`);
+  process.stdout.write('ESTORNO_TEST_PG=required: start PostgreSQL there, or point DATABASE_URL at one.\n');
+  passes.push({ name: 'pass 2 of 2: PostgreSQL', code: 1, seconds: 0, tests: `unreachable: ${unreachable}` });
 }
 if (skipped) banner(`npm test, pass 2 of 2: PostgreSQL — SKIPPED: ${skipped}`);
-else if (passes.length === 1) {
-  passes.push(await runPass(`pass 2 of 2: PostgreSQL (${where})`, { ESTORNO_TEST_STORE: 'postgres', ESTORNO_TEST_RUN: run }));
-  const left = await sweep();
-  if (left) process.stdout.write(`dropped ${left} schema(s) left by this run\n`);
-}
+if (pgPass) passes.push(await runPass(`pass 2 of 2: PostgreSQL (${where})`, { ESTORNO_TEST_STORE: 'postgres', ESTORNO_TEST_PG_PASS: '1' }));
+// Pass 1 runs PostgreSQL-only files too when no pass 2 follows: sweep whenever a server answers.
+const left = unreachable ? 0 : await sweep();
+if (left) process.stdout.write(`dropped ${left} schema(s) left by this run\n`);
 
 banner('npm test, summary');
 for (const p of passes) process.stdout.write(`${p.code === 0 ? 'PASS' : 'FAIL'}  ${p.name}: ${p.tests}, ${p.seconds} s\n`);

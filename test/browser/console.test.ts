@@ -147,7 +147,7 @@ describe('the console in a real browser', () => {
     const page = await open(STAFF);
     await page.locator('#conversation-list li[data-id]:has-text("Marina Souza") button.conv').click();
     await page.waitForSelector('#thread-actions:not([hidden])');
-    const staffId = String(await (await e.services.store.users.byEmail(STAFF.email))!.id);
+    const staffId = String((await e.services.store.users.byEmail(STAFF.email))!.id);
     await page.selectOption('#assignee', staffId);
     await page.waitForSelector('#conversation-list li[data-id]:has-text("Marina Souza") .assignee:has-text("Sergio Staff")');
     const before = (await e.outbox(MARINA.whatsapp)).length;
@@ -195,7 +195,7 @@ describe('the console in a real browser', () => {
     await dialog.locator('button[type=submit]').click();
     await page.waitForSelector('#approval-list p.empty');
     await e.settle();
-    const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id)).find((r) => r.order_number === '8422')!;
+    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id)).find((r) => r.order_number === '8422')!;
     expect(refund).toMatchObject({ status: 'settled', authorized_by: `staff:${STAFF.email}` });
     await page.click('#tabs button[data-tab=conversations]');
     await page.locator('#conversation-list li[data-id]:has-text("Marina Souza") button.conv').click();
@@ -280,7 +280,7 @@ describe('the console in a real browser', () => {
     await page.fill('dialog.ask input[name=window]', '2.500,00');
     await page.click('dialog.ask button[type=submit]');
     await page.waitForSelector('#mandate-rows tr[data-mandate=cm_support]:has-text("v2")');
-    expect(JSON.parse(await (await e.services.store.mandates.latest('cm_support'))!.document)).toMatchObject({ version: 2, per_refund_cap_cents: 60_000, window_cap_cents: 250_000, issued_by: ADMIN.email });
+    expect(JSON.parse((await e.services.store.mandates.latest('cm_support'))!.document)).toMatchObject({ version: 2, per_refund_cap_cents: 60_000, window_cap_cents: 250_000, issued_by: ADMIN.email });
     expect(nbsp(await page.locator('#mandate-rows tr[data-mandate=cm_support]').textContent())).toContain('R$ 2.500,00');
     await page.fill('#user-form input[name=email]', 'nova@loja.test');
     await page.fill('#user-form input[name=name]', 'Nova Atendente');
@@ -357,7 +357,7 @@ describe('the console in a real browser', () => {
     await e.settle();
     await e.say(JOAO.whatsapp, 'sim');
     await e.settle();
-    const calls = (await e.services.store.turns.toolCalls(await (await e.services.store.conversations.byChat(JOAO.whatsapp))!.id)).filter((t) => t.name === 'pay_refund');
+    const calls = (await e.services.store.turns.toolCalls((await e.services.store.conversations.byChat(JOAO.whatsapp))!.id)).filter((t) => t.name === 'pay_refund');
     expect(calls.at(-1)).toMatchObject({ outcome: 'refused', reason: 'mandate_inactive' });
     const phone = await open(STAFF, PHONE);
     await phone.waitForSelector('#banner .alert.critical[data-kind=agent_mandate_inactive]');

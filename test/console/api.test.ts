@@ -156,7 +156,7 @@ describe('console API role boundaries', () => {
     expect((await login(e, { email: 'nova@loja.test', password: nova.body.password })).csrf).toBeTruthy();
     const me = (await other.call('GET', '/api/me')).body;
     expect((await other.call('POST', `/api/users/${me.id}/disable`, {})).status).toBe(409);
-    expect(await (await e.services.store.users.byEmail(STAFF.email))!.active).toBe(staffRow.active);
+    expect((await e.services.store.users.byEmail(STAFF.email))!.active).toBe(staffRow.active);
     const users = (await staff.call('GET', '/api/users')).body as Array<Record<string, unknown>>;
     expect(users.every((u) => !('password_hash' in u))).toBe(true);
   });
@@ -190,7 +190,7 @@ describe('GET /api/receipts/:id', () => {
     await seedUsers(e);
     const staff = await login(e, STAFF);
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
+    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     const r = await staff.call('GET', `/api/receipts/${refund.case_id}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: refund.case_id, verification: { valid: true, sealed: true, outcome: 'settled', records: 7 }, seal: { outcome: 'settled', head_seq: 7 } });

@@ -26,7 +26,7 @@ describe('GET /api/events', () => {
     await new Promise((r) => setTimeout(r, 200));
     controller.abort();
     await reading;
-    const conversationId = await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id;
+    const conversationId = (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id;
     const events = [...stream.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => ({ type: m[1], data: JSON.parse(m[2]!) as Record<string, unknown> }));
     expect(events.map((x) => x.type)).toEqual(expect.arrayContaining(['model_call', 'tool_call', 'guard_decision', 'refund', 'message_out', 'turn']));
     expect(events.find((x) => x.type === 'guard_decision')!.data).toMatchObject({ conversationId, decision: 'allowed' });
@@ -51,7 +51,7 @@ describe('GET /api/stats', () => {
     // Two hours later the same customer complains about another order: that refund is timed from the new complaint.
     offsetMs = 2 * 3_600_000;
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8424 também veio com defeito');
-    const refunds = await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id);
+    const refunds = await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id);
     expect(refunds.map((r) => [r.order_number, r.status])).toEqual([['8421', 'settled'], ['8424', 'settled']]);
 
     const stats = (await staff.call('GET', '/api/stats')).body;

@@ -27,7 +27,7 @@ describe('the console in sandbox mode', () => {
     expect(banner).toEqual([`admin login: admin@estorno.local / ${admin}`, `staff login: staff@estorno.local / ${staff}`]);
     expect((await e.services.store.users.list()).map((u) => [u.email, u.role])).toEqual([['admin@estorno.local', 'admin'], ['staff@estorno.local', 'staff']]);
     // Stored as scrypt hashes, never as the password.
-    expect(await (await e.services.store.users.byEmail('admin@estorno.local'))!.password_hash).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect((await e.services.store.users.byEmail('admin@estorno.local'))!.password_hash).toMatch(/^scrypt\$16384\$8\$1\$/);
     expect(JSON.stringify(await e.services.store.users.list())).not.toContain(admin);
     expect(await loginStatus(e.url, 'admin@estorno.local', admin)).toBe(200);
     expect(await loginStatus(e.url, 'staff@estorno.local', staff)).toBe(200);

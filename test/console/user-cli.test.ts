@@ -28,8 +28,8 @@ describe('npm run user', () => {
     expect((await user(dir, 'disable', '--email', 'bia@loja.test')).out).toBe('disabled bia@loja.test\n');
     expect((await user(dir, 'list')).out).toBe('1\tana@loja.test\tadmin\tactive\n2\tbia@loja.test\tstaff\tdisabled\n');
     const store = await testStore(dir);
-    expect(await verifyPassword(password!, await (await store.users.byEmail('ana@loja.test'))!.password_hash)).toBe(true);
-    expect(await verifyPassword('uma-senha-longa', await (await store.users.byEmail('bia@loja.test'))!.password_hash)).toBe(true);
+    expect(await verifyPassword(password!, (await store.users.byEmail('ana@loja.test'))!.password_hash)).toBe(true);
+    expect(await verifyPassword('uma-senha-longa', (await store.users.byEmail('bia@loja.test'))!.password_hash)).toBe(true);
     await store.close();
   }, 60_000);
 });

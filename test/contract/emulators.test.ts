@@ -71,9 +71,9 @@ describe('a slow SEFAZ (authorisation after several seconds)', () => {
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado, quero meu dinheiro de volta');
     const done = await waitFor('the final message', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('Nota fiscal de devolução')), 30_000);
     expect(done.message).toContain('R$ 186,00');
-    const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
+    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     expect(await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id))).toMatchObject({ status: 'done', attempts: expect.any(Number) });
-    expect(await (await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id)))!.attempts).toBeGreaterThan(1);
+    expect((await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id)))!.attempts).toBeGreaterThan(1);
     expect(await e.fiscalNotes()).toHaveLength(1);
     // Sealed once the sent message is recorded, a moment after the emulator shows it.
     await waitFor('the sealed receipt', async () => (await e.services.store.cases.get(refund.case_id!))?.status === 'sealed' || undefined, 10_000);

@@ -213,7 +213,7 @@ async function main(): Promise<void> {
       if (!await store.cases.sealOf(r.case_id)) failures.push(`refund ${r.id} settled but its case is not sealed`);
     } else if (r.status === 'failed') {
       failed++;
-      if (!(await store.outbox.forConversation(await (await store.payments.refund(r.id))!.conversation_id!)).some((m) => m.template === 'refund_failed')) failures.push(`refund ${r.id} failed and the customer was not told`);
+      if (!(await store.outbox.forConversation((await store.payments.refund(r.id))!.conversation_id!)).some((m) => m.template === 'refund_failed')) failures.push(`refund ${r.id} failed and the customer was not told`);
     } else failures.push(`refund ${r.id} still ${r.status}`);
   }
   if (settled + failed < CONVERSATIONS) failures.push(`${settled + failed} refunds ended for ${CONVERSATIONS} conversations`);

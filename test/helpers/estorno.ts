@@ -40,7 +40,7 @@ export async function startTestEstorno(
   const config = parseConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PROVIDER_TIMEOUT_MS: '2000', MODEL_MAX_RETRIES: '0', ...testStoreEnv(dataDir), ...env });
   // The service's own logger (with its redaction) when a test reads the logs.
   const logger = options.logTo ? createLogger({ level: env.LOG_LEVEL ?? 'trace', format: 'json', destination: options.logTo }) : pino({ level: env.LOG_LEVEL ?? 'silent' });
-  const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, extend: async (app, e) => void await mountConsole(app, e, config), ...options });
+  const estorno = await startEstorno({ config, logger, pixWebhookDelaysMs: { created: 5, settled: 30 }, extend: async (app, e) => { await mountConsole(app, e, config); }, ...options });
   const json = async (url: string, init?: RequestInit) => {
     const res = await fetch(`${estorno.url}${url}`, init);
     const text = await res.text();
@@ -99,13 +99,13 @@ export async function startTestEstorno(
 }
 
 /** Polls until `check` holds (or fails the test after `timeoutMs`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createStore, type Store } from '../../data/store.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { freshPgDatabase, PG_URL, testSchemaName } from './pg.ts';
+import { startServer } from './spawn.ts';
 
 /**
  * Replicas as the README's "Replicas" section starts them: `node bin/start.ts`
@@ -16,7 +17,7 @@ import { freshPgDatabase, PG_URL, testSchemaName } from './pg.ts';
  * SANDBOX_HOST=<first's URL>. Tests talk to them over HTTP only, and read the
  * shared database through `store()` for their verdicts.
  */
-export interface Replica {
+interface Replica {
   name: string;
   url: string;
   port: number;
@@ -44,11 +45,11 @@ export interface ReplicaSet {
   send(index: number, phone: string, text: string, messageId?: string): Promise<{ status: number; messageId: string }>;
   /** What the Z-API emulator sent to `phone` (the host's outbox). */
   outbox(phone?: string): Promise<Array<{ phone: string; message: string; messageId: string; at: string }>>;
-  /** SIGTERM all, wait, drop the schema, remove the data directories. */
+  /** SIGTERM all, wait, remove the data directories (the schema is dropped after the test file). */
   close(): Promise<void>;
 }
 
-export interface ReplicaOptions {
+interface ReplicaOptions {
   /** Extra variables for every replica (e.g. SANDBOX_EXTRA_CUSTOMERS, SANDBOX_LATENCY). */
   env?: Record<string, string>;
   /** How long each may take to answer /healthz (the README promises 120 s). */
@@ -63,21 +64,7 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-function spawnReplica(name: string, env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [path.resolve('bin/start.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  const keep = (d: Buffer) => {
-    text += d.toString();
-    if (text.length > 400_000) text = text.slice(-200_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  void name;
-  return { child, output: () => text, exited };
-}
-
-async function started(name: string, dataDir: string, proc: ReturnType<typeof spawnReplica>, withinMs: number): Promise<Replica> {
+async function started(name: string, dataDir: string, proc: ReturnType<typeof startServer>, withinMs: number): Promise<Replica> {
   const file = path.join(dataDir, 'server.json');
   const deadline = Date.now() + withinMs;
   let exitCode: number | null | undefined;
@@ -117,7 +104,7 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
   const replicas: Replica[] = [];
   const launch = async (i: number, env: Record<string, string>): Promise<Replica> => {
     const name = String.fromCharCode(65 + i);
-    return started(name, env.DATA_DIR as string, spawnReplica(name, env), withinMs);
+    return started(name, env.DATA_DIR as string, startServer(env), withinMs);
   };
   const stores: Store[] = [];
   const set: ReplicaSet = {
@@ -164,9 +151,6 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
         }),
       );
       for (const s of stores.splice(0)) await s.close().catch(() => undefined);
-      const db = freshPgDatabase({ schema, max: 1 });
-      await db.dropSchema().catch(() => undefined);
-      await db.close();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },
   };
@@ -208,16 +192,3 @@ async function freePorts(n: number): Promise<number[]> {
   }
   return [...ports];
 }
-
-/** Polls `check` until it returns a value (not undefined/false) or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export { PG_URL };

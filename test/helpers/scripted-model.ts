@@ -40,7 +40,7 @@ function text_(text: string): Anthropic.TextBlock {
   return { type: 'text', text, citations: null } as Anthropic.TextBlock;
 }
 
-export interface ScriptedModel extends ModelClient {
+interface ScriptedModel extends ModelClient {
   /** Every request the loop sent, in order. */
   readonly requests: Anthropic.MessageCreateParamsNonStreaming[];
   /** Responses not used yet. */

@@ -37,12 +37,16 @@ export function runCli(
   });
 }
 
-/** `npm start` as a child process; `output()` is what it printed so far. */
+/** `npm start` as a child process; `output()` is what it printed so far (its last 200-400 kB once it printed more). */
 export function startServer(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [path.resolve('bin/start.ts')], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const keep = (d: Buffer) => {
+    text += d.toString();
+    if (text.length > 400_000) text = text.slice(-200_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => text, exited };
 }

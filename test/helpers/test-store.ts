@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { openDatabaseStore } from '../../data/open.ts';
 import type { Store } from '../../data/store.ts';
+import { namedSchema, namedSchemas, PG_URL, pgProblem, pgWhere } from './pg.ts';
 
 /**
  * Which store the suite runs on: `ESTORNO_TEST_STORE=postgres` (set by
@@ -16,22 +17,25 @@ import type { Store } from '../../data/store.ts';
 export const TEST_STORE: 'sqlite' | 'postgres' = process.env.ESTORNO_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 export const onPostgres = TEST_STORE === 'postgres';
 
-/** The server of the PostgreSQL pass (test/run-both.ts passes it; not DATABASE_URL, which a SQLite pass's children would inherit). */
-export const TEST_PG_URL = process.env.ESTORNO_TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-// One prefix per run (test/run-both.ts sets it, so it can drop what the run leaves), else per process.
-const RUN = /^[a-z0-9]{1,12}$/.test(process.env.ESTORNO_TEST_RUN ?? '') ? process.env.ESTORNO_TEST_RUN! : randomBytes(4).toString('hex');
-// Children (spawned servers, CLIs, worker processes) name a DATA_DIR's schema the same way.
-process.env.ESTORNO_TEST_RUN = RUN;
-export const TEST_SCHEMA_PREFIX = `estorno_t_${RUN}_`;
-
-const made = new Set<string>();
-
 /** The schema of a DATA_DIR on the PostgreSQL pass (the same name in every process of the run). */
 export function schemaFor(dataDir: string): string {
-  const name = `${TEST_SCHEMA_PREFIX}${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16)}`;
-  made.add(name);
-  return name;
+  return namedSchema(createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16));
+}
+
+/**
+ * Whether a PostgreSQL-only suite runs here: in the PostgreSQL pass, and in
+ * the SQLite pass only when no PostgreSQL pass follows in this `npm test`
+ * (test/run-both.ts sets ESTORNO_TEST_PG_PASS=1 when one does), so it runs
+ * once; either way only when PostgreSQL answers. Says why when it does not run.
+ */
+export async function pgSuite(file: string): Promise<boolean> {
+  if (!onPostgres && process.env.ESTORNO_TEST_PG_PASS === '1') {
+    console.warn(`[${file}] skipped in the SQLite pass: it needs PostgreSQL and runs in the PostgreSQL pass`);
+    return false;
+  }
+  const why = await pgProblem();
+  if (why) console.warn(`[${file}] skipped: no PostgreSQL answers at ${pgWhere()} (${why}); set DATABASE_URL, or run one at 127.0.0.1:5432`);
+  return why === null;
 }
 
 /**
@@ -40,7 +44,7 @@ export function schemaFor(dataDir: string): string {
  * emptied so a DATABASE_URL in the test runner's own environment is not inherited.
  */
 export function testStoreEnv(dataDir: string): Record<string, string> {
-  return onPostgres ? { DATABASE_URL: TEST_PG_URL, DATABASE_SCHEMA: schemaFor(dataDir) } : { DATABASE_URL: '', DATABASE_SCHEMA: '' };
+  return onPostgres ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schemaFor(dataDir) } : { DATABASE_URL: '', DATABASE_SCHEMA: '' };
 }
 
 /** `env` for a child process (spawned server or CLI) with the store of this pass for its DATA_DIR (default var/). */
@@ -55,20 +59,20 @@ export async function testStore(dataDir: string = mkdtempSync(path.join(tmpdir()
 }
 
 /**
- * Drops the schemas this process named (PostgreSQL pass; test/helpers/pg-setup.ts
- * calls it after each test file). A schema still in use waits at most 5 s and
+ * Drops the schemas this process named (schemaFor, testSchemaName; test/helpers/pg-setup.ts
+ * calls it after each test file, a no-op when none were named). A schema still in use waits at most 5 s and
  * is then left to test/run-both.ts's sweep at the end of the run.
  */
-export async function dropTestSchemas(names: Iterable<string> = made): Promise<void> {
+export async function dropTestSchemas(names: Iterable<string> = namedSchemas): Promise<void> {
   const list = [...names];
-  if (!onPostgres || list.length === 0) return;
-  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  if (list.length === 0) return;
+  const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {
     await client.query("SET lock_timeout = '5s'");
     for (const name of list) {
       await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`).catch(() => undefined);
-      made.delete(name);
+      namedSchemas.delete(name);
     }
   } finally {
     await client.end();

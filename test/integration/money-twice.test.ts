@@ -270,7 +270,7 @@ describe('M7: tool-use ids belong to their conversation', () => {
     const joao = (await e.services.store.turns.toolCall((await conversationOf(JOAO.whatsapp)).id, 'toolu_shared'))!;
     expect(joao.result).not.toContain('18600');
     expect(joao.result).not.toContain('Marina');
-    expect(await (await e.services.store.turns.toolCall((await conversationOf(MARINA.whatsapp)).id, 'toolu_shared'))!.result).toContain('18600');
+    expect((await e.services.store.turns.toolCall((await conversationOf(MARINA.whatsapp)).id, 'toolu_shared'))!.result).toContain('18600');
   });
 });
 
@@ -342,7 +342,7 @@ describe('M11: slow and idle clients cannot hold the service', () => {
     const s = await connect(e.port);
     s.on('error', () => {});
     s.write(`POST /webhooks/zapi/${e.webhookToken} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
-    await Promise.race([closed(s), new Promise((_, reject) => setTimeout(async () => await reject(new Error('the slow request was held open')), 10_000))]);
+    await Promise.race([closed(s), new Promise((_, reject) => setTimeout(() => reject(new Error('the slow request was held open')), 10_000))]);
   });
 
   it('sockets beyond HTTP_MAX_CONNECTIONS are closed at once', async () => {

@@ -54,7 +54,7 @@ describe('money', () => {
     }
     expect(await e.pixRefunds()).toEqual([]);
     expect((await e.outbox(MARINA.whatsapp)).slice(before)).toEqual([]);
-    expect(await (await e.services.store.conversations.get(c.id))!.state).toBe('closed');
+    expect((await e.services.store.conversations.get(c.id))!.state).toBe('closed');
   });
 
   it('a released refund the rail pays after all counts as refunded: a second refund of the order is refused', async () => {
@@ -76,8 +76,8 @@ describe('money', () => {
     // The slow rail settles it after all.
     hidden = false;
     await applyRailRefund(services, first.refund.id, { railRefundId: 'mem-1', amountCents: 18600, status: 'settled' }, 'webhook');
-    expect(await (await store.payments.get(first.refund.payment_id))!.external_refunded_cents).toBe(18600);
-    expect(await (await store.conversations.get(conversation.id))!.state).toBe('waiting_for_staff');
+    expect((await store.payments.get(first.refund.payment_id))!.external_refunded_cents).toBe(18600);
+    expect((await store.conversations.get(conversation.id))!.state).toBe('waiting_for_staff');
     // Later, even on a fresh verification, the order has nothing left to refund.
     await store.database.run("UPDATE payments SET verified_at = '2000-01-01T00:00:00.000Z'");
     await store.database.run("UPDATE conversations SET state = 'agent', mode = 'agent' WHERE id = ?", conversation.id);
@@ -98,7 +98,7 @@ describe('money', () => {
     await executeRefund(services, d.refund.id);
     await store.database.run('UPDATE refunds SET review_requested_at = ? WHERE id = ?', new Date().toISOString(), d.refund.id);
     expect(await resolveUnknownRefund(services, d.refund.id, { id: 'ana' }, 'x')).toEqual({ ok: false, error: 'found_at_rail' });
-    expect(await (await store.payments.refund(d.refund.id))!.status).toBe('pending');
+    expect((await store.payments.refund(d.refund.id))!.status).toBe('pending');
   });
 
   it('a refund reserved but never claimed (the database busy at the claim) is sent by its own reconcile job, and the tool says processing', async () => {

@@ -99,7 +99,7 @@ describe('POST /webhooks/pix', () => {
 
   it('settles a refund once; a replayed event changes nothing', async () => {
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const refund = (await e.services.store.payments.refundsForConversation(await (await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
+    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     expect(refund.status).toBe('settled');
     const events = await e.services.store.database.one('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?', refund.id) as { n: number };
     const records = (await e.services.store.cases.records(refund.case_id!)).length;

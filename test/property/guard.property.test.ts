@@ -55,7 +55,7 @@ describe('guard property: caps and refundable amounts always hold', () => {
           if (!conversations.has(phone)) conversations.set(phone, await store.conversations.ensure(phone, phone, new Date(clock).toISOString()));
           return conversations.get(phone)!;
         };
-        const originalDoc = await (await store.mandates.latest(DEFAULT_MANDATE.id))!.document;
+        const originalDoc = (await store.mandates.latest(DEFAULT_MANDATE.id))!.document;
         let runAllowed = 0;
         let runRefusals = 0;
         for (let i = 0; i < steps.length; ) {

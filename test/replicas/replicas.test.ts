@@ -5,9 +5,11 @@ import { extraCustomer } from '../../sandbox/seed.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pgAnswers } from '../helpers/pg.ts';
+import { waitFor } from '../helpers/estorno.ts';
+import { PG_URL } from '../helpers/pg.ts';
 import { runCli } from '../helpers/spawn.ts';
-import { PG_URL, startReplicas, waitFor, type ReplicaSet } from '../helpers/replicas.ts';
+import { startReplicas, type ReplicaSet } from '../helpers/replicas.ts';
+import { pgSuite } from '../helpers/test-store.ts';
 
 /**
  * Issue 16: three replicas on one PostgreSQL, started as the README's
@@ -16,12 +18,8 @@ import { PG_URL, startReplicas, waitFor, type ReplicaSet } from '../helpers/repl
  * a confirmation delivered twice at once, the window cap with proposals spread
  * over replicas, and a replica SIGKILLed holding a rail call.
  */
-// Replicas are PostgreSQL-only: `npm test` runs this file in its PostgreSQL pass, not twice.
-const sqlitePass = process.env.ESTORNO_TEST_STORE === 'sqlite';
-const answers = await pgAnswers();
-const available = answers && !sqlitePass;
-if (sqlitePass) console.warn('[replicas.test] skipped in the SQLite pass: replicas need PostgreSQL; it runs in the PostgreSQL pass');
-else if (!answers) console.warn(`[replicas.test] skipped: no PostgreSQL answers at ${PG_URL.replace(/\/\/[^@]*@/, '//')} (set DATABASE_URL, or run one at 127.0.0.1:5432)`);
+// Replicas are PostgreSQL-only: `npm test` runs this file once, in its PostgreSQL pass if it has one.
+const available = await pgSuite('replicas.test');
 
 const COMPLAINT = (order: string) => `o pedido ${order} veio errado, quero meu dinheiro de volta`;
 const DONE = /Comprovante/;
@@ -50,7 +48,7 @@ async function until(set: ReplicaSet, phone: string, pattern: RegExp, timeoutMs 
 /** Every message the service stored as sent reached the emulator once, and nothing else did. */
 async function expectEveryMessageOnce(set: ReplicaSet): Promise<void> {
   const store = set.store();
-  await waitFor('the outbox drained', async () => (await store.database.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'"))!.n === 0, 60_000);
+  await waitFor('the outbox drained', async () => (await store.database.one<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'"))!.n === 0, 60_000, 200);
   const sent = await store.database.all<{ chat_id: string; text: string }>("SELECT chat_id, text FROM outbox WHERE status = 'sent'");
   const seen = await set.outbox();
   expect(seen.length).toBe(sent.length);
@@ -202,6 +200,7 @@ describe.skipIf(!available)('the window cap with proposals spread over three rep
         return new Set(rows.map((r) => r.order_number)).size === N ? rows : undefined;
       },
       120_000,
+      200,
     );
     const allowed = decisions.filter((d) => d.decision === 'allowed');
     const refused = decisions.filter((d) => d.decision !== 'allowed');
@@ -218,7 +217,7 @@ describe.skipIf(!available)('the window cap with proposals spread over three rep
     const refunds = await waitFor('39 refunds at the rail', async () => {
       const map = newByDocument(before, await railRefunds(set));
       return map.size === 39 ? map : undefined;
-    }, 60_000);
+    }, 60_000, 200);
     for (const [doc, list] of refunds) expect(list.length, doc).toBe(1);
     const paid = await store.database.one<{ cents: number }>("SELECT COALESCE(SUM(amount_cents), 0) AS cents FROM refunds WHERE status <> 'failed'");
     expect(paid!.cents).toBe(spent);

@@ -148,7 +148,7 @@ describe('the agent loop with a scripted model', () => {
 
   it('done: a person takes the chat while the model writes a tool call; the tool never runs and nothing the model wrote is sent', async () => {
     let t: Awaited<ReturnType<typeof setup>>;
-    t = await setup([{ before: async () => void await handOff(t.services, t.conversation.id, 'customer_asked'), content: [{ type: 'text', text: 'Vou estornar.', citations: null }, toolUse('ledger_lookup', { order_id: '8421' }, 'toolu_held')] } as ScriptedResponse]);
+    t = await setup([{ before: async () => { await handOff(t.services, t.conversation.id, 'customer_asked'); }, content: [{ type: 'text', text: 'Vou estornar.', citations: null }, toolUse('ledger_lookup', { order_id: '8421' }, 'toolu_held')] } as ScriptedResponse]);
     await t.customerSays('quero falar com uma pessoa');
     expect(await t.agent.runTurn(t.conversation.id)).toEqual({ status: 'idle' });
     expect(await t.store.turns.toolCalls(t.conversation.id)).toEqual([]);

@@ -4,15 +4,15 @@ import { openDb } from '../../../data/db.ts';
 import { bindValues, rewriteParams, type PostgresDatabase } from '../../../data/pg/database.ts';
 import { migrate } from '../../../data/pg/migrate.ts';
 import { PG_MIGRATIONS } from '../../../data/pg/migrations.ts';
-import { freshPgDatabase, PG_URL, pgAnswers, testSchemaName } from '../../helpers/pg.ts';
+import { freshPgDatabase, testSchemaName } from '../../helpers/pg.ts';
+import { pgSuite } from '../../helpers/test-store.ts';
 
 /**
  * Issue 16: the PostgreSQL side of the `Database` contract (data/sql.ts) and
  * its schema. Runs against the server at DATABASE_URL or 127.0.0.1:5432; each
- * test on a schema of its own, dropped afterwards.
+ * test on a schema of its own, dropped after the file (test/helpers/pg-setup.ts).
  */
-const available = await pgAnswers();
-if (!available) console.warn(`[pg-database.test] skipped: no PostgreSQL answers at ${PG_URL.replace(/\/\/[^@]*@/, '//')} (set DATABASE_URL)`);
+const available = await pgSuite('pg-database.test');
 
 describe('placeholders (no server needed)', () => {
   it('numbers ? in order and leaves string literals, quoted identifiers and comments alone', () => {
@@ -48,14 +48,7 @@ describe.skipIf(!available)('postgresDatabase against the server', () => {
     return db;
   }
   afterEach(async () => {
-    const schemas = new Set<string>();
-    for (const db of open.splice(0)) {
-      if (db.schema && !schemas.has(db.schema)) {
-        schemas.add(db.schema);
-        await db.dropSchema();
-      }
-      await db.close();
-    }
+    for (const db of open.splice(0)) await db.close();
   });
 
   it('runs ? and @name statements, a ? inside a literal staying text', async () => {

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, isCanonicalText } from '../../../core/canonical.ts';
 import { loadSigningKey } from '../../../core/signing.ts';
 import { DB_FILE, type Store } from '../../../data/store.ts';
-import { onPostgres, schemaFor, TEST_PG_URL, testStore } from '../../helpers/test-store.ts';
+import { PG_URL } from '../../helpers/pg.ts';
+import { onPostgres, schemaFor, testStore } from '../../helpers/test-store.ts';
 import { appendCaseRecord, sealCase } from '../../../refunds/cases.ts';
 import { loadReceipt, verifyReceipt, verifyReceiptFast, type Receipt } from '../../../refunds/verify-receipt.ts';
 import { verifyAllReceipts } from '../../../refunds/verify-all-receipts.ts';
@@ -90,7 +91,7 @@ describe('bulk receipt verification', () => {
     expect(reference.filter((r) => !r.verdict.valid).map((r) => r.id)).toEqual([ids[3], ids[7], ids[11], ids[13]].sort());
     await store.close();
     // PostgreSQL: each worker thread opens a pool of its own on the schema.
-    const source = onPostgres ? { url: TEST_PG_URL, schema: schemaFor(dir) } : { dbFile: path.join(dir, DB_FILE) };
+    const source = onPostgres ? { url: PG_URL, schema: schemaFor(dir) } : { dbFile: path.join(dir, DB_FILE) };
     expect(await verifyAllReceipts(source, key.publicKeyPem, { workers: 1 })).toEqual(reference);
     expect(await verifyAllReceipts(source, key.publicKeyPem, { workers: 2 })).toEqual(reference);
     expect(await verifyAllReceipts(source, key.publicKeyPem, { workers: 3 })).toEqual(reference);

@@ -11,7 +11,9 @@ import { migrate } from '../../../data/pg/migrate.ts';
 import { createStore, openStore, type Store } from '../../../data/store.ts';
 import { LiveEvents, type LiveEvent } from '../../../server/events.ts';
 import { secretsFor } from '../../../server/secrets.ts';
-import { freshPgDatabase, PG_URL, pgAnswers, testSchemaName } from '../../helpers/pg.ts';
+import { waitFor } from '../../helpers/estorno.ts';
+import { freshPgDatabase, PG_URL, testSchemaName } from '../../helpers/pg.ts';
+import { pgSuite } from '../../helpers/test-store.ts';
 
 /**
  * Issue 16: what replicas share through the database — live events
@@ -19,8 +21,7 @@ import { freshPgDatabase, PG_URL, pgAnswers, testSchemaName } from '../../helper
  * and the sandbox's generated secrets. "Two replicas" here are two stores
  * (two pools) on one PostgreSQL schema; the counters also run on SQLite.
  */
-const available = await pgAnswers();
-if (!available) console.warn(`[shared-state.test] PostgreSQL parts skipped: no PostgreSQL answers at ${PG_URL.replace(/\/\/[^@]*@/, '//')} (set DATABASE_URL)`);
+const available = await pgSuite('shared-state.test, PostgreSQL parts');
 
 const logger = createLogger({ level: 'silent', format: 'json' });
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -34,7 +35,6 @@ async function pgReplicas(n = 2): Promise<{ schema: string; stores: Store[] }> {
   const dbs = Array.from({ length: n }, () => freshPgDatabase({ schema }));
   await migrate(dbs[0]!);
   cleanups.push(async () => {
-    await dbs[0]!.dropSchema();
     for (const db of dbs) await db.close();
   });
   return { schema, stores: dbs.map((db) => createStore(db)) };
@@ -48,14 +48,6 @@ function sqliteStore(): Store {
     rmSync(dir, { recursive: true, force: true });
   });
   return store;
-}
-
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
 }
 
 describe.skipIf(!available)('live console events across replicas (PostgreSQL NOTIFY/LISTEN)', () => {
@@ -77,14 +69,14 @@ describe.skipIf(!available)('live console events across replicas (PostgreSQL NOT
     b.subscribe((e) => got.b!.push(e));
     c.subscribe((e) => got.c!.push(e));
     a.publish({ type: 'message_in', conversationId: 'cv_1' });
-    await until(() => got.b!.length === 1);
+    await waitFor("b to get a's event", () => got.b!.length === 1, 5_000, 20);
     await sleep(300);
     expect(got.b![0]).toMatchObject({ type: 'message_in', conversationId: 'cv_1' });
     expect(typeof got.b![0]!.at).toBe('string');
     expect(got.a!.map((e) => e.type)).toEqual(['message_in']);
     expect(got.c).toEqual([]);
     b.publish({ type: 'refund', conversationId: 'cv_1', refundId: 'rf_1' });
-    await until(() => got.a!.length === 2);
+    await waitFor("a to get b's event", () => got.a!.length === 2, 5_000, 20);
     expect(got.a![1]).toMatchObject({ type: 'refund', refundId: 'rf_1' });
   });
 
@@ -96,9 +88,9 @@ describe.skipIf(!available)('live console events across replicas (PostgreSQL NOT
     const got: LiveEvent[] = [];
     b.subscribe((e) => got.push(e));
     b.dropListener();
-    await until(() => got.some((e) => e.type === 'resync'));
+    await waitFor('the resync', () => got.some((e) => e.type === 'resync'), 5_000, 20);
     a.publish({ type: 'handoff', conversationId: 'cv_2' });
-    await until(() => got.some((e) => e.type === 'handoff'));
+    await waitFor('the handoff after listening again', () => got.some((e) => e.type === 'handoff'), 5_000, 20);
   });
 });
 

@@ -149,7 +149,7 @@ describe('the pending sweep', () => {
     await workers.idle();
     expect((await t.store.payments.refund(refundId))?.status).toBe('settled');
     expect((await t.store.creditNotes.forRefund(refundId))?.status).toBe('authorized');
-    expect((await t.store.cases.get(await (await t.store.payments.refund(refundId))!.case_id!))?.status).toBe('sealed');
+    expect((await t.store.cases.get((await t.store.payments.refund(refundId))!.case_id!))?.status).toBe('sealed');
     await workers.stop();
   });
 });
