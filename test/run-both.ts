@@ -18,11 +18,9 @@ import { PG_URL, pgProblem, pgWhere, TEST_SCHEMA_PREFIX } from './helpers/pg.ts'
  * `estorno_t_<run>_` (both passes share the run); whatever this run leaves is dropped at the end.
  */
 const args = process.argv.slice(2);
-// Default 'skip' for now: the PostgreSQL pass passes 661 of 664 tests here, and three
-// timing-bound ones (guard property, floods, a receiver) still fail on this 2-core machine;
-// until they are stable it does not gate `npm test` or CI. ESTORNO_TEST_PG=auto runs it when
-// a server answers, =required fails when none does (issue 16 stays open for this).
-const mode = process.env.ESTORNO_TEST_PG ?? 'skip';
+// auto (the default): the PostgreSQL pass runs when a server answers and is skipped, said so,
+// when none does; skip: never; required (.ci/run): a server must answer, else the run fails.
+const mode = process.env.ESTORNO_TEST_PG ?? 'auto';
 if (!['auto', 'skip', 'required'].includes(mode)) {
   process.stderr.write(`ESTORNO_TEST_PG must be auto, skip or required, not "${mode}"\n`);
   process.exit(2);
@@ -82,7 +80,7 @@ const passes: Pass[] = [];
 // Decided before pass 1, which is told whether pass 2 follows (PostgreSQL-only files then wait for it).
 let skipped: string | null = null;
 let unreachable: string | null = null;
-if (mode === 'skip') skipped = process.env.ESTORNO_TEST_PG ? 'ESTORNO_TEST_PG=skip' : 'not run by default yet (three timing-bound tests are not stable on PostgreSQL); ESTORNO_TEST_PG=auto npm test runs it';
+if (mode === 'skip') skipped = 'ESTORNO_TEST_PG=skip';
 else {
   const why = await pgProblem(url);
   if (why && mode === 'required') unreachable = why;
