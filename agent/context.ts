@@ -1,7 +1,7 @@
 import { errorSummary, type Logger } from '../core/logger.ts';
 import type { Conversation } from '../data/conversations.ts';
 import type { Services } from '../services/context.ts';
-import { recentOrders } from '../refunds/verify-order.ts';
+import type { RecentOrders } from './settings.ts';
 
 /** Marks the first turn's context as ours, not the customer's words. */
 export const CONTEXT_PREAMBLE =
@@ -13,7 +13,7 @@ export async function needsContext(store: Services['store'], conversation: Pick<
   if (history.length === 0) return true;
   const lastContext = [...history].reverse().find((h) => h.role === 'user' && h.content.includes('<customer_context>'));
   if (!lastContext) return false;
-  return (await store.payments.refundsForConversation(conversation.id)).some((r) => r.created_at >= lastContext.created_at);
+  return (await store.refunds.forConversation(conversation.id)).some((r) => r.created_at >= lastContext.created_at);
 }
 
 /**
@@ -22,9 +22,9 @@ export async function needsContext(store: Services['store'], conversation: Pick<
  * without pay_refund, which verifies everything again). Best effort: when a
  * provider is down the model simply looks orders up itself.
  */
-export async function customerContext(services: Services, conversation: Conversation, log: Logger): Promise<string | null> {
+export async function customerContext(recentOrders: RecentOrders, conversation: Conversation, log: Logger): Promise<string | null> {
   try {
-    const orders = await recentOrders(services, conversation);
+    const orders = await recentOrders(conversation);
     if (!orders) return null;
     return `${CONTEXT_PREAMBLE}\n<customer_context>${JSON.stringify({ recent_orders: orders })}</customer_context>`;
   } catch (error) {

@@ -1,4 +1,8 @@
+import type { Conversation } from '../data/conversations.ts';
 import type { Transcriber } from './media.ts';
+
+/** The customer's recent orders, verified with the ERP and the rail (null when the chat names no customer). */
+export type RecentOrders = (conversation: Conversation) => Promise<Array<Record<string, unknown>> | null>;
 
 /** How the agent runs a turn (from config), and what a turn ends as. */
 
@@ -6,8 +10,12 @@ export interface AgentSettings {
   model: string;
   maxTokens: number;
   maxIterations: number;
-  /** Place the customer's verified recent orders in the first turn's context. */
-  prefetchOrders: boolean;
+  /**
+   * The customer's verified recent orders, placed in the first turn's context: a
+   * port the composition root builds from refunds/ (verify-order.ts), so the agent
+   * reads no money-path file. None (AGENT_PREFETCH_ORDERS=0): the model looks orders up itself.
+   */
+  recentOrders?: RecentOrders | null;
   /** How long a turn waits after the model failed (after the SDK's own retries). */
   retryDelayMs: number;
   /** The current system prompt (admins edit it; the next turn uses the new one). */

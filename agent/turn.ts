@@ -74,7 +74,8 @@ export class Agent {
     } else {
       if (!this.identified(conversation)) return this.identify(conversation, pending, log);
       turnId = newId('turn');
-      const context = this.settings.prefetchOrders && (await needsContext(store, conversation)) ? await customerContext(this.services, conversation, log) : null;
+      const recentOrders = this.settings.recentOrders;
+      const context = recentOrders && (await needsContext(store, conversation)) ? await customerContext(recentOrders, conversation, log) : null;
       const media = await prepareMedia(pending, this.settings.transcriber ?? null, log);
       await store.tx(async () => {
         await store.turns.start(turnId, conversationId, this.nowIso());

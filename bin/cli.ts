@@ -1,5 +1,9 @@
+import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Config } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
+import { loadSigningKey, signingKeyFile, type SigningKey } from '../core/signing.ts';
+import { secretsFor, secretsInDatabase, storedSigningKey, type SigningKeyName } from '../server/secrets.ts';
 import { openDatabaseStore, type StoreConfig } from '../data/open.ts';
 import type { Store } from '../data/store.ts';
 
@@ -51,4 +55,28 @@ export async function openConfiguredStore(config: StoreConfig): Promise<Store> {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+}
+
+/**
+ * A signing key as a command-line tool finds it: the PEM from the environment,
+ * else DATA_DIR's file, else — sandbox mode on PostgreSQL — the replicas' key
+ * in the database. Made only when `mint` (issuing a mandate makes the key a
+ * first start would); exporting or verifying never mints, since a wrong
+ * DATA_DIR or schema would print a key nothing was signed with: null then.
+ */
+export async function cliSigningKey(config: Config, name: SigningKeyName, pem: string | undefined, mint: boolean): Promise<SigningKey | null> {
+  if (pem || existsSync(signingKeyFile(config.dataDir, name))) return loadSigningKey(config.dataDir, name, pem);
+  if (!secretsInDatabase(config)) return mint ? loadSigningKey(config.dataDir, name) : null;
+  const store = await openConfiguredStore(config);
+  try {
+    return mint ? await secretsFor(config, () => store).signingKey(name, undefined) : await storedSigningKey(store, name);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Where `cliSigningKey` looked, for the message when it found nothing. */
+export function signingKeyPlaces(config: Config, name: SigningKeyName): string {
+  const file = signingKeyFile(config.dataDir, name);
+  return secretsInDatabase(config) ? `${file}, nor in the database (schema ${config.env.DATABASE_SCHEMA})` : file;
 }

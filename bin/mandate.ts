@@ -2,11 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
 import { formatBRL } from '../core/money.ts';
-import { loadSigningKey, signingKeyFile } from '../core/signing.ts';
-import { secretsFor, secretsInDatabase, storedSigningKey } from '../server/secrets.ts';
 import { changeCaps, issueMandate, listMandates, setMandateStatus } from '../refunds/mandate.ts';
 import { DB_FILE } from '../data/store.ts';
-import { fail, openConfiguredStore, orFail, parseCli } from './cli.ts';
+import { cliSigningKey, fail, openConfiguredStore, orFail, parseCli, signingKeyPlaces } from './cli.ts';
 import { missingDatabaseMessage, newDatabaseNote } from './server-file.ts';
 
 /**
@@ -55,22 +53,10 @@ const [command, target] = positionals;
 const config = orFail(() => parseConfig());
 if (!command) fail(USAGE.trim());
 if (!['list', 'show', 'issue', 'caps', 'pause', 'resume', 'revoke', 'export-public-key'].includes(command)) fail(`unknown command "${command}"\n\n${USAGE.trim()}`);
-const keyFile = signingKeyFile(config.dataDir, 'mandate-ed25519');
-// Sandbox mode on PostgreSQL: the replicas' key lives in the database (server/secrets.ts), never minted here.
-const keyInDatabase = !config.env.MANDATE_SIGNING_KEY && !existsSync(keyFile) && secretsInDatabase(config);
 // Exporting never mints a key: a wrong DATA_DIR would print a key no mandate was signed with.
-if (command === 'export-public-key' && !config.env.MANDATE_SIGNING_KEY && !keyInDatabase && !existsSync(keyFile)) fail(missingDatabaseMessage(config.dataDir, `no mandate key at ${keyFile}`));
-const key = keyInDatabase ? await databaseKey() : loadSigningKey(config.dataDir, 'mandate-ed25519', config.env.MANDATE_SIGNING_KEY);
-
-async function databaseKey() {
-  const keyStore = await openConfiguredStore(config);
-  // Exporting never mints; issuing makes the replicas' key in the database, as their first start would.
-  const found = command === 'export-public-key'
-    ? await storedSigningKey(keyStore, 'mandate-ed25519', undefined)
-    : await secretsFor(config, () => keyStore).signingKey('mandate-ed25519', undefined);
-  await keyStore.close();
-  return found ?? fail(missingDatabaseMessage(config.dataDir, `no mandate key at ${keyFile}, nor in the database (schema ${config.env.DATABASE_SCHEMA})`));
-}
+const key =
+  (await cliSigningKey(config, 'mandate-ed25519', config.env.MANDATE_SIGNING_KEY, command !== 'export-public-key')) ??
+  fail(missingDatabaseMessage(config.dataDir, `no mandate key at ${signingKeyPlaces(config, 'mandate-ed25519')}`));
 const now = new Date();
 
 function cents(name: 'per-refund-cents' | 'window-cap-cents' | 'window-seconds'): number | undefined {

@@ -1,13 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadDotEnv, parseConfig } from '../core/config.ts';
-import { loadSigningKey, signingKeyFile } from '../core/signing.ts';
 import { DB_FILE } from '../data/store.ts';
 import { loadReceipt, publicKeyFromPem, verifyReceipt, type Verdict } from '../refunds/verify-receipt.ts';
 import { verifyAllReceipts } from '../refunds/verify-all-receipts.ts';
-import { fail, openConfiguredStore, orFail, parseCli } from './cli.ts';
+import { cliSigningKey, fail, openConfiguredStore, orFail, parseCli, signingKeyPlaces } from './cli.ts';
 import { missingDatabaseMessage } from './server-file.ts';
-import { secretsInDatabase, storedSigningKey } from '../server/secrets.ts';
 
 /**
  * `npm run verify -- <receipt id>`: exit 0 when the receipt verifies, 1 when it
@@ -30,25 +28,12 @@ const { values, positionals } = parseCli(USAGE, { all: { type: 'boolean' }, 'pub
 const config = orFail(() => parseConfig());
 const dbFile = path.join(config.dataDir, DB_FILE);
 const keyFile = values['public-key'];
-const ownKey = signingKeyFile(config.dataDir, 'receipt-ed25519');
-const envKey = config.env.RECEIPT_SIGNING_KEY;
-// Sandbox mode on PostgreSQL: the replicas' key lives in the database (server/secrets.ts).
-const keyInDatabase = !keyFile && !envKey && !existsSync(ownKey) && secretsInDatabase(config);
-// Never mint a key here: a wrong DATA_DIR would print a public key no receipt was signed with.
-if (!keyFile && !envKey && !keyInDatabase && !existsSync(ownKey)) fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}`));
 if (keyFile && !existsSync(keyFile)) fail(`--public-key: no file ${path.resolve(keyFile)}`);
+// Never mint a key here: a wrong DATA_DIR would print a public key no receipt was signed with.
 const publicKey = keyFile
   ? publicKeyFromPem(readFileSync(keyFile, 'utf8'))
-  : keyInDatabase
-    ? await databaseKey()
-    : loadSigningKey(config.dataDir, 'receipt-ed25519', envKey).publicKey;
-
-async function databaseKey() {
-  const keyStore = await openConfiguredStore(config);
-  const key = await storedSigningKey(keyStore, 'receipt-ed25519', undefined);
-  await keyStore.close();
-  return key?.publicKey ?? fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${ownKey}, nor in the database (schema ${config.env.DATABASE_SCHEMA})`));
-}
+  : ((await cliSigningKey(config, 'receipt-ed25519', config.env.RECEIPT_SIGNING_KEY, false)) ??
+      fail(missingDatabaseMessage(config.dataDir, `no receipt key at ${signingKeyPlaces(config, 'receipt-ed25519')}`))).publicKey;
 if (values['export-public-key']) {
   process.stdout.write(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   process.exit(0);

@@ -152,7 +152,7 @@ export async function queueForPersonInTx(store: Services['store'], conversationI
  * the reason, and tells the customer once what happens next. A conversation
  * already waiting for or with staff is left as it is (nobody is told twice).
  */
-export async function handOff(services: Services, conversationId: string, reason: HandoffReason, prefix: string | null = null): Promise<boolean> {
+export async function handOff(services: Pick<Services, 'store' | 'now' | 'wake' | 'publish' | 'logger'>, conversationId: string, reason: HandoffReason, prefix: string | null = null): Promise<boolean> {
   const { store } = services;
   const at = services.now();
   const now = at.toISOString();

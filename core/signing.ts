@@ -10,17 +10,17 @@ export interface SigningKey {
   publicKeyPem: string;
 }
 
+/** Where a signing key lives under DATA_DIR. */
+export function signingKeyFile(dataDir: string, name: string): string {
+  return path.join(dataDir, 'keys', `${name}.pem`);
+}
+
 /**
  * Loads the named Ed25519 key: from `pem` (an env variable) when given, else
  * from `DATA_DIR/keys/<name>.pem`, generated with mode 0600 on first use. The
  * key never lives in the database (outside the sandbox's replicas, server/secrets.ts),
  * so a database edit cannot re-sign anything.
  */
-/** Where a signing key lives under DATA_DIR. */
-export function signingKeyFile(dataDir: string, name: string): string {
-  return path.join(dataDir, 'keys', `${name}.pem`);
-}
-
 export function loadSigningKey(dataDir: string, name: string, pem?: string): SigningKey {
   let privatePem = pem?.replace(/\\n/g, '\n');
   if (!privatePem) {

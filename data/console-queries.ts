@@ -1,9 +1,8 @@
-import { paymentsRepo } from './payments.ts';
+import { HOLDING_SQL_LIST, refundsRepo } from './refunds.ts';
 import type { Sql } from './sql.ts';
-import type { ApprovalRow } from './guard-log.ts';
+import type { ApprovalRow } from './approvals.ts';
 import type { ConversationState } from './conversations.ts';
 import { searchKey } from './console-work.ts';
-import { HOLDING_SQL_LIST } from './payments.ts';
 
 /** Where a page of the inbox starts: the bucket (0 = waiting for a person), its sort key and the last id seen. */
 export interface InboxCursor {
@@ -211,7 +210,7 @@ export function consoleQueries(sql: Sql) {
       const history = await sql.all(`SELECT r.id, r.order_number, r.amount_cents, r.status, r.reason, r.authorized_by, r.created_at FROM refunds r
            WHERE r.conversation_id = @conversation OR r.payment_id IN (SELECT id FROM payments WHERE customer_code = @code)
            ORDER BY r.created_at DESC LIMIT 20`, { conversation: a.conversation_id, code: payment?.customer_code ?? null }) as Array<{ id: string; order_number: string; amount_cents: number; status: string; reason: string; authorized_by: string; created_at: string }>;
-      const held = payment ? await paymentsRepo(sql).heldCents(payment.id) : 0;
+      const held = payment ? await refundsRepo(sql).heldCents(payment.id) : 0;
       // The last messages before the request, both ways, oldest first.
       const excerpt = (
         await sql.all(`SELECT * FROM (

@@ -2,9 +2,8 @@ import type { Sql } from './sql.ts';
 
 /**
  * Counted events in sliding windows, shared by every process on the database:
- * the console's failed logins and the agent's model calls (issue 16). A caller
- * that must count atomically runs `window` + `record` inside one `tx` under
- * `store.lock` of the key.
+ * the console's failed logins and the agent's model calls (issue 16). `take`
+ * checks and counts at once; its callers run it in one `tx` under `store.lock`.
  */
 export function ratesRepo(sql: Sql) {
   return {
@@ -43,43 +42,6 @@ export function ratesRepo(sql: Sql) {
     /** Forgets a scope's events older than `beforeMs` (they no longer count in any window). */
     async prune(scope: string, beforeMs: number): Promise<number> {
       return sql.run('DELETE FROM rate_events WHERE scope = ? AND at_ms <= ?', scope, beforeMs);
-    },
-  };
-}
-
-/** Secrets the sandbox generates once and every replica reads (PostgreSQL sandbox mode). */
-export function sandboxSecretsRepo(sql: Sql) {
-  return {
-    async get(name: string): Promise<string | undefined> {
-      return (await sql.one<{ value: string }>('SELECT value FROM sandbox_secrets WHERE name = ?', name))?.value;
-    },
-    /** Stores `value` unless `name` already has one; resolves to the value that is stored. */
-    async putIfAbsent(name: string, value: string, now: string): Promise<string> {
-      await sql.run('INSERT INTO sandbox_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', name, value, now);
-      return (await this.get(name)) as string;
-    },
-  };
-}
-
-/**
- * Provider answers shared by the replicas (Omie refuses an id asked again by
- * anyone within 60 s): JSON by key, with when it was fetched.
- */
-export function providerCacheRepo(sql: Sql) {
-  let puts = 0;
-  return {
-    async get(key: string, newerThanMs: number): Promise<string | undefined> {
-      return (await sql.one<{ value: string }>('SELECT value FROM provider_cache WHERE key = ? AND fetched_at_ms > ?', key, newerThanMs))?.value;
-    },
-    async put(key: string, value: string, atMs: number, forgetBeforeMs: number): Promise<void> {
-      await sql.run(
-        'INSERT INTO provider_cache (key, value, fetched_at_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, fetched_at_ms = excluded.fetched_at_ms',
-        key,
-        value,
-        atMs,
-      );
-      // Now and then, the stale answers go.
-      if (++puts % 100 === 0) await sql.run('DELETE FROM provider_cache WHERE fetched_at_ms < ?', forgetBeforeMs);
     },
   };
 }

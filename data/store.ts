@@ -8,11 +8,14 @@ import { inboxRepo } from './inbox.ts';
 import { turnsRepo } from './turns.ts';
 import { outboxRepo } from './outbox.ts';
 import { paymentsRepo } from './payments.ts';
-import { guardLogRepo } from './guard-log.ts';
+import { refundsRepo } from './refunds.ts';
+import { guardDecisionsRepo } from './guard-decisions.ts';
+import { approvalsRepo } from './approvals.ts';
 import { mandatesRepo } from './mandates.ts';
 import { creditNotesRepo } from './fiscal.ts';
 import { casesRepo } from './cases.ts';
-import { jobsRepo, webhookEventsRepo } from './jobs.ts';
+import { jobsRepo } from './jobs.ts';
+import { webhookEventsRepo } from './webhook-events.ts';
 import { promptsRepo } from './prompts.ts';
 import { usersRepo } from './users.ts';
 import { consoleQueries } from './console-queries.ts';
@@ -20,7 +23,9 @@ import { identityRepo } from './identity.ts';
 import { consoleWorkRepo } from './console-work.ts';
 import { evalsRepo } from './evals.ts';
 import { leasesRepo } from './leases.ts';
-import { providerCacheRepo, ratesRepo, sandboxSecretsRepo } from './rates.ts';
+import { ratesRepo } from './rates.ts';
+import { sandboxSecretsRepo } from './sandbox-secrets.ts';
+import { providerCacheRepo } from './provider-cache.ts';
 
 /** Every aggregate's repository over one database: the only place SQL lives. */
 export function repositories(sql: Sql) {
@@ -30,7 +35,9 @@ export function repositories(sql: Sql) {
     turns: turnsRepo(sql),
     outbox: outboxRepo(sql),
     payments: paymentsRepo(sql),
-    guardLog: guardLogRepo(sql),
+    refunds: refundsRepo(sql),
+    guardDecisions: guardDecisionsRepo(sql),
+    approvals: approvalsRepo(sql),
     mandates: mandatesRepo(sql),
     creditNotes: creditNotesRepo(sql),
     cases: casesRepo(sql),

@@ -258,7 +258,14 @@ function focusError(status: number, body: unknown): ProviderError {
   const details = Array.isArray(b.erros) ? b.erros.filter(isJson).map((e) => [e.campo, e.mensagem].filter(Boolean).join(': ')).filter(Boolean) : [];
   const message = [typeof b.mensagem === 'string' ? b.mensagem : `HTTP ${status}`, ...details].join('; ');
   // A 2xx we cannot read is the provider's fault, not a refusal.
-  return failureForStatus('fiscal', status < 300 ? 502 : status, message, typeof b.codigo === 'string' ? b.codigo : undefined);
+  if (status < 300) return failureForStatus('fiscal', 502, message);
+  // Focus refuses a note with its own body (`codigo`, "Erros" in the API's docs). A 4xx without one
+  // (404 "Cannot POST" from a proxy, a wrong FOCUS_BASE_URL, a server still starting) says nothing
+  // about the note: retried (the ref makes a repeat harmless), never recorded as a rejected note.
+  if (typeof b.codigo !== 'string' && status >= 400 && status < 500 && ![401, 403, 429].includes(status)) {
+    return new ProviderError('fiscal', 'unavailable', `${message} (not an answer of Focus: no codigo)`, { status });
+  }
+  return failureForStatus('fiscal', status, message, typeof b.codigo === 'string' ? b.codigo : undefined);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

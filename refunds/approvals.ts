@@ -31,7 +31,7 @@ export async function decideApproval(
   if (!reason.trim()) return { ok: false, error: 'reason_required' };
   const nowIso = services.now().toISOString();
   await expireApprovals(services);
-  const approval = await store.guardLog.approval(approvalId);
+  const approval = await store.approvals.get(approvalId);
   if (!approval) return { ok: false, error: 'not_found' };
   if (approval.status === 'expired') return { ok: false, error: 'expired' };
   if (approval.status !== 'pending') return { ok: false, error: 'not_pending' };
@@ -43,7 +43,7 @@ export async function decideApproval(
   };
   if (decision === 'reject') {
     // Claim it first: two staff clicking at once cannot both decide it.
-    if (!await store.guardLog.transitionApproval(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
+    if (!await store.approvals.transition(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
     await tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'rejected');
     return { ok: true, status: 'rejected' };
@@ -57,10 +57,10 @@ export async function decideApproval(
   );
   if (!decisionResult.ok) {
     // Decided meanwhile by someone else (two staff approving at once): theirs stands.
-    if (decisionResult.reason === 'approval_not_pending' || (await store.guardLog.approval(approvalId))?.status !== 'pending') return { ok: false, error: 'not_pending' };
+    if (decisionResult.reason === 'approval_not_pending' || (await store.approvals.get(approvalId))?.status !== 'pending') return { ok: false, error: 'not_pending' };
     // The guard refused the approved proposal: the approval fails, and the customer hears it from us, not silence.
     const failedAt = services.now().toISOString();
-    if (await store.guardLog.transitionApproval(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
+    if (await store.approvals.transition(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
       await tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'failed');
       // The message promises a person: the conversation waits for one (unless a person already holds it).
       await store.tx(async () => {
@@ -81,9 +81,9 @@ export async function decideApproval(
  * Approvals nobody decided within their time expire, and the customer — told
  * "avisaremos você" — hears it from us: the conversation is queued for a person.
  */
-export async function expireApprovals(services: Services): Promise<number> {
+export async function expireApprovals(services: Pick<Services, 'store' | 'now' | 'publish' | 'wake' | 'logger'>): Promise<number> {
   const { store } = services;
-  const expired = await store.tx(async () => await store.guardLog.expireDue(services.now().toISOString()));
+  const expired = await store.tx(async () => await store.approvals.expireDue(services.now().toISOString()));
   for (const a of expired) {
     services.publish({ type: 'approval_decided', conversationId: a.conversation_id, approvalId: a.id, decision: 'expired' });
     await handOff(services, a.conversation_id, 'job_failed', templates.approval_expired({ amountCents: a.amount_cents, orderNumber: a.order_number }));

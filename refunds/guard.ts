@@ -4,7 +4,7 @@ import { newId, newIdempotencyKey } from '../core/ids.ts';
 import { caseOpened } from './cases.ts';
 import { outboxKeys } from '../core/keys.ts';
 import type { Conversation } from '../data/conversations.ts';
-import type { RefundRow } from '../data/payments.ts';
+import type { RefundRow } from '../data/refunds.ts';
 import { checkMandate, mandateAgentOf } from './mandate.ts';
 import { refundableCents, refundWindowEnds, verifyOrder } from './verify-order.ts';
 import type { Services } from '../services/context.ts';
@@ -71,7 +71,7 @@ export function proposalHash(conversationId: string, p: Proposal): string {
 export async function proposeRefund(services: Services, actor: Actor, proposal: Proposal): Promise<GuardDecision> {
   const { store } = services;
   const refuse = async (reason: RefusalReason, detail: string, extra: { mandateId?: string; mandateVersion?: number; approvalId?: string } = {}): Promise<GuardDecision> => {
-    await store.guardLog.record({
+    await store.guardDecisions.record({
       tool_use_id: actor.toolUseId,
       conversation_id: actor.conversation.id,
       actor: actor.id,
@@ -135,7 +135,7 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
     const heldNow = await heldRefusal();
     if (heldNow) return heldNow;
     // An approval is executed once: read here, claimed below with the reservation, in one transaction.
-    if (actor.approvalId && (await store.guardLog.approval(actor.approvalId))?.status !== 'pending') {
+    if (actor.approvalId && (await store.approvals.get(actor.approvalId))?.status !== 'pending') {
       return await refuse('approval_not_pending', `approval ${actor.approvalId} is no longer pending`);
     }
     const mandate = await checkMandate(store, services.keys.mandate, actor.mandateId, at);
@@ -150,13 +150,13 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       return await refuse('exceeds_refundable', `asked ${proposal.amountCents} cents; ${refundable} cents left to refund on order ${order.orderNumber}`, mandateRef);
     }
     const windowSince = new Date(at.getTime() - m.window_seconds * 1000).toISOString();
-    const windowUsed = await store.payments.mandateWindowCents(m.id, windowSince);
+    const windowUsed = await store.refunds.mandateWindowCents(m.id, windowSince);
     let capReason: RefusalReason | null = null;
     let capDetail = '';
     // The per-refund cap bounds what one order, and one customer (all their chats), get
     // without approval within the window: five refunds of R$ 480 are not five small refunds.
-    const orderUsed = actor.approvalId ? 0 : await store.payments.mandateCentsFor(m.id, { orderNumber: order.orderNumber }, windowSince);
-    const customerUsed = actor.approvalId ? 0 : await store.payments.mandateCentsFor(m.id, { customerCode: payment.customer_code }, windowSince);
+    const orderUsed = actor.approvalId ? 0 : await store.refunds.mandateCentsFor(m.id, { orderNumber: order.orderNumber }, windowSince);
+    const customerUsed = actor.approvalId ? 0 : await store.refunds.mandateCentsFor(m.id, { customerCode: payment.customer_code }, windowSince);
     if (proposal.amountCents > m.per_refund_cap_cents) {
       capReason = 'over_per_refund_cap';
       capDetail = `asked ${proposal.amountCents} cents; mandate ${m.id} allows ${m.per_refund_cap_cents} cents per refund`;
@@ -175,10 +175,10 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       // (unless the proposer is already executing an approval: then it is a refusal).
       if (actor.approvalId) return await refuse(capReason, capDetail, mandateRef);
       const hash = proposalHash(actor.conversation.id, proposal);
-      const existing = await store.guardLog.pendingApprovalFor(hash, nowIso);
+      const existing = await store.approvals.pendingFor(hash, nowIso);
       let approvalId = existing?.id ?? newId('apr');
       if (!existing) {
-        approvalId = await store.guardLog.openApproval({
+        approvalId = await store.approvals.open({
           id: approvalId,
           conversation_id: actor.conversation.id,
           order_number: order.orderNumber,
@@ -225,16 +225,16 @@ export async function proposeRefund(services: Services, actor: Actor, proposal: 
       submitted_at: null,
       review_requested_at: null,
     };
-    await store.payments.insertRefund(refund);
+    await store.refunds.insert(refund);
     // A safety net in the same transaction: if whatever reserved this refund never claims it
     // (an error between here and the rail call), reconciliation does, instead of a restart days later.
     await scheduleClaimCheck(services, refundId, nowIso);
     if (actor.approvalId) {
       // Claim and reservation are one step: a crash leaves either both or neither.
       const decision = actor.approvalDecision ?? { by: actor.id, reason: 'approved' };
-      if (!await store.guardLog.claimApproval(actor.approvalId, decision.by, decision.reason, refundId, nowIso)) throw new Error(`approval ${actor.approvalId} changed inside the transaction`);
+      if (!await store.approvals.claim(actor.approvalId, decision.by, decision.reason, refundId, nowIso)) throw new Error(`approval ${actor.approvalId} changed inside the transaction`);
     }
-    await store.guardLog.record({
+    await store.guardDecisions.record({
       tool_use_id: actor.toolUseId,
       conversation_id: actor.conversation.id,
       actor: actor.id,

@@ -3,7 +3,8 @@ import { ProviderError } from '../core/errors.ts';
 import { crashPoint } from '../core/crash.ts';
 import { CASE_CLOSING_TEMPLATE, CASE_FAILED_TEMPLATE, caseFailed, creditNoteIssued, refundRequested, refundSettled, stepFailed } from './cases.ts';
 import { jobKeys, JobKinds, outboxKeys, scheduleJob } from '../core/keys.ts';
-import type { PaymentRow, RefundRow } from '../data/payments.ts';
+import type { PaymentRow } from '../data/payments.ts';
+import type { RefundRow } from '../data/refunds.ts';
 import type { CreditNoteRow } from '../data/fiscal.ts';
 import { railPaymentOf } from './verify-order.ts';
 import { templates } from '../prompts/templates.ts';
@@ -43,7 +44,7 @@ export async function executeRefund(services: Services, refundId: string): Promi
 async function claimRailCall(services: Services, refundId: string): Promise<boolean> {
   const { store } = services;
   const now = services.now();
-  return await store.tx(async () => await store.payments.markSubmitted(refundId, now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + services.railCallLeaseMs).toISOString() }));
+  return await store.tx(async () => await store.refunds.markSubmitted(refundId, now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + services.railCallLeaseMs).toISOString() }));
 }
 
 /** The rail call of a refund this process claimed, and what its answer (or silence) means. */
@@ -61,7 +62,7 @@ async function submitToRail(services: Services, refund: RefundRow, payment: Paym
       // rail again for it without asking first (invariant 6).
       const detail = error instanceof Error ? error.message : String(error);
       await store.tx(async () => {
-        await store.payments.transition(refund.id, 'unknown', source, { detail: { error: detail } }, services.now().toISOString());
+        await store.refunds.transition(refund.id, 'unknown', source, { detail: { error: detail } }, services.now().toISOString());
         await scheduleReconcile(services, refund.id, { delayMs: 1_000, tag: 'unknown', continuesSeries: true });
       });
       services.wake();
@@ -109,7 +110,7 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
   if (refund.status === 'pending') return 'unchanged';
   if (refund.status === 'submitting') {
     // Its lease ran out and the rail does not show it: the outcome is unknown, and stays so until the rail tells.
-    await store.tx(async () => await store.payments.transition(refund.id, 'unknown', 'reconcile', { detail: { found: false, lease_expired: refund.lease_until ?? null } }, services.now().toISOString()));
+    await store.tx(async () => await store.refunds.transition(refund.id, 'unknown', 'reconcile', { detail: { found: false, lease_expired: refund.lease_until ?? null } }, services.now().toISOString()));
   }
   if (!services.pix.enforcesIdempotencyKey) return 'unresolved';
   // The rail refuses a second refund under this key: asking again is safe.
@@ -132,7 +133,7 @@ export async function reconcileRefund(services: Services, refundId: string): Pro
  * never reached the payer) and tells the customer. Recorded with who and why.
  */
 export async function resolveUnknownRefund(services: Services, refundId: string, staff: { id: string }, reason: string): Promise<{ ok: true } | { ok: false; error: 'not_found' | 'not_unknown' | 'found_at_rail' }> {
-  const refund = await services.store.payments.refund(refundId);
+  const refund = await services.store.refunds.get(refundId);
   if (!refund) return { ok: false, error: 'not_found' };
   // Only once the review window passed: before it, the rail may still be paying it.
   if (refund.status !== 'unknown' || refund.review_requested_at === null) return { ok: false, error: 'not_unknown' };
@@ -164,11 +165,11 @@ export async function applyRailRefund(services: Services, refundId: string, rail
     // waits for the other, so the second sees the first and concludes (PostgreSQL reads committed rows).
     await store.lock(`refund:${refundId}`);
     const refund = await mustRefund(services, refundId);
-    if (rail.railRefundId) await store.payments.setRailRefundId(refund.id, rail.railRefundId, nowIso);
+    if (rail.railRefundId) await store.refunds.setRailRefundId(refund.id, rail.railRefundId, nowIso);
     if (refund.status === 'failed' && rail.status !== 'failed') {
       // The rail paid a refund we had given up on (released by staff, a slow rail): the money
       // left, so the payment counts it at once and a person sorts the case out.
-      paidAfterFailure = await store.payments.notePaidAfterFailure(refund.id, source, rail, nowIso);
+      paidAfterFailure = await store.refunds.notePaidAfterFailure(refund.id, source, rail, nowIso);
       return;
     }
     if (rail.status === 'failed') {
@@ -178,7 +179,7 @@ export async function applyRailRefund(services: Services, refundId: string, rail
     const to = rail.status === 'settled' ? 'settled' : 'pending';
     // A stale event (the rail's "created" after its "settled"): what we know is newer.
     if (refund.status === to || !canMove(REFUND, refund.status, to)) return;
-    if (!await store.payments.transition(refund.id, to, source, { rail_refund_id: rail.railRefundId ?? null, end_to_end_id: rail.endToEndId ?? null, detail: rail }, nowIso)) return;
+    if (!await store.refunds.transition(refund.id, to, source, { rail_refund_id: rail.railRefundId ?? null, end_to_end_id: rail.endToEndId ?? null, detail: rail }, nowIso)) return;
     if (refund.case_id) {
       const record = { refund_id: refund.id, rail: refund.rail, rail_refund_id: rail.railRefundId ?? refund.rail_refund_id, end_to_end_id: rail.endToEndId ?? null, amount_cents: refund.amount_cents, source };
       if (to === 'settled') await refundSettled(store, refund.case_id, { ...record, status: to }, nowIso);
@@ -227,7 +228,7 @@ async function failRefundInTx(services: Services, refund: RefundRow, reason: str
     return;
   }
   if (!canMove(REFUND, refund.status, 'failed')) return;
-  if (!await store.payments.transition(refund.id, 'failed', source, { failure_reason: reason.slice(0, 300) }, nowIso)) return;
+  if (!await store.refunds.transition(refund.id, 'failed', source, { failure_reason: reason.slice(0, 300) }, nowIso)) return;
   // The rail failed a refund it had accepted, after its credit note was asked for (rare): the
   // note must be cancelled at SEFAZ (within 24 h of its authorisation) by staff, who get the conversation.
   const note = await store.creditNotes.forRefund(refund.id);
@@ -257,7 +258,7 @@ async function failRefundInTx(services: Services, refund: RefundRow, reason: str
  * pending one unless `continuesSeries` (the next step of one, or "now" at start).
  */
 export async function scheduleReconcile(
-  services: Services,
+  services: Pick<Services, 'store' | 'now'>,
   refundId: string,
   o: { delayMs: number; attempt?: number; tag: string; continuesSeries?: boolean },
 ): Promise<void> {
@@ -410,7 +411,7 @@ function afterConclusion(services: Services, refund: RefundRow, status: FinalNot
 }
 
 async function mustRefund(services: Services, id: string): Promise<RefundRow> {
-  const refund = await services.store.payments.refund(id);
+  const refund = await services.store.refunds.get(id);
   if (!refund) throw new Error(`refund ${id} not found`);
   return refund;
 }

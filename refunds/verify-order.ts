@@ -1,6 +1,7 @@
 import { samePhone } from '../core/phone.ts';
 import type { Conversation } from '../data/conversations.ts';
-import { isHolding, type PaymentRow } from '../data/payments.ts';
+import type { PaymentRow } from '../data/payments.ts';
+import { isHolding } from '../data/refunds.ts';
 import type { ErpOrder, PixPayment } from '../providers/types.ts';
 import type { Services } from '../services/context.ts';
 
@@ -143,8 +144,8 @@ async function record(services: Services, order: ErpOrder, railPayment: PixPayme
   // *failed* refunds (released by staff, then paid by a slow rail after all) is money that
   // left: it counts as refunded outside Estorno, so nobody can refund it again.
   const ours = new Set(
-    (await services.store.payments
-      .refundsForPayment(paymentId(services.pix.name, railPayment.documentId)))
+    (await services.store.refunds
+      .forPayment(paymentId(services.pix.name, railPayment.documentId)))
       .filter((r) => isHolding(r.status))
       .flatMap((r) => [r.rail_refund_id, r.idempotency_key]),
   );
@@ -186,7 +187,7 @@ export function paymentId(rail: string, documentId: string): string {
 
 /** What is left to refund on a payment: paid − refunded outside Estorno − held by Estorno. */
 export async function refundableCents(services: Services, payment: PaymentRow): Promise<number> {
-  return Math.max(0, payment.amount_cents - payment.external_refunded_cents - await services.store.payments.heldCents(payment.id));
+  return Math.max(0, payment.amount_cents - payment.external_refunded_cents - await services.store.refunds.heldCents(payment.id));
 }
 
 export function refundWindowEnds(services: Services, paidAt: string): Date {

@@ -68,6 +68,14 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // The port is taken first and the routes mounted after: until the last one is, every request is
+  // told to come back (503, retry-after), never answered 404 by a route not mounted yet — a replica
+  // calling this one's sandbox would take "404" for the provider refusing it.
+  let routesReady = false;
+  app.use((_req, res, next) => {
+    if (routesReady) return next();
+    res.status(503).set('retry-after', '1').json({ error: 'starting', message: 'the server is starting; retry shortly' });
+  });
   // Security headers for what browsers load (console, API); webhooks answer machines and skip them.
   const securityHeaders = helmet({ contentSecurityPolicy: { useDefaults: true, directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"] } } });
   app.use((req, res, next) => (req.path.startsWith('/webhooks/') ? next() : securityHeaders(req, res, next)));
@@ -169,6 +177,7 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     logger.error({ err: errorSummary(err) }, 'request failed');
     if (!res.headersSent) res.status(500).json({ error: 'internal_error' });
   });
+  routesReady = true;
 
   await lifecycle.recoverAtStart(services, scheduler, workers);
   sweeper = lifecycle.startSweeper(services, workers, env, logger);

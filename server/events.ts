@@ -33,7 +33,7 @@ export class LiveEvents {
   private readonly emitter = new EventEmitter();
   /** This process's mark on what it sends, so it does not deliver its own events twice. */
   private readonly origin = randomBytes(8).toString('hex');
-  private remote: { pool: pg.Pool; channel: string; logger: Logger } | null = null;
+  private remote: { url: string; pool: pg.Pool; channel: string; logger: Logger } | null = null;
   private listener: pg.Client | null = null;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -64,14 +64,14 @@ export class LiveEvents {
     const channel = eventsChannel(options.schema);
     const pool = new pg.Pool({ connectionString: options.url, max: 2, idleTimeoutMillis: 30_000 });
     pool.on('error', (error) => options.logger.warn({ err: errorSummary(error) }, 'live events: idle connection failed'));
-    this.remote = { pool, channel, logger: options.logger };
+    this.remote = { url: options.url, pool, channel, logger: options.logger };
     await this.connect(RECONNECT_MIN_MS, false);
   }
 
   private async connect(backoffMs: number, resync: boolean): Promise<void> {
     const remote = this.remote;
     if (!remote || this.closed) return;
-    const client = new pg.Client({ connectionString: (remote.pool.options as { connectionString: string }).connectionString, keepAlive: true });
+    const client = new pg.Client({ connectionString: remote.url, keepAlive: true });
     let dropped = false;
     const drop = (error?: Error) => {
       if (dropped) return;

@@ -6,7 +6,8 @@ import { errorSummary, type Logger } from '../core/logger.ts';
 import type { Services } from '../services/context.ts';
 import type { TurnScheduler } from '../agent/scheduler.ts';
 import { expireApprovals } from '../refunds/approvals.ts';
-import { recoverMoneyPath, type Workers } from './workers.ts';
+import type { Workers } from './workers.ts';
+import { recoverMoneyPath } from '../refunds/jobs.ts';
 
 /**
  * The process lifecycle: listening, refusing webhooks while stopping, the

@@ -17,7 +17,7 @@ const NAMES: Record<(typeof PROVIDERS)[number], string> = { erp: 'omie', pix: 'p
 /** A model call older than this says nothing about now. */
 const MODEL_FRESH_MS = 10 * 60_000;
 
-export function readiness(services: Services, store: () => Store): express.Router {
+export function readiness(services: Pick<Services, 'erp' | 'pix' | 'fiscal' | 'whatsapp' | 'now'>, store: () => Store): express.Router {
   const last = new Map<string, { ok: boolean; at: string; error?: string }>();
   // Each provider client is wrapped once: every call's outcome is remembered (no extra traffic to probe).
   for (const key of PROVIDERS) {

@@ -21,12 +21,14 @@ export interface Secrets {
   readonly where: 'data_dir' | 'database';
   /** The named secret, made by `generate` the first time anyone asks. */
   get(name: string, generate?: () => string): Promise<string>;
-  signingKey(name: 'mandate-ed25519' | 'receipt-ed25519', pem: string | undefined): Promise<SigningKey>;
+  signingKey(name: SigningKeyName, pem: string | undefined): Promise<SigningKey>;
   /** After the sandbox's PostgreSQL schema was recreated: the secrets this process uses are written back. */
   restore(store: Store): Promise<void>;
 }
 
 export const randomToken = (): string => randomBytes(24).toString('base64url');
+
+export type SigningKeyName = 'mandate-ed25519' | 'receipt-ed25519';
 
 export function secretsFor(config: Config, store: () => Store): Secrets {
   if (secretsInDatabase(config)) return databaseSecrets(store, () => new Date(), config.dataDir);
@@ -48,13 +50,9 @@ function databaseSecrets(store: () => Store, now: () => Date, dataDir: string): 
     const cached = known.get(name);
     if (cached !== undefined) return cached;
     const s = store();
-    const value =
-      (await s.sandboxSecrets.get(name)) ??
-      (await s.tx(async (t) => {
-        // One replica generates; the others, waiting on the lock, read what it stored.
-        await s.lock(`sandbox-secret:${name}`);
-        return (await t.sandboxSecrets.get(name)) ?? (await t.sandboxSecrets.putIfAbsent(name, generate(), now().toISOString()));
-      }));
+    // Replicas starting together may each generate one: the first insert wins (ON CONFLICT DO
+    // NOTHING) and everyone reads back the value that is stored.
+    const value = (await s.sandboxSecrets.get(name)) ?? (await s.sandboxSecrets.putIfAbsent(name, generate(), now().toISOString()));
     known.set(name, value);
     mirror(dataDir, name, value);
     return value;
@@ -103,13 +101,8 @@ export function secretsInDatabase(config: Pick<Config, 'sandbox'> & { env: Pick<
   return config.sandbox && Boolean(config.env.DATABASE_URL);
 }
 
-/**
- * A signing key as an admin CLI finds it, never minted (a wrong DATA_DIR or
- * schema would print a key nothing was signed with): the PEM from the
- * environment, else the database's (sandbox mode on PostgreSQL), else null.
- */
-export async function storedSigningKey(store: Store, name: 'mandate-ed25519' | 'receipt-ed25519', pem: string | undefined): Promise<SigningKey | null> {
-  if (pem) return loadSigningKey('', name, pem);
+/** The replicas' key as stored in the database, never minted (null when there is none yet). */
+export async function storedSigningKey(store: Store, name: SigningKeyName): Promise<SigningKey | null> {
   const stored = await store.sandboxSecrets.get(name);
   return stored ? loadSigningKey('', name, stored) : null;
 }

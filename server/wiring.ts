@@ -10,6 +10,7 @@ import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
 import { TURN_LEASE_MS, TurnScheduler, turnDebounceMs, type TurnLease } from '../agent/scheduler.ts';
 import { activeMandateFor, APPROVER_MANDATE, DEFAULT_MANDATE, SUPPORT_AGENT_ID } from '../refunds/mandate.ts';
+import { recentOrders } from '../refunds/verify-order.ts';
 import { configureBusinessHours, handOff, parseBusinessHours } from '../conversations/state.ts';
 import type { Services } from '../services/context.ts';
 import { createOmieClient, type SharedCache } from '../providers/omie.ts';
@@ -196,7 +197,7 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
     maxTokens: env.AGENT_MAX_TOKENS,
     maxIterations: env.AGENT_MAX_ITERATIONS,
     retryDelayMs: env.TURN_RETRY_DELAY_MS,
-    prefetchOrders: env.AGENT_PREFETCH_ORDERS,
+    recentOrders: env.AGENT_PREFETCH_ORDERS ? (conversation) => recentOrders(services, conversation) : null,
     systemPrompt: () => currentSystemPrompt(services.store),
     modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
   });

@@ -8,10 +8,9 @@ import { PG_URL, pgProblem, pgWhere, TEST_SCHEMA_PREFIX } from './helpers/pg.ts'
  *
  * The PostgreSQL pass uses ESTORNO_TEST_DATABASE_URL, else DATABASE_URL, else
  * postgres://postgres@127.0.0.1:5432/test (trust auth, database `test`, as on
- * these machines; test/helpers/pg.ts). It runs only with ESTORNO_TEST_PG=auto
- * (when that server answers, else skipped, saying so) or =required (fails the
- * run when none answers); the default, =skip, does not run it (neither `npm test`
- * nor .ci/run sets another value yet). Arguments go to vitest (`npm test -- test/unit`
+ * these machines; test/helpers/pg.ts). ESTORNO_TEST_PG=auto (the default) runs
+ * it when that server answers and skips it, saying so, when none does;
+ * =required (.ci/run) fails the run when none answers; =skip never runs it. Arguments go to vitest (`npm test -- test/unit`
  * runs those files twice). PostgreSQL-only files run once: in the PostgreSQL pass,
  * or in the SQLite pass when none follows (ESTORNO_TEST_PG_PASS tells pass 1;
  * pgSuite() in test/helpers/test-store.ts). Every schema a test names starts

@@ -11,7 +11,7 @@ export const invoiceCreditNote = defineTool({
   input: z.object({ refund_id: z.string().regex(/^rf_[a-z0-9]{1,40}$/) }).strict(),
   async run(input, ctx) {
     const { store } = ctx.services;
-    const refund = await store.payments.refund(input.refund_id);
+    const refund = await store.refunds.get(input.refund_id);
     if (!refund || refund.conversation_id !== ctx.conversation.id) return refused('refund_not_found', 'No such refund in this conversation.');
     if (refund.status !== 'settled') return refused('refund_not_settled', `The refund is ${refund.status}; the credit note comes after it settles.`);
     const existing = await store.creditNotes.forRefund(refund.id);

@@ -24,7 +24,7 @@ export const notifyCustomer = defineTool({
       const queued = await handOff(ctx.services, conversation.id, reason);
       return ok({ sent: queued, template: 'handoff', queued_for_staff: true, reason, ...(queued ? {} : { note: 'already with staff' }) });
     } else {
-      const refund = input.refund_id ? await store.payments.refund(input.refund_id) : undefined;
+      const refund = input.refund_id ? await store.refunds.get(input.refund_id) : undefined;
       if (!refund || refund.conversation_id !== conversation.id) return refused('refund_not_found', 'This template needs a refund_id of this conversation.');
       caseId = refund.case_id;
       // The same template for the same refund goes out once, however often the model asks

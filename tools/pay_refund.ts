@@ -41,8 +41,8 @@ export const payRefund = defineTool({
     .strict(),
   async run(input, ctx) {
     // This very call already reserved a refund before a crash: report it, never propose it twice.
-    const earlier = await ctx.services.store.guardLog.allowedForToolUse(ctx.conversation.id, ctx.toolUseId);
-    const earlierRefund = earlier?.refund_id ? await ctx.services.store.payments.refund(earlier.refund_id) : undefined;
+    const earlier = await ctx.services.store.guardDecisions.allowedForToolUse(ctx.conversation.id, ctx.toolUseId);
+    const earlierRefund = earlier?.refund_id ? await ctx.services.store.refunds.get(earlier.refund_id) : undefined;
     if (earlierRefund) {
       const base = { refund_id: earlierRefund.id, order_id: earlierRefund.order_number, amount_cents: earlierRefund.amount_cents, receipt_id: earlierRefund.case_id };
       if (earlierRefund.status === 'failed') return refused('rail_refused', `The payment rail refused the refund: ${earlierRefund.failure_reason ?? 'failed'}. Hand off to staff.`, { refund_id: earlierRefund.id });

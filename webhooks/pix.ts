@@ -4,7 +4,7 @@ import { errorSummary, logToken, type Logger } from '../core/logger.ts';
 import { applyRailRefund } from '../refunds/refund-flow.ts';
 import type { Services } from '../services/context.ts';
 import { keyFromDescription, trioWebhookEvent, verifyTrioSignature, type TrioWebhookEvent } from '../providers/trio.ts';
-import type { RefundRow } from '../data/payments.ts';
+import type { RefundRow } from '../data/refunds.ts';
 import { secretsEqual } from './secret.ts';
 import { sendBodyError } from './zapi.ts';
 
@@ -93,13 +93,13 @@ async function handle(options: PixWebhookOptions, body: Buffer, res: Response): 
   const key = typeof event.data.description === 'string' ? keyFromDescription(event.data.description) : null;
   let byId: { id: string; refund: RefundRow } | undefined;
   for (const id of ids) {
-    const found = await store.payments.refundByRailId(id);
+    const found = await store.refunds.byRailId(id);
     if (found) {
       byId = { id, refund: found };
       break;
     }
   }
-  const refund = byId?.refund ?? (key ? await store.payments.refundByKey(key) : undefined);
+  const refund = byId?.refund ?? (key ? await store.refunds.byKey(key) : undefined);
   const railRefundId = byId?.id ?? ids[0] ?? event.ref_id;
   const mismatch = refund ? await contradiction(services, event, refund) : null;
   // A refused event, or one for a refund we cannot match yet (its webhook beat our own record of

@@ -23,7 +23,7 @@ export function approvalRoutes(services: Services): express.Router {
     const status = z.enum(['pending', 'approved', 'rejected', 'expired', 'failed']).optional().safeParse(req.query.status);
     if (!status.success) return void res.status(400).json({ error: 'invalid_input', message: 'status: pending, approved, rejected, expired or failed' });
     const s = store();
-    res.json(await Promise.all((await s.guardLog.approvals(status.data)).map(async (a) => {
+    res.json(await Promise.all((await s.approvals.list(status.data)).map(async (a) => {
       const c = await s.conversations.get(a.conversation_id) as { customer_name?: string | null; phone: string | null } | undefined;
       return { ...a, proposal_hash: undefined, customer_name: c?.customer_name ?? null, phone: maskPhoneForStaff(c?.phone ?? null) };
     })));
@@ -58,7 +58,7 @@ export function approvalRoutes(services: Services): express.Router {
   const decide = (decision: 'approve' | 'reject') => async (req: Request, res: Response) => {
     const body = parseBody(decisionBody, req, res);
     if (!body) return;
-    const approval = await store().guardLog.approval(req.params.id as string);
+    const approval = await store().approvals.get(req.params.id as string);
     if (approval && body.amount_cents !== undefined && body.amount_cents !== approval.amount_cents) {
       return void res.status(409).json({ error: 'amount_mismatch', message: `this approval is for ${approval.amount_cents} cents, not ${body.amount_cents}` });
     }

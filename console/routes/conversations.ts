@@ -114,8 +114,8 @@ export async function conversationRoutes(services: Services, scheduler: Pick<Tur
     for (const a of await s.consoleQueries.approvalsForConversation(conversation.id)) {
       if (a.decided_at) entries.push({ at: a.decided_at, kind: 'approval', approval_id: a.id, status: a.status, decided_by: a.decided_by, decision_reason: a.decision_reason, order: a.order_number, amount_cents: a.amount_cents });
     }
-    for (const d of await s.guardLog.forConversation(conversation.id)) entries.push({ at: d.created_at, kind: 'guard', decision: d.decision, reason: d.reason, order: d.order_number, amount_cents: d.amount_cents, mandate: d.mandate_id, approval_id: d.approval_id, refund_id: d.refund_id });
-    for (const r of await s.payments.refundsForConversation(conversation.id)) entries.push({ at: r.created_at, kind: 'refund', refund_id: r.id, order: r.order_number, amount_cents: r.amount_cents, status: r.status, receipt_id: r.case_id, authorized_by: r.authorized_by, failure: r.failure_reason });
+    for (const d of await s.guardDecisions.forConversation(conversation.id)) entries.push({ at: d.created_at, kind: 'guard', decision: d.decision, reason: d.reason, order: d.order_number, amount_cents: d.amount_cents, mandate: d.mandate_id, approval_id: d.approval_id, refund_id: d.refund_id });
+    for (const r of await s.refunds.forConversation(conversation.id)) entries.push({ at: r.created_at, kind: 'refund', refund_id: r.id, order: r.order_number, amount_cents: r.amount_cents, status: r.status, receipt_id: r.case_id, authorized_by: r.authorized_by, failure: r.failure_reason });
     entries.sort((a, b) => a.at.localeCompare(b.at));
     const receipts = await Promise.all((await s.cases.forConversation(conversation.id)).map(async (c) => {
       const receipt = await loadReceipt(s, c.id);

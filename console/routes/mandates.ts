@@ -18,7 +18,7 @@ export function mandateRoutes(services: Pick<Services, 'store' | 'keys' | 'now' 
     res.json(
       await Promise.all((await listMandates(store(), services.keys.mandate, now())).map(async (m) => {
         const doc = m.document as { window_seconds?: number } | null;
-        return { ...m, window_used_cents: await store().payments.mandateWindowCents(m.id, since(doc?.window_seconds ?? 86_400)), events: await store().mandates.events(m.id) };
+        return { ...m, window_used_cents: await store().refunds.mandateWindowCents(m.id, since(doc?.window_seconds ?? 86_400)), events: await store().mandates.events(m.id) };
       })),
     );
   });

@@ -8,7 +8,7 @@ import { parseBody } from '../http.ts';
 export function refundReviewRoutes(services: Services): express.Router {
   const router = express.Router();
   router.get('/refunds/review', async (_req, res) => {
-    res.json((await services.store.payments.inReview()).map((r) => ({ id: r.id, order_number: r.order_number, amount_cents: r.amount_cents, rail: r.rail, submitted_at: r.submitted_at, review_requested_at: r.review_requested_at, conversation_id: r.conversation_id, case_id: r.case_id })));
+    res.json((await services.store.refunds.inReview()).map((r) => ({ id: r.id, order_number: r.order_number, amount_cents: r.amount_cents, rail: r.rail, submitted_at: r.submitted_at, review_requested_at: r.review_requested_at, conversation_id: r.conversation_id, case_id: r.case_id })));
   });
   router.post('/refunds/:id/release', async (req, res) => {
     const body = parseBody(z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) }).strict(), req, res);

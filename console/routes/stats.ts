@@ -10,7 +10,7 @@ export function statsRoutes(services: Pick<Services, 'store' | 'keys' | 'now'>):
     const now = () => services.now();
     const mandates = await Promise.all((await listMandates(s, services.keys.mandate, now())).map(async (m) => {
       const doc = m.document as { window_cap_cents?: number; window_seconds?: number } | null;
-      const used = await s.payments.mandateWindowCents(m.id, new Date(now().getTime() - (doc?.window_seconds ?? 86_400) * 1000).toISOString());
+      const used = await s.refunds.mandateWindowCents(m.id, new Date(now().getTime() - (doc?.window_seconds ?? 86_400) * 1000).toISOString());
       return { id: m.id, status: m.status, window_cap_cents: doc?.window_cap_cents ?? 0, window_used_cents: used };
     }));
     const seconds = await s.consoleQueries.complaintToRefundSeconds();

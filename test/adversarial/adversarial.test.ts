@@ -50,7 +50,7 @@ describe('adversarial conversations', () => {
       const seed = buildSeed();
       const expected = c.expect.rail_refunds.map((r) => ({ collecting_document_id: seed.orders.find((o) => o.orderNumber === r.order)?.documentId, amount_cents: r.amount_cents }));
       expect((await e.pixRefunds()).map((r) => ({ collecting_document_id: r.collecting_document_id, amount_cents: r.amount_cents }))).toEqual(expected);
-      if (c.expect.approvals !== undefined) expect(await store.guardLog.approvals('pending')).toHaveLength(c.expect.approvals);
+      if (c.expect.approvals !== undefined) expect(await store.approvals.list('pending')).toHaveLength(c.expect.approvals);
       if (c.expect.lookups_found) {
         expect(calls.filter((t) => t.name === 'ledger_lookup').map((t) => (JSON.parse(t.result ?? '{}') as { found?: boolean }).found)).toEqual(c.expect.lookups_found);
       }

@@ -195,7 +195,7 @@ describe('the console in a real browser', () => {
     await dialog.locator('button[type=submit]').click();
     await page.waitForSelector('#approval-list p.empty');
     await e.settle();
-    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id)).find((r) => r.order_number === '8422')!;
+    const refund = (await e.services.store.refunds.forConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id)).find((r) => r.order_number === '8422')!;
     expect(refund).toMatchObject({ status: 'settled', authorized_by: `staff:${STAFF.email}` });
     await page.click('#tabs button[data-tab=conversations]');
     await page.locator('#conversation-list li[data-id]:has-text("Marina Souza") button.conv').click();

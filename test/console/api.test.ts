@@ -190,7 +190,7 @@ describe('GET /api/receipts/:id', () => {
     await seedUsers(e);
     const staff = await login(e, STAFF);
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
+    const refund = (await e.services.store.refunds.forConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     const r = await staff.call('GET', `/api/receipts/${refund.case_id}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: refund.case_id, verification: { valid: true, sealed: true, outcome: 'settled', records: 7 }, seal: { outcome: 'settled', head_seq: 7 } });

@@ -164,7 +164,7 @@ describe('console inbox API', () => {
     expect(ctx.approval.reason).toBeTruthy();
     const wrong = await staff.call('POST', `/api/approvals/${pending[0]!.id}/approve`, { reason: 'ok', amount_cents: 24_000 });
     expect(wrong.status).toBe(409);
-    expect((await e.services.store.guardLog.approval(pending[0]!.id))!.status).toBe('pending');
+    expect((await e.services.store.approvals.get(pending[0]!.id))!.status).toBe('pending');
     expect((await e.pixRefunds()).some((r) => r.amount_cents === 240_000)).toBe(false);
     const right = await staff.call('POST', `/api/approvals/${pending[0]!.id}/approve`, { reason: 'cliente antiga', amount_cents: 240_000 });
     expect(right.body).toMatchObject({ ok: true, status: 'approved' });

@@ -71,7 +71,7 @@ describe('a slow SEFAZ (authorisation after several seconds)', () => {
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado, quero meu dinheiro de volta');
     const done = await waitFor('the final message', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('Nota fiscal de devolução')), 30_000);
     expect(done.message).toContain('R$ 186,00');
-    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
+    const refund = (await e.services.store.refunds.forConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     expect(await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id))).toMatchObject({ status: 'done', attempts: expect.any(Number) });
     expect((await e.services.store.jobs.byKey(jobKeys.creditNote(refund.id)))!.attempts).toBeGreaterThan(1);
     expect(await e.fiscalNotes()).toHaveLength(1);

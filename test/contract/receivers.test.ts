@@ -29,7 +29,7 @@ describe('POST /webhooks/pix: what a refund event says is checked against our re
     await e.say(MARINA.whatsapp, 'sim');
     const refund = await waitFor('a pending refund', async () => {
       const c = await e.services.store.conversations.byChat(MARINA.whatsapp);
-      return c ? (await e.services.store.payments.refundsForConversation(c.id)).find((r) => r.status === 'pending' && r.rail_refund_id) : undefined;
+      return c ? (await e.services.store.refunds.forConversation(c.id)).find((r) => r.status === 'pending' && r.rail_refund_id) : undefined;
     });
     const payment = (await e.services.store.payments.get(refund.payment_id))!;
     return { refund, payment };
@@ -53,21 +53,21 @@ describe('POST /webhooks/pix: what a refund event says is checked against our re
     expect(wrongDoc.status).toBe(422);
     const early = settled(id, { amount: { amount: refund.amount_cents, currency: 'BRL' }, transaction_date: new Date(Date.parse(refund.created_at) - 2 * 86_400_000).toISOString() });
     expect((await send({ ...early, type: 'settled', timestamp: early.data.transaction_date })).status).toBe(422);
-    expect((await e.services.store.payments.refund(refund.id))?.status).toBe('pending');
+    expect((await e.services.store.refunds.get(refund.id))?.status).toBe('pending');
     const outcomes = await e.services.store.database.all("SELECT outcome FROM webhook_events WHERE outcome = 'mismatch'");
     expect(outcomes.length).toBeGreaterThanOrEqual(1);
 
     // The true event still settles it.
     const good = await send(settled(id, { amount: { amount: refund.amount_cents, currency: 'BRL' }, collecting_document_id: payment.document_id, transaction_date: new Date(Date.now() + 1000).toISOString() }));
     expect(good.status).toBe(200);
-    expect((await e.services.store.payments.refund(refund.id))?.status).toBe('settled');
+    expect((await e.services.store.refunds.get(refund.id))?.status).toBe('settled');
   });
 
   it('reads the older settled shape, where data.refund_document_id names the refund and data.id is another id', async () => {
     const { refund } = await pendingRefund();
     const older = { ref_id: 'other-id', category: 'collecting_document_refund', type: 'settled', timestamp: new Date().toISOString(), company_id: 'co', data: { id: 'attempt-id', attempt: 0, refund_document_id: refund.rail_refund_id, amount: { amount: refund.amount_cents, currency: 'BRL' } } };
     expect((await send(older)).status).toBe(200);
-    expect((await e.services.store.payments.refund(refund.id))?.status).toBe('settled');
+    expect((await e.services.store.refunds.get(refund.id))?.status).toBe('settled');
   });
 
   it('accepts Trio\'s documented signature recipe (HMAC of JSON.stringify(body)) and still refuses a forged one', async () => {

@@ -42,7 +42,7 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
     const store = e.services.store;
     const conversation = await store.conversations.byChat(MARINA.whatsapp);
     expect(conversation).toBeDefined();
-    const [refund] = await store.payments.refundsForConversation(conversation!.id);
+    const [refund] = await store.refunds.forConversation(conversation!.id);
     expect(refund).toMatchObject({ order_number: '8421', amount_cents: 18600, status: 'settled', mandate_id: 'cm_support' });
     expect(refund?.end_to_end_id).toMatch(/^D[0-9A-Za-z]{31}$/);
     expect(notes[0]?.refund_id).toBe(refund?.id.replace(/[^A-Za-z0-9]/g, ''));
@@ -57,7 +57,7 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
     // Her verified recent orders were in the first turn's context: no lookup round trip, 3 model calls in all.
     expect(await store.turns.modelCalls(conversation!.id)).toHaveLength(3);
     expect((await store.turns.toolCalls(conversation!.id)).map((t) => [t.name, t.outcome])).toEqual([['pay_refund', 'ok']]);
-    expect((await store.guardLog.forConversation(conversation!.id)).map((d) => d.decision)).toEqual(['allowed']);
+    expect((await store.guardDecisions.forConversation(conversation!.id)).map((d) => d.decision)).toEqual(['allowed']);
     expect(await store.creditNotes.forRefund(refund!.id)).toMatchObject({ status: 'authorized' });
     const kinds = (await store.cases.records(refund!.case_id!)).map((r) => r.kind);
     expect(kinds).toEqual(['complaint', 'verification', 'guard_decision', 'refund_requested', 'refund_status', 'credit_note', 'notification']);
@@ -87,10 +87,10 @@ describe('a WhatsApp complaint becomes a governed Pix refund', () => {
     expect(await e.pixRefunds()).toEqual([]);
     const store = e.services.store;
     const conversation = (await store.conversations.byChat(MARINA.whatsapp))!;
-    const decisions = await store.guardLog.forConversation(conversation.id);
+    const decisions = await store.guardDecisions.forConversation(conversation.id);
     expect(decisions).toHaveLength(1);
     expect(decisions[0]).toMatchObject({ decision: 'approval_required', reason: 'over_per_refund_cap', amount_cents: 240000 });
-    expect(await store.guardLog.approvals('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 240000 })]);
+    expect(await store.approvals.list('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 240000 })]);
     const payRefund = (await store.turns.toolCalls(conversation.id)).find((t) => t.name === 'pay_refund');
     expect(payRefund).toMatchObject({ outcome: 'refused', reason: 'over_per_refund_cap' });
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toMatch(/aprova/i);

@@ -39,8 +39,8 @@ export interface ReplicaSet {
   store(): Store;
   /** SIGKILL (no clean-up at all), as a machine dying. */
   kill(index: number): Promise<void>;
-  /** Starts replica `index` again with its DATA_DIR and PORT. */
-  restart(index: number): Promise<Replica>;
+  /** Starts replica `index` again with its DATA_DIR and PORT (and its own variables, unless `without` names some to drop). */
+  restart(index: number, without?: string[]): Promise<Replica>;
   /** A Z-API "message received" webhook to replica `index` (a fresh messageId unless given). */
   send(index: number, phone: string, text: string, messageId?: string): Promise<{ status: number; messageId: string }>;
   /** What the Z-API emulator sent to `phone` (the host's outbox). */
@@ -52,13 +52,16 @@ export interface ReplicaSet {
 interface ReplicaOptions {
   /** Extra variables for every replica (e.g. SANDBOX_EXTRA_CUSTOMERS, SANDBOX_LATENCY). */
   env?: Record<string, string>;
+  /** Extra variables for one replica, by index (e.g. a crash point for replica B alone). */
+  envOf?: Record<number, Record<string, string>>;
   /** How long each may take to answer /healthz (the README promises 120 s). */
   healthyWithinMs?: number;
 }
 
-async function healthy(url: string): Promise<boolean> {
+/** Whether the server at `url` answers /healthz with 2xx within `timeoutMs`. */
+export async function healthy(url: string, timeoutMs = 1_000): Promise<boolean> {
   try {
-    return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok;
+    return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) })).ok;
   } catch {
     return false;
   }
@@ -122,8 +125,10 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
       r.child.kill('SIGKILL');
       await r.exited;
     },
-    async restart(index) {
-      const r = await launch(index, envs[index]!);
+    async restart(index, without = []) {
+      const env = { ...envs[index]! };
+      for (const name of without) delete env[name];
+      const r = await launch(index, env);
       replicas[index] = r;
       return r;
     },
@@ -159,7 +164,7 @@ export async function startReplicas(count: number, options: ReplicaOptions = {})
     for (let i = 0; i < count; i++) {
       const dataDir = mkdtempSync(path.join(tmpdir(), `estorno-replica-${String.fromCharCode(97 + i)}-`));
       dirs.push(dataDir);
-      envs.push({ ...clean, ...common, PORT: String(ports[i]), DATA_DIR: dataDir });
+      envs.push({ ...clean, ...common, ...options.envOf?.[i], PORT: String(ports[i]), DATA_DIR: dataDir });
     }
     // The first hosts the sandbox, the others point at it; all start at once, as the README's block does.
     set.host = `http://127.0.0.1:${ports[0]}`;

@@ -104,7 +104,7 @@ describe('the agent loop', () => {
   it('executes an approved over-cap refund under the approver mandate, and tells the customer', async () => {
     e = await startTestEstorno();
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
-    const [approval] = await e.services.store.guardLog.approvals('pending');
+    const [approval] = await e.services.store.approvals.list('pending');
     expect(approval).toMatchObject({ order_number: '8422', amount_cents: 240000 });
     expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, '')).toEqual({ ok: false, error: 'reason_required' });
     const result = await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, 'cliente antiga, produto com defeito');
@@ -112,7 +112,7 @@ describe('the agent loop', () => {
     await e.settle();
     expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'bia@loja' }, 'again')).toEqual({ ok: false, error: 'not_pending' });
     expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([240000]);
-    const refund = (await e.services.store.payments.refund((result as { refundId: string }).refundId))!;
+    const refund = (await e.services.store.refunds.get((result as { refundId: string }).refundId))!;
     expect(refund).toMatchObject({ status: 'settled', mandate_id: 'cm_staff_approvals', authorized_by: 'staff:ana@loja', approval_id: approval!.id });
     expect((await e.services.store.cases.get(refund.case_id!))?.status).toBe('sealed');
     const said = (await e.outbox(MARINA.whatsapp)).map((m) => m.message);
@@ -123,7 +123,7 @@ describe('the agent loop', () => {
   it('tells the customer when staff reject, and moves no money; the internal reason stays internal (defect 7)', async () => {
     e = await startTestEstorno();
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 chegou quebrado');
-    const [approval] = await e.services.store.guardLog.approvals('pending');
+    const [approval] = await e.services.store.approvals.list('pending');
     expect(await decideApproval(e.services, approval!.id, 'reject', { id: 'ana@loja' }, 'cliente suspeito de fraude, 3 estornos no mês', 'Como o produto foi usado, não podemos estornar, mas podemos trocar.')).toEqual({ ok: true, status: 'rejected' });
     await e.settle();
     expect(await e.pixRefunds()).toEqual([]);
@@ -131,7 +131,7 @@ describe('the agent loop', () => {
     expect(said.at(-1)).toContain('não pôde aprová-lo');
     expect(said.at(-1)).toContain('podemos trocar');
     expect(said.join('\n')).not.toContain('fraude');
-    expect((await e.services.store.guardLog.approval(approval!.id))?.decision_reason).toContain('fraude');
+    expect((await e.services.store.approvals.get(approval!.id))?.decision_reason).toContain('fraude');
   });
 });
 
@@ -228,8 +228,8 @@ describe('a conversation a person holds (issue 11, defect 1)', () => {
     const held = (await e.services.store.conversations.get(conversation.id))!;
     const refused = await proposeRefund(e.services, { id: 'support-agent', mandateId: 'cm_support', conversation: held, toolUseId: null }, { orderNumber: '8421', amountCents: 18600, reason: 'x' });
     expect(refused).toMatchObject({ ok: false, reason: 'conversation_with_staff' });
-    expect((await e.services.store.guardLog.forConversation(conversation.id)).map((d) => d.reason)).toContain('conversation_with_staff');
-    const [approval] = await e.services.store.guardLog.approvals('pending');
+    expect((await e.services.store.guardDecisions.forConversation(conversation.id)).map((d) => d.reason)).toContain('conversation_with_staff');
+    const [approval] = await e.services.store.approvals.list('pending');
     expect(await decideApproval(e.services, approval!.id, 'approve', { id: 'ana@loja' }, 'ok')).toMatchObject({ ok: true, status: 'approved' });
     await e.settle();
     expect((await e.pixRefunds()).map((r) => r.amount_cents)).toEqual([240000]);

@@ -19,7 +19,7 @@ describe('provider faults', () => {
     await e.settle();
   };
   const sealed = async () => {
-    const refund = (await e.services.store.payments.refundsForConversation((await conversation()).id))[0];
+    const refund = (await e.services.store.refunds.forConversation((await conversation()).id))[0];
     return refund && (await e.services.store.cases.get(refund.case_id!))?.status === 'sealed' ? refund : null;
   };
 
@@ -48,11 +48,11 @@ describe('provider faults', () => {
   it('Pix rail timing out: the refund stays unknown and is never sent again (Trio enforces no idempotency key)', async () => {
     e = await startTestEstorno({ PROVIDER_TIMEOUT_MS: '300' });
     await confirmRefund(() => fault(e, 'pix', 'timeout', 1));
-    const refund = (await e.services.store.payments.refundsForConversation((await conversation()).id))[0]!;
+    const refund = (await e.services.store.refunds.forConversation((await conversation()).id))[0]!;
     // Reconciliation asks again (and again) and finds nothing: absence is not proof, so no second POST.
     await waitFor('two reconciliations', async () => (await e.services.store.database.one("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'reconcile_refund' AND status = 'done'") as { n: number }).n >= 2, 15_000);
     expect(await e.pixRefunds()).toEqual([]);
-    expect(await e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'unknown', review_requested_at: null });
+    expect(await e.services.store.refunds.get(refund.id)).toMatchObject({ status: 'unknown', review_requested_at: null });
     const moves = await e.services.store.database.all('SELECT from_status, to_status, source FROM refund_events WHERE refund_id = ? ORDER BY id', refund.id);
     expect(moves).toEqual([
       { from_status: null, to_status: 'reserved', source: 'guard' },
@@ -74,8 +74,8 @@ describe('provider faults', () => {
   it('fiscal API failing: the refund stands, the credit note is retried until issued, and only then the case seals', async () => {
     e = await startTestEstorno();
     await confirmRefund(() => fault(e, 'fiscal', 'http500', 2));
-    const refund = (await e.services.store.payments.refundsForConversation((await conversation()).id))[0]!;
-    await waitFor('the refund to settle', async () => (await e.services.store.payments.refund(refund.id))?.status === 'settled');
+    const refund = (await e.services.store.refunds.forConversation((await conversation()).id))[0]!;
+    await waitFor('the refund to settle', async () => (await e.services.store.refunds.get(refund.id))?.status === 'settled');
     expect((await e.services.store.cases.get(refund.case_id!))?.status).toBe('open');
     await waitFor('a sealed refund', sealed);
     expect(await e.fiscalNotes()).toHaveLength(1);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { HOLDING_STATUSES } from '../../data/payments.ts';
+import { HOLDING_STATUSES } from '../../data/refunds.ts';
 import { DEFAULT_MANDATE, APPROVER_MANDATE, issueMandate } from '../../refunds/mandate.ts';
 import { testServices } from '../helpers/services.ts';
 
@@ -40,7 +40,7 @@ describe('the guard under concurrency from several processes on one database fil
       const totals = await store.database.all(`SELECT ${scope} AS k, SUM(amount_cents) AS t FROM refunds WHERE mandate_id = ? AND status IN (${holding}) GROUP BY ${scope}`, mandate.id) as Array<{ k: string; t: number }>;
       for (const row of totals) expect(row.t, `${scope} ${row.k}`).toBeLessThanOrEqual(mandate.per_refund_cap_cents);
     }
-    const refusals = (await store.guardLog.all()).filter((d) => d.decision !== 'allowed').length;
+    const refusals = (await store.guardDecisions.all()).filter((d) => d.decision !== 'allowed').length;
     expect(refusals + allowed).toBe(PROCESSES * PER_PROCESS);
     await store.close();
   }, 180_000);

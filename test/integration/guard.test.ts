@@ -51,7 +51,7 @@ describe('the guard refuses before any rail call', () => {
       expect(result).toMatchObject({ refused: true, reason });
       expect(await e.pixRefunds()).toEqual([]);
       if (reason !== 'invalid_input') {
-        const decisions = await e.services.store.guardLog.all();
+        const decisions = await e.services.store.guardDecisions.all();
         expect(decisions.at(-1)).toMatchObject({ reason, decision: reason === 'over_per_refund_cap' ? 'approval_required' : 'refused' });
       }
     });

@@ -65,7 +65,7 @@ afterEach(async () => {
 });
 
 const conversationOf = async (phone: string) => (await e!.services.store.conversations.byChat(phone))!;
-const refundsOf = async (phone: string) => await e!.services.store.payments.refundsForConversation((await conversationOf(phone)).id);
+const refundsOf = async (phone: string) => await e!.services.store.refunds.forConversation((await conversationOf(phone)).id);
 
 describe('H1: a slow rail never pays the same refund twice', () => {
   it('a refund POST that reaches Trio after our timeout is found later, never sent again', async () => {
@@ -101,15 +101,15 @@ describe('H1: a slow rail never pays the same refund twice', () => {
     expect(refund.status).toBe('unknown');
     expect(await e.pixRefunds()).toEqual([]); // never sent a second time
     const payment = (await e.services.store.payments.get(refund.payment_id))!;
-    expect(await e.services.store.payments.heldCents(payment.id)).toBe(18600); // still blocks what is left to refund
+    expect(await e.services.store.refunds.heldCents(payment.id)).toBe(18600); // still blocks what is left to refund
 
     const staff = await login(e, STAFF);
     const review = await staff.call('GET', '/api/refunds/review');
     expect(review.body).toEqual([expect.objectContaining({ id: refund.id, amount_cents: 18600 })]);
     const released = await staff.call('POST', `/api/refunds/${refund.id}/release`, { reason: 'Trio dashboard shows no refund for this payment' });
     expect(released.status).toBe(200);
-    expect(await e.services.store.payments.refund(refund.id)).toMatchObject({ status: 'failed' });
-    expect(await e.services.store.payments.heldCents(payment.id)).toBe(0);
+    expect(await e.services.store.refunds.get(refund.id)).toMatchObject({ status: 'failed' });
+    expect(await e.services.store.refunds.heldCents(payment.id)).toBe(0);
     await e.settle();
     expect((await e.outbox(MARINA.whatsapp)).map((m) => m.message)).toEqual(expect.arrayContaining([expect.stringContaining('Não conseguimos concluir o estorno')]));
   });
@@ -247,7 +247,7 @@ describe('M6: splitting never beats the per-refund cap', () => {
     const calls = await e.services.store.turns.toolCalls((await conversationOf(MARINA.whatsapp)).id);
     expect(calls.filter((c) => c.reason === 'one_refund_per_answer')).toHaveLength(4);
     expect(calls.at(-1)).toMatchObject({ tool_use_id: 'toolu_split_6', reason: 'over_per_refund_cap' });
-    expect(await e.services.store.guardLog.approvals('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 48000 })]);
+    expect(await e.services.store.approvals.list('pending')).toEqual([expect.objectContaining({ order_number: '8422', amount_cents: 48000 })]);
   });
 });
 
@@ -277,7 +277,7 @@ describe('M7: tool-use ids belong to their conversation', () => {
 describe('M9 and failed approvals: an approval is claimed with its refund, and the customer always hears the outcome', () => {
   const askFor8422 = async () => {
     await e!.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 veio errado, quero meu dinheiro de volta');
-    return (await e!.services.store.guardLog.approvals('pending'))[0]!;
+    return (await e!.services.store.approvals.list('pending'))[0]!;
   };
 
   it('an approval left "approved" without its refund (a crash) is pending again after a restart, and approving it pays once', async () => {
@@ -288,7 +288,7 @@ describe('M9 and failed approvals: an approval is claimed with its refund, and t
     await e.services.store.database.run("UPDATE approvals SET status = 'approved', decided_by = 'staff' WHERE id = ?", approval.id);
     await e.stop();
     e = await startTestEstorno({}, { dataDir });
-    expect((await e.services.store.guardLog.approval(approval.id))?.status).toBe('pending');
+    expect((await e.services.store.approvals.get(approval.id))?.status).toBe('pending');
     await seedUsers(e);
     const staff = await login(e, STAFF);
     const [a, b] = await Promise.all([
@@ -298,7 +298,7 @@ describe('M9 and failed approvals: an approval is claimed with its refund, and t
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     await e.settle();
     expect(await e.pixRefunds()).toEqual([expect.objectContaining({ amount_cents: 240000 })]);
-    expect(await e.services.store.guardLog.approval(approval.id)).toMatchObject({ status: 'approved', refund_id: expect.any(String) });
+    expect(await e.services.store.approvals.get(approval.id)).toMatchObject({ status: 'approved', refund_id: expect.any(String) });
   });
 
   it('an approval the guard refuses at execution is failed and the customer is told', async () => {
@@ -310,7 +310,7 @@ describe('M9 and failed approvals: an approval is claimed with its refund, and t
     const res = await staff.call('POST', `/api/approvals/${approval.id}/approve`, { reason: 'cliente antigo' });
     expect(res.status).toBe(422);
     await e.settle();
-    expect((await e.services.store.guardLog.approval(approval.id))?.status).toBe('failed');
+    expect((await e.services.store.approvals.get(approval.id))?.status).toBe('failed');
     expect(await e.pixRefunds()).toEqual([]);
     expect((await e.outbox(MARINA.whatsapp)).at(-1)?.message).toContain('não pôde ser executado');
   });

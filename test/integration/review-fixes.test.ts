@@ -7,7 +7,8 @@ import { activeMandateFor, issueMandate, setMandateStatus } from '../../refunds/
 import { applyRailRefund, executeRefund, resolveUnknownRefund, sendIfUnclaimed } from '../../refunds/refund-flow.ts';
 import { expireApprovals } from '../../refunds/approvals.ts';
 import { executeToolUse } from '../../tools/execute.ts';
-import { recoverMoneyPath, Workers } from '../../server/workers.ts';
+import { Workers } from '../../server/workers.ts';
+import { recoverMoneyPath } from '../../refunds/jobs.ts';
 import pino from 'pino';
 import { fault, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
 import { ADMIN, login, seedUsers } from '../helpers/console.ts';
@@ -98,15 +99,15 @@ describe('money', () => {
     await executeRefund(services, d.refund.id);
     await store.database.run('UPDATE refunds SET review_requested_at = ? WHERE id = ?', new Date().toISOString(), d.refund.id);
     expect(await resolveUnknownRefund(services, d.refund.id, { id: 'ana' }, 'x')).toEqual({ ok: false, error: 'found_at_rail' });
-    expect((await store.payments.refund(d.refund.id))!.status).toBe('pending');
+    expect((await store.refunds.get(d.refund.id))!.status).toBe('pending');
   });
 
   it('a refund reserved but never claimed (the database busy at the claim) is sent by its own reconcile job, and the tool says processing', async () => {
     const { services, store, rails } = await testServices();
     const conversation = await store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
-    const markSubmitted = store.payments.markSubmitted.bind(store.payments);
+    const markSubmitted = store.refunds.markSubmitted.bind(store.refunds);
     let busy = true;
-    store.payments.markSubmitted = (id, now, lease) => {
+    store.refunds.markSubmitted = (id, now, lease) => {
       if (busy) {
         busy = false;
         throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
@@ -118,7 +119,7 @@ describe('money', () => {
       { id: 'toolu_1', name: 'pay_refund', input: { order_id: '8421', amount_cents: 18600, reason: 'veio errado' } },
     );
     expect(JSON.parse((result as { content: string }).content)).toMatchObject({ status: 'refund_processing' });
-    const refund = (await store.payments.refundsForConversation(conversation.id))[0]!;
+    const refund = (await store.refunds.forConversation(conversation.id))[0]!;
     const safety = await store.database.all("SELECT key, run_at FROM jobs WHERE kind = 'refund_claim_check'") as Array<{ key: string }>;
     expect(safety.map((j) => j.key)).toEqual([`refund_claim_check:${refund.id}`]);
     expect(await sendIfUnclaimed(services, refund.id)).toBe('submitted');
@@ -196,7 +197,7 @@ describe('no dead ends', () => {
     let offset = 0;
     e = await startTestEstorno({}, { now: () => new Date(Date.now() + offset) });
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8422 veio errado, quero meu dinheiro de volta');
-    expect(await e.services.store.guardLog.approvals('pending')).toHaveLength(1);
+    expect(await e.services.store.approvals.list('pending')).toHaveLength(1);
     offset += 25 * 3_600_000;
     expect(await expireApprovals(e.services)).toBe(1);
     await e.settle();

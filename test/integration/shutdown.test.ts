@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { testStore, withTestStore } from '../helpers/test-store.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
-import { waitFor } from '../helpers/estorno.ts';
+import { startTestEstorno, waitFor } from '../helpers/estorno.ts';
 
 /** SIGTERM: stop taking webhooks, finish the turn in flight, close the database; the next start resumes. */
 describe('graceful shutdown', () => {
@@ -49,4 +49,31 @@ describe('graceful shutdown', () => {
     child.kill('SIGTERM');
     await stopped;
   }, 60_000);
+});
+
+/** Starting: the port is taken before the routes are mounted; a request in between is told to retry, never "404". */
+describe('starting', () => {
+  it('answers 503 with retry-after until every route is mounted, then serves them', async () => {
+    const seen: Array<{ path: string; status: number; retryAfter: string | null }> = [];
+    // `extend` runs after the sandbox and API routes are mounted but before the server says it is ready.
+    const estorno = await startTestEstorno({}, {
+      extend: async (_app, e) => {
+        for (const p of ['/healthz', '/sandbox/zapi/outbox', '/sandbox/focus/v2/nfe/any']) {
+          const res = await fetch(`${e.url}${p}`);
+          seen.push({ path: p, status: res.status, retryAfter: res.headers.get('retry-after') });
+        }
+      },
+    });
+    try {
+      expect(seen).toEqual([
+        { path: '/healthz', status: 503, retryAfter: '1' },
+        { path: '/sandbox/zapi/outbox', status: 503, retryAfter: '1' },
+        { path: '/sandbox/focus/v2/nfe/any', status: 503, retryAfter: '1' },
+      ]);
+      expect((await fetch(`${estorno.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${estorno.url}/sandbox/zapi/outbox`)).status).toBe(200);
+    } finally {
+      await estorno.stop();
+    }
+  });
 });

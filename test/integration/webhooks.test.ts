@@ -99,7 +99,7 @@ describe('POST /webhooks/pix', () => {
 
   it('settles a refund once; a replayed event changes nothing', async () => {
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
-    const refund = (await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
+    const refund = (await e.services.store.refunds.forConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id))[0]!;
     expect(refund.status).toBe('settled');
     const events = await e.services.store.database.one('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?', refund.id) as { n: number };
     const records = (await e.services.store.cases.records(refund.case_id!)).length;
@@ -112,7 +112,7 @@ describe('POST /webhooks/pix', () => {
     const failed = JSON.stringify({ ref_id: refund.rail_refund_id, category: 'collecting_document_refund', type: 'failed', timestamp: new Date().toISOString(), data: { id: refund.rail_refund_id, error_message: 'late' } });
     expect((await send(failed, { 'x-webhook-secret': webhookSecret, 'x-webhook-signature': signTrioBody(failed, webhookSigningKey) })).status).toBe(200);
     await e.settle();
-    const after = (await e.services.store.payments.refund(refund.id))!;
+    const after = (await e.services.store.refunds.get(refund.id))!;
     expect(after.status).toBe('settled');
     expect(after.end_to_end_id).toBe(refund.end_to_end_id);
     expect((await e.services.store.database.one('SELECT COUNT(*) AS n FROM refund_events WHERE refund_id = ?', refund.id) as { n: number }).n).toBe(events.n);

@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HOLDING_STATUSES } from '../../data/payments.ts';
+import { HOLDING_STATUSES } from '../../data/refunds.ts';
 import { Agent } from '../../agent/turn.ts';
 import type { ModelClient } from '../../agent/model.ts';
 import { JOAO, MARINA } from '../../sandbox/seed.ts';
@@ -55,7 +55,7 @@ describe('turn property: one refund per answer, and splits never beat the per-re
         const conversation = await store.conversations.ensure(phone, phone, new Date().toISOString());
         let ids = 0;
         const script = plan.map((blocks) => blocks.map((b) => ({ type: 'tool_use', id: `toolu_${++ids}`, name: 'pay_refund', input: { order_id: b.order, amount_cents: b.amount, reason: 'veio errado' } }) as Anthropic.ContentBlock));
-        const agent = new Agent(services, scriptedModel(script), { model: 'scripted', maxTokens: 256, maxIterations: 20, prefetchOrders: false, retryDelayMs: 10, systemPrompt: async () => ({ text: 'x', version: '1' }) });
+        const agent = new Agent(services, scriptedModel(script), { model: 'scripted', maxTokens: 256, maxIterations: 20, retryDelayMs: 10, systemPrompt: async () => ({ text: 'x', version: '1' }) });
         await store.inbox.insert({ message_id: `m-${ids}-${Date.now()}`, conversation_id: conversation.id, kind: 'text', ignore_reason: null, text: 'quero meu dinheiro de volta', payload: '{}', received_at: new Date().toISOString() });
         const railCallsBefore = rails.refundCalls.length;
         await agent.runTurn(conversation.id);
@@ -68,7 +68,7 @@ describe('turn property: one refund per answer, and splits never beat the per-re
         const extra = calls.filter((c) => c.reason === 'one_refund_per_answer');
         expect(extra).toHaveLength(plan.reduce((s, a) => s + a.length - 1, 0));
         // Every block beyond the first of an answer was refused and recorded, never executed.
-        for (const c of extra) expect(await store.guardLog.allowedForToolUse(conversation.id, c.tool_use_id)).toBeUndefined();
+        for (const c of extra) expect(await store.guardDecisions.allowedForToolUse(conversation.id, c.tool_use_id)).toBeUndefined();
 
         const holding = HOLDING_STATUSES.map((s) => `'${s}'`).join(',');
         for (const scope of ['order_number', 'conversation_id']) {

@@ -158,7 +158,7 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
         await e.settle();
       }
     } else if ('approve' in st || 'reject' in st) {
-      const [approval] = await e.services.store.guardLog.approvals('pending');
+      const [approval] = await e.services.store.approvals.list('pending');
       if (!approval) throw new Error('no pending approval');
       const r = 'approve' in st
         ? await admin.call('POST', `/api/approvals/${approval.id}/approve`, { reason: st.approve })
@@ -197,7 +197,7 @@ export async function runScenario(server: ScenarioServer, s: Scenario, hooks: { 
     const tools = c ? (await store.turns.toolCalls(c.id)).map((t) => t.name) : [];
     for (const t of x.tools_not_called ?? []) if (tools.includes(t)) failures.push(`tool ${t} was called`);
     for (const t of x.tools_called ?? []) if (!tools.includes(t)) failures.push(`tool ${t} was not called`);
-    const refusals = c ? (await store.guardLog.forConversation(c.id)).map((d) => d.reason) : [];
+    const refusals = c ? (await store.guardDecisions.forConversation(c.id)).map((d) => d.reason) : [];
     for (const r of x.guard_refusals ?? []) if (!refusals.includes(r)) failures.push(`no guard refusal ${r} (got ${JSON.stringify(refusals)})`);
     if (x.no_agent_messages_after_takeover) {
       const after = said.slice(takeoverAt ?? said.length).filter((m) => !staffTexts.includes(m));

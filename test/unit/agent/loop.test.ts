@@ -26,7 +26,6 @@ async function setup(script: ScriptedResponse[], settings: Partial<AgentSettings
     model: 'scripted',
     maxTokens: 256,
     maxIterations: 5,
-    prefetchOrders: false,
     retryDelayMs: 1_000,
     systemPrompt: async () => ({ text: 'Você é o assistente de estornos.', version: '1' }),
     ...settings,

@@ -134,7 +134,7 @@ const RULES: Array<[string, RegExp, string[]]> = [
   ['a case record appended outside the case lifecycle', /\b(?:appendCaseRecord|sealCase)\(/, [path.join('refunds', 'cases.ts'), path.join('bench', 'run.ts')]],
   ['the outbox sender deciding by a template name', /\brow\.template\s*===/, [path.join('refunds', 'cases.ts')]],
   // Holding ("open") refunds: HOLDING_STATUSES and what derives from it (the CHECK constraints list every status).
-  ['"open" refunds defined again', /status != 'failed'|\['reserved', 'pending', 'unknown', 'settled'\]/, [path.join('data', 'payments.ts')]],
+  ['"open" refunds defined again', /status != 'failed'|\['reserved', 'pending', 'unknown', 'settled'\]/, [path.join('data', 'refunds.ts')]],
 ];
 
 /** Every `file:line: text` breaking a rule, outside the file allowed to hold it. */

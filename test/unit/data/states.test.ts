@@ -30,9 +30,9 @@ describe('state machines (data/states.ts)', () => {
     const id = decision.refund.id;
     const now = new Date().toISOString();
     // reserved → settled skips the claim of the rail call: never legal.
-    await expect(t.store.payments.transition(id, 'settled', 'test', {}, now)).rejects.toThrow(IllegalTransition);
-    expect((await t.store.payments.refund(id))?.status).toBe('reserved');
-    expect(await t.store.payments.transition(id, 'reserved', 'test', {}, now)).toBe(false);
+    await expect(t.store.refunds.transition(id, 'settled', 'test', {}, now)).rejects.toThrow(IllegalTransition);
+    expect((await t.store.refunds.get(id))?.status).toBe('reserved');
+    expect(await t.store.refunds.transition(id, 'reserved', 'test', {}, now)).toBe(false);
     const events = await t.store.database.all<{ to_status: string }>('SELECT to_status FROM refund_events WHERE refund_id = ? ORDER BY id', id);
     expect(events.map((e) => e.to_status)).toEqual(['reserved']);
     await t.store.close();
@@ -42,7 +42,7 @@ describe('state machines (data/states.ts)', () => {
     const t = await testServices();
     const conversation = await t.store.conversations.ensure(MARINA.whatsapp, MARINA.whatsapp, new Date().toISOString());
     await expect(t.store.conversations.moveState(conversation.id, 'with_staff', 'waiting_for_staff', null, null, new Date().toISOString())).rejects.toThrow(IllegalTransition);
-    await expect(t.store.guardLog.transitionApproval('apr_x', 'pending', 'pending', 'x', 'x', new Date().toISOString())).rejects.toThrow(IllegalTransition);
+    await expect(t.store.approvals.transition('apr_x', 'pending', 'pending', 'x', 'x', new Date().toISOString())).rejects.toThrow(IllegalTransition);
     await expect(t.store.cases.setStatus('rcp_x', 'open')).rejects.toThrow(IllegalTransition);
     await t.store.close();
   });

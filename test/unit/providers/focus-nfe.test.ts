@@ -200,6 +200,10 @@ describe('Focus NFe adapter (NF-e de devolução)', () => {
     expect(await post(403, { codigo: 'permissao_negada', mensagem: 'Token sem permissão' })).toMatchObject({ failure: 'unauthorized' });
     expect(await post(429, { codigo: 'limite_excedido', mensagem: 'Limite de requisições excedido' })).toMatchObject({ failure: 'rate_limited' });
     expect(await post(500, 'Internal Server Error')).toMatchObject({ failure: 'unavailable', outcomeUnknown: true });
+    // A 404 with no Focus body (a proxy, a wrong base URL, a server still starting) is not Focus refusing the note: retried.
+    const notFocus = await post(404, '<!DOCTYPE html><pre>Cannot POST /v2/nfe</pre>');
+    expect(notFocus).toMatchObject({ failure: 'unavailable', status: 404 });
+    expect((notFocus as ProviderError).retryable).toBe(true);
   });
 
   it('answers null for an unknown ref and times out instead of waiting forever', async () => {

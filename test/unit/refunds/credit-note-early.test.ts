@@ -37,7 +37,7 @@ describe('credit note while the refund settles', () => {
     await t.run();
     // Issued and authorised while the refund is pending…
     expect(t.notes()).toBe(1);
-    expect((await t.store.payments.refund(t.refundId))?.status).toBe('pending');
+    expect((await t.store.refunds.get(t.refundId))?.status).toBe('pending');
     expect(await t.store.creditNotes.forRefund(t.refundId)).toMatchObject({ status: 'authorized', number: '7' });
     // …but nothing tells the customer or joins the receipt before the money settled.
     expect(await t.outbox()).toEqual([]);

@@ -17,7 +17,7 @@ describe('the guard and a takeover that lands while the order is being verified'
     };
     const decision = await proposeRefund(services, { id: 'support-agent', mandateId: await services.agentMandateId(), conversation, toolUseId: null }, { orderNumber: '8421', amountCents: 18600, reason: 'veio errado' });
     expect(decision).toMatchObject({ ok: false, reason: 'conversation_with_staff' });
-    expect(await store.payments.refundsForConversation(conversation.id)).toEqual([]);
+    expect(await store.refunds.forConversation(conversation.id)).toEqual([]);
     expect(rails.refundCalls).toEqual([]);
   });
 });

@@ -27,16 +27,16 @@ describe('reconciliation', () => {
 
   it('never sends a submitted refund again on a rail without an idempotency key, however often it is asked', async () => {
     const { services, store, rails, refund } = await reservedRefund(false);
-    await store.tx(async () => await store.payments.markSubmitted(refund.id, new Date().toISOString(), EXPIRED_LEASE));
+    await store.tx(async () => await store.refunds.markSubmitted(refund.id, new Date().toISOString(), EXPIRED_LEASE));
     for (let i = 0; i < 3; i++) expect(await reconcileRefund(services, refund.id)).toBe('unresolved');
     expect(rails.refundCalls).toEqual([]);
-    expect((await store.payments.refund(refund.id))?.status).toBe('unknown');
-    expect(await store.payments.heldCents(refund.payment_id)).toBe(18600);
+    expect((await store.refunds.get(refund.id))?.status).toBe('unknown');
+    expect(await store.refunds.heldCents(refund.payment_id)).toBe(18600);
   });
 
   it('retries under the same key only on a rail that enforces it (BCB PUT /devolucao/{id})', async () => {
     const { services, store, rails, refund } = await reservedRefund(true);
-    await store.tx(async () => await store.payments.markSubmitted(refund.id, new Date().toISOString(), EXPIRED_LEASE));
+    await store.tx(async () => await store.refunds.markSubmitted(refund.id, new Date().toISOString(), EXPIRED_LEASE));
     expect(await reconcileRefund(services, refund.id)).toBe('retried');
     expect(rails.refundCalls).toEqual([expect.objectContaining({ key: refund.idempotency_key })]);
   });
@@ -44,15 +44,15 @@ describe('reconciliation', () => {
   it('a refund is claimed for its rail call once: a second claim fails', async () => {
     const { store, refund } = await reservedRefund(false);
     const now = new Date().toISOString();
-    expect(await store.payments.markSubmitted(refund.id, now, { owner: 'a', until: now })).toBe(true);
-    expect(await store.payments.markSubmitted(refund.id, now, { owner: 'b', until: now })).toBe(false);
-    expect((await store.payments.refund(refund.id))).toMatchObject({ status: 'submitting', lease_owner: 'a' });
+    expect(await store.refunds.markSubmitted(refund.id, now, { owner: 'a', until: now })).toBe(true);
+    expect(await store.refunds.markSubmitted(refund.id, now, { owner: 'b', until: now })).toBe(false);
+    expect((await store.refunds.get(refund.id))).toMatchObject({ status: 'submitting', lease_owner: 'a' });
   });
 
   it('a submission whose lease is alive is left to its owner: no rail call, not even a listing, whoever asks', async () => {
     const { services, store, rails, refund } = await reservedRefund(true);
     const until = new Date(Date.now() + 60_000).toISOString();
-    await store.tx(async () => await store.payments.markSubmitted(refund.id, new Date().toISOString(), { owner: 'another-replica', until }));
+    await store.tx(async () => await store.refunds.markSubmitted(refund.id, new Date().toISOString(), { owner: 'another-replica', until }));
     let listings = 0;
     const find = rails.pix.findRefund.bind(rails.pix);
     rails.pix.findRefund = async (p, k) => (listings++, find(p, k));
@@ -60,9 +60,9 @@ describe('reconciliation', () => {
     expect(await sendIfUnclaimed(services, refund.id)).toBe('unchanged');
     expect(rails.refundCalls).toEqual([]);
     expect(listings).toBe(0);
-    expect((await store.payments.refund(refund.id))?.status).toBe('submitting');
-    expect(await store.payments.expiredSubmissions(new Date().toISOString())).toEqual([]);
-    expect((await store.payments.expiredSubmissions(new Date(Date.now() + 61_000).toISOString())).map((r) => r.id)).toEqual([refund.id]);
+    expect((await store.refunds.get(refund.id))?.status).toBe('submitting');
+    expect(await store.refunds.expiredSubmissions(new Date().toISOString())).toEqual([]);
+    expect((await store.refunds.expiredSubmissions(new Date(Date.now() + 61_000).toISOString())).map((r) => r.id)).toEqual([refund.id]);
   });
 
   it('the claim check leaves a claimed refund alone: no rail call, not even a listing', async () => {

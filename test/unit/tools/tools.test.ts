@@ -103,7 +103,7 @@ describe('pay_refund, invoice_credit_note and notify_customer', () => {
     const again = await executeToolUse(ctx, block);
     expect(again).toEqual(first);
     expect(rails.refundCalls).toHaveLength(1);
-    expect(await store.payments.refundsForConversation(conversation.id)).toHaveLength(1);
+    expect(await store.refunds.forConversation(conversation.id)).toHaveLength(1);
   });
 });
 
@@ -139,7 +139,7 @@ describe('the pending sweep', () => {
       { id: 'toolu_sweep', name: 'pay_refund', input: { order_id: '8421', amount_cents: 18600, reason: 'x' } },
     );
     const refundId = (JSON.parse(result.content) as { refund_id: string }).refund_id;
-    expect((await t.store.payments.refund(refundId))?.status).toBe('pending');
+    expect((await t.store.refunds.get(refundId))?.status).toBe('pending');
     // The rail settled it, but its webhook was lost.
     const onRail = [...t.rails.payments.values()].flatMap((p) => p.refunds).find((r) => r.railRefundId && r.amountCents === 18600)!;
     onRail.status = 'settled';
@@ -147,9 +147,9 @@ describe('the pending sweep', () => {
     clock += 61_000;
     expect(await workers.sweepPending(60_000)).toBe(1);
     await workers.idle();
-    expect((await t.store.payments.refund(refundId))?.status).toBe('settled');
+    expect((await t.store.refunds.get(refundId))?.status).toBe('settled');
     expect((await t.store.creditNotes.forRefund(refundId))?.status).toBe('authorized');
-    expect((await t.store.cases.get((await t.store.payments.refund(refundId))!.case_id!))?.status).toBe('sealed');
+    expect((await t.store.cases.get((await t.store.refunds.get(refundId))!.case_id!))?.status).toBe('sealed');
     await workers.stop();
   });
 });

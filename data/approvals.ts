@@ -1,24 +1,7 @@
 import type { Sql } from './sql.ts';
 import { APPROVAL, assertMove, checked, type ApprovalStatus } from './states.ts';
 
-/** The guard's decisions and the approval requests it opens. */
-
-export interface GuardDecisionRow {
-  id: number;
-  tool_use_id: string | null;
-  conversation_id: string | null;
-  actor: string;
-  order_number: string | null;
-  amount_cents: number | null;
-  decision: 'allowed' | 'refused' | 'approval_required';
-  reason: string | null;
-  detail: string;
-  mandate_id: string | null;
-  mandate_version: number | null;
-  refund_id: string | null;
-  approval_id: string | null;
-  created_at: string;
-}
+/** The approval requests the guard opens (data/guard-decisions.ts) and staff decide. */
 
 export interface ApprovalRow {
   id: string;
@@ -37,31 +20,14 @@ export interface ApprovalRow {
   refund_id: string | null;
 }
 
-export function guardLogRepo(sql: Sql) {
+export function approvalsRepo(sql: Sql) {
   return {
-    async record(row: Omit<GuardDecisionRow, 'id'>): Promise<number> {
-      const info = await sql.one<{ id: number }>(`INSERT INTO guard_decisions (tool_use_id, conversation_id, actor, order_number, amount_cents, decision, reason, detail,
-             mandate_id, mandate_version, refund_id, approval_id, created_at)
-           VALUES (@tool_use_id, @conversation_id, @actor, @order_number, @amount_cents, @decision, @reason, @detail,
-             @mandate_id, @mandate_version, @refund_id, @approval_id, @created_at) RETURNING id`, row);
-      return Number(info!.id);
-    },
-    /** The refund a tool call already reserved, if any (a turn resumed after a crash must not propose it again). */
-    async allowedForToolUse(conversationId: string, toolUseId: string): Promise<GuardDecisionRow | undefined> {
-      return await sql.one("SELECT * FROM guard_decisions WHERE conversation_id = ? AND tool_use_id = ? AND decision = 'allowed'", conversationId, toolUseId) as GuardDecisionRow | undefined;
-    },
-    async forConversation(conversationId: string): Promise<GuardDecisionRow[]> {
-      return await sql.all('SELECT * FROM guard_decisions WHERE conversation_id = ? ORDER BY id', conversationId) as GuardDecisionRow[];
-    },
-    async all(): Promise<GuardDecisionRow[]> {
-      return await sql.all('SELECT * FROM guard_decisions ORDER BY id') as GuardDecisionRow[];
-    },
     /**
      * Opens the one pending approval of a proposal (unique per proposal hash, by an
      * index): returns the id of the pending one, ours or one opened concurrently.
      * A pending one past its expiry is expired first, so it never blocks a new one.
      */
-    async openApproval(row: ApprovalRow): Promise<string> {
+    async open(row: ApprovalRow): Promise<string> {
       await sql.run("UPDATE approvals SET status = 'expired' WHERE proposal_hash = ? AND status = 'pending' AND expires_at <= ?", row.proposal_hash, row.requested_at);
       const inserted = await sql.one<{ id: string }>(`INSERT INTO approvals (id, conversation_id, order_number, amount_cents, reason, proposal_hash, guard_reason, status, requested_at, expires_at)
          VALUES (@id, @conversation_id, @order_number, @amount_cents, @reason, @proposal_hash, @guard_reason, @status, @requested_at, @expires_at)
@@ -70,33 +36,33 @@ export function guardLogRepo(sql: Sql) {
       return (await sql.one<{ id: string }>("SELECT id FROM approvals WHERE proposal_hash = ? AND status = 'pending'", row.proposal_hash))!.id;
     },
     /** A pending approval for exactly this proposal, so a repeated proposal does not open a second one. */
-    async pendingApprovalFor(proposalHash: string, now: string): Promise<ApprovalRow | undefined> {
+    async pendingFor(proposalHash: string, now: string): Promise<ApprovalRow | undefined> {
       return await sql.one("SELECT * FROM approvals WHERE proposal_hash = ? AND status = 'pending' AND expires_at > ?", proposalHash, now) as ApprovalRow | undefined;
     },
-    async approval(id: string): Promise<ApprovalRow | undefined> {
+    async get(id: string): Promise<ApprovalRow | undefined> {
       return checked(APPROVAL, await sql.one<ApprovalRow>('SELECT * FROM approvals WHERE id = ?', id));
     },
-    async approvals(status?: ApprovalRow['status']): Promise<ApprovalRow[]> {
+    async list(status?: ApprovalRow['status']): Promise<ApprovalRow[]> {
       const rows = status
         ? await sql.all<ApprovalRow>('SELECT * FROM approvals WHERE status = ? ORDER BY requested_at', status)
         : await sql.all<ApprovalRow>('SELECT * FROM approvals ORDER BY requested_at DESC');
       return rows.map((r) => checked(APPROVAL, r));
     },
     /** pending → `to`, compare-and-set (the staff decision itself is refunds/approvals.ts `decideApproval`): false when it was no longer pending. */
-    async transitionApproval(id: string, from: 'pending', to: ApprovalRow['status'], by: string, reason: string, now: string): Promise<boolean> {
+    async transition(id: string, from: 'pending', to: ApprovalRow['status'], by: string, reason: string, now: string): Promise<boolean> {
       assertMove(APPROVAL, from, to, id);
       return (
         (await sql.run('UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND status = ?', to, by, now, reason, id, from)) === 1
       );
     },
     /** pending → approved with the refund it reserved (compare-and-set, in the guard's transaction). */
-    async claimApproval(id: string, by: string, reason: string, refundId: string, now: string): Promise<boolean> {
+    async claim(id: string, by: string, reason: string, refundId: string, now: string): Promise<boolean> {
       return (
         (await sql.run("UPDATE approvals SET status = 'approved', decided_by = ?, decided_at = ?, decision_reason = ?, refund_id = ? WHERE id = ? AND status = 'pending'", by, now, reason, refundId, id)) === 1
       );
     },
     /** Approvals marked approved by an older version without their refund (claimed, then a crash): back to pending. */
-    async releaseOrphanApprovals(): Promise<number> {
+    async releaseOrphans(): Promise<number> {
       return (await sql.run("UPDATE approvals SET status = 'pending', decided_by = NULL, decided_at = NULL, decision_reason = NULL WHERE status = 'approved' AND refund_id IS NULL AND NOT EXISTS (SELECT 1 FROM refunds WHERE refunds.approval_id = approvals.id)"));
     },
     /** Pending approvals past their expiry, moved to expired (compare-and-set); returns the ones this call moved. */
