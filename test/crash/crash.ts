@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { dropTestSchemas, TEST_STORE, testStore, withTestStore } from '../helpers/test-store.ts';
+import { dropTestSchemas, schemaFor, TEST_STORE, testStore, withTestStore } from '../helpers/test-store.ts';
+import type { Store } from '../../data/store.ts';
+import { healthy } from '../helpers/replicas.ts';
 import { loadSigningKey } from '../../core/signing.ts';
 import { changeCaps } from '../../refunds/mandate.ts';
 import { extraCustomer } from '../../sandbox/seed.ts';
@@ -16,18 +18,38 @@ import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
  * money path's worst points (between reserving a refund and calling the rail,
  * and between the rail's answer and recording it), restarted each time. At the
  * end: every inbound message processed exactly once, no refund twice, every
- * refund settled with its credit note and seal (or failed with the customer told).
+ * refund settled with its credit note and seal (or failed with the customer told),
+ * and `npm run verify -- --all` accepts every receipt.
+ *
+ * With CRASH_REPLICAS=3 (`npm run test:crash:replicas`, PostgreSQL): three replicas
+ * on one database as the README's "Replicas" section starts them (the first hosts
+ * the sandbox, the others point at it with SANDBOX_HOST), webhooks round-robin over
+ * the live ones as a load balancer would, and the killer SIGKILLs a random replica
+ * each time (the sandbox's host too: the others then see their providers down).
  */
 const CONVERSATIONS = Number(process.env.CRASH_CONVERSATIONS ?? 50);
+const REPLICAS = Number(process.env.CRASH_REPLICAS ?? 1);
 const MIN_KILLS = Number(process.env.CRASH_KILLS ?? 12);
 const DEADLINE_MS = Number(process.env.CRASH_DEADLINE_MS ?? 240_000);
-const dataDir = mkdtempSync(path.join(tmpdir(), 'estorno-crash-'));
-const port = 3300 + Math.floor(Math.random() * 600);
-const base = `http://127.0.0.1:${port}`;
+/** Replicas: the least time between two kills of the sandbox's host (see the killer). */
+const HOST_KILL_GAP_MS = Number(process.env.CRASH_HOST_KILL_GAP_MS ?? 10_000);
+if (!Number.isInteger(REPLICAS) || REPLICAS < 1) throw new Error(`CRASH_REPLICAS must be a positive integer, not "${process.env.CRASH_REPLICAS}"`);
+if (REPLICAS > 1 && TEST_STORE !== 'postgres') throw new Error('CRASH_REPLICAS > 1 needs PostgreSQL: set ESTORNO_TEST_STORE=postgres (npm run test:crash:replicas does)');
+
+interface Slot {
+  name: string;
+  dataDir: string;
+  base: string;
+  env: Record<string, string>;
+  child: ChildProcess | null;
+}
+const firstPort = 3300 + Math.floor(Math.random() * 600);
+const dirs = Array.from({ length: REPLICAS }, (_, i) => mkdtempSync(path.join(tmpdir(), `estorno-crash-${String.fromCharCode(97 + i)}-`)));
+/** The first hosts the sandbox; its DATA_DIR names the run's store (SQLite file, or the PostgreSQL schema all replicas share). */
+const dataDir = dirs[0] as string;
 // The store of this run: SQLite, or PostgreSQL with ESTORNO_TEST_STORE=postgres (a schema of its own, dropped at the end).
-const env = withTestStore({
+const common = withTestStore({
   ...process.env,
-  PORT: String(port),
   DATA_DIR: dataDir,
   LOG_LEVEL: 'warn',
   LOG_FORMAT: 'json',
@@ -40,24 +62,31 @@ const env = withTestStore({
   // nobody knows: after this long staff are asked (the "staff" loop below answers).
   UNKNOWN_REFUND_REVIEW_AFTER_MS: '8000',
 });
+const slots: Slot[] = dirs.map((dir, i) => {
+  const port = firstPort + i;
+  const env: Record<string, string> = { ...common, PORT: String(port), DATA_DIR: dir, SANDBOX_HOST: '' };
+  if (i > 0) env.SANDBOX_HOST = `http://127.0.0.1:${firstPort}`;
+  return { name: String.fromCharCode(65 + i), dataDir: dir, base: `http://127.0.0.1:${port}`, env, child: null };
+});
+/** The sandbox's host: its outbox and rail show what every replica did. */
+const host = slots[0] as Slot;
 
-let child: ChildProcess | null = null;
 let starts = 0;
 let randomKills = 0;
 let selfKills = 0;
 let stopping = false;
 const log = (m: string) => process.stdout.write(`[crash] ${m}\n`);
 
-function start(): void {
+function start(slot: Slot): void {
   starts++;
-  const c = spawn(process.execPath, ['bin/start.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  child = c;
+  const c = spawn(process.execPath, ['bin/start.ts'], { env: slot.env, stdio: ['ignore', 'ignore', 'inherit'] });
+  slot.child = c;
   c.on('exit', (_code, signal) => {
-    if (child !== c) return;
-    child = null;
+    if (slot.child !== c) return;
+    slot.child = null;
     if (stopping) return;
     if (signal === 'SIGKILL' && !c.killedByUs) selfKills++;
-    setTimeout(start, 50);
+    setTimeout(() => start(slot), 50);
   });
 }
 declare module 'node:child_process' {
@@ -66,24 +95,27 @@ declare module 'node:child_process' {
   }
 }
 
-async function up(): Promise<boolean> {
-  try {
-    return (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(500) })).ok;
-  } catch {
-    return false;
-  }
+const up = (base: string) => healthy(base, 500);
+
+let next = 0;
+/** The replicas in round-robin order from the next one (a load balancer's choice; a dead one is skipped by trying the next). */
+function roundRobin(): Slot[] {
+  const first = next++ % slots.length;
+  return slots.map((_, i) => slots[(first + i) % slots.length] as Slot);
 }
 
-/** Delivers one WhatsApp message at least once (same messageId on every retry, like a redelivery). */
+/** Delivers one WhatsApp message at least once (same messageId on every retry, like a redelivery), to any live replica. */
 async function deliver(token: string, phone: string, text: string): Promise<string> {
   const messageId = `CRASH${randomBytes(8).toString('hex').toUpperCase()}`;
   const body = JSON.stringify({ type: 'ReceivedCallback', instanceId: SANDBOX_CREDENTIALS.zapi.instanceId, messageId, phone, fromMe: false, text: { message: text } });
   for (;;) {
-    try {
-      const res = await fetch(`${base}/webhooks/zapi/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return messageId;
-    } catch {
-      // down: try again
+    for (const slot of roundRobin()) {
+      try {
+        const res = await fetch(`${slot.base}/webhooks/zapi/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(2_000) });
+        if (res.status === 200) return messageId;
+      } catch {
+        // down: the next one
+      }
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -92,7 +124,7 @@ async function deliver(token: string, phone: string, text: string): Promise<stri
 async function outbox(phone: string): Promise<string[]> {
   for (;;) {
     try {
-      const res = await fetch(`${base}/sandbox/zapi/outbox?phone=${phone}`, { signal: AbortSignal.timeout(2_000) });
+      const res = await fetch(`${host.base}/sandbox/zapi/outbox?phone=${phone}`, { signal: AbortSignal.timeout(2_000) });
       if (res.ok) return ((await res.json()) as Array<{ message: string }>).map((m) => m.message);
     } catch {
       // down
@@ -101,27 +133,51 @@ async function outbox(phone: string): Promise<string[]> {
   }
 }
 
+let customers: ReturnType<typeof extraCustomer>[] = [];
+/** Customers handed to a person before any refund was started (their phone numbers). */
+const handedOff = new Set<string>();
+/** The customer's last message about the refund: its receipt, or that it could not be done. */
+const isOutcome = (m: string) => m.includes('Comprovante') || m.includes('Não conseguimos concluir');
+/** The customer was told a person takes over (the hand-off message, or the agent's "handoff" template). */
+const toStaff = (messages: string[]) => messages.some((m) => m.includes('pessoa da nossa equipe'));
+let watcher: Store | null = null;
+async function hasRefund(orderNumber: string): Promise<boolean> {
+  watcher ??= await testStore(dataDir);
+  return ((await watcher.database.one<{ n: number }>('SELECT COUNT(*) AS n FROM refunds WHERE order_number = ?', orderNumber))?.n ?? 0) > 0;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
-  start();
-  while (!(await up())) await new Promise((r) => setTimeout(r, 100));
+  for (const slot of slots) start(slot);
+  for (const slot of slots) while (!(await up(slot.base))) await new Promise((r) => setTimeout(r, 100));
+  // Every replica accepts the same token (sandbox secrets live in the database on PostgreSQL); the host's copy names it.
   const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
   // 50 refunds of ~R$ 50 exceed the default R$ 2.000/24 h: raise the window cap as an admin would (re-signed).
   const admin = await testStore(dataDir);
   const raised = await changeCaps(admin, loadSigningKey(dataDir, 'mandate-ed25519'), 'cm_support', { window_cap_cents: 10_000_000 }, 'crash-test', new Date());
   await admin.close();
   if (!raised.ok) throw new Error(raised.error);
-  log(`server on ${base}, ${CONVERSATIONS} conversations, data in ${dataDir}`);
+  log(`${slots.length === 1 ? 'server' : `${slots.length} replicas`} on ${slots.map((s) => s.base).join(', ')}, ${CONVERSATIONS} conversations, data in ${dirs.join(', ')}`);
 
-  // The killer: SIGKILL at random moments while the conversations run.
+  // The killer: SIGKILL at random moments (a random replica each time) while the conversations run.
+  // With replicas, the sandbox's host also stands for every provider: killed as often as the others it
+  // would be down most of the run, an outage of Z-API, Omie, Trio and Focus at once every few seconds
+  // (each message's backoff then outlasts the run). So it is killed at most once per HOST_KILL_GAP_MS:
+  // several times a run, its restarts exercised, the providers up most of the time as real ones are.
   let done = false;
+  const killsOf = new Map<string, number>();
+  let hostKilledAt = 0;
   const killer = (async () => {
     while (!done) {
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
-      if (done || !child) continue;
-      child.killedByUs = true;
-      child.kill('SIGKILL');
+      const candidates = slots.length > 1 && Date.now() - hostKilledAt < HOST_KILL_GAP_MS ? slots.slice(1) : slots;
+      const victim = candidates[Math.floor(Math.random() * candidates.length)] as Slot;
+      if (victim === host) hostKilledAt = Date.now();
+      if (done || !victim.child) continue;
+      victim.child.killedByUs = true;
+      victim.child.kill('SIGKILL');
       randomKills++;
+      killsOf.set(victim.name, (killsOf.get(victim.name) ?? 0) + 1);
     }
   })();
 
@@ -133,6 +189,7 @@ async function main(): Promise<void> {
     const password = readFileSync(path.join(dataDir, 'console-admin-password'), 'utf8').trim();
     while (!done) {
       await new Promise((r) => setTimeout(r, 2_000));
+      const base = (roundRobin()[0] as Slot).base;
       try {
         const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@estorno.local', password }), signal: AbortSignal.timeout(3_000) });
         if (!login.ok) continue;
@@ -140,9 +197,9 @@ async function main(): Promise<void> {
         const { csrf } = (await login.json()) as { csrf: string };
         const review = (await (await fetch(`${base}/api/refunds/review`, { headers: { cookie }, signal: AbortSignal.timeout(3_000) })).json()) as Array<{ id: string }>;
         if (review.length === 0) continue;
-        const atRail = (await (await fetch(`${base}/sandbox/pix/refunds`, { signal: AbortSignal.timeout(3_000) })).json()) as Array<{ collecting_document_id: string }>;
+        const atRail = (await (await fetch(`${host.base}/sandbox/pix/refunds`, { signal: AbortSignal.timeout(3_000) })).json()) as Array<{ collecting_document_id: string }>;
         const db = await testStore(dataDir);
-        const documents = await Promise.all(review.map(async (r) => (await db.payments.get((await db.payments.refund(r.id))?.payment_id ?? ''))?.document_id));
+        const documents = await Promise.all(review.map(async (r) => (await db.payments.get((await db.refunds.get(r.id))?.payment_id ?? ''))?.document_id));
         await db.close();
         for (const [i, r] of review.entries()) {
           if (atRail.some((x) => x.collecting_document_id === documents[i])) continue;
@@ -156,15 +213,26 @@ async function main(): Promise<void> {
   })();
 
   const sent: string[] = [];
-  const customers = Array.from({ length: CONVERSATIONS }, (_, i) => extraCustomer(i));
+  customers = Array.from({ length: CONVERSATIONS }, (_, i) => extraCustomer(i));
   await Promise.all(
     customers.map(async ({ customer, orderNumber }, i) => {
       await new Promise((r) => setTimeout(r, i * 40));
       sent.push(await deliver(token, customer.whatsapp, `o pedido ${orderNumber} veio errado, quero meu dinheiro de volta`));
-      // Wait for the question, then confirm.
-      while (!(await outbox(customer.whatsapp)).some((m) => m.includes('Confirma'))) await new Promise((r) => setTimeout(r, 200));
+      // Wait for the question, then confirm. With replicas, the ERP may be down (its host, the first
+      // replica, restarting): the agent may then hand the customer to a person instead — an end too,
+      // as long as the customer is told (checked in the verdict) and no refund was started.
+      for (;;) {
+        const messages = await outbox(customer.whatsapp);
+        if (messages.some((m) => m.includes('Confirma'))) break;
+        if (toStaff(messages) && !(await hasRefund(orderNumber))) return void handedOff.add(customer.whatsapp);
+        if (Date.now() - started > DEADLINE_MS) throw new Error(`customer ${i} was never asked to confirm`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       sent.push(await deliver(token, customer.whatsapp, 'sim'));
-      while (!(await outbox(customer.whatsapp)).some((m) => m.includes('Comprovante') || m.includes('Não conseguimos concluir'))) {
+      for (;;) {
+        const messages = await outbox(customer.whatsapp);
+        if (messages.some(isOutcome)) break;
+        if (toStaff(messages) && !(await hasRefund(orderNumber))) return void handedOff.add(customer.whatsapp);
         if (Date.now() - started > DEADLINE_MS) throw new Error(`customer ${i} never got an outcome`);
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -175,16 +243,20 @@ async function main(): Promise<void> {
   done = true;
   await killer;
   await staff;
-  while (!(await up())) await new Promise((r) => setTimeout(r, 100));
-  // Let in-flight work settle, then stop gracefully.
+  for (const slot of slots) while (!(await up(slot.base))) await new Promise((r) => setTimeout(r, 100));
+  // Let in-flight work settle, read what WhatsApp got (the host's emulator), then stop gracefully.
   await new Promise((r) => setTimeout(r, 1_500));
+  const sentOut = (await (await fetch(`${host.base}/sandbox/zapi/outbox`)).json()) as Array<{ phone: string; message: string }>;
   stopping = true;
-  const last = child as ChildProcess | null;
-  if (last) {
-    const exited = new Promise((r) => last.once('exit', r));
-    last.kill('SIGTERM');
-    await exited;
-  }
+  await Promise.all(
+    slots.map(async (slot) => {
+      const last = slot.child;
+      if (!last) return;
+      const exited = new Promise((r) => last.once('exit', r));
+      last.kill('SIGTERM');
+      await exited;
+    }),
+  );
 
   // --- Verdict, from the database and the emulated rail ---
   const store = await testStore(dataDir);
@@ -213,16 +285,39 @@ async function main(): Promise<void> {
       if (!await store.cases.sealOf(r.case_id)) failures.push(`refund ${r.id} settled but its case is not sealed`);
     } else if (r.status === 'failed') {
       failed++;
-      if (!(await store.outbox.forConversation((await store.payments.refund(r.id))!.conversation_id!)).some((m) => m.template === 'refund_failed')) failures.push(`refund ${r.id} failed and the customer was not told`);
+      if (!(await store.outbox.forConversation((await store.refunds.get(r.id))!.conversation_id!)).some((m) => m.template === 'refund_failed')) failures.push(`refund ${r.id} failed and the customer was not told`);
     } else failures.push(`refund ${r.id} still ${r.status}`);
   }
-  if (settled + failed < CONVERSATIONS) failures.push(`${settled + failed} refunds ended for ${CONVERSATIONS} conversations`);
+  if (settled + failed + handedOff.size < CONVERSATIONS) failures.push(`${settled + failed} refunds ended and ${handedOff.size} customers went to staff, for ${CONVERSATIONS} conversations`);
+  for (const phone of handedOff) {
+    const conversation = await store.conversations.byChat(phone);
+    if (conversation?.state !== 'waiting_for_staff') failures.push(`customer ${phone} was told a person takes over, but the conversation is ${conversation?.state ?? 'missing'}`);
+  }
   if (state.focusNotes.length !== settled) failures.push(`${state.focusNotes.length} credit notes for ${settled} settled refunds`);
+  // Every message once: each customer got one outcome, and no outgoing message went twice.
+  if (sentOut.length === 0) failures.push('the Z-API emulator shows no message sent');
+  // One outcome per customer. The same message may reach WhatsApp twice: a process killed between
+  // Z-API's answer and recording it leaves a row nobody knows was sent, and it is sent again (at least
+  // once, never lost; Z-API's send-text takes no idempotency key). Counted, and never two outcomes.
+  let sentTwice = 0;
+  for (const { customer } of customers) {
+    const outcomes = sentOut.filter((m) => m.phone === customer.whatsapp && isOutcome(m.message)).map((m) => m.message);
+    const distinct = new Set(outcomes).size;
+    sentTwice += outcomes.length - distinct;
+    if (distinct !== (handedOff.has(customer.whatsapp) ? 0 : 1)) failures.push(`customer ${customer.whatsapp} got ${distinct} different outcome messages`);
+  }
+  // The receipts verify, as an auditor would check them: `npm run verify -- --all`.
+  const verify = spawnSync(process.execPath, ['bin/verify.ts', '--all'], { env: { ...common, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, encoding: 'utf8' });
+  if (verify.status !== 0) failures.push(`npm run verify -- --all exited ${verify.status}: ${(verify.stdout + verify.stderr).trim().split('\n').slice(-5).join(' | ')}`);
   await store.close();
-  await dropTestSchemas();
+  await watcher?.close();
+  if (failures.length === 0) await dropTestSchemas();
+  else if (TEST_STORE === 'postgres') log(`the run's schema is kept for inspection: ${schemaFor(dataDir)}`);
 
-  log(`store ${TEST_STORE}, conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills}, self-kills at crash points ${selfKills}`);
-  log(`refunds settled ${settled}, failed ${failed} (released by staff after an unknown outcome: ${released}), rail refunds ${[...railByDoc.values()].reduce((a, b) => a + b, 0)}, credit notes ${state.focusNotes.length}, wall ${Math.round((Date.now() - started) / 1000)} s`);
+  log(`store ${TEST_STORE}, replicas ${slots.length}, conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills}${slots.length > 1 ? ` (${slots.map((s) => `${s.name} ${killsOf.get(s.name) ?? 0}`).join(', ')})` : ''}, self-kills at crash points ${selfKills}`);
+  log(`outcome messages delivered twice (a kill between Z-API's answer and recording it): ${sentTwice}`);
+  log(`receipts verified: ${verify.status === 0 ? (/\d+\/\d+ valid/.exec(verify.stdout)?.[0] ?? verify.stdout.trim()) : 'NO'}`);
+  log(`refunds settled ${settled}, failed ${failed}, customers handed to staff before any refund ${handedOff.size} (released by staff after an unknown outcome: ${released}), rail refunds ${[...railByDoc.values()].reduce((a, b) => a + b, 0)}, credit notes ${state.focusNotes.length}, wall ${Math.round((Date.now() - started) / 1000)} s`);
   if (failures.length) {
     for (const f of failures) log(`FAIL ${f}`);
     log('0 passed, 1 failed');
@@ -233,7 +328,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   stopping = true;
-  child?.kill('SIGKILL');
+  for (const slot of slots) slot.child?.kill('SIGKILL');
+  if (TEST_STORE === 'postgres') log(`the run's schema is kept for inspection: ${schemaFor(dataDir)}`);
   process.stderr.write(`[crash] ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });
