@@ -43,15 +43,19 @@ describe('GET /api/events', () => {
 
 describe('GET /api/stats', () => {
   it('counts refunds per day, cap usage per mandate, and times each refund from its own complaint', async () => {
-    let offsetMs = 0;
+    // The days are UTC days and the second complaint comes two hours later: run late in the UTC day,
+    // the clock starts just after the next midnight (only forward — leases and jobs compare with it), so both refunds share a day.
+    const intoDay = Date.now() % 86_400_000;
+    const startMs = intoDay > 20 * 3_600_000 ? 86_400_000 - intoDay + 3_600_000 : 0;
+    let offsetMs = startMs;
     const e = await startTestEstorno({}, { now: () => new Date(Date.now() + offsetMs) });
     await seedUsers(e);
     const staff = await login(e, STAFF);
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8421 veio errado');
     // Two hours later the same customer complains about another order: that refund is timed from the new complaint.
-    offsetMs = 2 * 3_600_000;
+    offsetMs = startMs + 2 * 3_600_000;
     await e.complainAndConfirm(MARINA.whatsapp, 'o pedido 8424 também veio com defeito');
-    const refunds = await e.services.store.payments.refundsForConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id);
+    const refunds = await e.services.store.refunds.forConversation((await e.services.store.conversations.byChat(MARINA.whatsapp))!.id);
     expect(refunds.map((r) => [r.order_number, r.status])).toEqual([['8421', 'settled'], ['8424', 'settled']]);
 
     const stats = (await staff.call('GET', '/api/stats')).body;
