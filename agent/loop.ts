@@ -68,12 +68,13 @@ export async function runLoop(deps: LoopDeps, conversation: Conversation, turnId
         break;
       case 'call_model': {
         const called = await callModel(deps, conversation, turnId, prefix, history);
+        if (called === 'taken_elsewhere') return takenElsewhere(conversation, turnId, log);
         if (called === 'answered') calls++;
         else outcome = called;
         break;
       }
       case 'answer':
-        return await finish(services, conversation, turnId, step.blocks, calls, log);
+        return await finish(deps, conversation, turnId, step.blocks, calls, log);
       case 'park':
         return await parkTurn(services, conversation, turnId, { reason: step.reason, delayMs: step.delayMs, model: settings.model, prefixHash: prefix.hash }, log);
       case 'hand_off': {
@@ -123,7 +124,7 @@ async function absorbLate(deps: LoopDeps, conversation: Conversation, turnId: st
 }
 
 /** One model call over the bounded history; the answer is stored (and words beside a tool call are sent). */
-async function callModel(deps: LoopDeps, conversation: Conversation, turnId: string, prefix: Prefix, history: HistoryRow[]): Promise<StepOutcome | 'answered'> {
+async function callModel(deps: LoopDeps, conversation: Conversation, turnId: string, prefix: Prefix, history: HistoryRow[]): Promise<StepOutcome | 'answered' | 'taken_elsewhere'> {
   const { services, settings } = deps;
   const { store } = services;
   const nowIso = () => services.now().toISOString();
@@ -144,7 +145,8 @@ async function callModel(deps: LoopDeps, conversation: Conversation, turnId: str
     const latencyMs = Date.now() - started;
     return { kind: 'model_failed', message: modelErrorMessage(error), latencyMs, failingForMs: await failingForMs(services, conversation.id, turnId) };
   }
-  await store.tx(async () => {
+  const stored = await store.tx(async () => {
+    if (!(await holdsTurn(settings, conversation.id))) return false;
     await store.turns.recordModelCall({
       conversation_id: conversation.id,
       turn_id: turnId,
@@ -168,18 +170,22 @@ async function callModel(deps: LoopDeps, conversation: Conversation, turnId: str
       const said = textOf(response.content);
       if (said) for (const [i, part] of splitMessage(said).entries()) await enqueueText(services, conversation, part, outboxKeys.agentReply(turnId, i, response.id));
     }
+    return true;
   });
+  if (!stored) return 'taken_elsewhere';
   if (response.stop_reason === 'tool_use') crashPoint('after_tool_use_stored');
   services.publish({ type: 'model_call', conversationId: conversation.id, stopReason: response.stop_reason });
   return 'answered';
 }
 
 /** The model answered: its words are sent (unless a person took the chat meanwhile) and the turn is done. */
-async function finish(services: Services, conversation: Conversation, turnId: string, blocks: Anthropic.ContentBlock[], calls: number, log: Logger): Promise<TurnResult> {
+async function finish(deps: LoopDeps, conversation: Conversation, turnId: string, blocks: Anthropic.ContentBlock[], calls: number, log: Logger): Promise<TurnResult> {
+  const { services } = deps;
   const { store } = services;
   const nowIso = () => services.now().toISOString();
   const text = textOf(blocks);
-  await store.tx(async () => {
+  const finished = await store.tx(async () => {
+    if (!(await holdsTurn(deps.settings, conversation.id))) return false;
     // Re-read before sending: text written while a person took (or closed) the chat is never sent.
     const held = agentMustStop(await store.conversations.get(conversation.id));
     if (text && !held) for (const [i, part] of splitMessage(text).entries()) await enqueueText(services, conversation, part, outboxKeys.agentReply(turnId, i));
@@ -187,7 +193,9 @@ async function finish(services: Services, conversation: Conversation, turnId: st
     await store.conversations.touch(conversation.id, nowIso());
     // The model promised a person: make it true in the same transaction (a promise is never left without a queue).
     if (!held && text && PROMISES_PERSON.test(text)) await handOff(services, conversation.id, await inferHandoffReason(store, conversation.id, turnId));
+    return true;
   });
+  if (!finished) return takenElsewhere(conversation, turnId, log);
   services.wake();
   services.publish({ type: 'turn', conversationId: conversation.id, status: 'done' });
   log.info({ turnId, modelCalls: calls }, 'turn done');
@@ -208,6 +216,17 @@ async function handOffStep(services: Services, conversation: Conversation, turnI
   if (!end) return null;
   if (step.failedCall) log.warn({ turnId, error: step.failedCall.message }, 'model unavailable too long; handed to staff');
   return end.result.status === 'failed' ? { status: 'failed', turnId, error: end.result.error } : { status: 'done', turnId, modelCalls: 0 };
+}
+
+/** Replicas: whether this process still holds the turn, asked inside the transaction that would store the step. */
+async function holdsTurn(settings: AgentSettings, conversationId: string): Promise<boolean> {
+  return settings.turnFence ? await settings.turnFence(conversationId) : true;
+}
+
+/** Another process holds the turn now (this one stalled past its lease): it answers; nothing more is stored or sent here. */
+function takenElsewhere(conversation: Conversation, turnId: string, log: Logger): TurnResult {
+  log.warn({ turnId, conversationId: conversation.id }, 'turn lease lost mid-turn; another process runs the turn, this one stops');
+  return { status: 'taken_elsewhere', turnId };
 }
 
 async function enqueueText(services: Pick<Services, 'store' | 'now'>, conversation: Pick<Conversation, 'id' | 'chat_id'>, text: string, dedupeKey: string): Promise<void> {

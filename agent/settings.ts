@@ -24,10 +24,20 @@ export interface AgentSettings {
   modelOutageHandoffMs?: number;
   /** Turns voice notes into text; none by default (then audio goes to staff). */
   transcriber?: Transcriber | null;
+  /**
+   * Replicas (PostgreSQL): called inside the transaction that stores a model
+   * answer or the turn's reply; true while this process holds the conversation's
+   * turn lease (or takes it back, expired and untaken). False: a stall outlived
+   * the lease and another process runs the turn now, so this one stores and
+   * sends nothing more. None on SQLite (one process).
+   */
+  turnFence?: ((conversationId: string) => Promise<boolean>) | null;
 }
 
 export type TurnResult =
   | { status: 'idle' }
   | { status: 'done'; turnId: string; modelCalls: number }
   | { status: 'parked'; turnId: string; retryInMs: number; error: string }
-  | { status: 'failed'; turnId: string; error: string };
+  | { status: 'failed'; turnId: string; error: string }
+  /** The turn lease passed to another process mid-turn (settings.turnFence): it finishes the turn. */
+  | { status: 'taken_elsewhere'; turnId: string };

@@ -4,7 +4,7 @@ import type { Config } from '../core/config.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
 import { DB_FILE, type Store } from '../data/store.ts';
 import { openDatabaseStore, recreatePostgresStore } from '../data/open.ts';
-import { Agent } from '../agent/turn.ts';
+import { Agent, type AgentSettings } from '../agent/turn.ts';
 import { modelCallBudget, storedModelCallBudget } from '../agent/budget.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
@@ -200,6 +200,7 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
     recentOrders: env.AGENT_PREFETCH_ORDERS ? (conversation) => recentOrders(services, conversation) : null,
     systemPrompt: () => currentSystemPrompt(services.store),
     modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
+    turnFence: turnFence(services),
   });
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
   // PostgreSQL: counted in the database, so every replica shares one budget. SQLite has one
@@ -219,6 +220,17 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
   return { agent, scheduler, workers };
 }
 
+
+/**
+ * Replicas: a turn stores a model answer or a reply only while its process holds the
+ * conversation's lease (claimed again inside that transaction, so the row stays
+ * locked until it commits). A process that stalled past its lease stops there.
+ */
+function turnFence(services: Services): AgentSettings['turnFence'] {
+  const store = () => services.store;
+  if (store().dialect !== 'postgres') return null;
+  return (id) => store().conversations.claimTurn(id, store().owner, new Date(services.now().getTime() + TURN_LEASE_MS).toISOString(), services.now().toISOString());
+}
 
 /**
  * On PostgreSQL several replicas share the conversations: a turn runs only where
