@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { dropTestSchemas, schemaFor, TEST_STORE, testStore, withTestStore } from '../helpers/test-store.ts';
@@ -73,17 +73,26 @@ const host = slots[0] as Slot;
 
 let starts = 0;
 let randomKills = 0;
+/** Random kills that landed while the server was starting (possibly: it may have been up already). */
+let startKills = 0;
 let selfKills = 0;
 let stopping = false;
 const log = (m: string) => process.stdout.write(`[crash] ${m}\n`);
 
+/** Each process's log (warnings and errors, JSON) and the killer's notes, beside its data: read them when a run fails. */
+const logFile = (slot: Pick<Slot, 'dataDir'>) => path.join(slot.dataDir, 'crash-run.log');
+const note = (slot: Slot, what: string) => appendFileSync(logFile(slot), `${JSON.stringify({ crash: what, time: new Date().toISOString() })}\n`);
+
 function start(slot: Slot): void {
   starts++;
-  const c = spawn(process.execPath, ['bin/start.ts'], { env: slot.env, stdio: ['ignore', 'ignore', 'inherit'] });
+  note(slot, 'start');
+  const out = openSync(logFile(slot), 'a');
+  const c = spawn(process.execPath, ['bin/start.ts'], { env: slot.env, stdio: ['ignore', out, 'inherit'] });
   slot.child = c;
-  c.on('exit', (_code, signal) => {
+  c.on('exit', (code, signal) => {
     if (slot.child !== c) return;
     slot.child = null;
+    note(slot, `exit ${signal ?? code}${c.killedByUs ? ' (killed by the test)' : ''}`);
     if (stopping) return;
     if (signal === 'SIGKILL' && !c.killedByUs) selfKills++;
     setTimeout(() => start(slot), 50);
@@ -167,16 +176,28 @@ async function main(): Promise<void> {
   let done = false;
   const killsOf = new Map<string, number>();
   let hostKilledAt = 0;
+  //
+  // A victim is killed a random while (0.3–1.2 s) after it answers again, so that work goes on between
+  // kills however long a start takes on this machine (a kill on a fixed clock shorter than a start would
+  // never let the server up). Now and then (never twice in a row) it is killed during its start instead.
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let killedStarting = false;
   const killer = (async () => {
     while (!done) {
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
       const candidates = slots.length > 1 && Date.now() - hostKilledAt < HOST_KILL_GAP_MS ? slots.slice(1) : slots;
       const victim = candidates[Math.floor(Math.random() * candidates.length)] as Slot;
+      killedStarting = !killedStarting && Math.random() < 0.15;
+      if (killedStarting) await pause(Math.random() * 500);
+      else {
+        while (!done && !(await up(victim.base))) await pause(50);
+        await pause(300 + Math.random() * 900);
+      }
       if (victim === host) hostKilledAt = Date.now();
       if (done || !victim.child) continue;
       victim.child.killedByUs = true;
       victim.child.kill('SIGKILL');
       randomKills++;
+      if (killedStarting) startKills++;
       killsOf.set(victim.name, (killsOf.get(victim.name) ?? 0) + 1);
     }
   })();
@@ -314,12 +335,13 @@ async function main(): Promise<void> {
   if (failures.length === 0) await dropTestSchemas();
   else if (TEST_STORE === 'postgres') log(`the run's schema is kept for inspection: ${schemaFor(dataDir)}`);
 
-  log(`store ${TEST_STORE}, replicas ${slots.length}, conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills}${slots.length > 1 ? ` (${slots.map((s) => `${s.name} ${killsOf.get(s.name) ?? 0}`).join(', ')})` : ''}, self-kills at crash points ${selfKills}`);
+  log(`store ${TEST_STORE}, replicas ${slots.length}, conversations ${CONVERSATIONS}, messages ${sent.length}, server starts ${starts}, random SIGKILLs ${randomKills} (${slots.length > 1 ? `${slots.map((s) => `${s.name} ${killsOf.get(s.name) ?? 0}`).join(', ')}; ` : ''}${startKills} early after a start), self-kills at crash points ${selfKills}`);
   log(`outcome messages delivered twice (a kill between Z-API's answer and recording it): ${sentTwice}`);
   log(`receipts verified: ${verify.status === 0 ? (/\d+\/\d+ valid/.exec(verify.stdout)?.[0] ?? verify.stdout.trim()) : 'NO'}`);
   log(`refunds settled ${settled}, failed ${failed}, customers handed to staff before any refund ${handedOff.size} (released by staff after an unknown outcome: ${released}), rail refunds ${[...railByDoc.values()].reduce((a, b) => a + b, 0)}, credit notes ${state.focusNotes.length}, wall ${Math.round((Date.now() - started) / 1000)} s`);
   if (failures.length) {
     for (const f of failures) log(`FAIL ${f}`);
+    log(`each process's log: ${slots.map(logFile).join(', ')}`);
     log('0 passed, 1 failed');
     process.exit(1);
   }
@@ -330,6 +352,7 @@ main().catch((error: unknown) => {
   stopping = true;
   for (const slot of slots) slot.child?.kill('SIGKILL');
   if (TEST_STORE === 'postgres') log(`the run's schema is kept for inspection: ${schemaFor(dataDir)}`);
+  log(`each process's log: ${slots.map(logFile).join(', ')}`);
   process.stderr.write(`[crash] ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });
