@@ -150,8 +150,7 @@ export function respond(request: PolicyRequest): PolicyResponse {
   if (NOT_KNOW.test(n)) return recentOrdersAnswer(known, refunded, en);
   if (ASKS_PERSON.test(n)) return use('notify_customer', { template: 'handoff' });
   if (YES.test(n)) {
-    const lookups = new Map(known);
-    for (const h of history) if (h.name === 'ledger_lookup' && h.result.found === true) lookups.set(String(h.result.order_id), h.result);
+    const lookups = verifiedOrders(known, history);
     // The order the assistant last offered to refund ("… #8421 … Confirma?").
     const offered = lastOffer(request.messages);
     if (offered && refunded.has(offered)) return alreadyRefunded(offered, refunded.get(offered) as number, en);
@@ -164,6 +163,11 @@ export function respond(request: PolicyRequest): PolicyResponse {
   if (THANKS.test(n)) return t('Por nada! Se precisar de mais alguma coisa, é só chamar. 😊', "You're welcome! If you need anything else, just write here.");
   if (NO.test(n)) return t('Tudo bem, não vou fazer nenhum estorno. Se precisar de algo mais, é só chamar!', "All right, I won't refund anything. If you need anything else, just write here!");
   if (/(estorno|reembolso|devolu|dinheiro de volta|refund|money back|errado|quebrad|defeito|wrong|broken)/.test(n)) {
+    // More words about the order already on the table (the customer wrote "o pedido 8421", then
+    // "veio errado" while the offer was being written): a model keeps to that order, it does not ask again.
+    const offered = lastOffer(request.messages);
+    const described = offered && !refunded.has(offered) ? verifiedOrders(known, history).get(offered) : undefined;
+    if (described) return afterTool({ name: 'ledger_lookup', input: { order_id: offered }, result: described, isError: false }, use, en ? 'en' : 'pt');
     return t('Sinto muito pelo problema! Pode me informar o número do pedido para eu verificar?', "I'm sorry about that! Could you tell me the order number so I can check it?");
   }
   if (/\b(oi|ola|bom dia|boa tarde|boa noite|hello|hi|hey|e ai|opa)\b/.test(n)) {
@@ -234,6 +238,13 @@ function contextOrders(messages: Message[]): Map<string, Json> {
 }
 
 /** The order number in the assistant's last confirmation question. */
+/** Orders verified so far: those in the context, then those the ledger lookups found. */
+function verifiedOrders(known: Map<string, Json>, history: ReturnType<typeof toolHistory>): Map<string, Json> {
+  const lookups = new Map(known);
+  for (const h of history) if (h.name === 'ledger_lookup' && h.result.found === true) lookups.set(String(h.result.order_id), h.result);
+  return lookups;
+}
+
 function lastOffer(messages: Message[]): string | null {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i] as Message;

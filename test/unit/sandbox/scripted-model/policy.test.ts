@@ -35,6 +35,14 @@ describe('scripted model policy', () => {
     expect(ask([user('oi, quero um reembolso')]).content[0]?.text).toMatch(/número do pedido/);
   });
 
+  it('keeps to the order it just offered when more words of complaint come without a number', () => {
+    const offer: Message = { role: 'assistant', content: [{ type: 'text', text: 'Encontrei seu pedido #8421 … Posso fazer o estorno de R$ 186,00? Confirma? (sim/não)' }] };
+    // "o pedido 8421", then "veio errado…" while the offer was being written: the offer stands, no second question for the number.
+    expect(ask([user('oi\no pedido 8421'), ...lookup('8421', eligible), offer, user('veio errado, quero meu dinheiro de volta')]).content[0]?.text).toMatch(/#8421.*R\$ 186,00.*Confirma/s);
+    // Nothing offered yet (or the offered order already refunded): it asks for the number.
+    expect(ask([user('oi'), { role: 'assistant', content: [{ type: 'text', text: 'Olá!' }] }, user('veio errado')]).content[0]?.text).toMatch(/número do pedido/);
+  });
+
   it('hands off a question it cannot answer, and card-paid orders', () => {
     expect(ask([user('vocês entregam em Manaus?')]).content[0]).toMatchObject({ name: 'notify_customer', input: { template: 'handoff' } });
     expect(ask([user('pedido 8423'), ...lookup('8423', { found: true, order_id: '8423', refund_eligible: false, ineligible_reason: 'unsupported_rail' })]).content[0]).toMatchObject({ name: 'notify_customer' });
