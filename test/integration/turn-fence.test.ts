@@ -17,7 +17,8 @@ describe.runIf(available)('a turn whose lease passed to another replica', () => 
   it('stores and sends nothing more; the turn is left for the lease holder, who answers once', async () => {
     let offsetMs = 0;
     const clock = () => new Date(Date.now() + offsetMs);
-    const e = await startTestEstorno({ DATABASE_URL: PG_URL, DATABASE_SCHEMA: testSchemaName(), SANDBOX_LATENCY: 'model=1500' }, { now: clock });
+    // The model takes 3 s: the lease passes to B while the turn's model call is in flight.
+    const e = await startTestEstorno({ DATABASE_URL: PG_URL, DATABASE_SCHEMA: testSchemaName() }, { now: clock, sandboxLatency: { model: 3_000 } });
     try {
       const store = e.services.store;
       await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado, quero meu dinheiro de volta');
