@@ -37,15 +37,21 @@ export async function decideApproval(
   if (approval.status !== 'pending') return { ok: false, error: 'not_pending' };
   const conversation = await store.conversations.get(approval.conversation_id);
   if (!conversation) return { ok: false, error: 'not_found' };
+  // The customer's message about the decision; inside a transaction, the sender is woken once it committed.
   const tell = async (text: string, outcome: 'approved' | 'rejected' | 'failed') => {
     await store.outbox.enqueue({ conversation_id: conversation.id, chat_id: conversation.chat_id, text, source: 'system', dedupe_key: outboxKeys.approvalDecision(outcome, approvalId), now: services.now().toISOString() });
-    services.wake();
+    store.database.afterCommit(() => services.wake());
   };
   if (decision === 'reject') {
-    // Claim it first: two staff clicking at once cannot both decide it.
-    if (!await store.approvals.transition(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return { ok: false, error: 'not_pending' };
+    // Decided and told in one transaction (never a rejection the customer does not hear of); the
+    // compare-and-set claims it: two staff clicking at once cannot both decide it.
+    const rejected = await store.tx(async () => {
+      if (!await store.approvals.transition(approvalId, 'pending', 'rejected', staff.id, reason.slice(0, 500), nowIso)) return false;
+      await tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'rejected');
+      return true;
+    });
+    if (!rejected) return { ok: false, error: 'not_pending' };
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision });
-    await tell(templates.approval_rejected({ amountCents: approval.amount_cents, orderNumber: approval.order_number, customerMessage: customerMessage?.trim().slice(0, 1000) || null }), 'rejected');
     return { ok: true, status: 'rejected' };
   }
   // Approving claims the approval inside the guard's reservation transaction: a
@@ -60,13 +66,13 @@ export async function decideApproval(
     if (decisionResult.reason === 'approval_not_pending' || (await store.approvals.get(approvalId))?.status !== 'pending') return { ok: false, error: 'not_pending' };
     // The guard refused the approved proposal: the approval fails, and the customer hears it from us, not silence.
     const failedAt = services.now().toISOString();
-    if (await store.approvals.transition(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) {
+    // Failed, told, and queued for the person the message promises (unless one already holds the
+    // conversation), in one transaction: the promise is never left without a queue.
+    await store.tx(async () => {
+      if (!await store.approvals.transition(approvalId, 'pending', 'failed', staff.id, `${reason.slice(0, 300)} | refused: ${decisionResult.reason}`, failedAt)) return;
       await tell(templates.approval_failed({ amountCents: approval.amount_cents, orderNumber: approval.order_number }), 'failed');
-      // The message promises a person: the conversation waits for one (unless a person already holds it).
-      await store.tx(async () => {
-        await queueForPersonInTx(store, conversation.id, 'job_failed', failedAt);
-      });
-    }
+      await queueForPersonInTx(store, conversation.id, 'job_failed', failedAt);
+    });
     services.publish({ type: 'approval_decided', conversationId: conversation.id, approvalId, decision: 'failed' });
     return { ok: false, error: 'refused', reason: decisionResult.reason, detail: decisionResult.detail };
   }
@@ -83,11 +89,13 @@ export async function decideApproval(
  */
 export async function expireApprovals(services: Pick<Services, 'store' | 'now' | 'publish' | 'wake' | 'logger'>): Promise<number> {
   const { store } = services;
-  const expired = await store.tx(async () => await store.approvals.expireDue(services.now().toISOString()));
-  for (const a of expired) {
-    services.publish({ type: 'approval_decided', conversationId: a.conversation_id, approvalId: a.id, decision: 'expired' });
-    await handOff(services, a.conversation_id, 'job_failed', templates.approval_expired({ amountCents: a.amount_cents, orderNumber: a.order_number }));
-  }
+  // Expired and queued for a person in one transaction: a crash never leaves a customer waiting on a decision nobody makes.
+  const expired = await store.tx(async () => {
+    const due = await store.approvals.expireDue(services.now().toISOString());
+    for (const a of due) await handOff(services, a.conversation_id, 'job_failed', templates.approval_expired({ amountCents: a.amount_cents, orderNumber: a.order_number }));
+    return due;
+  });
+  for (const a of expired) services.publish({ type: 'approval_decided', conversationId: a.conversation_id, approvalId: a.id, decision: 'expired' });
   return expired.length;
 }
 

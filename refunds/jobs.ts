@@ -82,26 +82,27 @@ async function awaitRail(services: Services, refundId: string, attempt: number, 
 /**
  * A money-path job given up after its last attempt puts its conversation in
  * front of staff and says so in the case: the refund or its credit note is
- * theirs to finish.
+ * theirs to finish. One transaction (the worker's, which also ends the job):
+ * the failure is never recorded with nobody queued.
  */
 export async function gaveUpMoneyJob(services: Services, job: MoneyJob, error: string): Promise<void> {
   if (job.kind !== JobKinds.creditNote && job.kind !== JobKinds.reconcileRefund) return;
   const { store } = services;
-  const refund = await store.refunds.get(job.payload.refundId);
-  if (!refund) return;
   await store.tx(async () => {
-    const at = services.now().toISOString();
-    if (refund.case_id) await stepFailed(store, refund.case_id, { stage: job.kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, at);
+    const refund = await store.refunds.get(job.payload.refundId);
+    if (!refund) return;
+    if (refund.case_id) await stepFailed(store, refund.case_id, { stage: job.kind, refund_id: refund.id, reason: 'given up after the last attempt', error: error.slice(0, 300), source: 'worker' }, services.now().toISOString());
+    // Queued for a person with its reason, and the customer is told what happens next.
+    if (refund.conversation_id) await handOff(services, refund.conversation_id, 'job_failed');
   });
-  // Queued for a person with its reason, and the customer is told what happens next.
-  if (refund.conversation_id) await handOff(services, refund.conversation_id, 'job_failed');
 }
 
 /**
  * An outgoing message reached WhatsApp: marked sent, and when it was a case's
  * last message the customer was told — recorded, and the case sealed, in the
  * same transaction. A refund that failed needs a person: one is queued (and
- * the customer told so) once the customer knows.
+ * the customer told so) in that transaction too, so a customer told of the
+ * failure is never left with nobody queued.
  */
 export async function messageSent(services: Services, row: OutboxRow, sent: { messageId: string; zaapId?: string | null }): Promise<void> {
   const { store } = services;
@@ -112,9 +113,9 @@ export async function messageSent(services: Services, row: OutboxRow, sent: { me
     if (step?.step === 'customer_told') {
       await customerTold(store, services.keys.receipt, step.caseId, { template: row.template, outbox_id: row.id, message_id: sent.messageId, zaap_id: sent.zaapId }, at);
     }
+    if (step?.step === 'customer_told_of_failure') await handOff(services, row.conversation_id, 'job_failed');
   });
   services.publish({ type: 'message_out', conversationId: row.conversation_id });
-  if (step?.step === 'customer_told_of_failure') await handOff(services, row.conversation_id, 'job_failed');
 }
 
 /**

@@ -127,14 +127,21 @@ export class Workers {
         const message = error instanceof Error ? error.message : String(error);
         // Retried with capped backoff, but never forever: after the last attempt the job
         // is `dead` and staff see it (money may have moved: a person must finish it).
-        const delay = backoffMs(job.attempts, error instanceof ProviderError && error.failure === 'rate_limited' ? 5_000 : 1_000);
-        const last = job.attempts + 1 >= this.maxAttempts;
-        await store.jobs.retry(job.id, message.slice(0, 500), last ? null : new Date(this.services.now().getTime() + delay).toISOString(), this.services.now().toISOString());
-        if (last) {
+        const nowIso = this.services.now().toISOString();
+        if (job.attempts + 1 >= this.maxAttempts) {
+          // Dead, and its refund in front of staff, in one transaction: a crash between them would
+          // leave a dead job nobody was queued for.
+          const died = await store.tx(async () => {
+            const moved = await store.jobs.retry(job.id, message.slice(0, 500), null, nowIso);
+            if (moved && parsed) await this.giveUp(parsed, message);
+            return moved;
+          });
+          if (!died) continue;
           this.services.logger.error({ job: job.kind, key: job.key, attempts: job.attempts + 1 }, 'job given up after its last attempt; staff must finish it');
-          if (parsed) await this.giveUp(parsed, message);
           this.services.publish({ type: 'job_dead', kind: job.kind, key: job.key });
         } else {
+          const delay = backoffMs(job.attempts, error instanceof ProviderError && error.failure === 'rate_limited' ? 5_000 : 1_000);
+          await store.jobs.retry(job.id, message.slice(0, 500), new Date(this.services.now().getTime() + delay).toISOString(), nowIso);
           this.services.logger.warn({ job: job.kind, key: job.key, attempts: job.attempts + 1, retryInMs: delay }, 'job failed; will retry');
         }
       }
