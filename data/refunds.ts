@@ -45,13 +45,12 @@ export interface RefundRow {
 }
 
 export function refundsRepo(sql: Sql) {
-  const holdingList = HOLDING_SQL_LIST;
   const refundRow = (row: RefundRow | undefined) => checked(REFUND, row);
   const refundRows = (rows: RefundRow[]) => rows.map((r) => checked(REFUND, r));
   return {
     /** Cents reserved or settled by Estorno against a payment. */
     async heldCents(paymentId: string): Promise<number> {
-      const row = await sql.one(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds WHERE payment_id = ? AND status IN (${holdingList})`, paymentId) as { total: number };
+      const row = await sql.one(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds WHERE payment_id = ? AND status IN (${HOLDING_SQL_LIST})`, paymentId) as { total: number };
       return row.total;
     },
     /**
@@ -62,7 +61,7 @@ export function refundsRepo(sql: Sql) {
     async mandateWindowCents(mandateId: string, sinceIso: string): Promise<number> {
       const row = await sql.one(`SELECT COALESCE(SUM(amount_cents), 0) AS total FROM refunds
            WHERE mandate_id IN (SELECT id FROM mandates WHERE agent_id = (SELECT agent_id FROM mandates WHERE id = ? LIMIT 1))
-             AND created_at >= ? AND status IN (${holdingList})`, mandateId, sinceIso) as { total: number };
+             AND created_at >= ? AND status IN (${HOLDING_SQL_LIST})`, mandateId, sinceIso) as { total: number };
       return row.total;
     },
     /**
@@ -76,7 +75,7 @@ export function refundsRepo(sql: Sql) {
         : ['r.payment_id IN (SELECT id FROM payments WHERE customer_code = ?)', scope.customerCode];
       const row = await sql.one(`SELECT COALESCE(SUM(r.amount_cents), 0) AS total FROM refunds r
            WHERE r.mandate_id IN (SELECT id FROM mandates WHERE agent_id = (SELECT agent_id FROM mandates WHERE id = ? LIMIT 1))
-             AND ${where} AND r.approval_id IS NULL AND r.created_at >= ? AND r.status IN (${holdingList})`, mandateId, value, sinceIso) as { total: number };
+             AND ${where} AND r.approval_id IS NULL AND r.created_at >= ? AND r.status IN (${HOLDING_SQL_LIST})`, mandateId, value, sinceIso) as { total: number };
       return row.total;
     },
     async insert(row: Omit<RefundRow, 'rail_refund_id' | 'end_to_end_id' | 'failure_reason' | 'settled_at' | 'submitted_at' | 'review_requested_at'>): Promise<void> {
@@ -135,17 +134,17 @@ export function refundsRepo(sql: Sql) {
     ): Promise<boolean> {
       const row = await sql.one<{ status: string }>('SELECT status FROM refunds WHERE id = ?', id);
       if (!row) return false;
-      const current = { status: stateOf(REFUND, row.status, id) };
-      if (current.status === to) return false;
-      assertMove(REFUND, current.status, to, id);
+      const from = stateOf(REFUND, row.status, id);
+      if (from === to) return false;
+      assertMove(REFUND, from, to, id);
       // Compare-and-set: the event is written only when this very move happened.
       const changed = (await sql.run(`UPDATE refunds SET status = ?, updated_at = ?,
            rail_refund_id = COALESCE(?, rail_refund_id), end_to_end_id = COALESCE(?, end_to_end_id),
            failure_reason = COALESCE(?, failure_reason), settled_at = CASE WHEN ? = 'settled' THEN ? ELSE settled_at END
          , lease_until = NULL, lease_owner = NULL
-         WHERE id = ? AND status = ?`, to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, current.status));
+         WHERE id = ? AND status = ?`, to, now, fields.rail_refund_id ?? null, fields.end_to_end_id ?? null, fields.failure_reason ?? null, to, now, id, from));
       if (changed !== 1) return false;
-      await sql.run('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)', id, current.status, to, source, fields.detail === undefined ? null : JSON.stringify(fields.detail), now);
+      await sql.run('INSERT INTO refund_events (refund_id, from_status, to_status, source, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)', id, from, to, source, fields.detail === undefined ? null : JSON.stringify(fields.detail), now);
       return true;
     },
     /**

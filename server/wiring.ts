@@ -4,7 +4,7 @@ import type { Config } from '../core/config.ts';
 import { errorSummary, type Logger } from '../core/logger.ts';
 import { DB_FILE, type Store } from '../data/store.ts';
 import { openDatabaseStore, recreatePostgresStore } from '../data/open.ts';
-import { Agent, type AgentSettings } from '../agent/turn.ts';
+import { Agent } from '../agent/turn.ts';
 import { modelCallBudget, storedModelCallBudget } from '../agent/budget.ts';
 import { createModelClient } from '../agent/model.ts';
 import { currentSystemPrompt } from '../agent/prompt.ts';
@@ -192,6 +192,7 @@ export function services(options: {
 export function agentAndWorkers(config: Config, services: Services, emulated: EmulatedEndpoints): { agent: Agent; scheduler: TurnScheduler; workers: Workers } {
   const env = config.env;
   const model = createModelClient(config, emulated.anthropic.baseUrl, emulated.anthropic.apiKey);
+  const lease = turnLease(services);
   const agent = new Agent(services, model, {
     model: env.ANTHROPIC_MODEL,
     maxTokens: env.AGENT_MAX_TOKENS,
@@ -200,7 +201,9 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
     recentOrders: env.AGENT_PREFETCH_ORDERS ? (conversation) => recentOrders(services, conversation) : null,
     systemPrompt: () => currentSystemPrompt(services.store),
     modelOutageHandoffMs: env.MODEL_OUTAGE_HANDOFF_MS,
-    turnFence: turnFence(services),
+    // Replicas: a step is stored only while this process holds the turn's lease, claimed again in the
+    // step's own transaction (the row stays locked until it commits); a process that stalled past it stops.
+    turnFence: lease ? (id) => lease.claim(id) : null,
   });
   configureBusinessHours(parseBusinessHours(env.BUSINESS_HOURS));
   // PostgreSQL: counted in the database, so every replica shares one budget. SQLite has one
@@ -212,7 +215,7 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
     debounceMs: turnDebounceMs(env),
     concurrency: env.TURN_CONCURRENCY,
     logger: services.logger,
-    ...turnLease(services),
+    ...(lease ? { lease } : {}),
     // A turn that keeps crashing never leaves the customer in silence: a person is queued and the customer told.
     onRepeatedCrash: (id) => handOff(services, id, 'job_failed'),
   });
@@ -220,34 +223,20 @@ export function agentAndWorkers(config: Config, services: Services, emulated: Em
   return { agent, scheduler, workers };
 }
 
-
-/**
- * Replicas: a turn stores a model answer or a reply only while its process holds the
- * conversation's lease (claimed again inside that transaction, so the row stays
- * locked until it commits). A process that stalled past its lease stops there.
- */
-function turnFence(services: Services): AgentSettings['turnFence'] {
-  const store = () => services.store;
-  if (store().dialect !== 'postgres') return null;
-  return (id) => store().conversations.claimTurn(id, store().owner, new Date(services.now().getTime() + TURN_LEASE_MS).toISOString(), services.now().toISOString());
-}
-
 /**
  * On PostgreSQL several replicas share the conversations: a turn runs only where
  * the conversation's lease is held (agent/scheduler.ts). One process on SQLite
  * needs none (the data-dir lock keeps it alone).
  */
-function turnLease(services: Services): { lease?: TurnLease } {
+function turnLease(services: Services): TurnLease | null {
   const store = () => services.store;
-  if (store().dialect !== 'postgres') return {};
+  if (store().dialect !== 'postgres') return null;
   const until = () => new Date(services.now().getTime() + TURN_LEASE_MS).toISOString();
   return {
-    lease: {
-      leaseMs: TURN_LEASE_MS,
-      retryMs: 1_000,
-      claim: (id) => store().conversations.claimTurn(id, store().owner, until(), services.now().toISOString()),
-      renew: (id) => store().conversations.renewTurn(id, store().owner, until()),
-      release: (id) => store().conversations.releaseTurn(id, store().owner),
-    },
+    leaseMs: TURN_LEASE_MS,
+    retryMs: 1_000,
+    claim: (id) => store().conversations.claimTurn(id, store().owner, until(), services.now().toISOString()),
+    renew: (id) => store().conversations.renewTurn(id, store().owner, until()),
+    release: (id) => store().conversations.releaseTurn(id, store().owner),
   };
 }

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as pause } from 'node:timers/promises';
 import { dropTestSchemas, schemaFor, TEST_STORE, testStore, withTestStore } from '../helpers/test-store.ts';
 import type { Store } from '../../data/store.ts';
 import { healthy } from '../helpers/replicas.ts';
@@ -88,6 +89,7 @@ function start(slot: Slot): void {
   note(slot, 'start');
   const out = openSync(logFile(slot), 'a');
   const c = spawn(process.execPath, ['bin/start.ts'], { env: slot.env, stdio: ['ignore', out, 'inherit'] });
+  closeSync(out); // the child has its own copy
   slot.child = c;
   c.on('exit', (code, signal) => {
     if (slot.child !== c) return;
@@ -126,7 +128,7 @@ async function deliver(token: string, phone: string, text: string): Promise<stri
         // down: the next one
       }
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await pause(100);
   }
 }
 
@@ -138,7 +140,7 @@ async function outbox(phone: string): Promise<string[]> {
     } catch {
       // down
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await pause(100);
   }
 }
 
@@ -158,7 +160,7 @@ async function hasRefund(orderNumber: string): Promise<boolean> {
 async function main(): Promise<void> {
   const started = Date.now();
   for (const slot of slots) start(slot);
-  for (const slot of slots) while (!(await up(slot.base))) await new Promise((r) => setTimeout(r, 100));
+  for (const slot of slots) while (!(await up(slot.base))) await pause(100);
   // Every replica accepts the same token (sandbox secrets live in the database on PostgreSQL); the host's copy names it.
   const token = readFileSync(path.join(dataDir, 'zapi-webhook-token'), 'utf8').trim();
   // 50 refunds of ~R$ 50 exceed the default R$ 2.000/24 h: raise the window cap as an admin would (re-signed).
@@ -180,7 +182,6 @@ async function main(): Promise<void> {
   // A victim is killed a random while (0.3–1.2 s) after it answers again, so that work goes on between
   // kills however long a start takes on this machine (a kill on a fixed clock shorter than a start would
   // never let the server up). Now and then (never twice in a row) it is killed during its start instead.
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let killedStarting = false;
   const killer = (async () => {
     while (!done) {
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
   const staff = (async () => {
     const password = readFileSync(path.join(dataDir, 'console-admin-password'), 'utf8').trim();
     while (!done) {
-      await new Promise((r) => setTimeout(r, 2_000));
+      await pause(2_000);
       const base = (roundRobin()[0] as Slot).base;
       try {
         const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@estorno.local', password }), signal: AbortSignal.timeout(3_000) });
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
   customers = Array.from({ length: CONVERSATIONS }, (_, i) => extraCustomer(i));
   await Promise.all(
     customers.map(async ({ customer, orderNumber }, i) => {
-      await new Promise((r) => setTimeout(r, i * 40));
+      await pause(i * 40);
       sent.push(await deliver(token, customer.whatsapp, `o pedido ${orderNumber} veio errado, quero meu dinheiro de volta`));
       // Wait for the question, then confirm. With replicas, the ERP may be down (its host, the first
       // replica, restarting): the agent may then hand the customer to a person instead — an end too,
@@ -247,7 +248,7 @@ async function main(): Promise<void> {
         if (messages.some((m) => m.includes('Confirma'))) break;
         if (toStaff(messages) && !(await hasRefund(orderNumber))) return void handedOff.add(customer.whatsapp);
         if (Date.now() - started > DEADLINE_MS) throw new Error(`customer ${i} was never asked to confirm`);
-        await new Promise((r) => setTimeout(r, 200));
+        await pause(200);
       }
       sent.push(await deliver(token, customer.whatsapp, 'sim'));
       for (;;) {
@@ -255,18 +256,18 @@ async function main(): Promise<void> {
         if (messages.some(isOutcome)) break;
         if (toStaff(messages) && !(await hasRefund(orderNumber))) return void handedOff.add(customer.whatsapp);
         if (Date.now() - started > DEADLINE_MS) throw new Error(`customer ${i} never got an outcome`);
-        await new Promise((r) => setTimeout(r, 250));
+        await pause(250);
       }
     }),
   );
   // Keep killing until the minimum is reached, so that recovery itself is exercised under fire.
-  while (randomKills < MIN_KILLS) await new Promise((r) => setTimeout(r, 200));
+  while (randomKills < MIN_KILLS) await pause(200);
   done = true;
   await killer;
   await staff;
-  for (const slot of slots) while (!(await up(slot.base))) await new Promise((r) => setTimeout(r, 100));
+  for (const slot of slots) while (!(await up(slot.base))) await pause(100);
   // Let in-flight work settle, read what WhatsApp got (the host's emulator), then stop gracefully.
-  await new Promise((r) => setTimeout(r, 1_500));
+  await pause(1_500);
   const sentOut = (await (await fetch(`${host.base}/sandbox/zapi/outbox`)).json()) as Array<{ phone: string; message: string }>;
   stopping = true;
   await Promise.all(
