@@ -62,8 +62,11 @@ export function startEmulators(
 }
 
 export interface SandboxRouteDeps {
-  /** Waits until no turn runs (a reset never cuts one in half). */
-  quiesce(): Promise<void>;
+  /**
+   * Runs `fn` once no turn runs, with the background workers held until it is done:
+   * a reset never cuts a turn, a job or a message send in half, nor races one on the old database.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Forgets what the ERP client cached. */
   forgetErp(): void;
   /** Replaces the service's database with an empty one (the old one archived). */
@@ -80,12 +83,13 @@ export function mountSandbox(app: express.Express, config: Pick<Config, 'sandbox
   const sandboxHost = config.sandbox ? config.env.SANDBOX_HOST : undefined;
   if (sandbox && config.sandbox) {
     app.post('/sandbox/reset', async (_req, res) => {
-      await deps.quiesce();
-      sandbox.reset();
-      deps.forgetErp();
-      // Back to a clean world: the old database is archived, never edited (audit rows stay).
-      await deps.resetStore();
-      await deps.seedMandates();
+      await deps.exclusive(async () => {
+        sandbox.reset();
+        deps.forgetErp();
+        // Back to a clean world: the old database is archived, never edited (audit rows stay).
+        await deps.resetStore();
+        await deps.seedMandates();
+      });
       res.json({ ok: true });
     });
     app.get('/sandbox', sandboxIndex());

@@ -135,7 +135,10 @@ export async function startEstorno(options: StartOptions): Promise<Estorno> {
     ...(options.pixWebhookDelaysMs ? { pixWebhookDelaysMs: options.pixWebhookDelaysMs } : {}),
   });
   mountSandbox(app, config, sandbox, at.emulatorPath, {
-    quiesce: () => scheduler.idle(),
+    exclusive: (fn) => workers.whilePaused(async () => {
+      await scheduler.idle();
+      return await fn();
+    }),
     forgetErp: () => services.erp.forget?.(),
     resetStore: () => holder.resetToEmpty(),
     seedMandates,

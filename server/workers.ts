@@ -32,6 +32,8 @@ export class Workers {
   private running: Promise<void> | null = null;
   private rerun = false;
   private stopped = false;
+  /** Callers holding the workers (`whilePaused`). */
+  private paused = 0;
   private readonly services: Services;
   private readonly resumeTurn: (conversationId: string) => void;
   private readonly reviewUnknownAfterMs: number;
@@ -63,7 +65,7 @@ export class Workers {
 
   /** Runs a pass now (or right after the one in flight). */
   wake(): void {
-    if (this.stopped) return;
+    if (this.halted) return;
     if (this.running) {
       this.rerun = true;
       return;
@@ -72,12 +74,29 @@ export class Workers {
       do {
         this.rerun = false;
         await this.pass();
-      } while (this.rerun && !this.stopped);
+      } while (this.rerun && !this.halted);
     })()
       .catch((error) => this.services.logger.error({ err: errorSummary(error) }, 'worker pass failed'))
       .finally(() => {
         this.running = null;
       });
+  }
+
+  /** Runs `fn` with the workers held: the pass in flight finishes first, and none starts until `fn` is done. */
+  async whilePaused<T>(fn: () => Promise<T>): Promise<T> {
+    this.paused++;
+    await this.running;
+    try {
+      return await fn();
+    } finally {
+      this.paused--;
+      this.wake();
+    }
+  }
+
+  /** Stopped for good, or held for a while (`whilePaused`): no pass starts, the one running ends at its next item. */
+  private get halted(): boolean {
+    return this.stopped || this.paused > 0;
   }
 
   async stop(): Promise<void> {
@@ -114,7 +133,7 @@ export class Workers {
     await this.reclaimExpiredSubmissions();
     const now = this.services.now();
     for (const job of await store.jobs.claimDue(now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + JOB_LEASE_MS).toISOString() })) {
-      if (this.stopped) return;
+      if (this.halted) return;
       // The batch runs one job at a time: each starts only while still ours, with a fresh lease.
       if (!await store.jobs.holdLease(job.id, store.owner, new Date(this.services.now().getTime() + JOB_LEASE_MS).toISOString())) continue;
       let parsed: Job | null = null;
@@ -176,7 +195,7 @@ export class Workers {
     const { store } = this.services;
     const now = this.services.now();
     for (const row of await store.outbox.claimDue(now.toISOString(), { owner: store.owner, until: new Date(now.getTime() + OUTBOX_LEASE_MS).toISOString() })) {
-      if (this.stopped) return;
+      if (this.halted) return;
       // Sent one at a time: each only while still ours, with a fresh lease (never sent by two processes).
       if (!await store.outbox.holdLease(row.id, store.owner, new Date(this.services.now().getTime() + OUTBOX_LEASE_MS).toISOString())) continue;
       try {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
+import { resetSandbox, startTestEstorno, waitFor, type TestEstorno } from '../helpers/estorno.ts';
 import { SANDBOX_CREDENTIALS } from '../../sandbox/credentials.ts';
 import { MARINA } from '../../sandbox/seed.ts';
 import { signTrioBody } from '../../providers/trio.ts';
@@ -23,7 +23,7 @@ describe('POST /webhooks/pix: what a refund event says is checked against our re
 
   /** A refund the rail accepted (pending), its settlement not yet delivered. */
   async function pendingRefund() {
-    await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
+    await resetSandbox(e);
     await e.say(MARINA.whatsapp, 'o pedido 8421 veio errado');
     await waitFor('the confirmation question', async () => (await e.outbox(MARINA.whatsapp)).find((m) => m.message.includes('Confirma')));
     await e.say(MARINA.whatsapp, 'sim');

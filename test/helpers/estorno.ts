@@ -128,6 +128,12 @@ export function useResetEstorno(set: (e: TestEstorno) => void): void {
     await e.stop();
   });
   beforeEach(async () => {
-    await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
+    await resetSandbox(e);
   });
+}
+
+/** `POST /sandbox/reset`, failing loudly: a test must not go on in the old world when a reset did not happen. */
+export async function resetSandbox(e: { url: string }): Promise<void> {
+  const res = await fetch(`${e.url}/sandbox/reset`, { method: 'POST' });
+  if (!res.ok) throw new Error(`POST /sandbox/reset answered ${res.status}: ${await res.text()}`);
 }
